@@ -1,0 +1,59 @@
+// One audit: packets from any number of sources through decoding and flow tracking, into a result
+// that the report writers turn into text or JSON. Live capture and replay both feed process().
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "analysis/flow/destinations.h"
+#include "analysis/flow/flow_table.h"
+#include "analysis/packet/decoder.h"
+#include "capture/packet_source.h"
+
+namespace flowaudit::analysis {
+
+struct AuditOptions {
+  flow::FlowTableConfig flows;
+  packet::ReassemblyConfig reassembly;
+};
+
+struct AuditResult {
+  std::vector<capture::SourceInfo> inputs;
+  std::vector<flow::Flow> flows;
+  std::vector<flow::Destination> destinations;
+  std::vector<std::string> warnings;
+  packet::DecodeCounters decode;
+  packet::AnomalyCounters anomalies;
+  flow::FlowTableStats flow_stats;
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;  // captured bytes
+  core::TimestampNs first_ns = 0;
+  core::TimestampNs last_ns = 0;
+  std::uint64_t skipped_unsupported_link = 0;
+};
+
+class Auditor {
+ public:
+  explicit Auditor(AuditOptions options);
+
+  // The packet path: no exceptions escape, no allocation beyond amortised table growth.
+  void process(const capture::RawPacket& raw, std::uint32_t input) noexcept;
+
+  // Reads a whole source; returns its final info (error set if it stopped early).
+  capture::SourceInfo run(capture::PacketSource& source, std::uint32_t input);
+
+  // Ends the audit; inputs that could not be opened at all are passed in with their errors.
+  AuditResult finish(std::vector<capture::SourceInfo> inputs);
+
+ private:
+  AuditOptions options_;
+  packet::Decoder decoder_;
+  flow::FlowTable table_;
+  std::uint64_t packets_ = 0;
+  std::uint64_t bytes_ = 0;
+  core::TimestampNs first_ns_ = 0;
+  core::TimestampNs last_ns_ = 0;
+  bool out_of_memory_ = false;
+};
+
+}  // namespace flowaudit::analysis

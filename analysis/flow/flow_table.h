@@ -1,0 +1,76 @@
+// The flow table: open addressing with linear probing over a flat slot array, flows in a pool that
+// grows in amortised steps (never per packet), a cap on live flows, idle expiry by a clock hand
+// that advances a few slots per packet, and eviction of the stalest flow when full. Retired flows
+// are kept, compact, for the report.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "analysis/flow/flow.h"
+#include "analysis/packet/decoder.h"
+#include "core/ip_address.h"
+
+namespace flowaudit::analysis::flow {
+
+struct FlowTableConfig {
+  std::size_t max_flows = 1u << 20;  // live flows at once
+  core::TimestampNs tcp_idle_ns = 300 * core::kNsPerSecond;
+  core::TimestampNs tcp_closed_ns = 10 * core::kNsPerSecond;
+  core::TimestampNs udp_idle_ns = 120 * core::kNsPerSecond;
+  std::vector<core::Cidr> clients;  // --client: addresses of the audited device(s)
+};
+
+struct FlowTableStats {
+  std::uint64_t created = 0;
+  std::uint64_t evicted = 0;
+  std::uint64_t idle_expired = 0;
+  std::uint64_t peak_live = 0;
+};
+
+class FlowTable {
+ public:
+  explicit FlowTable(FlowTableConfig config);
+
+  // Accounts one decoded TCP/UDP packet; returns its flow (valid until the next call) and the
+  // endpoint index that sent it. Never throws on the packet path beyond std::bad_alloc on growth.
+  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender);
+
+  // Retires every live flow (end of capture); after this, finished() holds all flows.
+  void finish();
+
+  [[nodiscard]] const std::vector<Flow>& finished() const noexcept { return finished_; }
+  [[nodiscard]] std::size_t live() const noexcept { return live_; }
+  [[nodiscard]] const FlowTableStats& stats() const noexcept { return stats_; }
+
+ private:
+  static constexpr std::uint32_t kEmpty = 0xFFFFFFFFu;
+  struct Slot {
+    std::uint32_t index = kEmpty;  // into pool_
+    std::uint32_t tag = 0;         // low hash bits, to skip most key compares
+  };
+
+  std::size_t find(const FlowKey& key, std::uint64_t hash) const noexcept;
+  Flow& create(const FlowKey& key, std::uint64_t hash, const packet::DecodedPacket& p, std::uint8_t sender,
+               std::uint32_t input);
+  void retire_slot(std::size_t slot, FlowEnd why);
+  void grow();
+  void sweep(core::TimestampNs now, std::size_t slots);
+  void evict_one();
+  [[nodiscard]] bool expired(const Flow& f, core::TimestampNs now) const noexcept;
+  void orient(Flow& f, const packet::DecodedPacket& p, std::uint8_t sender) const;
+  static void track_tcp(Flow& f, std::uint8_t flags, std::uint8_t sender) noexcept;
+
+  FlowTableConfig config_;
+  std::vector<Slot> slots_;
+  std::vector<Flow> pool_;
+  std::vector<std::uint32_t> free_;
+  std::vector<Flow> finished_;
+  std::size_t live_ = 0;
+  std::size_t hand_ = 0;
+  std::uint64_t next_id_ = 1;
+  core::TimestampNs now_ = 0;
+  FlowTableStats stats_;
+};
+
+}  // namespace flowaudit::analysis::flow

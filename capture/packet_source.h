@@ -1,0 +1,43 @@
+// Where packets come from: a capture file or a live interface. One interface so that the analysis
+// pipeline does not care which.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/timestamp.h"
+
+namespace flowaudit::capture {
+
+// A packet as read; `data` is valid only until the next call to next().
+struct RawPacket {
+  core::TimestampNs ts_ns = 0;
+  std::uint32_t link_type = 0;     // LINKTYPE_* value (not the platform's DLT_*)
+  std::uint32_t interface_id = 0;  // pcapng interface, 0 for pcap
+  std::uint32_t orig_len = 0;      // length on the wire
+  std::span<const std::uint8_t> data;
+};
+
+enum class ReadStatus { kPacket, kEnd, kError };
+
+struct SourceInfo {
+  std::string path;                       // as the user gave it ("-" for stdin)
+  std::string format;                     // "pcap", "pcap-nsec", "pcapng"
+  std::vector<std::uint32_t> link_types;  // LINKTYPE_* of every interface, in order of appearance
+  std::uint64_t packets = 0;
+  std::uint64_t bytes = 0;  // captured bytes
+  bool complete = false;    // read to the end without error
+  std::string error;        // one line naming the file (and offset), empty when none
+};
+
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+  // Never throws. After kError, info().error says what went wrong and no more packets come.
+  virtual ReadStatus next(RawPacket& packet) = 0;
+  [[nodiscard]] virtual const SourceInfo& info() const = 0;
+};
+
+}  // namespace flowaudit::capture

@@ -1,0 +1,22 @@
+// Capture files: classic pcap through libpcap's offline API, pcapng through our own block reader
+// (see pcapng_reader.h for why), "-" for standard input.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "capture/packet_source.h"
+
+namespace flowaudit::capture {
+
+struct OpenResult {
+  std::unique_ptr<PacketSource> source;  // null when the file could not be opened at all
+  SourceInfo info;                       // filled in when source is null (error says why)
+};
+
+OpenResult open_capture_file(const std::string& path);
+
+// Human-readable name of a LINKTYPE_* value, e.g. "ethernet" or "linktype-105".
+std::string link_type_name(std::uint32_t link_type);
+
+}  // namespace flowaudit::capture

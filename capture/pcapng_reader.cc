@@ -1,0 +1,280 @@
+#include "capture/pcapng_reader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "core/byte_reader.h"
+
+namespace flowaudit::capture {
+namespace {
+
+constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
+constexpr std::uint32_t kInterfaceDescription = 1;
+constexpr std::uint32_t kObsoletePacket = 2;
+constexpr std::uint32_t kSimplePacket = 3;
+constexpr std::uint32_t kEnhancedPacket = 6;
+constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
+constexpr std::uint16_t kOptEnd = 0;
+constexpr std::uint16_t kOptIfTsresol = 9;
+constexpr std::uint16_t kOptIfTsoffset = 14;
+
+std::uint32_t swap32(std::uint32_t v) { return __builtin_bswap32(v); }
+
+// 128-bit intermediate so that unit conversion cannot overflow; __extension__ keeps -Wpedantic quiet.
+__extension__ typedef __int128 Int128;
+
+}  // namespace
+
+PcapngReader::PcapngReader(std::FILE* file, SourceInfo info) : file_(file), info_(std::move(info)) {
+  buffer_.reserve(64 * 1024);
+}
+
+PcapngReader::~PcapngReader() {
+  if (file_ != nullptr && file_ != stdin) std::fclose(file_);
+}
+
+bool PcapngReader::fail(const char* what, std::uint64_t at) {
+  info_.error = fmt::format("{}: {} at offset {}", info_.path, what, at);
+  info_.complete = false;
+  done_ = true;
+  return false;
+}
+
+ReadStatus PcapngReader::next(RawPacket& packet) {
+  while (!done_) {
+    switch (read_block(packet)) {
+      case BlockResult::kPacket:
+        ++info_.packets;
+        info_.bytes += packet.data.size();
+        return ReadStatus::kPacket;
+      case BlockResult::kSkipped:
+        continue;
+      case BlockResult::kEnd:
+        done_ = true;
+        info_.complete = true;
+        return ReadStatus::kEnd;
+      case BlockResult::kError:
+        return ReadStatus::kError;
+    }
+  }
+  return info_.error.empty() ? ReadStatus::kEnd : ReadStatus::kError;
+}
+
+PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
+  const std::uint64_t at = offset_;
+  std::uint8_t head[8];
+  const std::size_t got = std::fread(head, 1, sizeof head, file_);
+  if (got == 0 && std::feof(file_) != 0) {
+    if (!in_section_) {
+      fail("empty pcapng file", at);
+      return BlockResult::kError;
+    }
+    return BlockResult::kEnd;
+  }
+  if (got < sizeof head) {
+    fail(std::ferror(file_) != 0 ? "read error" : "capture cut off inside a block header", at);
+    return BlockResult::kError;
+  }
+  core::ByteReader hr(head);
+  std::uint32_t type = 0;
+  std::uint32_t raw_len = 0;
+  hr.read_u32le(type);
+  hr.read_u32le(raw_len);
+
+  if (type == kSectionHeader) {
+    // The byte order of a section is only known once its byte-order magic is read.
+    std::uint8_t bom[4];
+    if (std::fread(bom, 1, 4, file_) != 4) {
+      fail("capture cut off inside a section header", at);
+      return BlockResult::kError;
+    }
+    std::uint32_t magic = 0;
+    core::ByteReader(bom).read_u32le(magic);
+    if (magic == kByteOrderMagic) {
+      big_endian_ = false;
+    } else if (swap32(magic) == kByteOrderMagic) {
+      big_endian_ = true;
+    } else {
+      fail("bad pcapng byte-order magic", at + 8);
+      return BlockResult::kError;
+    }
+    const std::uint32_t len = big_endian_ ? swap32(raw_len) : raw_len;
+    if (len < 28 || len % 4 != 0 || len > kMaxBlockLength) {
+      fail(fmt::format("bad section header length {}", len).c_str(), at);
+      return BlockResult::kError;
+    }
+    buffer_.resize(len - 12);
+    if (std::fread(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+      fail("capture cut off inside a section header", at);
+      return BlockResult::kError;
+    }
+    offset_ += len;
+    std::uint32_t trailer = 0;
+    core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
+    tr.read_u32(trailer, big_endian_);
+    if (trailer != len) {
+      fail("section header lengths disagree", at);
+      return BlockResult::kError;
+    }
+    interfaces_.clear();
+    in_section_ = true;
+    return BlockResult::kSkipped;
+  }
+
+  if (!in_section_) {
+    fail("not a pcapng file (no section header)", at);
+    return BlockResult::kError;
+  }
+  if (big_endian_) {
+    type = swap32(type);
+    raw_len = swap32(raw_len);
+  }
+  const std::uint32_t len = raw_len;
+  if (len < 12 || len % 4 != 0 || len > kMaxBlockLength) {
+    fail(fmt::format("bad block length {} (block type {})", len, type).c_str(), at);
+    return BlockResult::kError;
+  }
+  buffer_.resize(len - 8);
+  const std::size_t body_got = std::fread(buffer_.data(), 1, buffer_.size(), file_);
+  if (body_got != buffer_.size()) {
+    fail(std::ferror(file_) != 0 ? "read error" : "capture cut off in the middle of a block", at);
+    return BlockResult::kError;
+  }
+  offset_ += len;
+  std::uint32_t trailer = 0;
+  core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
+  tr.read_u32(trailer, big_endian_);
+  if (trailer != len) {
+    fail("block lengths disagree (corrupt block)", at);
+    return BlockResult::kError;
+  }
+  const auto body = std::span<const std::uint8_t>(buffer_).first(len - 12);
+  switch (type) {
+    case kInterfaceDescription:
+      return parse_interface(body, at) ? BlockResult::kSkipped : BlockResult::kError;
+    case kEnhancedPacket:
+    case kSimplePacket:
+    case kObsoletePacket:
+      return parse_packet(type, body, at, packet);
+    default:
+      return BlockResult::kSkipped;  // name resolution, statistics, custom blocks: not needed
+  }
+}
+
+bool PcapngReader::parse_interface(std::span<const std::uint8_t> body, std::uint64_t at) {
+  core::ByteReader r(body);
+  std::uint16_t link_type = 0;
+  std::uint16_t reserved = 0;
+  Interface itf;
+  if (!r.read_u16(link_type, big_endian_) || !r.read_u16(reserved, big_endian_) ||
+      !r.read_u32(itf.snaplen, big_endian_)) {
+    return fail("interface description block too short", at);
+  }
+  itf.link_type = link_type;
+  // Options: code, length, value padded to 4 bytes. Only resolution and offset matter here.
+  while (r.remaining() >= 4) {
+    std::uint16_t code = 0;
+    std::uint16_t olen = 0;
+    r.read_u16(code, big_endian_);
+    r.read_u16(olen, big_endian_);
+    if (code == kOptEnd) break;
+    std::span<const std::uint8_t> value;
+    if (!r.read_bytes(olen, value) || !r.skip((4 - olen % 4) % 4)) {
+      return fail("interface option runs past its block", at);
+    }
+    if (code == kOptIfTsresol && olen >= 1) {
+      itf.binary_resolution = (value[0] & 0x80) != 0;
+      itf.resolution_exponent = value[0] & 0x7F;
+      if ((itf.binary_resolution && itf.resolution_exponent > 63) ||
+          (!itf.binary_resolution && itf.resolution_exponent > 18)) {
+        return fail("interface timestamp resolution out of range", at);
+      }
+    } else if (code == kOptIfTsoffset && olen >= 8) {
+      std::uint64_t off = 0;
+      core::ByteReader vr(value);
+      big_endian_ ? vr.read_u64be(off) : vr.read_u64le(off);
+      itf.offset_seconds = static_cast<std::int64_t>(off);
+    }
+  }
+  if (interfaces_.size() >= kMaxInterfaces) return fail("too many interfaces in one section", at);
+  interfaces_.push_back(itf);
+  if (std::find(info_.link_types.begin(), info_.link_types.end(), itf.link_type) == info_.link_types.end()) {
+    info_.link_types.push_back(itf.link_type);
+  }
+  return true;
+}
+
+core::TimestampNs PcapngReader::to_ns(const Interface& itf, std::uint64_t units) const {
+  Int128 ns = 0;
+  const unsigned e = itf.resolution_exponent;
+  if (itf.binary_resolution) {
+    ns = (static_cast<Int128>(units) * core::kNsPerSecond) >> e;
+  } else if (e <= 9) {
+    Int128 mul = 1;
+    for (unsigned i = e; i < 9; ++i) mul *= 10;
+    ns = static_cast<Int128>(units) * mul;
+  } else {
+    Int128 div = 1;
+    for (unsigned i = 9; i < e; ++i) div *= 10;
+    ns = static_cast<Int128>(units) / div;
+  }
+  ns += static_cast<Int128>(itf.offset_seconds) * core::kNsPerSecond;
+  constexpr auto kMax = static_cast<Int128>(std::numeric_limits<std::int64_t>::max());
+  constexpr auto kMin = static_cast<Int128>(std::numeric_limits<std::int64_t>::min());
+  return static_cast<core::TimestampNs>(std::clamp(ns, kMin, kMax));
+}
+
+PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::span<const std::uint8_t> body,
+                                                     std::uint64_t at, RawPacket& packet) {
+  core::ByteReader r(body);
+  std::uint32_t interface_id = 0;
+  std::uint32_t ts_high = 0;
+  std::uint32_t ts_low = 0;
+  std::uint32_t caplen = 0;
+  std::uint32_t origlen = 0;
+  bool have_ts = true;
+  if (type == kEnhancedPacket) {
+    if (!r.read_u32(interface_id, big_endian_) || !r.read_u32(ts_high, big_endian_) ||
+        !r.read_u32(ts_low, big_endian_) || !r.read_u32(caplen, big_endian_) || !r.read_u32(origlen, big_endian_)) {
+      fail("enhanced packet block too short", at);
+      return BlockResult::kError;
+    }
+  } else if (type == kObsoletePacket) {
+    std::uint16_t id16 = 0;
+    std::uint16_t drops = 0;
+    if (!r.read_u16(id16, big_endian_) || !r.read_u16(drops, big_endian_) || !r.read_u32(ts_high, big_endian_) ||
+        !r.read_u32(ts_low, big_endian_) || !r.read_u32(caplen, big_endian_) || !r.read_u32(origlen, big_endian_)) {
+      fail("packet block too short", at);
+      return BlockResult::kError;
+    }
+    interface_id = id16;
+  } else {  // simple packet block: interface 0, no timestamp, captured length implied
+    have_ts = false;
+    if (!r.read_u32(origlen, big_endian_)) {
+      fail("simple packet block too short", at);
+      return BlockResult::kError;
+    }
+    caplen = static_cast<std::uint32_t>(std::min<std::size_t>(origlen, r.remaining()));
+    if (!interfaces_.empty() && interfaces_[0].snaplen != 0) caplen = std::min(caplen, interfaces_[0].snaplen);
+  }
+  if (interface_id >= interfaces_.size()) {
+    fail(fmt::format("packet names interface {} which was not described", interface_id).c_str(), at);
+    return BlockResult::kError;
+  }
+  std::span<const std::uint8_t> data;
+  if (!r.read_bytes(caplen, data)) {
+    fail(fmt::format("packet claims {} captured bytes, more than its block holds", caplen).c_str(), at);
+    return BlockResult::kError;
+  }
+  const Interface& itf = interfaces_[interface_id];
+  packet.ts_ns = have_ts ? to_ns(itf, (static_cast<std::uint64_t>(ts_high) << 32) | ts_low) : 0;
+  packet.link_type = itf.link_type;
+  packet.interface_id = interface_id;
+  packet.orig_len = std::max(origlen, caplen);
+  packet.data = data;
+  return BlockResult::kPacket;
+}
+
+}  // namespace flowaudit::capture

@@ -1,0 +1,53 @@
+// IPv4/IPv6 addresses as a small value type, and CIDR prefixes.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace flowaudit::core {
+
+class IpAddress {
+ public:
+  enum class Family : std::uint8_t { kNone = 0, kV4 = 4, kV6 = 6 };
+
+  IpAddress() = default;
+  static IpAddress v4(std::span<const std::uint8_t, 4> b) noexcept;
+  static IpAddress v6(std::span<const std::uint8_t, 16> b) noexcept;
+  static IpAddress v4(std::uint32_t host_order) noexcept;
+  static std::optional<IpAddress> parse(std::string_view text);
+
+  [[nodiscard]] Family family() const noexcept { return family_; }
+  [[nodiscard]] bool is_v4() const noexcept { return family_ == Family::kV4; }
+  [[nodiscard]] bool is_v6() const noexcept { return family_ == Family::kV6; }
+  [[nodiscard]] const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
+  [[nodiscard]] std::size_t size() const noexcept { return is_v4() ? 4 : is_v6() ? 16 : 0; }
+  [[nodiscard]] std::string to_string() const;
+  [[nodiscard]] std::uint64_t hash() const noexcept;
+
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+  friend std::strong_ordering operator<=>(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  Family family_ = Family::kNone;
+  std::array<std::uint8_t, 16> bytes_{};  // IPv4 in the first four bytes, the rest zero
+};
+
+class Cidr {
+ public:
+  static std::optional<Cidr> parse(std::string_view text);
+  [[nodiscard]] bool contains(const IpAddress& ip) const noexcept;
+  [[nodiscard]] std::string to_string() const;
+  [[nodiscard]] const IpAddress& base() const noexcept { return base_; }
+  [[nodiscard]] unsigned prefix() const noexcept { return prefix_; }
+
+ private:
+  IpAddress base_;
+  unsigned prefix_ = 0;
+};
+
+}  // namespace flowaudit::core

@@ -1,0 +1,15 @@
+// Timestamps are nanoseconds since the Unix epoch in a signed 64-bit integer (good until 2262).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace flowaudit::core {
+
+using TimestampNs = std::int64_t;
+inline constexpr TimestampNs kNsPerSecond = 1'000'000'000;
+
+// ISO 8601 in UTC with microseconds, e.g. 2025-01-29T10:00:00.123456Z.
+std::string format_iso8601(TimestampNs ts);
+
+}  // namespace flowaudit::core

@@ -1,0 +1,58 @@
+#include "rules/report/report_output.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace flowaudit::rules::report {
+
+std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error) {
+  const auto colon = spec.find(':');
+  const std::string_view name = spec.substr(0, colon);
+  ReportTarget t;
+  if (colon != std::string_view::npos) t.path = std::string(spec.substr(colon + 1));
+  if (name == "text") {
+    t.format = Format::kText;
+  } else if (name == "json") {
+    t.format = Format::kJson;
+  } else {
+    error = fmt::format("unknown report format '{}' (this version writes: text, json)", name);
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::string write_report(const ReportTarget& target, std::string_view content) {
+  if (target.path.empty() || target.path == "-") {
+    if (std::fwrite(content.data(), 1, content.size(), stdout) != content.size() || std::fflush(stdout) != 0) {
+      return fmt::format("cannot write report to standard output: {}", std::strerror(errno));
+    }
+    return {};
+  }
+  // Reports name who talked to whom: readable by the owner only, whatever the umask.
+  const int fd = ::open(target.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600) ::fchmod(fd, 0600);
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const std::string err = fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
+      ::close(fd);
+      return err;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0) return fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
+  return {};
+}
+
+}  // namespace flowaudit::rules::report

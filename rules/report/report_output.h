@@ -1,0 +1,24 @@
+// --report FORMAT[:PATH]: which formats, where to, and writing files that may hold personal data
+// with mode 0600.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace flowaudit::rules::report {
+
+enum class Format { kText, kJson };
+
+struct ReportTarget {
+  Format format = Format::kText;
+  std::string path;  // empty or "-": standard output
+};
+
+// Returns nullopt and sets `error` for an unknown format.
+std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error);
+
+// Writes `content` to the target; returns an empty string or a one-line error naming the path.
+std::string write_report(const ReportTarget& target, std::string_view content);
+
+}  // namespace flowaudit::rules::report

@@ -1,0 +1,81 @@
+#include "rules/report/text_report.h"
+
+#include <fmt/format.h>
+
+#include "analysis/packet/transport.h"
+#include "capture/pcap_file_source.h"
+
+namespace flowaudit::rules::report {
+
+std::string human_bytes(std::uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  std::size_t u = 0;
+  while (v >= 1000.0 && u + 1 < std::size(kUnits)) {
+    v /= 1000.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, kUnits[u]);
+}
+
+namespace {
+template <typename... T>
+void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<T>(args)...);
+  out += '\n';
+}
+}  // namespace
+
+std::string render_text(const analysis::AuditResult& r, const TextOptions& options) {
+  std::string out;
+  const double seconds = r.packets > 0 ? static_cast<double>(r.last_ns - r.first_ns) / 1e9 : 0.0;
+  line(out, "flowaudit {}: {} packets, {} captured, {} flows to {} destinations", FLOWAUDIT_VERSION, r.packets,
+       human_bytes(r.bytes), r.flows.size(), r.destinations.size());
+  if (r.packets > 0) {
+    line(out, "  from {} to {} ({:.1f} s)", core::format_iso8601(r.first_ns), core::format_iso8601(r.last_ns), seconds);
+  }
+  out += '\n';
+  line(out, "Inputs");
+  for (const auto& in : r.inputs) {
+    std::string lts;
+    for (const auto lt : in.link_types) {
+      if (!lts.empty()) lts.push_back(',');
+      lts.append(capture::link_type_name(lt));
+    }
+    line(out, "  {}  {}  {}  {} packets  {}", in.path, in.format.empty() ? "-" : in.format, lts.empty() ? "-" : lts,
+         in.packets, in.complete ? "complete" : "INCOMPLETE");
+  }
+  out += '\n';
+  const std::size_t shown = std::min(options.max_destinations, r.destinations.size());
+  line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());
+  if (shown > 0) {
+    line(out, "  {:<40} {:>5}  {:<5} {:>6} {:>10} {:>10}", "server", "port", "proto", "flows", "sent", "received");
+  }
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& d = r.destinations[i];
+    line(out, "  {:<40} {:>5}  {:<5} {:>6} {:>10} {:>10}", d.ip.to_string(), d.port,
+         d.protocol == analysis::packet::kProtoTcp ? "tcp" : "udp", d.flows, human_bytes(d.bytes_out),
+         human_bytes(d.bytes_in));
+  }
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  for (const auto& d : r.destinations) {
+    sent += d.bytes_out;
+    received += d.bytes_in;
+  }
+  out += '\n';
+  line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
+       human_bytes(sent), human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp, r.decode.other_ip,
+       r.decode.not_ip, r.decode.malformed);
+  if (r.decode.fragments > 0) {
+    line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
+  }
+  if (!r.warnings.empty()) {
+    out += '\n';
+    line(out, "Warnings");
+    for (const auto& w : r.warnings) line(out, "  - {}", w);
+  }
+  return out;
+}
+
+}  // namespace flowaudit::rules::report

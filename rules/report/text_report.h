@@ -1,0 +1,19 @@
+// The terminal summary: inputs, destinations sorted by bytes sent, totals, warnings.
+#pragma once
+
+#include <string>
+
+#include "analysis/audit.h"
+
+namespace flowaudit::rules::report {
+
+struct TextOptions {
+  std::size_t max_destinations = 25;
+};
+
+std::string render_text(const analysis::AuditResult& result, const TextOptions& options = {});
+
+// "1.2 MB", "512 B": decimal units as people read them.
+std::string human_bytes(std::uint64_t bytes);
+
+}  // namespace flowaudit::rules::report
