@@ -1,0 +1,56 @@
+// The packet path must not allocate: once a flow exists, its packets are decoded and accounted
+// without touching the heap. Global operator new is replaced in this test binary to count calls.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "analysis/audit.h"
+
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace flowaudit::analysis {
+
+TEST_CASE("steady-state packets of known flows allocate nothing") {
+  // Ethernet + IPv4 + TCP (ACK) + 4 payload bytes, 10.0.0.1:40000 -> 3.173.21.63:443.
+  std::array<std::uint8_t, 58> frame = {
+      0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00,                    // Ethernet
+      0x45, 0, 0, 44, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 3, 173, 21, 63,  // IPv4
+      0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0,  // TCP
+      'd', 'a', 't', 'a'};
+  Auditor auditor{AuditOptions{}};
+  capture::RawPacket raw;
+  raw.link_type = 1;
+  raw.data = frame;
+  raw.orig_len = frame.size();
+  // Create a few flows first (the table and pools may grow here).
+  for (std::uint8_t host = 1; host <= 8; ++host) {
+    frame[29] = host;
+    raw.ts_ns += 1000;
+    auditor.process(raw, 0);
+  }
+  const std::size_t before = g_allocations.load();
+  for (int i = 0; i < 10000; ++i) {
+    frame[29] = static_cast<std::uint8_t>(1 + i % 8);
+    raw.ts_ns += 1000;
+    auditor.process(raw, 0);
+  }
+  CHECK(g_allocations.load() == before);
+  const auto result = auditor.finish({});
+  CHECK(result.flows.size() == 8);
+  CHECK(result.packets == 10008);
+}
+
+}  // namespace flowaudit::analysis
