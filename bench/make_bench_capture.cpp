@@ -1,20 +1,23 @@
 // make_bench_capture: builds one large capture out of small ones, for the performance bench.
 //
-//   make_bench_capture --out FILE --packets N --min-flows F [--max-packets M] INPUT...
+//   make_bench_capture --out FILE --packets N --min-flows F [--max-packets M] [--concurrent K] INPUT...
 //
 // Written by hand for this project: no library multiplies sessions this way. It reads every INPUT
 // with libpcap (pcap, or pcapng with a single link type), keeps Ethernet (DLT_EN10MB) IPv4/IPv6
 // TCP/UDP packets, and writes copies of those sessions into one pcap. Copy i is the same traffic as
 // if it came from another device:
-//   - the client side of each flow gets a new address: 10.0.0.0/8 for IPv4, the /64
-//     fdbe:4c00:hi16:lo16::/64 (hi/lo from i) with the original interface id for IPv6, one address per
-//     (copy, original client address);
+//   - the client side of each flow gets a new address, one per (copy, input, original client address),
+//     numbered k: 10.0.0.0/8 + k for IPv4, fdbe:4c00:KH:KL:0:1:KH:KL for IPv6 (a /64 per device, and
+//     the number in the interface id too: ndpiReader 4.2 tells IPv6 flows apart by the low 64 bits only);
 //   - the client port is mapped (a bijection per copy, derived from i) into 1024..65535;
 //   - server addresses and ports are left alone: many flows to the same few real hosts;
 //   - the IPv4 header checksum and the TCP/UDP checksum are updated incrementally (RFC 1624), so a
 //     checksum that was right stays right and one that was not (offload) stays as it was;
-//   - timestamps advance monotonically: inputs are laid end to end (1 ms apart) to form one round,
-//     copies are laid end to end too.
+//   - timestamps advance monotonically: inputs are laid end to end (1 ms apart) to form one round
+//     (a silence longer than an hour within an input is cut to an hour); copies are laid end to end
+//     too, or with --concurrent K in groups of K devices active at once: copy j of a group starts
+//     j * round/K after the group does, the group's packets are merged in time order, and the next
+//     group starts when the last copy of this one has ended (K = 1, the default: one after another).
 // The client of a flow is decided once, on the first packet seen of it: the sender of a TCP SYN (the
 // receiver of a SYN-ACK); otherwise the side whose port is not well-known (>= 1024) when the other's
 // is; otherwise the higher port; otherwise the sender.
@@ -35,7 +38,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -178,7 +184,11 @@ std::string endpoint(const std::uint8_t* d, std::size_t addr_off, std::size_t le
 }
 
 // Adds one input to the round. Returns the number of packets kept; -1 if the input was skipped.
-long add_input(Round& r, const char* path) {
+long add_input(Round& r, const char* path, std::uint32_t input) {
+  // Flows and client addresses are told apart per input: the same 5-tuple in two inputs (say the
+  // same session as pcap and as pcapng) becomes two flows, from two client addresses in each copy.
+  std::string input_tag(4, '\0');
+  for (std::size_t b = 0; b < 4; ++b) input_tag[b] = static_cast<char>((input >> (8 * b)) & 0xff);
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
   if (pc == nullptr) {
@@ -225,7 +235,7 @@ long add_input(Round& r, const char* path) {
     const std::uint16_t dport = rd16(data, p.l4_off + 2);
     std::string src = endpoint(data, p.src_off, p.addr_len, sport);
     std::string dst = endpoint(data, p.dst_off, p.addr_len, dport);
-    std::string key;
+    std::string key = input_tag;
     key.push_back(static_cast<char>(p.proto));
     key.push_back(static_cast<char>(p.family));
     if (src < dst) {
@@ -256,7 +266,8 @@ long add_input(Round& r, const char* path) {
     const bool client_is_src =
         sport == f.client_port && std::memcmp(data + p.src_off, f.client_addr.data(), p.addr_len) == 0;
     auto& classes = p.family == 4 ? r.classes4 : r.classes6;
-    auto cls = classes.try_emplace(f.client_addr, static_cast<std::uint32_t>(classes.size())).first->second;
+    const auto cls =
+        classes.try_emplace(input_tag + f.client_addr, static_cast<std::uint32_t>(classes.size())).first->second;
 
     Packet pk;
     pk.t_us = start + rel;
@@ -285,6 +296,48 @@ long add_input(Round& r, const char* path) {
   return kept;
 }
 
+constexpr std::uint64_t kV4Space = (1u << 24) - 2;  // 10.0.0.1 .. 10.255.255.254
+
+// Writes packet `pk` (bytes at `src`) as copy `copy` into `buf`: new client address and port,
+// checksums updated. c4/c6: original client addresses per family in the round.
+void rewrite(const std::uint8_t* src, const Packet& pk, std::uint64_t copy, std::uint64_t c4, std::uint64_t c6,
+             std::uint8_t* buf) {
+  std::memcpy(buf, src, pk.caplen);
+  CsumDelta addr_delta;
+  if (pk.addr_len == 4) {
+    const std::uint32_t host = static_cast<std::uint32_t>(1 + (copy * c4 + pk.client_class) % kV4Space);
+    const std::uint32_t a = 0x0a000000u | host;
+    const std::uint16_t hi = static_cast<std::uint16_t>(a >> 16), lo = static_cast<std::uint16_t>(a);
+    addr_delta.replace(rd16(buf, pk.addr_off), hi);
+    addr_delta.replace(rd16(buf, pk.addr_off + 2u), lo);
+    wr16(buf, pk.addr_off, hi);
+    wr16(buf, pk.addr_off + 2u, lo);
+  } else {
+    const std::uint32_t idx = static_cast<std::uint32_t>(copy * c6 + pk.client_class);
+    const auto hi = static_cast<std::uint16_t>(idx >> 16), lo = static_cast<std::uint16_t>(idx & 0xffff);
+    const std::array<std::uint16_t, 8> addr = {0xfdbe, 0x4c00, hi, lo, 0, 1, hi, lo};
+    for (std::size_t w = 0; w < addr.size(); ++w) {
+      addr_delta.replace(rd16(buf, pk.addr_off + 2 * w), addr[w]);
+      wr16(buf, pk.addr_off + 2 * w, addr[w]);
+    }
+  }
+  const std::uint16_t port_shift = static_cast<std::uint16_t>((copy * 40503u + 7919u) % 64512u);
+  const std::uint16_t old_port = rd16(buf, pk.port_off);
+  const std::uint32_t port_base = old_port >= 1024 ? old_port - 1024u : old_port;
+  const std::uint16_t new_port = static_cast<std::uint16_t>(1024u + (port_base + port_shift) % 64512u);
+  wr16(buf, pk.port_off, new_port);
+  if (pk.ip_csum_off != 0) {
+    wr16(buf, pk.ip_csum_off, addr_delta.apply(rd16(buf, pk.ip_csum_off)));
+  }
+  if (pk.l4_csum_off != 0) {
+    CsumDelta l4_delta = addr_delta;  // the pseudo-header holds the addresses
+    l4_delta.replace(old_port, new_port);
+    std::uint16_t c = l4_delta.apply(rd16(buf, pk.l4_csum_off));
+    if (pk.udp && c == 0) c = 0xffff;
+    wr16(buf, pk.l4_csum_off, c);
+  }
+}
+
 bool parse_count(const char* s, std::uint64_t& out) {
   if (s == nullptr || *s == '\0' || *s == '-') return false;
   errno = 0;
@@ -297,7 +350,8 @@ bool parse_count(const char* s, std::uint64_t& out) {
 
 int usage() {
   std::fprintf(stderr,
-               "usage: make_bench_capture --out FILE --packets N --min-flows F [--max-packets M] INPUT...\n");
+               "usage: make_bench_capture --out FILE --packets N --min-flows F [--max-packets M] [--concurrent K]\n"
+               "                          INPUT...\n");
   return 2;
 }
 
@@ -308,6 +362,7 @@ int main(int argc, char** argv) {
   std::uint64_t want_packets = 0;
   std::uint64_t want_flows = 0;
   std::uint64_t max_packets = 0;
+  std::uint64_t concurrent = 1;
   std::vector<const char*> inputs;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -320,6 +375,8 @@ int main(int argc, char** argv) {
       if (!parse_count(argv[++i], want_flows)) return usage();
     } else if (a == "--max-packets" && has_value) {
       if (!parse_count(argv[++i], max_packets)) return usage();
+    } else if (a == "--concurrent" && has_value) {
+      if (!parse_count(argv[++i], concurrent) || concurrent == 0 || concurrent > 100000) return usage();
     } else if (a == "-h" || a == "--help") {
       usage();
       return 0;
@@ -333,8 +390,9 @@ int main(int argc, char** argv) {
 
   Round r;
   int used = 0;
-  for (const char* in : inputs) {
-    const long kept = add_input(r, in);
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const char* in = inputs[k];
+    const long kept = add_input(r, in, static_cast<std::uint32_t>(k));
     if (kept > 0) {
       ++used;
       std::fprintf(stderr, "make_bench_capture: %s: %ld packets kept\n", in, kept);
@@ -385,55 +443,41 @@ int main(int argc, char** argv) {
     if (base_us < 0 || base_us > kMaxTimeUs / 2) base_us = 0;
   }
 
-  std::vector<std::uint64_t> seen(r.flows.size(), 0);  // copy number + 1 in which a flow was last written
+  // Copies go in groups of `concurrent`: within a group copy j starts j * stagger after the group, and
+  // the group's packets are merged in time order; the next group starts when this one has ended.
+  const std::int64_t stagger =
+      concurrent > 1 ? std::max<std::int64_t>(1, r.span_us / static_cast<std::int64_t>(concurrent)) : 0;
+  const std::int64_t group_span = static_cast<std::int64_t>(concurrent - 1) * stagger + r.span_us;
+  std::vector<std::uint8_t> seen(concurrent * r.flows.size(), 0);  // (copy in group, flow) written yet
+  std::vector<std::size_t> next(concurrent, 0);
+  using Item = std::pair<std::int64_t, std::uint64_t>;  // (time, copy in group)
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> heap;
   std::vector<std::uint8_t> buf(kSnaplen);
   std::uint64_t written = 0, bytes = 0, flows = 0, copies = 0, tcp = 0, udp = 0;
   bool done = false;
   bool capped = false;
-  constexpr std::uint64_t kV4Space = (1u << 24) - 2;  // 10.0.0.1 .. 10.255.255.254
-  for (std::uint64_t copy = 0; !done; ++copy) {
-    if (copy != 0 && static_cast<std::int64_t>(copy) > (kMaxTimeUs - base_us - r.span_us) / r.span_us) {
+  for (std::uint64_t group = 0; !done; ++group) {
+    if (group != 0 && static_cast<std::int64_t>(group) > (kMaxTimeUs - base_us - group_span) / group_span) {
       std::fprintf(stderr, "make_bench_capture: the inputs span too long a time for %llu copies in one pcap\n",
-                   static_cast<unsigned long long>(copy));
+                   static_cast<unsigned long long>(group * concurrent));
       break;
     }
-    ++copies;
-    const std::uint16_t port_shift = static_cast<std::uint16_t>((copy * 40503u + 7919u) % 64512u);
-    for (const Packet& pk : r.packets) {
-      std::memcpy(buf.data(), r.arena.data() + pk.data_off, pk.caplen);
-      CsumDelta addr_delta;
-      if (pk.addr_len == 4) {
-        const std::uint32_t host = static_cast<std::uint32_t>(1 + (copy * c4 + pk.client_class) % kV4Space);
-        const std::uint32_t a = 0x0a000000u | host;
-        const std::uint16_t hi = static_cast<std::uint16_t>(a >> 16), lo = static_cast<std::uint16_t>(a);
-        addr_delta.replace(rd16(buf.data(), pk.addr_off), hi);
-        addr_delta.replace(rd16(buf.data(), pk.addr_off + 2u), lo);
-        wr16(buf.data(), pk.addr_off, hi);
-        wr16(buf.data(), pk.addr_off + 2u, lo);
-      } else {
-        const std::uint32_t idx = static_cast<std::uint32_t>(copy * c6 + pk.client_class);
-        const std::array<std::uint16_t, 4> prefix = {0xfdbe, 0x4c00, static_cast<std::uint16_t>(idx >> 16),
-                                                     static_cast<std::uint16_t>(idx & 0xffff)};
-        for (std::size_t w = 0; w < prefix.size(); ++w) {  // the /64; the interface id stays
-          addr_delta.replace(rd16(buf.data(), pk.addr_off + 2 * w), prefix[w]);
-          wr16(buf.data(), pk.addr_off + 2 * w, prefix[w]);
-        }
+    const std::int64_t group_start = base_us + static_cast<std::int64_t>(group) * group_span;
+    std::fill(seen.begin(), seen.end(), 0);
+    for (std::uint64_t j = 0; j < concurrent; ++j) {
+      next[j] = 0;
+      heap.emplace(group_start + static_cast<std::int64_t>(j) * stagger + r.packets[0].t_us, j);
+    }
+    while (!heap.empty() && !done) {
+      const auto [t, j] = heap.top();
+      heap.pop();
+      const std::uint64_t copy = group * concurrent + j;
+      const Packet& pk = r.packets[next[j]];
+      if (next[j] == 0) copies = copy + 1 > copies ? copy + 1 : copies;
+      if (++next[j] < r.packets.size()) {
+        heap.emplace(group_start + static_cast<std::int64_t>(j) * stagger + r.packets[next[j]].t_us, j);
       }
-      const std::uint16_t old_port = rd16(buf.data(), pk.port_off);
-      const std::uint32_t port_base = old_port >= 1024 ? old_port - 1024u : old_port;
-      const std::uint16_t new_port = static_cast<std::uint16_t>(1024u + (port_base + port_shift) % 64512u);
-      wr16(buf.data(), pk.port_off, new_port);
-      if (pk.ip_csum_off != 0) {
-        wr16(buf.data(), pk.ip_csum_off, addr_delta.apply(rd16(buf.data(), pk.ip_csum_off)));
-      }
-      if (pk.l4_csum_off != 0) {
-        CsumDelta l4_delta = addr_delta;  // the pseudo-header holds the addresses
-        l4_delta.replace(old_port, new_port);
-        std::uint16_t c = l4_delta.apply(rd16(buf.data(), pk.l4_csum_off));
-        if (pk.udp && c == 0) c = 0xffff;
-        wr16(buf.data(), pk.l4_csum_off, c);
-      }
-      const std::int64_t t = base_us + static_cast<std::int64_t>(copy) * r.span_us + pk.t_us;
+      rewrite(r.arena.data() + pk.data_off, pk, copy, c4, c6, buf.data());
       pcap_pkthdr h{};
       h.ts.tv_sec = static_cast<time_t>(t / 1000000);
       h.ts.tv_usec = static_cast<suseconds_t>(t % 1000000);
@@ -443,19 +487,18 @@ int main(int argc, char** argv) {
       ++written;
       bytes += pk.caplen;
       (pk.udp ? udp : tcp) += 1;
-      if (seen[pk.flow] != copy + 1) {
-        seen[pk.flow] = copy + 1;
+      std::uint8_t& s = seen[j * r.flows.size() + pk.flow];
+      if (s == 0) {
+        s = 1;
         ++flows;
       }
       if (written >= want_packets && flows >= want_flows) {
         done = true;
-        break;
-      }
-      if (max_packets != 0 && written >= max_packets) {
+      } else if (max_packets != 0 && written >= max_packets) {
         done = capped = true;
-        break;
       }
     }
+    while (!heap.empty()) heap.pop();
   }
   if (copies * (c4 > c6 ? c4 : c6) > kV4Space) {
     std::fprintf(stderr, "make_bench_capture: warning: more copies than client addresses; some flows repeat\n");
