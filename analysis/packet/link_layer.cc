@@ -96,8 +96,13 @@ LinkStatus decode_link(std::uint32_t link_type, std::span<const std::uint8_t> fr
         anomalies.add(Anomaly::kTruncatedLinkHeader);
         return LinkStatus::kMalformed;
       }
+      const std::uint32_t raw_be = af;
       if (af > 0xFFFF) af = __builtin_bswap32(af);
       ether_type = ether_type_from_af(af);
+      // Some old captures carry an EtherType in bytes 2-3 instead of a family (Wireshark reads
+      // them the same way).
+      const auto low = static_cast<std::uint16_t>(raw_be & 0xFFFF);
+      if (ether_type == 0 && (low == kEtherTypeIpv4 || low == kEtherTypeIpv6)) ether_type = low;
       break;
     }
     case linktype::kRaw:
