@@ -1,0 +1,308 @@
+#include "capture/pcap_file_source.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "unit/packet_builder.h"
+#include "unit/temp_dir.h"
+
+using flowaudit::capture::link_type_name;
+using flowaudit::capture::open_capture_file;
+using flowaudit::capture::OpenResult;
+using flowaudit::capture::PacketSource;
+using flowaudit::capture::RawPacket;
+using flowaudit::capture::ReadStatus;
+using flowaudit::test::Bytes;
+using flowaudit::test::PcapRecord;
+using flowaudit::test::TempDir;
+
+namespace {
+
+struct Packet {
+  std::int64_t ts_ns;
+  std::uint32_t link_type;
+  std::uint32_t orig_len;
+  std::vector<std::uint8_t> data;
+};
+
+std::vector<Packet> drain(PacketSource& s, ReadStatus& last) {
+  std::vector<Packet> out;
+  RawPacket p;
+  while ((last = s.next(p)) == ReadStatus::kPacket) {
+    out.push_back(Packet{p.ts_ns, p.link_type, p.orig_len, std::vector<std::uint8_t>(p.data.begin(), p.data.end())});
+    if (out.size() > 1000) break;
+  }
+  return out;
+}
+
+std::vector<PcapRecord> two_records() {
+  std::vector<PcapRecord> r(2);
+  r[0].ts_sec = 1'700'000'000;
+  r[0].ts_frac = 123'456;
+  r[0].data = flowaudit::test::payload_bytes(60, 1);
+  r[0].orig_len_override = 1514;
+  r[1].ts_sec = 1'700'000'001;
+  r[1].ts_frac = 999'999;
+  r[1].data = flowaudit::test::payload_bytes(42, 2);
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("capture.pcap_file") {
+  TEST_CASE("classic pcap made in the test, both byte orders") {
+    TempDir dir;
+    REQUIRE(dir.ok());
+    for (const bool be : {false, true}) {
+      CAPTURE(be);
+      const std::string path = dir.write(be ? "be.pcap" : "le.pcap", flowaudit::test::pcap_file(1, two_records(), false, be).span());
+      OpenResult o = open_capture_file(path);
+      REQUIRE(o.source != nullptr);
+      CHECK(o.info.error.empty());
+      ReadStatus last{};
+      const auto pkts = drain(*o.source, last);
+      CHECK(last == ReadStatus::kEnd);
+      REQUIRE(pkts.size() == 2);
+      CHECK(pkts[0].ts_ns == 1'700'000'000'123'456'000LL);
+      CHECK(pkts[0].link_type == 1);
+      CHECK(pkts[0].orig_len == 1514);
+      CHECK(pkts[0].data == flowaudit::test::payload_bytes(60, 1).vec());
+      CHECK(pkts[1].ts_ns == 1'700'000'001'999'999'000LL);
+      CHECK(pkts[1].orig_len == 42);
+      const auto& info = o.source->info();
+      CHECK(info.path == path);
+      CHECK(info.format == "pcap");
+      CHECK(info.link_types == std::vector<std::uint32_t>{1});
+      CHECK(info.packets == 2);
+      CHECK(info.bytes == 102);
+      CHECK(info.complete);
+      CHECK(info.error.empty());
+      RawPacket p;
+      CHECK(o.source->next(p) == ReadStatus::kEnd);  // stays at the end
+    }
+  }
+
+  TEST_CASE("pcap with nanosecond timestamps") {
+    TempDir dir;
+    std::vector<PcapRecord> recs(1);
+    recs[0].ts_sec = 1'700'000'000;
+    recs[0].ts_frac = 987'654'321;
+    recs[0].data = flowaudit::test::payload_bytes(20, 0);
+    const std::string path = dir.write("ns.pcap", flowaudit::test::pcap_file(1, recs, true).span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    CHECK(o.source->info().format == "pcap-nsec");
+    ReadStatus last{};
+    const auto pkts = drain(*o.source, last);
+    REQUIRE(pkts.size() == 1);
+    CHECK(pkts[0].ts_ns == 1'700'000'000'987'654'321LL);
+    CHECK(o.source->info().complete);
+  }
+
+  TEST_CASE("link types are reported as LINKTYPE values") {
+    TempDir dir;
+    for (const std::uint32_t lt : {101u, 0u, 108u, 113u, 228u, 229u, 276u}) {
+      CAPTURE(lt);
+      const std::string path = dir.write("lt.pcap", flowaudit::test::pcap_file(lt, two_records()).span());
+      OpenResult o = open_capture_file(path);
+      REQUIRE(o.source != nullptr);
+      CHECK(o.source->info().link_types == std::vector<std::uint32_t>{lt});
+      RawPacket p;
+      REQUIRE(o.source->next(p) == ReadStatus::kPacket);
+      CHECK(p.link_type == lt);
+    }
+  }
+
+  TEST_CASE("a header with no records is a complete, empty capture") {
+    TempDir dir;
+    const std::string path = dir.write("hdr.pcap", flowaudit::test::pcap_file(1, {}).span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    RawPacket p;
+    CHECK(o.source->next(p) == ReadStatus::kEnd);
+    CHECK(o.source->info().complete);
+    CHECK(o.source->info().packets == 0);
+  }
+
+  TEST_CASE("pcapng files go to the pcapng reader") {
+    TempDir dir;
+    flowaudit::test::Pcapng f;
+    f.section_header();
+    f.interface(1);
+    f.interface(229);
+    f.enhanced_packet(1, 5'000'000, flowaudit::test::payload_bytes(40, 0));
+    const std::string path = dir.write("a.pcapng", f.out.span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    CHECK(o.source->info().format == "pcapng");
+    RawPacket p;
+    REQUIRE(o.source->next(p) == ReadStatus::kPacket);
+    CHECK(p.interface_id == 1);
+    CHECK(p.link_type == 229);
+    CHECK(p.ts_ns == 5'000'000'000LL);
+    CHECK(o.source->next(p) == ReadStatus::kEnd);
+    CHECK(o.source->info().link_types == std::vector<std::uint32_t>{1, 229});
+    CHECK(o.source->info().complete);
+  }
+
+  TEST_CASE("missing file") {
+    TempDir dir;
+    const std::string path = (dir.path() / "nope.pcap").string();
+    const OpenResult o = open_capture_file(path);
+    CHECK(o.source == nullptr);
+    CHECK_FALSE(o.info.complete);
+    CHECK(o.info.path == path);
+    CHECK(o.info.error == path + ": No such file or directory");
+  }
+
+  TEST_CASE("directory") {
+    TempDir dir;
+    const std::string path = dir.path().string();
+    const OpenResult o = open_capture_file(path);
+    CHECK(o.source == nullptr);
+    CHECK(o.info.error == path + ": is a directory, not a capture file");
+  }
+
+  TEST_CASE("empty file and too-short file") {
+    TempDir dir;
+    const std::string empty = dir.write("empty.pcap", {});
+    const OpenResult o = open_capture_file(empty);
+    CHECK(o.source == nullptr);
+    CHECK(o.info.error == empty + ": empty file, not a capture");
+    const std::string two = dir.write("two.pcap", Bytes{0xD4, 0xC3}.span());
+    const OpenResult t = open_capture_file(two);
+    CHECK(t.source == nullptr);
+    CHECK(t.info.error == two + ": only 2 bytes long, not a capture");
+  }
+
+  TEST_CASE("not-a-capture text") {
+    TempDir dir;
+    const std::string path = dir.write("notes.txt", Bytes{}.text("hello, this is not a capture\n").span());
+    const OpenResult o = open_capture_file(path);
+    CHECK(o.source == nullptr);
+    CHECK_FALSE(o.info.complete);
+    CHECK(o.info.error == path + ": not a pcap or pcapng file (starts with 0x68656c6c) at offset 0");
+  }
+
+  TEST_CASE("pcap magic with a cut-off file header") {
+    TempDir dir;
+    Bytes b = flowaudit::test::pcap_file(1, {});
+    Bytes cut;
+    cut.append(b.prefix(14));
+    const std::string path = dir.write("short.pcap", cut.span());
+    const OpenResult o = open_capture_file(path);
+    CHECK(o.source == nullptr);
+    CHECK(o.info.error.find(path + ": bad pcap header at offset 0: ") == 0);
+  }
+
+  TEST_CASE("truncated mid-record: incomplete, error names the file and the record's offset") {
+    TempDir dir;
+    const Bytes full = flowaudit::test::pcap_file(1, two_records());
+    // Second record starts at 24 + 16 + 60 = 100; cut in its header and in its data.
+    for (const std::size_t cut_at : {std::size_t{108}, std::size_t{130}}) {
+      CAPTURE(cut_at);
+      Bytes cut;
+      cut.append(full.prefix(cut_at));
+      const std::string path = dir.write("cut.pcap", cut.span());
+      OpenResult o = open_capture_file(path);
+      REQUIRE(o.source != nullptr);
+      ReadStatus last{};
+      const auto pkts = drain(*o.source, last);
+      CHECK(pkts.size() == 1);
+      CHECK(last == ReadStatus::kError);
+      const auto& info = o.source->info();
+      CHECK_FALSE(info.complete);
+      CHECK(info.packets == 1);
+      CHECK(info.error.find(path + ": bad or cut-off packet record at offset 100: ") == 0);
+      RawPacket p;
+      CHECK(o.source->next(p) == ReadStatus::kError);  // stays failed
+    }
+  }
+
+  TEST_CASE("truncated at every length never crashes") {
+    TempDir dir;
+    const Bytes full = flowaudit::test::pcap_file(1, two_records());
+    for (std::size_t n = 0; n <= full.size(); ++n) {
+      CAPTURE(n);
+      Bytes cut;
+      cut.append(full.prefix(n));
+      const std::string path = dir.write("cut.pcap", cut.span());
+      OpenResult o = open_capture_file(path);
+      if (n < 24) {
+        CHECK(o.source == nullptr);
+        CHECK_FALSE(o.info.error.empty());
+        continue;
+      }
+      REQUIRE(o.source != nullptr);
+      ReadStatus last{};
+      drain(*o.source, last);
+      const bool whole = n == 24 || n == 100 || n == full.size();
+      CHECK(o.source->info().complete == whole);
+      CHECK((last == ReadStatus::kEnd) == whole);
+    }
+  }
+
+  TEST_CASE("garbage after the file header") {
+    TempDir dir;
+    Bytes b = flowaudit::test::pcap_file(1, {});
+    b.fill(40, 0xEE);  // a record header claiming a huge captured length
+    const std::string path = dir.write("garbage.pcap", b.span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    ReadStatus last{};
+    const auto pkts = drain(*o.source, last);
+    CHECK(pkts.empty());
+    CHECK(last == ReadStatus::kError);
+    CHECK_FALSE(o.source->info().complete);
+    CHECK(o.source->info().error.find(path + ": bad or cut-off packet record at offset 24: ") == 0);
+  }
+
+  TEST_CASE("standard input through a pipe") {
+    const Bytes file = flowaudit::test::pcap_file(1, two_records(), true);
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    REQUIRE(::write(fds[1], file.vec().data(), file.size()) == static_cast<ssize_t>(file.size()));
+    ::close(fds[1]);
+    std::fflush(stdin);
+    const int saved = ::dup(0);
+    REQUIRE(saved >= 0);
+    REQUIRE(::dup2(fds[0], 0) == 0);
+    ::close(fds[0]);
+    std::clearerr(stdin);
+    std::size_t count = 0;
+    std::string format;
+    bool complete = false;
+    {
+      OpenResult o = open_capture_file("-");
+      if (o.source != nullptr) {
+        ReadStatus last{};
+        count = drain(*o.source, last).size();
+        format = o.source->info().format;
+        complete = o.source->info().complete;
+      }
+    }
+    ::dup2(saved, 0);
+    ::close(saved);
+    std::clearerr(stdin);
+    CHECK(count == 2);
+    CHECK(format == "pcap-nsec");
+    CHECK(complete);
+  }
+
+  TEST_CASE("link type names") {
+    CHECK(link_type_name(0) == "null");
+    CHECK(link_type_name(1) == "ethernet");
+    CHECK(link_type_name(101) == "raw");
+    CHECK(link_type_name(108) == "loop");
+    CHECK(link_type_name(113) == "linux-sll");
+    CHECK(link_type_name(228) == "ipv4");
+    CHECK(link_type_name(229) == "ipv6");
+    CHECK(link_type_name(276) == "linux-sll2");
+    CHECK(link_type_name(105).find("linktype-105") == 0);
+    CHECK(link_type_name(4'000'000) == "linktype-4000000");
+  }
+}
