@@ -18,7 +18,9 @@ using flowaudit::test::payload_bytes;
 
 namespace {
 
+// Owns a copy of the packet, so that the payload span stays valid however the packet was made.
 struct V4 {
+  Bytes packet;
   IpStatus status;
   IpLayer ip;
   AnomalyCounters anomalies;
@@ -26,12 +28,14 @@ struct V4 {
 
 V4 v4(std::span<const std::uint8_t> b) {
   V4 r{};
-  r.status = decode_ipv4(b, r.ip, r.anomalies);
+  r.packet.append(b);
+  r.status = decode_ipv4(r.packet.span(), r.ip, r.anomalies);
   return r;
 }
 V4 v6(std::span<const std::uint8_t> b) {
   V4 r{};
-  r.status = decode_ipv6(b, r.ip, r.anomalies);
+  r.packet.append(b);
+  r.status = decode_ipv6(r.packet.span(), r.ip, r.anomalies);
   return r;
 }
 

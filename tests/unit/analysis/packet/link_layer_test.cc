@@ -22,23 +22,22 @@ const Bytes kIpv6Payload = [] {
   return b;
 }();
 
+// Owns a copy of the frame, so that the payload span stays valid however the frame was made.
 struct Decoded {
+  Bytes frame;
   LinkStatus status;
   NetworkLayer net;
   AnomalyCounters anomalies;
 };
 
-Decoded decode(std::uint32_t lt, const Bytes& frame) {
+Decoded decode(std::uint32_t lt, std::span<const std::uint8_t> frame) {
   Decoded d{};
-  d.status = decode_link(lt, frame.span(), d.net, d.anomalies);
+  d.frame.append(frame);
+  d.status = decode_link(lt, d.frame.span(), d.net, d.anomalies);
   return d;
 }
 
-Decoded decode(std::uint32_t lt, std::span<const std::uint8_t> frame) {
-  Decoded d{};
-  d.status = decode_link(lt, frame, d.net, d.anomalies);
-  return d;
-}
+Decoded decode(std::uint32_t lt, const Bytes& frame) { return decode(lt, frame.span()); }
 
 bool same_bytes(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());

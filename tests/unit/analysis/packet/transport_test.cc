@@ -31,7 +31,8 @@ TEST_SUITE("analysis.packet.transport") {
     const Bytes payload = payload_bytes(100);
     TransportLayer t;
     AnomalyCounters a;
-    REQUIRE(decode_tcp(tcp_segment(s, payload.span()).span(), t, a) == TransportStatus::kOk);
+    const Bytes seg = tcp_segment(s, payload.span());
+    REQUIRE(decode_tcp(seg.span(), t, a) == TransportStatus::kOk);
     CHECK(t.src_port == 51234);
     CHECK(t.dst_port == 443);
     CHECK(t.tcp_seq == 0xA0B0C0D0u);
@@ -100,7 +101,8 @@ TEST_SUITE("analysis.packet.transport") {
     const Bytes payload = payload_bytes(33);
     TransportLayer t;
     AnomalyCounters a;
-    REQUIRE(decode_udp(udp_datagram(s, payload.span()).span(), t, a) == TransportStatus::kOk);
+    const Bytes d = udp_datagram(s, payload.span());
+    REQUIRE(decode_udp(d.span(), t, a) == TransportStatus::kOk);
     CHECK(t.src_port == 5353);
     CHECK(t.dst_port == 53);
     CHECK(t.tcp_flags == 0);
