@@ -261,6 +261,46 @@ TEST_SUITE("capture.pcap_file") {
     CHECK(o.source->info().error.find(path + ": bad or cut-off packet record at offset 24: ") == 0);
   }
 
+  TEST_CASE("Kuznetzov's patched pcap format is read") {
+    TempDir dir;
+    // 24-byte record headers: the usual 16 plus ifindex, protocol, packet type and a pad byte.
+    Bytes b;
+    b.u32le(0xA1B2CD34u).u16le(2).u16le(4).u32le(0).u32le(0).u32le(65535).u32le(1);
+    for (std::uint32_t i = 0; i < 2; ++i) {
+      b.u32le(100 + i).u32le(0).u32le(20).u32le(20).u32le(2).u16le(0x0800).u8(0).u8(0);
+      b.append(flowaudit::test::payload_bytes(20, static_cast<std::uint8_t>(i)));
+    }
+    const std::string path = dir.write("kuz.pcap", b.span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    CHECK(o.source->info().format == "pcap");
+    ReadStatus last{};
+    const auto pkts = drain(*o.source, last);
+    CHECK(last == ReadStatus::kEnd);
+    REQUIRE(pkts.size() == 2);
+    CHECK(pkts[1].ts_ns == 101'000'000'000LL);
+  }
+
+  // BUG: LibpcapFileSource (capture/pcap_file_source.cc, offset_ += kPcapRecordHeader + caplen)
+  // assumes 16-byte record headers, but the patched format libpcap also reads has 24-byte ones, so
+  // the offset in the error for a cut-off record is wrong (here 60 instead of 68).
+  TEST_CASE("Kuznetzov's patched pcap: a cut-off record's offset counts 24-byte headers" * doctest::skip()) {
+    TempDir dir;
+    Bytes b;
+    b.u32le(0xA1B2CD34u).u16le(2).u16le(4).u32le(0).u32le(0).u32le(65535).u32le(1);
+    b.u32le(100).u32le(0).u32le(20).u32le(20).u32le(2).u16le(0x0800).u8(0).u8(0);
+    b.append(flowaudit::test::payload_bytes(20, 0));
+    b.u32le(101).u32le(0).u32le(20).u32le(20).u32le(2).u16le(0x0800).u8(0).u8(0);
+    b.append(flowaudit::test::payload_bytes(5, 0));  // the second record is cut off
+    const std::string path = dir.write("kuz-cut.pcap", b.span());
+    OpenResult o = open_capture_file(path);
+    REQUIRE(o.source != nullptr);
+    ReadStatus last{};
+    CHECK(drain(*o.source, last).size() == 1);
+    CHECK(last == ReadStatus::kError);
+    CHECK(o.source->info().error.find(path + ": bad or cut-off packet record at offset 68: ") == 0);
+  }
+
   TEST_CASE("standard input through a pipe") {
     const Bytes file = flowaudit::test::pcap_file(1, two_records(), true);
     int fds[2];

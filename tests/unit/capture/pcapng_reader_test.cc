@@ -412,6 +412,20 @@ TEST_SUITE("capture.pcapng") {
           "mem.pcapng: capture cut off in the middle of a block at offset " + std::to_string(boundaries[4]));
   }
 
+  TEST_CASE("too many interfaces in one section") {
+    Pcapng f;
+    f.section_header();
+    for (std::size_t i = 0; i < PcapngReader::kMaxInterfaces; ++i) f.interface(1);
+    f.enhanced_packet(static_cast<std::uint32_t>(PcapngReader::kMaxInterfaces - 1), 0, frame(4, 0));
+    const Result ok = read_pcapng(f.out);
+    CHECK(ok.last == ReadStatus::kEnd);
+    CHECK(ok.packets.size() == 1);
+    f.interface(1);
+    const Result r = read_pcapng(f.out);
+    CHECK(r.last == ReadStatus::kError);
+    CHECK(r.info.error.find("too many interfaces in one section") != std::string::npos);
+  }
+
   TEST_CASE("read_all calls back once per packet") {
     const Pcapng f = two_interfaces(true);
     std::vector<std::uint8_t> buf = f.out.vec();
