@@ -298,6 +298,7 @@ TEST_SUITE("capture.pcap_file") {
     ReadStatus last{};
     CHECK(drain(*o.source, last).size() == 1);
     CHECK(last == ReadStatus::kError);
+    INFO(o.source->info().error);
     CHECK(o.source->info().error.find(path + ": bad or cut-off packet record at offset 68: ") == 0);
   }
 
