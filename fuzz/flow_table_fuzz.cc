@@ -13,7 +13,8 @@
 //            bit 4 TCP (else UDP), bits 5-7 time step: +0, +1 ms, +1 s, +3 s, +11 s, +121 s, -5 s,
 //            or 7 = burst
 //   b        low nibble source port, high nibble destination port (16 ports spanning the
-//            well-known, registered and ephemeral ranges); for a burst: b + 1 flows
+//            well-known, registered and ephemeral ranges); for a burst: b + 1 flows (1200 flows
+//            from bursts at most per input)
 //   c        TCP flags
 //   d        low 2 bits: wire packets - 1 (as for a reassembled datagram); the rest: payload size
 //
@@ -124,6 +125,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::array<std::uint8_t, 256> payload_bytes{};
   core::TimestampNs now = 1'700'000'000 * core::kNsPerSecond;
   std::uint16_t burst_port = 0;
+  // Enough burst flows to double the slot array twice (past 512 and 1024 live), few enough to keep executions fast.
+  unsigned burst_budget = 1200;
   std::uint8_t op[4];
   std::span<const std::uint8_t> bytes;
   while (in.read_bytes(4, bytes)) {
@@ -142,7 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // Many distinct flows at once: same addresses, a fresh source port each.
       p.ts_ns = now;
       p.transport.dst_port = kPorts[op[1] & 0x0F];
-      for (unsigned n = 0; n <= op[1]; ++n) {
+      for (unsigned n = 0; n <= op[1] && burst_budget > 0; ++n, --burst_budget) {
         p.transport.src_port = static_cast<std::uint16_t>(1024u + burst_port++ % 64000u);
         h.feed(p);
       }
