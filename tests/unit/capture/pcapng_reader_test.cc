@@ -209,7 +209,7 @@ TEST_SUITE("capture.pcapng") {
     Pcapng be;
     be.be = true;
     be.section_header();
-    be.interface(229, 0, 9);
+    be.interface(229, 0, 9, 5);  // nanoseconds, if_tsoffset 5 s, both big-endian
     be.enhanced_packet(0, 2'000'000'000, frame(24, 2));
     Bytes all = le.out;
     all.append(be.out);
@@ -217,7 +217,7 @@ TEST_SUITE("capture.pcapng") {
     CHECK(r.last == ReadStatus::kEnd);
     REQUIRE(r.packets.size() == 2);
     CHECK(r.packets[0].ts_ns == 1'000'000'000LL);
-    CHECK(r.packets[1].ts_ns == 2'000'000'000LL);
+    CHECK(r.packets[1].ts_ns == 7'000'000'000LL);
     CHECK(r.packets[1].link_type == 229);
     CHECK(r.info.link_types == std::vector<std::uint32_t>{1, 229});
   }
