@@ -20,6 +20,7 @@ constexpr std::uint32_t kPcapMagicModified = 0xA1B2CD34;  // Kuznetzov's patched
 constexpr std::uint32_t kPcapngMagic = 0x0A0D0D0A;
 constexpr std::size_t kPcapFileHeader = 24;
 constexpr std::size_t kPcapRecordHeader = 16;
+constexpr std::size_t kPatchedPcapRecordHeader = 24;  // adds ifindex, protocol, packet type
 
 // A stdio stream that first returns bytes already read from `inner` (to sniff the format of a pipe,
 // which cannot be rewound) and then reads on from `inner`. glibc's fopencookie does the plumbing.
@@ -72,7 +73,8 @@ std::uint32_t dlt_to_linktype(int dlt) {
 
 class LibpcapFileSource final : public PacketSource {
  public:
-  LibpcapFileSource(pcap_t* p, SourceInfo info) : pcap_(p), info_(std::move(info)) {
+  LibpcapFileSource(pcap_t* p, SourceInfo info, std::size_t record_header)
+      : pcap_(p), info_(std::move(info)), record_header_(record_header) {
     info_.link_types.push_back(dlt_to_linktype(pcap_datalink(pcap_)));
     nanosecond_ = pcap_get_tstamp_precision(pcap_) == PCAP_TSTAMP_PRECISION_NANO;
   }
@@ -94,7 +96,7 @@ class LibpcapFileSource final : public PacketSource {
       packet.data = std::span<const std::uint8_t>(data, hdr->caplen);
       ++info_.packets;
       info_.bytes += hdr->caplen;
-      offset_ += kPcapRecordHeader + hdr->caplen;
+      offset_ += record_header_ + hdr->caplen;
       return ReadStatus::kPacket;
     }
     done_ = true;
@@ -113,6 +115,7 @@ class LibpcapFileSource final : public PacketSource {
  private:
   pcap_t* pcap_;
   SourceInfo info_;
+  std::size_t record_header_;  // 16 bytes, 24 in the patched format
   std::uint64_t offset_ = kPcapFileHeader;
   bool nanosecond_ = false;
   bool done_ = false;
@@ -201,7 +204,9 @@ OpenResult open_capture_file(const std::string& path) {
     if (stream != stdin) std::fclose(stream);
     return open_error(std::move(info), fmt::format("bad pcap header at offset 0: {}", errbuf));
   }
-  return OpenResult{std::make_unique<LibpcapFileSource>(p, info), info};
+  const bool patched = le == kPcapMagicModified || be == kPcapMagicModified;
+  return OpenResult{
+      std::make_unique<LibpcapFileSource>(p, info, patched ? kPatchedPcapRecordHeader : kPcapRecordHeader), info};
 }
 
 }  // namespace flowaudit::capture

@@ -30,7 +30,7 @@ IpAddress IpAddress::v4(std::uint32_t host_order) noexcept {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  if (text.size() >= INET6_ADDRSTRLEN || text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN] = {};
   std::memcpy(buf, text.data(), text.size());
   std::array<std::uint8_t, 16> raw{};

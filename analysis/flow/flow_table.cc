@@ -214,7 +214,13 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
     const std::uint8_t flags = p.transport.tcp_flags;
     const bool new_syn = p.protocol == packet::kProtoTcp && (flags & packet::tcp_flag::kSyn) != 0 &&
                          (flags & packet::tcp_flag::kAck) == 0;
-    if (new_syn && (flow->tcp == TcpState::kClosed || flow->tcp == TcpState::kReset)) {
+    if (expired(*flow, now_)) {
+      // The sweep had not reached it yet: an idle gap splits the flow wherever the key hashes.
+      const bool closed = flow->tcp == TcpState::kClosed || flow->tcp == TcpState::kReset;
+      ++stats_.idle_expired;
+      retire_slot(slot, closed ? FlowEnd::kTcpClosed : FlowEnd::kIdleTimeout);
+      flow = nullptr;
+    } else if (new_syn && (flow->tcp == TcpState::kClosed || flow->tcp == TcpState::kReset)) {
       retire_slot(slot, FlowEnd::kPortReused);
       flow = nullptr;
     }

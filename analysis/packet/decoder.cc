@@ -57,6 +57,16 @@ DecodeStatus Decoder::decode(const capture::RawPacket& raw, DecodedPacket& out) 
   ++counters_.reassembled;
   out.wire_bytes = wire;
   out.wire_packets = fragments;
+  if (ip.src.is_v6()) {
+    // The fragmentable part may begin with more extension headers (destination options, ...).
+    IpLayer upper = ip;
+    if (walk_ipv6_extensions(ip.protocol, datagram, upper, anomalies_) != IpStatus::kOk) {
+      ++counters_.malformed;
+      return DecodeStatus::kMalformed;
+    }
+    out.protocol = upper.protocol;
+    return transport(upper, upper.payload, out);
+  }
   return transport(ip, datagram, out);
 }
 

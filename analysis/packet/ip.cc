@@ -101,8 +101,12 @@ IpStatus decode_ipv6(std::span<const std::uint8_t> bytes, IpLayer& out, AnomalyC
   out.src = core::IpAddress::v6(src.first<16>());
   out.dst = core::IpAddress::v6(dst.first<16>());
   out.total_length = 40u + payload_len;
-  core::ByteReader p(clip(r.rest(), payload_len, out.payload_cut));
+  return walk_ipv6_extensions(next, clip(r.rest(), payload_len, out.payload_cut), out, anomalies);
+}
 
+IpStatus walk_ipv6_extensions(std::uint8_t next, std::span<const std::uint8_t> bytes, IpLayer& out,
+                              AnomalyCounters& anomalies) noexcept {
+  core::ByteReader p(bytes);
   for (int n = 0;; ++n) {
     if (next != kHopByHop && next != kRouting && next != kDestOptions && next != kFragment &&
         next != kAuthHeader && next != kMobility) {
@@ -125,11 +129,24 @@ IpStatus decode_ipv6(std::span<const std::uint8_t> bytes, IpLayer& out, AnomalyC
         anomalies.add(Anomaly::kTruncatedIpv6Extension);
         return IpStatus::kMalformed;
       }
-      out.fragment_offset = static_cast<std::uint32_t>(off_flags & 0xFFF8);
-      out.more_fragments = (off_flags & 1) != 0;
-      out.fragment_id = id;
-      // An "atomic" fragment (offset 0, no more) is a whole datagram (RFC 6946).
-      out.is_fragment = out.more_fragments || out.fragment_offset != 0;
+      const auto offset = static_cast<std::uint32_t>(off_flags & 0xFFF8);
+      const bool more = (off_flags & 1) != 0;
+      // An "atomic" fragment (offset 0, no more) is a whole datagram (RFC 6946): read on.
+      if (more || offset != 0) {
+        if (out.is_fragment) {  // a fragment header inside a reassembled datagram
+          anomalies.add(Anomaly::kFragmentOverlap);
+          return IpStatus::kMalformed;
+        }
+        // What follows the fragment header is the fragmentable part (RFC 8200 4.5), possibly
+        // starting with more extension headers: reassemble first, walk the rest afterwards.
+        out.is_fragment = true;
+        out.fragment_offset = offset;
+        out.more_fragments = more;
+        out.fragment_id = id;
+        out.protocol = following;
+        out.payload = p.rest();
+        return IpStatus::kOk;
+      }
     } else {
       const std::size_t total = next == kAuthHeader ? (len_field + 2u) * 4u : (len_field + 1u) * 8u;
       if (!p.skip(total - 2)) {

@@ -30,4 +30,11 @@ inline constexpr int kMaxIpv6ExtensionHeaders = 8;
 IpStatus decode_ipv4(std::span<const std::uint8_t> bytes, IpLayer& out, AnomalyCounters& anomalies) noexcept;
 IpStatus decode_ipv6(std::span<const std::uint8_t> bytes, IpLayer& out, AnomalyCounters& anomalies) noexcept;
 
+// Walks IPv6 extension headers starting with header type `next` over `bytes`, setting
+// out.protocol and out.payload. Stops at a fragment header of a real fragment (is_fragment set).
+// Used on a packet's payload and again on a reassembled datagram (then with out.is_fragment true,
+// so a second fragment header is malformed).
+IpStatus walk_ipv6_extensions(std::uint8_t next, std::span<const std::uint8_t> bytes, IpLayer& out,
+                              AnomalyCounters& anomalies) noexcept;
+
 }  // namespace flowaudit::analysis::packet

@@ -281,10 +281,8 @@ TEST_SUITE("capture.pcap_file") {
     CHECK(pkts[1].ts_ns == 101'000'000'000LL);
   }
 
-  // BUG: LibpcapFileSource (capture/pcap_file_source.cc, offset_ += kPcapRecordHeader + caplen)
-  // assumes 16-byte record headers, but the patched format libpcap also reads has 24-byte ones, so
-  // the offset in the error for a cut-off record is wrong (here 60 instead of 68).
-  TEST_CASE("Kuznetzov's patched pcap: a cut-off record's offset counts 24-byte headers" * doctest::skip()) {
+  // Regression: the patched format has 24-byte record headers; error offsets must count them.
+  TEST_CASE("Kuznetzov's patched pcap: a cut-off record's offset counts 24-byte headers") {
     TempDir dir;
     Bytes b;
     b.u32le(0xA1B2CD34u).u16le(2).u16le(4).u32le(0).u32le(0).u32le(65535).u32le(1);
