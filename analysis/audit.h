@@ -32,6 +32,11 @@ struct AuditResult {
   std::uint64_t skipped_unsupported_link = 0;
 };
 
+// Seconds between two timestamps, computed in double so that no pair of timestamps can overflow.
+inline double duration_seconds(core::TimestampNs first, core::TimestampNs last) noexcept {
+  return last > first ? (static_cast<double>(last) - static_cast<double>(first)) / 1e9 : 0.0;
+}
+
 class Auditor {
  public:
   explicit Auditor(AuditOptions options);

@@ -101,9 +101,15 @@ int run_audit(const AuditArgs& args) {
   const auto result = auditor.finish(std::move(infos));
   int status = kExitOk;
   for (const auto& t : targets) {
-    const std::string content = t.format == rules::report::Format::kJson ? rules::report::render_json(result)
-                                                                          : rules::report::render_text(result);
-    if (auto err = rules::report::write_report(t, content); !err.empty()) {
+    const auto writer = [&](std::FILE* out) {
+      if (t.format == rules::report::Format::kJson) {
+        rules::report::write_json(result, out);
+      } else {
+        const std::string text = rules::report::render_text(result);
+        std::fwrite(text.data(), 1, text.size(), out);
+      }
+    };
+    if (auto err = rules::report::write_report(t, writer); !err.empty()) {
       error_line(err);
       status = kExitUsage;
     }
@@ -132,10 +138,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
       ->default_str("1048576");
   cmd->add_option("--tcp-timeout", audit.tcp_timeout, "Seconds before an idle TCP flow is closed")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.001, 31536000.0))
       ->default_str("300");
   cmd->add_option("--udp-timeout", audit.udp_timeout, "Seconds before an idle UDP flow is closed")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.001, 31536000.0))
       ->default_str("120");
   cmd->add_option("--fragment-memory", audit.fragment_memory, "Bytes kept for IP fragment reassembly")
       ->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 30))

@@ -90,7 +90,7 @@ bool Cidr::contains(const IpAddress& ip) const noexcept {
   const auto& b = base_.bytes();
   unsigned bits = prefix_;
   for (std::size_t i = 0; bits > 0; ++i, bits = bits >= 8 ? bits - 8 : 0) {
-    const std::uint8_t mask = bits >= 8 ? 0xFF : static_cast<std::uint8_t>(0xFF << (8 - bits));
+    const auto mask = static_cast<std::uint8_t>(bits >= 8 ? 0xFFu : 0xFFu << (8 - bits));
     if ((a[i] & mask) != (b[i] & mask)) return false;
   }
   return true;

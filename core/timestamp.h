@@ -9,6 +9,13 @@ namespace flowaudit::core {
 using TimestampNs = std::int64_t;
 inline constexpr TimestampNs kNsPerSecond = 1'000'000'000;
 
+// True when more than `limit` has passed from `since` to `now`; a clock that went backwards never
+// counts as elapsed. Computed unsigned so that extreme timestamps from a damaged file cannot overflow.
+inline bool elapsed_more_than(TimestampNs since, TimestampNs now, TimestampNs limit) noexcept {
+  return now > since && static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(since) >
+                            static_cast<std::uint64_t>(limit);
+}
+
 // ISO 8601 in UTC with microseconds, e.g. 2025-01-29T10:00:00.123456Z.
 std::string format_iso8601(TimestampNs ts);
 

@@ -20,7 +20,10 @@ bool endpoint_less(const core::IpAddress& a, std::uint16_t pa, const core::IpAdd
 
 FlowTable::FlowTable(FlowTableConfig config) : config_(std::move(config)) {
   if (config_.max_flows == 0) config_.max_flows = 1;
-  slots_.resize(kInitialSlots);
+  // Start small when the cap is small, so eviction scans stay short.
+  std::size_t initial = 16;
+  while (initial < kInitialSlots && initial < config_.max_flows * 2) initial *= 2;
+  slots_.resize(initial);
 }
 
 std::size_t FlowTable::find(const FlowKey& key, std::uint64_t hash) const noexcept {
@@ -138,9 +141,10 @@ void FlowTable::track_tcp(Flow& f, std::uint8_t flags, std::uint8_t sender) noex
 }
 
 bool FlowTable::expired(const Flow& f, core::TimestampNs now) const noexcept {
-  const core::TimestampNs idle = now - f.last_seen;
-  if (f.tcp == TcpState::kClosed || f.tcp == TcpState::kReset) return idle > config_.tcp_closed_ns;
-  return idle > (f.key.protocol == packet::kProtoTcp ? config_.tcp_idle_ns : config_.udp_idle_ns);
+  const core::TimestampNs limit = f.tcp == TcpState::kClosed || f.tcp == TcpState::kReset ? config_.tcp_closed_ns
+                                  : f.key.protocol == packet::kProtoTcp                 ? config_.tcp_idle_ns
+                                                                                        : config_.udp_idle_ns;
+  return core::elapsed_more_than(f.last_seen, now, limit);
 }
 
 void FlowTable::retire_slot(std::size_t slot, FlowEnd why) {

@@ -16,7 +16,7 @@ void IpReassembler::drop(std::size_t index) {
 
 void IpReassembler::expire(core::TimestampNs now, AnomalyCounters& anomalies) {
   for (std::size_t i = 0; i < pending_.size();) {
-    if (now - pending_[i].first_seen > config_.timeout_ns) {
+    if (core::elapsed_more_than(pending_[i].first_seen, now, config_.timeout_ns)) {
       anomalies.add(Anomaly::kFragmentTimeout);
       drop(i);
     } else {
@@ -39,7 +39,7 @@ bool IpReassembler::add(const FragmentKey& key, std::uint32_t offset, bool more,
 
   auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.key == key; });
   if (it == pending_.end()) {
-    if (pending_.size() >= config_.max_datagrams) {
+    if (!pending_.empty() && pending_.size() >= config_.max_datagrams) {
       // Make room by dropping the oldest datagram in progress.
       auto oldest = std::min_element(pending_.begin(), pending_.end(), [](const Pending& a, const Pending& b) {
         return a.first_seen < b.first_seen;

@@ -1,12 +1,12 @@
 #include "rules/report/json_report.h"
 
-#include <boost/json.hpp>
+#include <boost/json/parse.hpp>
 
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
+#include "rules/report/json_writer.h"
 
 namespace flowaudit::rules::report {
-namespace json = boost::json;
 namespace {
 
 const char* transport_name(std::uint8_t proto) {
@@ -17,195 +17,194 @@ const char* transport_name(std::uint8_t proto) {
   }
 }
 
-json::value timestamp(core::TimestampNs ns, bool present) {
-  if (!present) return nullptr;
-  return json::string(core::format_iso8601(ns));
+void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool present) {
+  if (present) {
+    w.field(key, core::format_iso8601(ns));
+  } else {
+    w.null_field(key);
+  }
 }
 
-json::object summary(const analysis::AuditResult& r) {
-  json::object s;
-  s["verdict"] = "not-evaluated";  // no policy is evaluated yet
-  s["packets"] = r.packets;
-  s["bytes"] = r.bytes;
-  s["flows"] = r.flows.size();
-  s["destinations"] = r.destinations.size();
-  s["first_seen"] = timestamp(r.first_ns, r.packets > 0);
-  s["last_seen"] = timestamp(r.last_ns, r.packets > 0);
-  s["duration_seconds"] = r.packets > 0 ? static_cast<double>(r.last_ns - r.first_ns) / 1e9 : 0.0;
-  json::object d;
-  d["ipv4"] = r.decode.ipv4;
-  d["ipv6"] = r.decode.ipv6;
-  d["tcp"] = r.decode.tcp;
-  d["udp"] = r.decode.udp;
-  d["icmp"] = r.decode.icmp;
-  d["other_ip"] = r.decode.other_ip;
-  d["not_ip"] = r.decode.not_ip;
-  d["malformed"] = r.decode.malformed;
-  d["unsupported_link"] = r.decode.unsupported_link;
-  d["fragments"] = r.decode.fragments;
-  d["reassembled"] = r.decode.reassembled;
-  s["decode"] = std::move(d);
-  json::object ft;
-  ft["created"] = r.flow_stats.created;
-  ft["evicted"] = r.flow_stats.evicted;
-  ft["idle_expired"] = r.flow_stats.idle_expired;
-  ft["peak_live"] = r.flow_stats.peak_live;
-  s["flow_table"] = std::move(ft);
-  json::object an;
+void write_summary(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("summary");
+  w.begin_object();
+  w.field("verdict", "not-evaluated");  // no policy is evaluated yet
+  w.field("packets", r.packets);
+  w.field("bytes", r.bytes);
+  w.field("flows", static_cast<std::uint64_t>(r.flows.size()));
+  w.field("destinations", static_cast<std::uint64_t>(r.destinations.size()));
+  timestamp_field(w, "first_seen", r.first_ns, r.packets > 0);
+  timestamp_field(w, "last_seen", r.last_ns, r.packets > 0);
+  w.field("duration_seconds", analysis::duration_seconds(r.first_ns, r.last_ns));
+  w.key("decode");
+  w.begin_object();
+  w.field("ipv4", r.decode.ipv4);
+  w.field("ipv6", r.decode.ipv6);
+  w.field("tcp", r.decode.tcp);
+  w.field("udp", r.decode.udp);
+  w.field("icmp", r.decode.icmp);
+  w.field("other_ip", r.decode.other_ip);
+  w.field("not_ip", r.decode.not_ip);
+  w.field("malformed", r.decode.malformed);
+  w.field("unsupported_link", r.decode.unsupported_link);
+  w.field("fragments", r.decode.fragments);
+  w.field("reassembled", r.decode.reassembled);
+  w.end_object();
+  w.key("flow_table");
+  w.begin_object();
+  w.field("created", r.flow_stats.created);
+  w.field("evicted", r.flow_stats.evicted);
+  w.field("idle_expired", r.flow_stats.idle_expired);
+  w.field("peak_live", r.flow_stats.peak_live);
+  w.end_object();
+  w.key("anomalies");
+  w.begin_object();
   const auto& a = r.anomalies.all();
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i] != 0) an[analysis::packet::kAnomalyNames[i]] = a[i];
+    if (a[i] != 0) w.field(analysis::packet::kAnomalyNames[i], a[i]);
   }
-  s["anomalies"] = std::move(an);
-  return s;
+  w.end_object();
+  w.end_object();
 }
 
-json::array inputs(const analysis::AuditResult& r) {
-  json::array out;
+void write_inputs(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("inputs");
+  w.begin_array();
   for (const auto& in : r.inputs) {
-    json::object o;
-    o["path"] = in.path;
-    o["format"] = in.format.empty() ? json::value(nullptr) : json::value(in.format);
-    json::array lts;
-    for (const auto lt : in.link_types) lts.emplace_back(capture::link_type_name(lt));
-    o["link_types"] = std::move(lts);
-    o["packets"] = in.packets;
-    o["bytes"] = in.bytes;
-    o["complete"] = in.complete;
-    o["error"] = in.error.empty() ? json::value(nullptr) : json::value(in.error);
-    out.emplace_back(std::move(o));
+    w.begin_object();
+    w.field("path", in.path);
+    if (in.format.empty()) {
+      w.null_field("format");
+    } else {
+      w.field("format", in.format);
+    }
+    w.key("link_types");
+    w.begin_array();
+    for (const auto lt : in.link_types) w.value(capture::link_type_name(lt));
+    w.end_array();
+    w.field("packets", in.packets);
+    w.field("bytes", in.bytes);
+    w.field("complete", in.complete);
+    if (in.error.empty()) {
+      w.null_field("error");
+    } else {
+      w.field("error", in.error);
+    }
+    w.end_object();
   }
-  return out;
+  w.end_array();
 }
 
-json::object endpoint(const core::IpAddress& ip, std::uint16_t port) {
-  return json::object{{"ip", ip.to_string()}, {"port", port}};
+void write_endpoint(JsonWriter& w, const char* key, const core::IpAddress& ip, std::uint16_t port) {
+  w.key(key);
+  w.begin_object();
+  w.field("ip", ip.to_string());
+  w.field("port", port);
+  w.end_object();
 }
 
-json::array flows(const analysis::AuditResult& r) {
-  json::array out;
-  out.reserve(r.flows.size());
+void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("flows");
+  w.begin_array();
   for (const auto& f : r.flows) {
-    json::object o;
-    o["id"] = f.id;
-    o["transport"] = transport_name(f.key.protocol);
-    o["client"] = endpoint(f.key.addr[f.client], f.key.port[f.client]);
-    o["server"] = endpoint(f.key.addr[f.server()], f.key.port[f.server()]);
-    o["orientation"] = analysis::flow::to_string(f.orientation);
-    o["tcp_state"] = f.key.protocol == analysis::packet::kProtoTcp ? json::value(analysis::flow::to_string(f.tcp))
-                                                                   : json::value(nullptr);
-    o["end"] = analysis::flow::to_string(f.end);
-    o["input"] = f.input;
-    o["first_seen"] = core::format_iso8601(f.first_seen());
-    o["last_seen"] = core::format_iso8601(f.last_seen);
-    o["packets_out"] = f.out().packets;
-    o["packets_in"] = f.in().packets;
-    o["bytes_out"] = f.out().bytes;
-    o["bytes_in"] = f.in().bytes;
-    o["payload_bytes_out"] = f.out().payload_bytes;
-    o["payload_bytes_in"] = f.in().payload_bytes;
-    // Filled in by the application-layer parsers (naming issue); present so consumers can rely on them.
-    o["app_protocol"] = nullptr;
-    o["hostname"] = nullptr;
-    o["hostname_source"] = nullptr;
-    o["sni"] = nullptr;
-    o["tls"] = nullptr;
-    out.emplace_back(std::move(o));
+    w.begin_object();
+    w.field("id", f.id);
+    w.field("transport", transport_name(f.key.protocol));
+    write_endpoint(w, "client", f.key.addr[f.client], f.key.port[f.client]);
+    write_endpoint(w, "server", f.key.addr[f.server()], f.key.port[f.server()]);
+    w.field("orientation", analysis::flow::to_string(f.orientation));
+    if (f.key.protocol == analysis::packet::kProtoTcp) {
+      w.field("tcp_state", analysis::flow::to_string(f.tcp));
+    } else {
+      w.null_field("tcp_state");
+    }
+    w.field("end", analysis::flow::to_string(f.end));
+    w.field("input", f.input);
+    w.field("first_seen", core::format_iso8601(f.first_seen()));
+    w.field("last_seen", core::format_iso8601(f.last_seen));
+    w.field("packets_out", f.out().packets);
+    w.field("packets_in", f.in().packets);
+    w.field("bytes_out", f.out().bytes);
+    w.field("bytes_in", f.in().bytes);
+    w.field("payload_bytes_out", f.out().payload_bytes);
+    w.field("payload_bytes_in", f.in().payload_bytes);
+    // Filled in by the application-layer parsers (naming); present so consumers can rely on them.
+    w.null_field("app_protocol");
+    w.null_field("hostname");
+    w.null_field("hostname_source");
+    w.null_field("sni");
+    w.null_field("tls");
+    w.end_object();
   }
-  return out;
+  w.end_array();
 }
 
-json::array destinations(const analysis::AuditResult& r) {
-  json::array out;
+void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("destinations");
+  w.begin_array();
   for (const auto& d : r.destinations) {
-    json::object o;
-    o["ip"] = d.ip.to_string();
-    o["port"] = d.port;
-    o["transport"] = transport_name(d.protocol);
-    o["hostname"] = nullptr;
-    o["hostname_source"] = nullptr;
-    o["app_protocol"] = nullptr;
-    o["encrypted"] = nullptr;
-    o["flows"] = d.flows;
-    o["packets_out"] = d.packets_out;
-    o["packets_in"] = d.packets_in;
-    o["bytes_out"] = d.bytes_out;
-    o["bytes_in"] = d.bytes_in;
-    o["payload_bytes_out"] = d.payload_bytes_out;
-    o["payload_bytes_in"] = d.payload_bytes_in;
-    o["first_seen"] = core::format_iso8601(d.first_ns);
-    o["last_seen"] = core::format_iso8601(d.last_ns);
-    out.emplace_back(std::move(o));
+    w.begin_object();
+    w.field("ip", d.ip.to_string());
+    w.field("port", d.port);
+    w.field("transport", transport_name(d.protocol));
+    w.null_field("hostname");
+    w.null_field("hostname_source");
+    w.null_field("app_protocol");
+    w.null_field("encrypted");
+    w.field("flows", d.flows);
+    w.field("packets_out", d.packets_out);
+    w.field("packets_in", d.packets_in);
+    w.field("bytes_out", d.bytes_out);
+    w.field("bytes_in", d.bytes_in);
+    w.field("payload_bytes_out", d.payload_bytes_out);
+    w.field("payload_bytes_in", d.payload_bytes_in);
+    w.field("first_seen", core::format_iso8601(d.first_ns));
+    w.field("last_seen", core::format_iso8601(d.last_ns));
+    w.end_object();
   }
-  return out;
+  w.end_array();
 }
 
 }  // namespace
 
-json::value to_json(const analysis::AuditResult& r) {
-  json::object root;
-  root["schema"] = kReportSchema;
-  root["tool"] = json::object{{"name", "flowaudit"}, {"version", FLOWAUDIT_VERSION}};
-  root["summary"] = summary(r);
-  root["inputs"] = inputs(r);
-  root["destinations"] = destinations(r);
-  root["flows"] = flows(r);
-  root["dns"] = json::array{};
-  root["findings"] = json::array{};
-  json::array warnings;
-  for (const auto& w : r.warnings) warnings.emplace_back(w);
-  root["warnings"] = std::move(warnings);
-  return root;
+void write_json(const analysis::AuditResult& r, std::FILE* out) {
+  JsonWriter w(out);
+  w.begin_object();
+  w.field("schema", kReportSchema);
+  w.key("tool");
+  w.begin_object();
+  w.field("name", "flowaudit");
+  w.field("version", FLOWAUDIT_VERSION);
+  w.end_object();
+  write_summary(w, r);
+  write_inputs(w, r);
+  write_destinations(w, r);
+  write_flows(w, r);
+  w.key("dns");
+  w.begin_array();
+  w.end_array();
+  w.key("findings");
+  w.begin_array();
+  w.end_array();
+  w.key("warnings");
+  w.begin_array();
+  for (const auto& warning : r.warnings) w.value(warning);
+  w.end_array();
+  w.end_object();
 }
-
-namespace {
-// boost::json::serialize writes one line; reports are read by people too, so indent by hand.
-void pretty(std::string& out, const json::value& v, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent) * 2, ' ');
-  const std::string pad_in(static_cast<std::size_t>(indent + 1) * 2, ' ');
-  if (v.is_object()) {
-    const auto& o = v.get_object();
-    if (o.empty()) {
-      out += "{}";
-      return;
-    }
-    out += "{\n";
-    bool first = true;
-    for (const auto& kv : o) {
-      if (!first) out += ",\n";
-      first = false;
-      out += pad_in;
-      out += json::serialize(json::string(kv.key()));
-      out += ": ";
-      pretty(out, kv.value(), indent + 1);
-    }
-    out += "\n" + pad + "}";
-  } else if (v.is_array()) {
-    const auto& a = v.get_array();
-    if (a.empty()) {
-      out += "[]";
-      return;
-    }
-    out += "[\n";
-    bool first = true;
-    for (const auto& e : a) {
-      if (!first) out += ",\n";
-      first = false;
-      out += pad_in;
-      pretty(out, e, indent + 1);
-    }
-    out += "\n" + pad + "]";
-  } else {
-    out += json::serialize(v);
-  }
-}
-}  // namespace
 
 std::string render_json(const analysis::AuditResult& result) {
-  std::string out;
-  pretty(out, to_json(result), 0);
-  out += '\n';
+  char* data = nullptr;
+  std::size_t size = 0;
+  std::FILE* mem = open_memstream(&data, &size);
+  if (mem == nullptr) return {};
+  write_json(result, mem);
+  std::fclose(mem);
+  std::string out(data, size);
+  std::free(data);
   return out;
 }
+
+boost::json::value to_json(const analysis::AuditResult& result) { return boost::json::parse(render_json(result)); }
 
 }  // namespace flowaudit::rules::report

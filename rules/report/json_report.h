@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/json/value.hpp>
+#include <cstdio>
 #include <string>
 
 #include "analysis/audit.h"
@@ -10,7 +11,10 @@ namespace flowaudit::rules::report {
 
 inline constexpr const char* kReportSchema = "flowaudit.report/v1";
 
-boost::json::value to_json(const analysis::AuditResult& result);
-std::string render_json(const analysis::AuditResult& result);  // pretty-printed, ends with a newline
+// Streams the report to `out` (pretty-printed, ends with a newline); no in-memory copy of it.
+void write_json(const analysis::AuditResult& result, std::FILE* out);
+
+std::string render_json(const analysis::AuditResult& result);
+boost::json::value to_json(const analysis::AuditResult& result);  // render_json, parsed
 
 }  // namespace flowaudit::rules::report

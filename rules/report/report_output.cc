@@ -28,9 +28,10 @@ std::optional<ReportTarget> parse_report_target(std::string_view spec, std::stri
   return t;
 }
 
-std::string write_report(const ReportTarget& target, std::string_view content) {
+std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer) {
   if (target.path.empty() || target.path == "-") {
-    if (std::fwrite(content.data(), 1, content.size(), stdout) != content.size() || std::fflush(stdout) != 0) {
+    writer(stdout);
+    if (std::ferror(stdout) != 0 || std::fflush(stdout) != 0) {
       return fmt::format("cannot write report to standard output: {}", std::strerror(errno));
     }
     return {};
@@ -40,19 +41,23 @@ std::string write_report(const ReportTarget& target, std::string_view content) {
   if (fd < 0) return fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600) ::fchmod(fd, 0600);
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
-      ::close(fd);
-      return err;
-    }
-    done += static_cast<std::size_t>(n);
+  std::FILE* out = ::fdopen(fd, "w");
+  if (out == nullptr) {
+    const std::string err = fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
+    ::close(fd);
+    return err;
   }
-  if (::close(fd) != 0) return fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
+  writer(out);
+  const bool failed = std::ferror(out) != 0;
+  const int saved = errno;
+  if (std::fclose(out) != 0 || failed) {
+    return fmt::format("{}: cannot write report: {}", target.path, std::strerror(failed ? saved : errno));
+  }
   return {};
+}
+
+std::string write_report(const ReportTarget& target, std::string_view content) {
+  return write_report(target, [content](std::FILE* out) { std::fwrite(content.data(), 1, content.size(), out); });
 }
 
 }  // namespace flowaudit::rules::report

@@ -2,6 +2,8 @@
 // with mode 0600.
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +20,9 @@ struct ReportTarget {
 // Returns nullopt and sets `error` for an unknown format.
 std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error);
 
-// Writes `content` to the target; returns an empty string or a one-line error naming the path.
+// Lets `writer` stream the report into the target; returns an empty string or a one-line error
+// naming the path.
+std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer);
 std::string write_report(const ReportTarget& target, std::string_view content);
 
 }  // namespace flowaudit::rules::report

@@ -28,7 +28,7 @@ void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
 
 std::string render_text(const analysis::AuditResult& r, const TextOptions& options) {
   std::string out;
-  const double seconds = r.packets > 0 ? static_cast<double>(r.last_ns - r.first_ns) / 1e9 : 0.0;
+  const double seconds = analysis::duration_seconds(r.first_ns, r.last_ns);
   line(out, "flowaudit {}: {} packets, {} captured, {} flows to {} destinations", FLOWAUDIT_VERSION, r.packets,
        human_bytes(r.bytes), r.flows.size(), r.destinations.size());
   if (r.packets > 0) {

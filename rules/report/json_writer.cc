@@ -1,0 +1,163 @@
+#include "rules/report/json_writer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace flowaudit::rules::report {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  std::size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < len) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return len;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    if (c < 0x20 || c == 0x7F) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+      ++i;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not valid UTF-8
+      ++i;
+    } else {
+      out.append(s.substr(i, n));
+      i += n;
+    }
+  }
+  out.push_back('"');
+}
+
+void JsonWriter::newline() {
+  if (!pretty_) return;
+  std::fputc('\n', out_);
+  for (std::size_t i = 0; i < has_member_.size(); ++i) raw("  ");
+}
+
+void JsonWriter::before_value() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!has_member_.empty()) {
+    if (has_member_.back()) std::fputc(',', out_);
+    has_member_.back() = true;
+    newline();
+  }
+}
+
+void JsonWriter::begin_object() {
+  before_value();
+  std::fputc('{', out_);
+  has_member_.push_back(false);
+}
+
+void JsonWriter::end_object() {
+  const bool had = has_member_.back();
+  has_member_.pop_back();
+  if (had) newline();
+  std::fputc('}', out_);
+  if (has_member_.empty() && pretty_) std::fputc('\n', out_);
+}
+
+void JsonWriter::begin_array() {
+  before_value();
+  std::fputc('[', out_);
+  has_member_.push_back(false);
+}
+
+void JsonWriter::end_array() {
+  const bool had = has_member_.back();
+  has_member_.pop_back();
+  if (had) newline();
+  std::fputc(']', out_);
+}
+
+void JsonWriter::key(std::string_view k) {
+  before_value();
+  string(k);
+  raw(pretty_ ? ": " : ":");
+  after_key_ = true;
+}
+
+void JsonWriter::string(std::string_view s) {
+  std::string buf;
+  buf.reserve(s.size() + 2);
+  append_json_string(buf, s);
+  raw(buf);
+}
+
+void JsonWriter::value(std::string_view s) {
+  before_value();
+  string(s);
+}
+
+void JsonWriter::value(std::uint64_t v) {
+  before_value();
+  fmt::print(out_, "{}", v);
+}
+
+void JsonWriter::value(std::int64_t v) {
+  before_value();
+  fmt::print(out_, "{}", v);
+}
+
+void JsonWriter::value(double v) {
+  before_value();
+  if (!std::isfinite(v)) {
+    raw("null");
+    return;
+  }
+  fmt::print(out_, "{}", v);
+}
+
+void JsonWriter::value(bool v) {
+  before_value();
+  raw(v ? "true" : "false");
+}
+
+void JsonWriter::null() {
+  before_value();
+  raw("null");
+}
+
+}  // namespace flowaudit::rules::report

@@ -1,0 +1,64 @@
+// A streaming JSON writer over a stdio stream. Written by hand because Boost.JSON (1.81) can only
+// serialize a document built in memory first, and a report of a million flows should not need a
+// second copy of itself as a DOM. Strings are escaped and invalid UTF-8 (names from packets,
+// paths from the user) is replaced by U+FFFD, so the output is always valid JSON.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flowaudit::rules::report {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::FILE* out, bool pretty = true) : out_(out), pretty_(pretty) {}
+
+  void begin_object();
+  void end_object();
+  void begin_array();
+  void end_array();
+  void key(std::string_view k);
+
+  void value(std::string_view s);
+  void value(const char* s) { value(std::string_view(s)); }
+  void value(const std::string& s) { value(std::string_view(s)); }
+  void value(std::uint64_t v);
+  void value(std::int64_t v);
+  void value(std::uint32_t v) { value(static_cast<std::uint64_t>(v)); }
+  void value(std::uint16_t v) { value(static_cast<std::uint64_t>(v)); }
+  void value(int v) { value(static_cast<std::int64_t>(v)); }
+  void value(double v);
+  void value(bool v);
+  void null();
+
+  // key + value in one call.
+  template <typename T>
+  void field(std::string_view k, const T& v) {
+    key(k);
+    value(v);
+  }
+  void null_field(std::string_view k) {
+    key(k);
+    null();
+  }
+
+ private:
+  void before_value();
+  void newline();
+  void raw(std::string_view s) { std::fwrite(s.data(), 1, s.size(), out_); }
+  void string(std::string_view s);
+
+  std::FILE* out_;
+  bool pretty_;
+  // One entry per open container: true once it has a member (a comma is then needed).
+  std::vector<bool> has_member_;
+  bool after_key_ = false;
+};
+
+// Appends `s` to `out` as a JSON string literal (with quotes).
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace flowaudit::rules::report
