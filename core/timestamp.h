@@ -1,6 +1,8 @@
 // Timestamps are nanoseconds since the Unix epoch in a signed 64-bit integer (good until 2262).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,7 +18,10 @@ inline bool elapsed_more_than(TimestampNs since, TimestampNs now, TimestampNs li
                             static_cast<std::uint64_t>(limit);
 }
 
-// ISO 8601 in UTC with microseconds, e.g. 2025-01-29T10:00:00.123456Z.
+// ISO 8601 in UTC with microseconds, e.g. 2025-01-29T10:00:00.123456Z ("invalid" outside years
+// 0-9999). The buffer form writes without allocating and returns the length.
+using Iso8601Buffer = std::array<char, 32>;
+std::size_t format_iso8601(TimestampNs ts, Iso8601Buffer& out);
 std::string format_iso8601(TimestampNs ts);
 
 }  // namespace flowaudit::core

@@ -17,12 +17,13 @@ const char* transport_name(std::uint8_t proto) {
   }
 }
 
-void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool present) {
-  if (present) {
-    w.field(key, core::format_iso8601(ns));
-  } else {
+void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool present = true) {
+  if (!present) {
     w.null_field(key);
+    return;
   }
+  core::Iso8601Buffer buf;
+  w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
 }
 
 void write_summary(JsonWriter& w, const analysis::AuditResult& r) {
@@ -120,8 +121,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     }
     w.field("end", analysis::flow::to_string(f.end));
     w.field("input", f.input);
-    w.field("first_seen", core::format_iso8601(f.first_seen()));
-    w.field("last_seen", core::format_iso8601(f.last_seen));
+    timestamp_field(w, "first_seen", f.first_seen());
+    timestamp_field(w, "last_seen", f.last_seen);
     w.field("packets_out", f.out().packets);
     w.field("packets_in", f.in().packets);
     w.field("bytes_out", f.out().bytes);
@@ -158,8 +159,8 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
     w.field("bytes_in", d.bytes_in);
     w.field("payload_bytes_out", d.payload_bytes_out);
     w.field("payload_bytes_in", d.payload_bytes_in);
-    w.field("first_seen", core::format_iso8601(d.first_ns));
-    w.field("last_seen", core::format_iso8601(d.last_ns));
+    timestamp_field(w, "first_seen", d.first_ns);
+    timestamp_field(w, "last_seen", d.last_ns);
     w.end_object();
   }
   w.end_array();

@@ -40,7 +40,15 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  for (std::size_t i = 0; i < s.size();) {
+  // Fast path: printable ASCII without quotes or backslashes goes out as it is.
+  std::size_t plain = 0;
+  while (plain < s.size()) {
+    const auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  out.append(s.substr(0, plain));
+  for (std::size_t i = plain; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"': out += "\\\""; ++i; continue;
@@ -67,10 +75,15 @@ void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void JsonWriter::flush() {
+  if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  buf_.clear();
+}
+
 void JsonWriter::newline() {
   if (!pretty_) return;
-  std::fputc('\n', out_);
-  for (std::size_t i = 0; i < has_member_.size(); ++i) raw("  ");
+  buf_.push_back('\n');
+  buf_.append(has_member_.size() * 2, ' ');
 }
 
 void JsonWriter::before_value() {
@@ -79,7 +92,7 @@ void JsonWriter::before_value() {
     return;
   }
   if (!has_member_.empty()) {
-    if (has_member_.back()) std::fputc(',', out_);
+    if (has_member_.back()) buf_.push_back(',');
     has_member_.back() = true;
     newline();
   }
@@ -87,7 +100,7 @@ void JsonWriter::before_value() {
 
 void JsonWriter::begin_object() {
   before_value();
-  std::fputc('{', out_);
+  buf_.push_back('{');
   has_member_.push_back(false);
 }
 
@@ -95,13 +108,13 @@ void JsonWriter::end_object() {
   const bool had = has_member_.back();
   has_member_.pop_back();
   if (had) newline();
-  std::fputc('}', out_);
-  if (has_member_.empty() && pretty_) std::fputc('\n', out_);
+  buf_.push_back('}');
+  if (has_member_.empty() && pretty_) buf_.push_back('\n');
 }
 
 void JsonWriter::begin_array() {
   before_value();
-  std::fputc('[', out_);
+  buf_.push_back('[');
   has_member_.push_back(false);
 }
 
@@ -109,7 +122,7 @@ void JsonWriter::end_array() {
   const bool had = has_member_.back();
   has_member_.pop_back();
   if (had) newline();
-  std::fputc(']', out_);
+  buf_.push_back(']');
 }
 
 void JsonWriter::key(std::string_view k) {
@@ -120,10 +133,8 @@ void JsonWriter::key(std::string_view k) {
 }
 
 void JsonWriter::string(std::string_view s) {
-  std::string buf;
-  buf.reserve(s.size() + 2);
-  append_json_string(buf, s);
-  raw(buf);
+  append_json_string(buf_, s);
+  if (buf_.size() >= kFlushAt) flush();
 }
 
 void JsonWriter::value(std::string_view s) {
@@ -133,12 +144,12 @@ void JsonWriter::value(std::string_view s) {
 
 void JsonWriter::value(std::uint64_t v) {
   before_value();
-  fmt::print(out_, "{}", v);
+  fmt::format_to(std::back_inserter(buf_), "{}", v);
 }
 
 void JsonWriter::value(std::int64_t v) {
   before_value();
-  fmt::print(out_, "{}", v);
+  fmt::format_to(std::back_inserter(buf_), "{}", v);
 }
 
 void JsonWriter::value(double v) {
@@ -147,7 +158,7 @@ void JsonWriter::value(double v) {
     raw("null");
     return;
   }
-  fmt::print(out_, "{}", v);
+  fmt::format_to(std::back_inserter(buf_), "{}", v);
 }
 
 void JsonWriter::value(bool v) {

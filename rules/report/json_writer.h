@@ -14,7 +14,11 @@ namespace flowaudit::rules::report {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::FILE* out, bool pretty = true) : out_(out), pretty_(pretty) {}
+  explicit JsonWriter(std::FILE* out, bool pretty = true) : out_(out), pretty_(pretty) { buf_.reserve(kFlushAt + 4096); }
+  ~JsonWriter() { flush(); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
+  void flush();
 
   void begin_object();
   void end_object();
@@ -48,10 +52,15 @@ class JsonWriter {
  private:
   void before_value();
   void newline();
-  void raw(std::string_view s) { std::fwrite(s.data(), 1, s.size(), out_); }
+  void raw(std::string_view s) {
+    buf_.append(s);
+    if (buf_.size() >= kFlushAt) flush();
+  }
   void string(std::string_view s);
 
+  static constexpr std::size_t kFlushAt = 64 * 1024;
   std::FILE* out_;
+  std::string buf_;  // written out in large blocks: stdio per-call overhead dominated otherwise
   bool pretty_;
   // One entry per open container: true once it has a member (a comma is then needed).
   std::vector<bool> has_member_;
