@@ -62,6 +62,25 @@ ReadStatus PcapngReader::next(RawPacket& packet) {
   return info_.error.empty() ? ReadStatus::kEnd : ReadStatus::kError;
 }
 
+bool PcapngReader::read_rest_of_block(std::uint32_t len, std::uint32_t already_read, std::uint64_t at,
+                                      bool section_header) {
+  // The rest of the block after the bytes already read, ending with the repeated total length.
+  buffer_.resize(len - already_read);
+  if (std::fread(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    if (std::ferror(file_) != 0) return fail("read error", at);
+    return fail(section_header ? "capture cut off inside a section header" : "capture cut off in the middle of a block",
+                at);
+  }
+  offset_ += len;
+  std::uint32_t trailer = 0;
+  core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
+  tr.read_u32(trailer, big_endian_);
+  if (trailer != len) {
+    return fail(section_header ? "section header lengths disagree" : "block lengths disagree (corrupt block)", at);
+  }
+  return true;
+}
+
 PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
   const std::uint64_t at = offset_;
   std::uint8_t head[8];
@@ -105,19 +124,7 @@ PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
       fail(fmt::format("bad section header length {}", len).c_str(), at);
       return BlockResult::kError;
     }
-    buffer_.resize(len - 12);
-    if (std::fread(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-      fail("capture cut off inside a section header", at);
-      return BlockResult::kError;
-    }
-    offset_ += len;
-    std::uint32_t trailer = 0;
-    core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
-    tr.read_u32(trailer, big_endian_);
-    if (trailer != len) {
-      fail("section header lengths disagree", at);
-      return BlockResult::kError;
-    }
+    if (!read_rest_of_block(len, 12, at, true)) return BlockResult::kError;
     interfaces_.clear();
     in_section_ = true;
     return BlockResult::kSkipped;
@@ -136,20 +143,7 @@ PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
     fail(fmt::format("bad block length {} (block type {})", len, type).c_str(), at);
     return BlockResult::kError;
   }
-  buffer_.resize(len - 8);
-  const std::size_t body_got = std::fread(buffer_.data(), 1, buffer_.size(), file_);
-  if (body_got != buffer_.size()) {
-    fail(std::ferror(file_) != 0 ? "read error" : "capture cut off in the middle of a block", at);
-    return BlockResult::kError;
-  }
-  offset_ += len;
-  std::uint32_t trailer = 0;
-  core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
-  tr.read_u32(trailer, big_endian_);
-  if (trailer != len) {
-    fail("block lengths disagree (corrupt block)", at);
-    return BlockResult::kError;
-  }
+  if (!read_rest_of_block(len, 8, at, false)) return BlockResult::kError;
   const auto body = std::span<const std::uint8_t>(buffer_).first(len - 12);
   switch (type) {
     case kInterfaceDescription:

@@ -47,6 +47,7 @@ class PcapngReader final : public PacketSource {
   enum class BlockResult { kPacket, kSkipped, kEnd, kError };
   BlockResult read_block(RawPacket& packet);
   bool fail(const char* what, std::uint64_t at);
+  bool read_rest_of_block(std::uint32_t len, std::uint32_t already_read, std::uint64_t at, bool section_header);
   bool parse_section_header(std::span<const std::uint8_t> body);
   bool parse_interface(std::span<const std::uint8_t> body, std::uint64_t at);
   BlockResult parse_packet(std::uint32_t type, std::span<const std::uint8_t> body, std::uint64_t at,
