@@ -1,0 +1,64 @@
+// QUIC Initial packets (RFC 9000/9001 v1, RFC 9369 v2, draft-29): header protection removed and
+// payload decrypted with the initial secrets derived from the client's Destination Connection ID
+// (HKDF-SHA256, AES-128-ECB, AES-128-GCM through OpenSSL's libcrypto); CRYPTO frames from one or
+// more Initial packets reassembled, in any order, until the ClientHello is complete.
+// Also the SNI of Google QUIC (Q046/Q050/T051) client hellos where they are in clear.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analysis/app/parse_status.h"
+
+namespace flowaudit::analysis::quic {
+
+inline constexpr std::uint32_t kVersion1 = 0x00000001;
+inline constexpr std::uint32_t kVersion2 = 0x6b3343cf;
+inline constexpr std::uint32_t kDraft29 = 0xff00001d;
+
+// True when the datagram starts with a QUIC long header (fixed bit set) of any version.
+bool is_long_header(std::span<const std::uint8_t> datagram) noexcept;
+
+// Collects the client's Initial CRYPTO data of one connection.
+class InitialAssembler {
+ public:
+  static constexpr std::size_t kMaxCryptoBytes = 16 * 1024;
+  static constexpr int kMaxPackets = 8;
+
+  enum class State {
+    kCollecting,       // ClientHello not complete yet
+    kComplete,         // client_hello() holds the whole handshake message
+    kUnsupportedVersion,
+    kUndecryptable,    // authentication failed or the packet is broken
+    kGaveUp,           // limits hit
+  };
+
+  // Feeds one client->server UDP datagram (it may hold several coalesced QUIC packets).
+  State feed(std::span<const std::uint8_t> datagram);
+
+  [[nodiscard]] State state() const noexcept { return state_; }
+  [[nodiscard]] std::uint32_t version() const noexcept { return version_; }
+  // The complete ClientHello handshake message body (after its 4-byte header) once kComplete.
+  [[nodiscard]] std::span<const std::uint8_t> client_hello() const noexcept;
+
+ private:
+  State state_ = State::kCollecting;
+  std::uint32_t version_ = 0;
+  std::vector<std::uint8_t> crypto_;                 // CRYPTO stream bytes from offset 0
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges_;  // received [begin, end)
+  int packets_ = 0;
+};
+
+struct GquicHello {
+  std::string version;  // "Q046", "Q050", "T051", ...
+  std::string sni;
+  std::string user_agent;  // UAID tag
+};
+
+// Reads the SNI of a Google QUIC client hello in one datagram (Q046 and older carry it in clear;
+// Q050/T051 in an Initial protected like IETF QUIC where peers can read it).
+app::ParseStatus parse_gquic_hello(std::span<const std::uint8_t> datagram, GquicHello& out);
+
+}  // namespace flowaudit::analysis::quic
