@@ -58,9 +58,16 @@ struct Message {
   Name qname;               // first question
   std::uint16_t qtype = 0;
   core::FixedList<Answer, kMaxAnswers> answers;  // answer section only
+  // Answers whose RDATA did not fill its RDLENGTH exactly (or was invalid for its type): left out
+  // of `answers`, the records after them are still read (RDLENGTH keeps the framing).
+  std::uint16_t dropped_answers = 0;
 };
 
-// Parses a whole DNS message (for TCP: without the 2-byte length prefix).
+// Parses a whole DNS message (for TCP: without the 2-byte length prefix). kNeedMore when the bytes
+// end before the header, the questions or the last answer counted in ANCOUNT do (authority and
+// additional sections are not read); kMalformed when a name or the framing is broken. In both
+// cases `out` keeps the header, the question and the answers read before the problem. More than
+// kMaxAnswers answers: the first ones are kept, answers.overflowed() is set, and the result is kOk.
 app::ParseStatus parse_message(std::span<const std::uint8_t> bytes, Message& out) noexcept;
 
 // "A", "AAAA", "HTTPS", ... or "TYPE123".
