@@ -5,12 +5,15 @@
 // Also the SNI of Google QUIC (Q046/Q050/T051) client hellos where they are in clear.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "analysis/app/parse_status.h"
+#include "analysis/app/quic/initial_protection.h"
+#include "core/fixed_list.h"
 
 namespace flowaudit::analysis::quic {
 
@@ -21,11 +24,18 @@ inline constexpr std::uint32_t kDraft29 = 0xff00001d;
 // True when the datagram starts with a QUIC long header (fixed bit set) of any version.
 bool is_long_header(std::span<const std::uint8_t> datagram) noexcept;
 
-// Collects the client's Initial CRYPTO data of one connection.
+// Collects the client's Initial CRYPTO data of one connection. Keys come from the Destination
+// Connection ID of the first client Initial and are kept for the connection's later Initials (which
+// may carry another DCID once the server answered). Retry is not handled: Initials protected with
+// keys from a Retry's connection ID fail authentication (kUndecryptable). Versions: v1, v2,
+// drafts 27-34 and mvfst's draft-27 versions; one version per connection (the first Initial's).
+// Memory: one buffer of at most kMaxCryptoBytes, reserved on the first CRYPTO frame; packets are
+// decrypted on the stack (at most kMaxPacketBytes each).
 class InitialAssembler {
  public:
   static constexpr std::size_t kMaxCryptoBytes = 16 * 1024;
-  static constexpr int kMaxPackets = 8;
+  static constexpr int kMaxPackets = 8;          // Initial packets decrypted per connection
+  static constexpr std::size_t kMaxRanges = 32;  // disjoint CRYPTO ranges held at once
 
   enum class State {
     kCollecting,       // ClientHello not complete yet
@@ -44,10 +54,23 @@ class InitialAssembler {
   [[nodiscard]] std::span<const std::uint8_t> client_hello() const noexcept;
 
  private:
+  struct Range {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;  // exclusive
+  };
+  State feed_packet(const LongHeader& header);
+  State parse_frames(std::span<const std::uint8_t> payload);
+  bool add_crypto(std::uint64_t offset, std::span<const std::uint8_t> data);
+  State check_complete();
+
   State state_ = State::kCollecting;
   std::uint32_t version_ = 0;
-  std::vector<std::uint8_t> crypto_;                 // CRYPTO stream bytes from offset 0
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> ranges_;  // received [begin, end)
+  const VersionParams* params_ = nullptr;
+  InitialOpener opener_;  // keys of the first Initial's DCID, derived once
+  std::int64_t largest_pn_ = -1;
+  std::vector<std::uint8_t> crypto_;     // CRYPTO stream bytes from offset 0 (holes are zero)
+  core::FixedList<Range, kMaxRanges> ranges_;  // received, sorted, disjoint and not adjacent
+  std::uint32_t hello_len_ = 0;          // body length once complete
   int packets_ = 0;
 };
 
@@ -58,7 +81,10 @@ struct GquicHello {
 };
 
 // Reads the SNI of a Google QUIC client hello in one datagram (Q046 and older carry it in clear;
-// Q050/T051 in an Initial protected like IETF QUIC where peers can read it).
+// Q050/T050/T051 in an Initial protected like IETF QUIC where peers can read it). kOk when the
+// hello was found (sni may still be empty: not every CHLO has one), kNeedMore when it starts in
+// this datagram but continues past it, kMalformed when this is no gQUIC client hello.
+// Limits: 128 CHLO tags; sni and user_agent cut at 255 and 256 bytes.
 app::ParseStatus parse_gquic_hello(std::span<const std::uint8_t> datagram, GquicHello& out);
 
 }  // namespace flowaudit::analysis::quic

@@ -1,0 +1,198 @@
+#include "analysis/app/quic/quic_initial.h"
+
+#include <algorithm>
+#include <array>
+
+#include "core/byte_reader.h"
+
+namespace flowaudit::analysis::quic {
+
+namespace {
+
+// Frame types an Initial packet may carry (RFC 9000 §12.4, Table 3).
+namespace frame {
+constexpr std::uint64_t kPadding = 0x00;
+constexpr std::uint64_t kPing = 0x01;
+constexpr std::uint64_t kAck = 0x02;
+constexpr std::uint64_t kAckEcn = 0x03;
+constexpr std::uint64_t kCrypto = 0x06;
+constexpr std::uint64_t kConnectionClose = 0x1c;
+}  // namespace frame
+
+constexpr std::uint8_t kClientHello = 1;
+
+bool skip_varints(core::ByteReader& in, int n) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) {
+    if (!read_varint(in, v)) return false;
+  }
+  return true;
+}
+
+bool skip_ack(core::ByteReader& in, bool ecn) noexcept {
+  std::uint64_t largest = 0;
+  std::uint64_t delay = 0;
+  std::uint64_t count = 0;
+  std::uint64_t first_range = 0;
+  if (!read_varint(in, largest) || !read_varint(in, delay) || !read_varint(in, count) ||
+      !read_varint(in, first_range)) {
+    return false;
+  }
+  // Each range takes at least two bytes: a count beyond that cannot be real.
+  if (count > in.remaining() / 2) return false;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (!skip_varints(in, 2)) return false;
+  }
+  return !ecn || skip_varints(in, 3);
+}
+
+}  // namespace
+
+bool is_long_header(std::span<const std::uint8_t> datagram) noexcept {
+  // First byte, version, and the two connection ID length bytes at least.
+  return datagram.size() >= 7 && (datagram[0] & 0xc0) == 0xc0;
+}
+
+std::span<const std::uint8_t> InitialAssembler::client_hello() const noexcept {
+  if (state_ != State::kComplete) return {};
+  return std::span<const std::uint8_t>(crypto_).subspan(4, hello_len_);
+}
+
+InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> datagram) {
+  core::ByteReader in(datagram);
+  while (state_ == State::kCollecting && in.remaining() > 0) {
+    // The version decides where Initial's type bits are, so peek at it before reading the header.
+    core::ByteReader peek = in;
+    std::uint8_t first = 0;
+    std::uint32_t version = 0;
+    if (!peek.read_u8(first) || (first & 0x80) == 0) break;  // short header or padding ends the datagram
+    if (!peek.read_u32be(version)) {
+      if (packets_ == 0) state_ = State::kGaveUp;
+      break;
+    }
+    const VersionParams* params = find_version_params(version);
+    if (params != nullptr && params->gquic) params = nullptr;  // Google QUIC: parse_gquic_hello's job
+    if (params_ == nullptr) {
+      if (params == nullptr) {
+        if (version != 0) state_ = State::kUnsupportedVersion;  // 0: version negotiation, not a client's
+        break;
+      }
+    } else if (version != version_) {
+      break;  // another version inside one connection: not followed
+    }
+    LongHeader header;
+    const HeaderStatus status = read_long_header(in, params, header);
+    if (status == HeaderStatus::kNotInitial && !header.packet.empty()) continue;  // 0-RTT, Handshake
+    if (status != HeaderStatus::kOk) {
+      // A broken packet before anything was collected means this is not what we thought.
+      if (status == HeaderStatus::kMalformed && packets_ == 0) state_ = State::kGaveUp;
+      break;
+    }
+    if (params_ == nullptr) {
+      InitialSecrets secrets;
+      if (!derive_client_initial_secrets(*params, header.dcid, secrets) || !opener_.init(secrets)) {
+        state_ = State::kGaveUp;
+        break;
+      }
+      params_ = params;
+      version_ = version;
+    }
+    state_ = feed_packet(header);
+  }
+  return state_;
+}
+
+InitialAssembler::State InitialAssembler::feed_packet(const LongHeader& header) {
+  if (++packets_ > kMaxPackets) return State::kGaveUp;
+  std::array<std::uint8_t, kMaxPacketBytes> scratch;  // not zeroed: only written bytes are read
+  std::span<const std::uint8_t> plaintext;
+  std::uint64_t pn = 0;
+  switch (opener_.open(header, largest_pn_, pn, scratch, plaintext)) {
+    case OpenStatus::kOk:
+      break;
+    case OpenStatus::kAuthFailed:
+      return State::kUndecryptable;
+    case OpenStatus::kMalformed:
+      return State::kGaveUp;
+  }
+  largest_pn_ = std::max(largest_pn_, static_cast<std::int64_t>(pn));
+  return parse_frames(plaintext);
+}
+
+InitialAssembler::State InitialAssembler::parse_frames(std::span<const std::uint8_t> payload) {
+  core::ByteReader in(payload);
+  while (in.remaining() > 0) {
+    std::uint64_t type = 0;
+    if (!read_varint(in, type)) return State::kGaveUp;
+    if (type == frame::kPadding || type == frame::kPing) continue;
+    if (type == frame::kAck || type == frame::kAckEcn) {
+      if (!skip_ack(in, type == frame::kAckEcn)) return State::kGaveUp;
+    } else if (type == frame::kCrypto) {
+      std::uint64_t offset = 0;
+      std::uint64_t length = 0;
+      std::span<const std::uint8_t> data;
+      if (!read_varint(in, offset) || !read_varint(in, length) || length > in.remaining() ||
+          !in.read_bytes(static_cast<std::size_t>(length), data)) {
+        return State::kGaveUp;
+      }
+      if (!add_crypto(offset, data)) return State::kGaveUp;
+    } else if (type == frame::kConnectionClose) {
+      std::uint64_t reason_len = 0;
+      if (!skip_varints(in, 2) || !read_varint(in, reason_len) || reason_len > in.remaining() ||
+          !in.skip(static_cast<std::size_t>(reason_len))) {
+        return State::kGaveUp;
+      }
+    } else {
+      break;  // not allowed in Initial packets (or unknown): keep what was read, skip the rest
+    }
+  }
+  return check_complete();
+}
+
+bool InitialAssembler::add_crypto(std::uint64_t offset, std::span<const std::uint8_t> data) {
+  if (data.empty()) return true;
+  if (offset >= kMaxCryptoBytes) return true;  // beyond the limit: check_complete() decides
+  const std::size_t room = kMaxCryptoBytes - static_cast<std::size_t>(offset);
+  if (data.size() > room) data = data.first(room);
+  const auto begin = static_cast<std::uint32_t>(offset);
+  const auto end = static_cast<std::uint32_t>(begin + data.size());
+  if (crypto_.capacity() < kMaxCryptoBytes) crypto_.reserve(kMaxCryptoBytes);  // once per connection
+  if (crypto_.size() < end) crypto_.resize(end);
+  std::copy(data.begin(), data.end(), crypto_.begin() + begin);
+
+  // Merge [begin, end) into the sorted, disjoint list: ranges it touches collapse into one.
+  Range merged{begin, end};
+  core::FixedList<Range, kMaxRanges> out;
+  bool placed = false;
+  for (const Range& r : ranges_) {
+    if (r.end < merged.begin) {
+      out.push_back(r);
+    } else if (r.begin > merged.end) {
+      if (!placed) {
+        out.push_back(merged);
+        placed = true;
+      }
+      if (!out.push_back(r)) return false;
+    } else {
+      merged.begin = std::min(merged.begin, r.begin);
+      merged.end = std::max(merged.end, r.end);
+    }
+  }
+  if (!placed && !out.push_back(merged)) return false;
+  ranges_ = out;
+  return true;
+}
+
+InitialAssembler::State InitialAssembler::check_complete() {
+  if (ranges_.empty() || ranges_[0].begin != 0) return State::kCollecting;
+  const std::uint32_t have = ranges_[0].end;
+  if (have < 4) return State::kCollecting;
+  if (crypto_[0] != kClientHello) return State::kGaveUp;  // a client's first message is its ClientHello
+  const std::uint32_t len = (std::uint32_t{crypto_[1]} << 16) | (std::uint32_t{crypto_[2]} << 8) | crypto_[3];
+  if (len > kMaxCryptoBytes - 4) return State::kGaveUp;
+  if (have < 4 + len) return State::kCollecting;
+  hello_len_ = len;
+  return State::kComplete;
+}
+
+}  // namespace flowaudit::analysis::quic
