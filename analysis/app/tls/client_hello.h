@@ -52,6 +52,7 @@ struct ServerHello {
   std::uint16_t cipher_suite = 0;
   core::FixedList<std::uint16_t, 64> extensions;
   std::string_view alpn;  // the selected protocol, empty when none
+  bool hello_retry_request = false;  // the special random of RFC 8446 4.1.3: a HelloRetryRequest
 
   // The negotiated version: selected_version when present, else legacy_version.
   [[nodiscard]] std::uint16_t version() const noexcept { return selected_version != 0 ? selected_version : legacy_version; }
