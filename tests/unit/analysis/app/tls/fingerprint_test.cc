@@ -1,0 +1,153 @@
+#include "analysis/app/tls/fingerprint.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/unit/analysis/app/tls/tls_builder.h"
+
+using flowaudit::analysis::app::ParseStatus;
+namespace tls = flowaudit::analysis::tls;
+using namespace flowaudit::tls_test;
+
+namespace {
+
+tls::ClientHello parse(const Bytes& body) {
+  tls::ClientHello h;
+  REQUIRE(tls::parse_client_hello(body, h) == ParseStatus::kOk);
+  return h;
+}
+
+// The example of FoxIO's technical_details/JA4.md: its 15 ciphers, 16 extensions (in the order
+// given there) and 8 signature algorithms, with GREASE added, which must not change anything.
+Bytes ja4_spec_example(bool with_sigs) {
+  const Bytes suites = u16_list({0x2a2a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                                 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035});
+  Bytes e;
+  put(e, extension(0x0a0a, {}));
+  for (unsigned type : {0x001bu, 0x0000u, 0x0033u, 0x0010u, 0x4469u, 0x0017u, 0x002du, 0x000du, 0x0005u, 0x0023u,
+                        0x0012u, 0x002bu, 0xff01u, 0x000bu, 0x000au, 0x0015u}) {
+    if (type == 0x0000) {
+      put(e, sni_ext("example.com"));
+    } else if (type == 0x0010) {
+      put(e, alpn_ext({text("h2"), text("http/1.1")}));
+    } else if (type == 0x000d) {
+      if (with_sigs) {
+        put(e, extension(type, vec16(u16_list({0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601}))));
+      } else {
+        put(e, extension(0x0031, {}));  // keep 16 extensions, and the sorted list unchanged but for 000d -> 0031
+      }
+    } else if (type == 0x000a) {
+      put(e, extension(type, vec16(u16_list({0x001d}))));
+    } else if (type == 0x000b) {
+      put(e, extension(type, vec8({0})));
+    } else if (type == 0x002b) {
+      put(e, extension(type, vec8(u16_list({0x5a5a, 0x0304, 0x0303}))));
+    } else {
+      put(e, extension(type, {}));
+    }
+  }
+  put(e, extension(0xfafa, {0}));
+  return client_hello(suites, e);
+}
+
+}  // namespace
+
+TEST_CASE("JA4: the example of FoxIO's specification") {
+  const tls::ClientHello h = parse(ja4_spec_example(true));
+  // technical_details/JA4.md: "JA4 = t13d1516h2_8daaf6152771_e5627efa2ab1".
+  CHECK(tls::ja4(h, false) == "t13d1516h2_8daaf6152771_e5627efa2ab1");
+  CHECK(tls::ja4(h, true) == "q13d1516h2_8daaf6152771_e5627efa2ab1");
+}
+
+TEST_CASE("JA4: no signature algorithms; no SNI; empty lists") {
+  // Without signature_algorithms the extension part is hashed without the '_' (the spec's
+  // "0005,...,ff01 = 6d807ffa2a79" shows that rule with 000d in the list). Here 000d is replaced by
+  // 0031; the value is sha256sum of "0005,000a,000b,0012,0015,0017,001b,0023,002b,002d,0031,0033,
+  // 4469,ff01", first 12 digits.
+  const tls::ClientHello no_sigs = parse(ja4_spec_example(false));
+  CHECK(tls::ja4(no_sigs, false) == "t13d1516h2_8daaf6152771_56169385bdd5");
+
+  // One GREASE suite only, no extensions at all: counts 00, hashes of nothing are all zeros.
+  const tls::ClientHello bare = parse(client_hello(u16_list({0x0a0a}), {}, false));
+  CHECK(tls::ja4(bare, false) == "t12i000000_000000000000_000000000000");
+
+  // Only SNI and ALPN: both left out of the sorted list, which is then empty.
+  Bytes e;
+  put(e, sni_ext("a.example"));
+  put(e, alpn_ext({text("http/1.1")}));
+  const tls::ClientHello named = parse(client_hello(u16_list({0x1301}), e));
+  const std::string v = tls::ja4(named, false);
+  CHECK(v == "t12d0102h1_0f2cb44170f4_000000000000");  // 0f2cb44170f4: sha256sum of "1301"
+
+}
+
+TEST_CASE("JA4: version from supported_versions, else the legacy version") {
+  CHECK(tls::ja4(parse(client_hello(u16_list({0x002f}), extension(0x2b, vec8(u16_list({0x0a0a, 0x0302, 0x0301}))))),
+                 false)
+            .substr(0, 3) == "t11");
+  CHECK(tls::ja4(parse(client_hello(u16_list({0x002f}), extension(0x2b, vec8(u16_list({0x7f1c}))))), false).substr(0, 3) ==
+        "t00");
+  Bytes ssl3 = client_hello(u16_list({0x000a}), {}, false);
+  ssl3[0] = 0x03;
+  ssl3[1] = 0x00;
+  CHECK(tls::ja4(parse(ssl3), false).substr(0, 3) == "ts3");
+}
+
+TEST_CASE("JA4: ALPN characters, including the spec's non-alphanumeric examples") {
+  const auto alpn_part = [](std::initializer_list<Bytes> names) {
+    const tls::ClientHello h = parse(client_hello(u16_list({0x1301}), alpn_ext(names)));
+    return tls::ja4(h, false).substr(8, 2);
+  };
+  CHECK(alpn_part({text("h2")}) == "h2");
+  CHECK(alpn_part({text("http/1.1"), text("h2")}) == "h1");
+  CHECK(alpn_part({text("h3")}) == "h3");
+  CHECK(alpn_part({text("x")}) == "xx");  // one character is both first and last
+  CHECK(alpn_part({Bytes{}, text("h2")}) == "00");  // the first name is empty
+  // technical_details/JA4.md, "ALPN Extension Value":
+  CHECK(alpn_part({Bytes{0xab}}) == "ab");
+  CHECK(alpn_part({Bytes{0x20}}) == "20");
+  CHECK(alpn_part({Bytes{0xab, 0xcd}}) == "ad");
+  CHECK(alpn_part({Bytes{0x20, 0x61}}) == "21");
+  CHECK(alpn_part({Bytes{0x30, 0xab}}) == "3b");
+  CHECK(alpn_part({Bytes{0x61, 0x20}}) == "60");
+  CHECK(alpn_part({Bytes{0x30, 0x31, 0xab, 0xcd}}) == "3d");
+  CHECK(alpn_part({Bytes{0x30, 0xab, 0xcd, 0x31}}) == "01");
+  // FoxIO's tls-non-ascii-alpn.pcapng has first ALPN 0xba 0xad: "bd" by the spec (FoxIO's python
+  // and rust tools print "99" there, an older rule).
+  CHECK(alpn_part({Bytes{0xba, 0xad}, text("http/1.1")}) == "bd");
+  // No ALPN extension.
+  CHECK(tls::ja4(parse(client_hello(u16_list({0x1301}), extension(0x17, {}))), false).substr(8, 2) == "00");
+}
+
+TEST_CASE("JA4: counts are capped at 99") {
+  Bytes suites;
+  for (unsigned i = 0; i < 120; ++i) put_u16(suites, 0x0100 + i);
+  Bytes e;
+  for (unsigned i = 0; i < 110; ++i) put(e, extension(0x0100 + i, {}));
+  CHECK(tls::ja4(parse(client_hello(suites, e)), false).substr(0, 8) == "t12i9999");
+}
+
+TEST_CASE("JA3: string and MD5, GREASE removed") {
+  Bytes e;
+  put(e, extension(0x3a3a, {}));
+  put(e, sni_ext("x.example"));
+  put(e, extension(0x000a, vec16(u16_list({0x4a4a, 29, 23}))));
+  put(e, extension(0x000b, vec8({0, 1, 2})));
+  const tls::ClientHello h = parse(client_hello(u16_list({0x0a0a, 0x1301, 0xc02f}), e));
+  CHECK(tls::ja3_string(h) == "771,4865-49199,0-10-11,29-23,0-1-2");
+  CHECK(tls::ja3(h) == "d2ba89b6da42211a96e0a74793b3ef78");  // md5sum of the string above
+
+  // Empty lists leave empty fields.
+  const tls::ClientHello bare = parse(client_hello(u16_list({0x002f}), {}, false));
+  CHECK(tls::ja3_string(bare) == "771,47,,,");
+}
+
+TEST_CASE("JA3S: string and MD5") {
+  Bytes e;
+  put(e, extension(0x002b, u16_list({0x0304})));
+  put(e, extension(0x0033, Bytes(36, 1)));
+  tls::ServerHello s;
+  REQUIRE(tls::parse_server_hello(server_hello(0x1302, e), s) == ParseStatus::kOk);
+  CHECK(tls::ja3s_string(s) == "771,4866,43-51");
+  // tshark 4.0.17 gives this JA3S for "771,4866,43-51" (tests/data/tls13-sni-alpn.pcap).
+  CHECK(tls::ja3s(s) == "15af977ce25de452b96affa2addb1036");
+}
