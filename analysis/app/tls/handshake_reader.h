@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <type_traits>
 #include <vector>
@@ -47,7 +48,9 @@ class HandshakeReader {
   template <typename F>
   State feed(std::span<const std::uint8_t> bytes, F&& on_message) {
     using Fn = std::remove_reference_t<F>;
-    const Sink sink{&on_message, [](void* ctx, const Message& m) { (*static_cast<Fn*>(ctx))(m); }};
+    // Fn may be const; the pointer's constness is restored before the call.
+    const Sink sink{const_cast<void*>(static_cast<const void*>(std::addressof(on_message))),
+                    [](void* ctx, const Message& m) { (*static_cast<Fn*>(ctx))(m); }};
     return feed_impl(bytes, sink);
   }
 
