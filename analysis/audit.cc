@@ -5,12 +5,20 @@
 #include <algorithm>
 #include <new>
 
+#include "analysis/app/naming.h"
 #include "capture/pcap_file_source.h"
 
 namespace flowaudit::analysis {
 
 Auditor::Auditor(AuditOptions options)
-    : options_(std::move(options)), decoder_(options_.reassembly), table_(options_.flows) {}
+    : options_(std::move(options)), decoder_(options_.reassembly), table_(options_.flows), apps_(options_.app) {
+  table_.set_retire_listener([this](const flow::Flow& f) { apps_.on_retire(f); });
+}
+
+const app::FlowDetails* Auditor::details_of(const AuditResult& r, const flow::Flow& f) {
+  const auto it = r.details.find(f.id);
+  return it == r.details.end() ? nullptr : &it->second;
+}
 
 void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexcept {
   if (packets_ == 0 || raw.ts_ns < first_ns_) first_ns_ = raw.ts_ns;
@@ -21,7 +29,8 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
   if (decoder_.decode(raw, p) != packet::DecodeStatus::kTransport) return;
   try {
     std::uint8_t sender = 0;
-    table_.update(p, input, sender);
+    flow::Flow& f = table_.update(p, input, sender);
+    apps_.on_packet(f, sender, p);
   } catch (const std::bad_alloc&) {
     // Growth failed: keep counting packets, say so in the report.
     out_of_memory_ = true;
@@ -36,10 +45,45 @@ capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t in
 
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
   table_.finish();
+  apps_.finish();
   AuditResult r;
   r.inputs = std::move(inputs);
   r.flows = table_.finished();
-  r.destinations = flow::aggregate_destinations(r.flows);
+  r.details = std::move(apps_.details());
+  r.dns = std::move(apps_.dns_records());
+  r.app_stats = apps_.stats();
+
+  // Names, blind spots and labels for grouping, now that every DNS answer is in.
+  r.names.reserve(r.flows.size());
+  std::vector<flow::FlowLabel> labels(r.flows.size());
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const flow::Flow& f = r.flows[i];
+    app::FlowDetails* d = nullptr;
+    if (const auto it = r.details.find(f.id); it != r.details.end()) {
+      d = &it->second;
+      app::classify_blind_spot(f, *d);
+    }
+    r.names.push_back(app::name_flow(f, d, apps_.names()));
+    flow::FlowLabel& label = labels[i];
+    label.hostname = r.names.back().hostname;
+    label.hostname_source = r.names.back().source;
+    if (d != nullptr) {
+      label.app_protocol = app::to_string(d->app);
+      if (d->app == app::AppProtocol::kTls || d->app == app::AppProtocol::kQuic ||
+          d->app == app::AppProtocol::kGquic) {
+        label.encrypted = 1;
+      } else if (d->app == app::AppProtocol::kHttp || d->app == app::AppProtocol::kDns) {
+        label.encrypted = 0;
+      }
+    }
+    ++r.coverage.flows;
+    r.coverage.bytes_out += f.out().bytes;
+    if (!label.hostname.empty()) {
+      ++r.coverage.named_flows;
+      r.coverage.named_bytes_out += f.out().bytes;
+    }
+  }
+  r.destinations = flow::aggregate_destinations(r.flows, &labels);
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
@@ -60,6 +104,14 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
   if (r.flow_stats.evicted > 0) {
     r.warnings.push_back(fmt::format("flow table full: {} flows evicted early (raise --max-flows)",
                                      r.flow_stats.evicted));
+  }
+  if (r.app_stats.inspections_skipped > 0) {
+    r.warnings.push_back(fmt::format("{} flows were not inspected: too many flows open at once",
+                                     r.app_stats.inspections_skipped));
+  }
+  if (r.app_stats.dns_records_dropped > 0) {
+    r.warnings.push_back(fmt::format("{} DNS messages were not recorded: the DNS log is full",
+                                     r.app_stats.dns_records_dropped));
   }
   if (out_of_memory_) r.warnings.push_back("out of memory while tracking flows: some packets were not tracked");
   const auto& a = r.anomalies.all();

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "analysis/app/app_analyzer.h"
+#include "analysis/app/flow_details.h"
 #include "analysis/flow/destinations.h"
 #include "analysis/flow/flow_table.h"
 #include "analysis/packet/decoder.h"
@@ -15,12 +17,29 @@ namespace flowaudit::analysis {
 struct AuditOptions {
   flow::FlowTableConfig flows;
   packet::ReassemblyConfig reassembly;
+  app::AppConfig app;
+};
+
+struct Coverage {
+  std::uint64_t flows = 0;
+  std::uint64_t named_flows = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t named_bytes_out = 0;
+  [[nodiscard]] double flow_share() const noexcept { return flows == 0 ? 1.0 : double(named_flows) / double(flows); }
+  [[nodiscard]] double bytes_out_share() const noexcept {
+    return bytes_out == 0 ? 1.0 : double(named_bytes_out) / double(bytes_out);
+  }
 };
 
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::vector<flow::Flow> flows;
   std::vector<flow::Destination> destinations;
+  std::vector<app::FlowName> names;  // parallel to flows
+  std::unordered_map<std::uint64_t, app::FlowDetails> details;  // by flow id, where there is something
+  std::vector<app::DnsRecord> dns;
+  app::AppStats app_stats;
+  Coverage coverage;
   std::vector<std::string> warnings;
   packet::DecodeCounters decode;
   packet::AnomalyCounters anomalies;
@@ -50,10 +69,14 @@ class Auditor {
   // Ends the audit; inputs that could not be opened at all are passed in with their errors.
   AuditResult finish(std::vector<capture::SourceInfo> inputs);
 
+  // The details of a flow in a result, or null.
+  static const app::FlowDetails* details_of(const AuditResult& r, const flow::Flow& f);
+
  private:
   AuditOptions options_;
   packet::Decoder decoder_;
   flow::FlowTable table_;
+  app::AppAnalyzer apps_;
   std::uint64_t packets_ = 0;
   std::uint64_t bytes_ = 0;
   core::TimestampNs first_ns_ = 0;

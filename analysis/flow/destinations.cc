@@ -6,10 +6,62 @@
 
 namespace flowaudit::analysis::flow {
 
-std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows) {
+int name_source_rank(const std::string& source) noexcept {
+  if (source == "tls-sni" || source == "quic-sni") return 0;
+  if (source == "http-host") return 1;
+  if (source == "dns") return 2;
+  return 3;
+}
+
+namespace {
+
+void add_label(Destination& d, const FlowLabel& label) {
+  if (!label.hostname.empty()) {
+    ++d.named_flows;
+    auto it = std::find_if(d.names.begin(), d.names.end(), [&](const NameSeen& n) {
+      return n.name == label.hostname && n.source == label.hostname_source;
+    });
+    if (it == d.names.end()) {
+      d.names.push_back(NameSeen{label.hostname, label.hostname_source, 0});
+      it = d.names.end() - 1;
+    }
+    ++it->flows;
+  }
+  if (!label.app_protocol.empty()) {
+    if (d.app_protocol.empty()) {
+      d.app_protocol = label.app_protocol;
+    } else if (d.app_protocol != label.app_protocol) {
+      d.app_protocol = "mixed";
+    }
+  }
+  if (label.encrypted == 0) {
+    d.encrypted = 0;
+  } else if (label.encrypted == 1 && d.encrypted == -1) {
+    d.encrypted = 1;
+  }
+}
+
+void choose_hostname(Destination& d) {
+  const NameSeen* best = nullptr;
+  for (const NameSeen& n : d.names) {
+    if (best == nullptr || name_source_rank(n.source) < name_source_rank(best->source) ||
+        (name_source_rank(n.source) == name_source_rank(best->source) && n.flows > best->flows)) {
+      best = &n;
+    }
+  }
+  if (best != nullptr) {
+    d.hostname = best->name;
+    d.hostname_source = best->source;
+  }
+}
+
+}  // namespace
+
+std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows, const std::vector<FlowLabel>* labels) {
   using Key = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
   std::map<Key, Destination> by_key;
-  for (const Flow& f : flows) {
+  for (std::size_t i = 0; i < flows.size(); ++i) {
+    const Flow& f = flows[i];
     const std::uint8_t s = f.server();
     Destination& d = by_key[Key{f.key.addr[s], f.key.port[s], f.key.protocol}];
     if (d.flows == 0) {
@@ -28,10 +80,14 @@ std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows) 
     d.payload_bytes_in += f.in().payload_bytes;
     d.first_ns = std::min(d.first_ns, f.first_seen());
     d.last_ns = std::max(d.last_ns, f.last_seen);
+    if (labels != nullptr && i < labels->size()) add_label(d, (*labels)[i]);
   }
   std::vector<Destination> out;
   out.reserve(by_key.size());
-  for (auto& [k, d] : by_key) out.push_back(d);
+  for (auto& [k, d] : by_key) {
+    choose_hostname(d);
+    out.push_back(std::move(d));
+  }
   std::stable_sort(out.begin(), out.end(), [](const Destination& a, const Destination& b) {
     return a.bytes_out > b.bytes_out;
   });

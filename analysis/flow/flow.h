@@ -55,6 +55,7 @@ struct Flow {
   TcpState tcp = TcpState::kNone;
   std::uint8_t fin_from = 0;  // bit i: endpoint i sent a FIN
   FlowEnd end = FlowEnd::kActive;
+  std::uint8_t app_state = 0;  // owned by the application-layer analyzer (app::AppAnalyzer)
 
   [[nodiscard]] std::uint8_t server() const noexcept { return static_cast<std::uint8_t>(1 - client); }
   [[nodiscard]] const DirectionStats& out() const noexcept { return from[client]; }

@@ -150,6 +150,7 @@ bool FlowTable::expired(const Flow& f, core::TimestampNs now) const noexcept {
 void FlowTable::retire_slot(std::size_t slot, FlowEnd why) {
   const std::uint32_t index = slots_[slot].index;
   pool_[index].end = why;
+  if (on_retire_) on_retire_(pool_[index]);
   finished_.push_back(pool_[index]);
   free_.push_back(index);
   --live_;
@@ -246,6 +247,7 @@ void FlowTable::finish() {
   for (Slot& s : slots_) {
     if (s.index == kEmpty) continue;
     pool_[s.index].end = FlowEnd::kActive;
+    if (on_retire_) on_retire_(pool_[s.index]);
     finished_.push_back(pool_[s.index]);
     s = Slot{};
   }

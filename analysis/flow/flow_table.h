@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "analysis/flow/flow.h"
@@ -39,6 +40,9 @@ class FlowTable {
   // Retires every live flow (end of capture); after this, finished() holds all flows.
   void finish();
 
+  // Called for every flow as it leaves the table (timeout, eviction, reuse, end of capture).
+  void set_retire_listener(std::function<void(const Flow&)> listener) { on_retire_ = std::move(listener); }
+
   [[nodiscard]] const std::vector<Flow>& finished() const noexcept { return finished_; }
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
   [[nodiscard]] const FlowTableStats& stats() const noexcept { return stats_; }
@@ -71,6 +75,7 @@ class FlowTable {
   std::uint64_t next_id_ = 1;
   core::TimestampNs now_ = 0;
   FlowTableStats stats_;
+  std::function<void(const Flow&)> on_retire_;
 };
 
 }  // namespace flowaudit::analysis::flow

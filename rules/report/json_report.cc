@@ -2,6 +2,9 @@
 
 #include <boost/json/parse.hpp>
 
+#include <array>
+
+#include "analysis/app/tls/client_hello.h"
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 #include "rules/report/json_writer.h"
@@ -26,6 +29,50 @@ void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool 
   w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
 }
 
+void string_or_null(JsonWriter& w, const char* key, const std::string& value) {
+  if (value.empty()) {
+    w.null_field(key);
+  } else {
+    w.field(key, value);
+  }
+}
+
+void tristate(JsonWriter& w, const char* key, int value) {
+  if (value < 0) {
+    w.null_field(key);
+  } else {
+    w.field(key, value == 1);
+  }
+}
+
+void string_array(JsonWriter& w, const char* key, const std::vector<std::string>& values) {
+  w.key(key);
+  w.begin_array();
+  for (const auto& v : values) w.value(v);
+  w.end_array();
+}
+
+void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("coverage");
+  w.begin_object();
+  w.field("flows", r.coverage.flows);
+  w.field("named_flows", r.coverage.named_flows);
+  w.field("flows_share", r.coverage.flow_share());
+  w.field("bytes_out", r.coverage.bytes_out);
+  w.field("named_bytes_out", r.coverage.named_bytes_out);
+  w.field("bytes_out_share", r.coverage.bytes_out_share());
+  w.end_object();
+  // How many flows fall into each blind spot.
+  std::array<std::uint64_t, 6> counts{};
+  for (const auto& [id, d] : r.details) ++counts[static_cast<std::size_t>(d.blind_spot)];
+  w.key("blind_spots");
+  w.begin_object();
+  for (std::size_t i = 1; i < counts.size(); ++i) {
+    w.field(analysis::app::to_string(static_cast<analysis::app::BlindSpot>(i)), counts[i]);
+  }
+  w.end_object();
+}
+
 void write_summary(JsonWriter& w, const analysis::AuditResult& r) {
   w.key("summary");
   w.begin_object();
@@ -37,6 +84,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r) {
   timestamp_field(w, "first_seen", r.first_ns, r.packets > 0);
   timestamp_field(w, "last_seen", r.last_ns, r.packets > 0);
   w.field("duration_seconds", analysis::duration_seconds(r.first_ns, r.last_ns));
+  write_coverage(w, r);
   w.key("decode");
   w.begin_object();
   w.field("ipv4", r.decode.ipv4);
@@ -107,7 +155,8 @@ void write_endpoint(JsonWriter& w, const char* key, const core::IpAddress& ip, s
 void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
   w.key("flows");
   w.begin_array();
-  for (const auto& f : r.flows) {
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const auto& f = r.flows[i];
     w.begin_object();
     w.field("id", f.id);
     w.field("transport", transport_name(f.key.protocol));
@@ -129,12 +178,87 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     w.field("bytes_in", f.in().bytes);
     w.field("payload_bytes_out", f.out().payload_bytes);
     w.field("payload_bytes_in", f.in().payload_bytes);
-    // Filled in by the application-layer parsers (naming); present so consumers can rely on them.
-    w.null_field("app_protocol");
-    w.null_field("hostname");
-    w.null_field("hostname_source");
-    w.null_field("sni");
-    w.null_field("tls");
+    const analysis::app::FlowDetails* d = analysis::Auditor::details_of(r, f);
+    static const analysis::app::FlowName kNoName;
+    const analysis::app::FlowName& name = i < r.names.size() ? r.names[i] : kNoName;
+    string_or_null(w, "app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
+    string_or_null(w, "hostname", name.hostname);
+    string_or_null(w, "hostname_source", name.source);
+    if (!name.dns_cnames.empty()) string_array(w, "dns_cnames", name.dns_cnames);
+    const bool has_tls = d != nullptr && d->tls.has_value();
+    if (has_tls && d->tls->has_sni) {
+      w.field("sni", d->tls->sni);
+    } else {
+      w.null_field("sni");
+    }
+    const int encrypted = d == nullptr ? -1
+                          : d->app == analysis::app::AppProtocol::kTls || d->app == analysis::app::AppProtocol::kQuic ||
+                                  d->app == analysis::app::AppProtocol::kGquic
+                              ? 1
+                          : d->app == analysis::app::AppProtocol::kHttp || d->app == analysis::app::AppProtocol::kDns ? 0
+                                                                                                                       : -1;
+    tristate(w, "encrypted", encrypted);
+    string_or_null(w, "blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
+    if (has_tls) {
+      const auto& t = *d->tls;
+      w.key("tls");
+      w.begin_object();
+      string_or_null(w, "sni", t.has_sni ? t.sni : std::string());
+      if (t.server_hello) {
+        w.field("version", analysis::tls::version_name(t.version));
+        w.field("cipher", analysis::tls::cipher_name(t.cipher));
+      } else {
+        w.null_field("version");
+        w.null_field("cipher");
+      }
+      if (t.client_hello) {
+        w.field("client_version", analysis::tls::version_name(t.client_version));
+        w.field("cipher_suites_offered", t.cipher_count);
+      } else {
+        w.null_field("client_version");
+      }
+      string_array(w, "alpn_offered", t.alpn_offered);
+      string_or_null(w, "alpn", t.alpn);
+      w.field("ech", t.ech);
+      string_or_null(w, "ja3", t.ja3);
+      string_or_null(w, "ja3_string", t.ja3_string);
+      string_or_null(w, "ja3s", t.ja3s);
+      string_or_null(w, "ja4", t.ja4);
+      if (!t.cert_subject.empty() || !t.cert_issuer.empty()) {
+        w.key("certificate");
+        w.begin_object();
+        w.field("subject", t.cert_subject);
+        w.field("issuer", t.cert_issuer);
+        string_array(w, "san", t.cert_san);
+        w.end_object();
+      }
+      w.end_object();
+    } else {
+      w.null_field("tls");
+    }
+    if (d != nullptr && d->http) {
+      const auto& h = *d->http;
+      w.key("http");
+      w.begin_object();
+      w.field("method", h.method);
+      string_or_null(w, "host", h.host);
+      w.field("path", h.path);
+      string_or_null(w, "user_agent", h.user_agent);
+      string_or_null(w, "content_type", h.content_type);
+      if (h.content_length >= 0) {
+        w.field("content_length", h.content_length);
+      } else {
+        w.null_field("content_length");
+      }
+      w.end_object();
+    }
+    if (d != nullptr && d->quic) {
+      w.key("quic");
+      w.begin_object();
+      string_or_null(w, "version", d->quic->version_name);
+      w.field("decrypted", d->quic->decrypted);
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array();
@@ -148,10 +272,20 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
     w.field("ip", d.ip.to_string());
     w.field("port", d.port);
     w.field("transport", transport_name(d.protocol));
-    w.null_field("hostname");
-    w.null_field("hostname_source");
-    w.null_field("app_protocol");
-    w.null_field("encrypted");
+    string_or_null(w, "hostname", d.hostname);
+    string_or_null(w, "hostname_source", d.hostname_source);
+    w.key("names");
+    w.begin_array();
+    for (const auto& n : d.names) {
+      w.begin_object();
+      w.field("name", n.name);
+      w.field("source", n.source);
+      w.field("flows", n.flows);
+      w.end_object();
+    }
+    w.end_array();
+    string_or_null(w, "app_protocol", d.app_protocol);
+    tristate(w, "encrypted", d.encrypted);
     w.field("flows", d.flows);
     w.field("packets_out", d.packets_out);
     w.field("packets_in", d.packets_in);
@@ -183,6 +317,36 @@ void write_json(const analysis::AuditResult& r, std::FILE* out) {
   write_flows(w, r);
   w.key("dns");
   w.begin_array();
+  for (const auto& q : r.dns) {
+    w.begin_object();
+    timestamp_field(w, "ts", q.ts_ns);
+    w.field("transport", q.transport);
+    w.field("server", q.server.to_string());
+    w.field("query", q.query);
+    w.field("qtype", q.qtype);
+    if (q.rcode) {
+      w.field("rcode", *q.rcode);
+    } else {
+      w.null_field("rcode");
+    }
+    string_array(w, "answers", q.answers);
+    if (!q.svcb.empty()) {
+      w.key("svcb");
+      w.begin_array();
+      for (const auto& svc : q.svcb) {
+        w.begin_object();
+        w.field("priority", svc.priority);
+        w.field("target", svc.target);
+        w.field("ech", svc.ech);
+        string_array(w, "hints", svc.hints);
+        w.end_object();
+      }
+      w.end_array();
+    }
+    w.field("ech", q.ech);
+    w.field("flow", q.flow_id);
+    w.end_object();
+  }
   w.end_array();
   w.key("findings");
   w.begin_array();

@@ -49,13 +49,16 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   const std::size_t shown = std::min(options.max_destinations, r.destinations.size());
   line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());
   if (shown > 0) {
-    line(out, "  {:<40} {:>5}  {:<5} {:>6} {:>10} {:>10}", "server", "port", "proto", "flows", "sent", "received");
+    line(out, "  {:<34} {:<9} {:<28} {:>5} {:<5} {:>5} {:>10} {:>10}", "name", "from", "server", "port", "app",
+         "flows", "sent", "received");
   }
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& d = r.destinations[i];
-    line(out, "  {:<40} {:>5}  {:<5} {:>6} {:>10} {:>10}", d.ip.to_string(), d.port,
-         d.protocol == analysis::packet::kProtoTcp ? "tcp" : "udp", d.flows, human_bytes(d.bytes_out),
-         human_bytes(d.bytes_in));
+    const std::string app = d.app_protocol.empty() ? (d.protocol == analysis::packet::kProtoTcp ? "tcp" : "udp")
+                                                   : d.app_protocol;
+    line(out, "  {:<34} {:<9} {:<28} {:>5} {:<5} {:>5} {:>10} {:>10}", d.hostname.empty() ? "(unnamed)" : d.hostname,
+         d.hostname_source.empty() ? "-" : d.hostname_source, d.ip.to_string(), d.port,
+         d.encrypted == 0 ? app + "!" : app, d.flows, human_bytes(d.bytes_out), human_bytes(d.bytes_in));
   }
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
@@ -67,6 +70,9 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
        human_bytes(sent), human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp, r.decode.other_ip,
        r.decode.not_ip, r.decode.malformed);
+  line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
+       100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
+       r.coverage.flows);
   if (r.decode.fragments > 0) {
     line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
   }

@@ -1,0 +1,459 @@
+#include "analysis/app/app_analyzer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <new>
+
+#include "analysis/app/http/http_request.h"
+#include "analysis/app/quic/quic_initial.h"
+#include "analysis/app/tls/client_hello.h"
+#include "analysis/app/tls/fingerprint.h"
+#include "analysis/app/tls/handshake_reader.h"
+#include "analysis/flow/tcp_stream.h"
+#include "core/byte_reader.h"
+
+namespace flowaudit::analysis::app {
+namespace {
+
+// Flow::app_state values.
+constexpr std::uint8_t kStateNew = 0;
+constexpr std::uint8_t kStateInspecting = 1;
+constexpr std::uint8_t kStateDone = 2;
+
+constexpr std::uint16_t kDnsPort = 53;
+constexpr std::uint16_t kMdnsPort = 5353;
+constexpr std::size_t kMaxStreamBuffer = 64 * 1024;
+
+struct ProbeInput {
+  std::span<const std::uint8_t> payload;
+  std::uint16_t client_port;
+  std::uint16_t server_port;
+  bool from_client;
+};
+
+bool is_dns_port(const ProbeInput& in) {
+  return in.server_port == kDnsPort || in.client_port == kDnsPort || in.server_port == kMdnsPort;
+}
+
+// DNS on another port (dig -p, local resolvers): a message that parses strictly as one standard
+// query or response. Runs only for UDP that nothing else claimed.
+bool looks_like_dns(const ProbeInput& in) {
+  thread_local dns::Message m;
+  return in.payload.size() >= 12 && dns::parse_message(in.payload, m) == ParseStatus::kOk && m.opcode == 0 &&
+         m.question_count == 1 && m.qname.length > 0;
+}
+
+bool is_gquic_version(std::span<const std::uint8_t> v) {
+  return v.size() >= 4 && (v[0] == 'Q' || v[0] == 'T') && v[1] == '0' && v[2] >= '0' && v[2] <= '9' &&
+         v[3] >= '0' && v[3] <= '9';
+}
+
+bool looks_like_gquic(const ProbeInput& in) {
+  const auto p = in.payload;
+  if (!in.from_client || p.size() < 13) return false;
+  if ((p[0] & 0x80) != 0) return is_gquic_version(p.subspan(1, 4));  // Q046+ long header
+  // Older gQUIC: public flags with the version bit, an 8-byte connection id, then the version.
+  return (p[0] & 0x01) != 0 && (p[0] & 0x08) != 0 && is_gquic_version(p.subspan(9, 4));
+}
+
+bool looks_like_quic(const ProbeInput& in) {
+  return in.from_client && quic::is_long_header(in.payload) && !looks_like_gquic(in);
+}
+
+bool looks_like_tls(const ProbeInput& in) {
+  const auto p = in.payload;
+  return p.size() >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04;
+}
+
+bool looks_like_http(const ProbeInput& in) { return in.from_client && http::looks_like_request(in.payload); }
+
+struct Probe {
+  AppProtocol protocol;
+  std::uint8_t transport;
+  bool (*matches)(const ProbeInput&);
+};
+
+// First match wins; the order puts the cheap and certain checks first.
+constexpr std::array kProbes = {
+    Probe{AppProtocol::kDns, packet::kProtoUdp, is_dns_port},
+    Probe{AppProtocol::kGquic, packet::kProtoUdp, looks_like_gquic},
+    Probe{AppProtocol::kQuic, packet::kProtoUdp, looks_like_quic},
+    Probe{AppProtocol::kTls, packet::kProtoTcp, looks_like_tls},
+    Probe{AppProtocol::kHttp, packet::kProtoTcp, looks_like_http},
+    Probe{AppProtocol::kDns, packet::kProtoTcp, is_dns_port},
+    Probe{AppProtocol::kDns, packet::kProtoUdp, looks_like_dns},
+};
+
+AppProtocol probe(std::uint8_t transport, const ProbeInput& in) {
+  for (const Probe& p : kProbes) {
+    if (p.transport == transport && p.matches(in)) return p.protocol;
+  }
+  return AppProtocol::kUnknown;
+}
+
+std::string quic_version_name(std::uint32_t v) {
+  switch (v) {
+    case quic::kVersion1: return "1";
+    case quic::kVersion2: return "2";
+    case quic::kDraft29: return "draft-29";
+    default: break;
+  }
+  if ((v >> 8) == 0xff0000) return fmt::format("draft-{}", v & 0xff);
+  return fmt::format("0x{:08x}", v);
+}
+
+std::uint16_t highest_version(const tls::ClientHello& hello) {
+  std::uint16_t best = 0;
+  for (const std::uint16_t v : hello.supported_versions) {
+    if (!tls::is_grease(v)) best = std::max(best, v);
+  }
+  return best != 0 ? best : hello.legacy_version;
+}
+
+}  // namespace
+
+struct AppAnalyzer::Inspection {
+  AppProtocol protocol = AppProtocol::kUnknown;
+  flow::TcpStream stream[2];
+  tls::HandshakeReader tls[2];
+  std::vector<std::uint8_t> buffer[2];  // HTTP headers / DNS-over-TCP framing
+  quic::InitialAssembler quic;
+  std::uint32_t datagrams = 0;
+  std::uint32_t dns_messages = 0;
+};
+
+AppAnalyzer::AppAnalyzer(AppConfig config)
+    : config_(config), names_(config.max_dns_records), message_(std::make_unique<dns::Message>()) {}
+
+AppAnalyzer::~AppAnalyzer() = default;
+
+FlowDetails& AppAnalyzer::details_for(const flow::Flow& f) { return details_[f.id]; }
+
+// Marks the flow finished; its inspection state is dropped by on_packet once the parsers have
+// returned (they may still be running on it when this is called).
+void AppAnalyzer::done(flow::Flow& f) noexcept { f.app_state = kStateDone; }
+
+void AppAnalyzer::on_retire(const flow::Flow& f) noexcept {
+  if (f.app_state == kStateInspecting) inspections_.erase(f.id);
+}
+
+void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p) noexcept {
+  if (f.app_state == kStateDone) return;
+  try {
+    Inspection* in = nullptr;
+    if (f.app_state == kStateNew) {
+      const bool syn = p.protocol == packet::kProtoTcp && (p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0;
+      if (p.transport.payload.empty() && !syn) return;
+      if (inspections_.size() >= config_.max_inspections) {
+        ++stats_.inspections_skipped;
+        f.app_state = kStateDone;
+        return;
+      }
+      auto& slot = inspections_[f.id];
+      slot = std::make_unique<Inspection>();
+      in = slot.get();
+      f.app_state = kStateInspecting;
+    } else {
+      const auto it = inspections_.find(f.id);
+      if (it == inspections_.end()) {
+        f.app_state = kStateDone;
+        return;
+      }
+      in = it->second.get();
+    }
+    if (p.protocol == packet::kProtoTcp) {
+      on_tcp(f, sender, p, *in);
+    } else {
+      on_udp(f, sender, p, *in);
+    }
+  } catch (const std::bad_alloc&) {
+    done(f);
+  }
+  if (f.app_state == kStateDone) inspections_.erase(f.id);
+}
+
+void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
+  flow::TcpStream& stream = in.stream[sender];
+  if ((p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0 && !stream.started()) {
+    stream.start(p.transport.tcp_seq + 1);
+  }
+  const auto payload = p.transport.payload;
+  if (payload.empty()) return;
+  if (in.protocol == AppProtocol::kUnknown) {
+    const ProbeInput probe_input{payload, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
+    in.protocol = probe(packet::kProtoTcp, probe_input);
+    if (in.protocol == AppProtocol::kUnknown) {
+      done(f);
+      return;
+    }
+    details_for(f).app = in.protocol;
+  }
+  const auto before = stream.state();
+  stream.add(p.transport.tcp_seq, payload, config_.tcp_inspect_bytes,
+             [&](std::span<const std::uint8_t> bytes) { on_stream_bytes(f, sender, bytes, in); });
+  if (f.app_state == kStateDone) return;
+  if (stream.state() == flow::TcpStream::State::kGap && before != flow::TcpStream::State::kGap) ++stats_.tcp_gaps;
+  const bool both_closed = in.stream[0].state() != flow::TcpStream::State::kOpen &&
+                           in.stream[1].state() != flow::TcpStream::State::kOpen;
+  if (both_closed) done(f);
+}
+
+void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
+                                  Inspection& in) {
+  if (f.app_state == kStateDone) return;
+  const bool from_client = sender == f.client;
+  switch (in.protocol) {
+    case AppProtocol::kTls: {
+      FlowDetails& d = details_for(f);
+      in.tls[sender].feed(bytes, [&](const tls::HandshakeReader::Message& m) {
+        if (m.type == tls::handshake::kClientHello && from_client) {
+          on_client_hello(d, m.body, false);
+        } else if (m.type == tls::handshake::kServerHello && !from_client) {
+          tls::ServerHello sh;
+          if (tls::parse_server_hello(m.body, sh) != ParseStatus::kOk) {
+            ++stats_.tls_malformed;
+            return;
+          }
+          if (!d.tls) d.tls.emplace();
+          d.tls->server_hello = true;
+          d.tls->version = sh.version();
+          d.tls->cipher = sh.cipher_suite;
+          d.tls->alpn = std::string(sh.alpn);
+          d.tls->ja3s = tls::ja3s(sh);
+        } else if (m.type == tls::handshake::kCertificate && !from_client) {
+          if (!d.tls || d.tls->version >= 0x0304) return;  // TLS 1.3 certificates are encrypted
+          tls::Certificate cert;
+          if (tls::parse_certificate(m.body, cert) != ParseStatus::kOk) {
+            ++stats_.tls_malformed;
+            return;
+          }
+          d.tls->cert_subject = std::move(cert.subject);
+          d.tls->cert_issuer = std::move(cert.issuer);
+          d.tls->cert_san = std::move(cert.san_dns);
+        }
+      });
+      const auto client_state = in.tls[f.client].state();
+      const auto server_state = in.tls[f.server()].state();
+      const bool server_finished = server_state != tls::HandshakeReader::State::kReading ||
+                                   (d.tls && d.tls->server_hello && d.tls->version >= 0x0304);
+      if (client_state != tls::HandshakeReader::State::kReading && server_finished) done(f);
+      if (client_state == tls::HandshakeReader::State::kNotTls && !(d.tls && d.tls->client_hello)) done(f);
+      return;
+    }
+    case AppProtocol::kHttp: {
+      if (!from_client) return;
+      auto& buf = in.buffer[sender];
+      buf.insert(buf.end(), bytes.begin(), bytes.end());
+      http::Request req;
+      const ParseStatus st = http::parse_request(buf, req);
+      if (st == ParseStatus::kNeedMore && buf.size() < http::kMaxHeaderBytes) return;
+      if (st == ParseStatus::kOk) {
+        FlowDetails& d = details_for(f);
+        if (!d.http) d.http.emplace();
+        HttpDetails& h = *d.http;
+        h.method = std::string(req.method);
+        h.host = std::string(req.host);
+        h.path = std::string(req.target);
+        h.user_agent = std::string(req.user_agent);
+        h.content_type = std::string(req.content_type);
+        h.content_length = req.content_length;
+        h.requests = 1;
+      } else {
+        ++stats_.http_malformed;
+      }
+      done(f);
+      return;
+    }
+    case AppProtocol::kDns: {
+      // DNS over TCP: each message is preceded by its 2-byte length.
+      auto& buf = in.buffer[sender];
+      if (buf.size() + bytes.size() > kMaxStreamBuffer) {
+        done(f);
+        return;
+      }
+      buf.insert(buf.end(), bytes.begin(), bytes.end());
+      std::size_t used = 0;
+      while (buf.size() - used >= 2) {
+        const std::size_t len = (static_cast<std::size_t>(buf[used]) << 8) | buf[used + 1];
+        if (buf.size() - used - 2 < len) break;
+        on_dns_message(f, std::span<const std::uint8_t>(buf).subspan(used + 2, len), f.last_seen, true);
+        used += 2 + len;
+        if (++in.dns_messages >= config_.max_dns_messages_per_flow) {
+          done(f);
+          return;
+        }
+      }
+      buf.erase(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(used));
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void AppAnalyzer::on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic) {
+  tls::ClientHello hello;
+  if (tls::parse_client_hello(body, hello) != ParseStatus::kOk) {
+    ++stats_.tls_malformed;
+    return;
+  }
+  if (!d.tls) d.tls.emplace();
+  TlsDetails& t = *d.tls;
+  t.client_hello = true;
+  t.has_sni = hello.has_sni;
+  t.sni = std::string(hello.sni);
+  t.alpn_offered.clear();
+  for (const auto a : hello.alpn) t.alpn_offered.emplace_back(a);
+  t.client_version = highest_version(hello);
+  t.cipher_count = 0;
+  for (const auto c : hello.cipher_suites) t.cipher_count = static_cast<std::uint16_t>(t.cipher_count + !tls::is_grease(c));
+  t.ech = hello.has_ech;
+  t.ja3_string = tls::ja3_string(hello);
+  t.ja3 = tls::ja3(hello);
+  t.ja4 = tls::ja4(hello, quic);
+}
+
+void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
+  const auto payload = p.transport.payload;
+  if (payload.empty()) return;
+  const bool from_client = sender == f.client;
+  if (in.protocol == AppProtocol::kUnknown) {
+    const ProbeInput probe_input{payload, f.key.port[f.client], f.key.port[f.server()], from_client};
+    in.protocol = probe(packet::kProtoUdp, probe_input);
+    FlowDetails& d = details_for(f);
+    d.app = in.protocol;
+    if (in.protocol == AppProtocol::kUnknown) {
+      d.blind_spot = BlindSpot::kUdpUnknown;
+      done(f);
+      return;
+    }
+  }
+  switch (in.protocol) {
+    case AppProtocol::kDns:
+      on_dns_message(f, payload, p.ts_ns, false);
+      if (++in.dns_messages >= config_.max_dns_messages_per_flow) done(f);
+      return;
+    case AppProtocol::kQuic: {
+      if (!from_client) return;
+      FlowDetails& d = details_for(f);
+      const auto state = in.quic.feed(payload);
+      if (!d.quic) d.quic.emplace();
+      d.quic->version = in.quic.version();
+      d.quic->version_name = quic_version_name(in.quic.version());
+      using State = quic::InitialAssembler::State;
+      if (state == State::kComplete) {
+        d.quic->decrypted = true;
+        on_client_hello(d, in.quic.client_hello(), true);
+        done(f);
+      } else if (state != State::kCollecting || ++in.datagrams >= config_.max_quic_datagrams) {
+        d.blind_spot = BlindSpot::kQuicUndecryptable;
+        done(f);
+      }
+      return;
+    }
+    case AppProtocol::kGquic: {
+      FlowDetails& d = details_for(f);
+      quic::GquicHello hello;
+      if (quic::parse_gquic_hello(payload, hello) == ParseStatus::kOk) {
+        if (!d.quic) d.quic.emplace();
+        d.quic->version_name = hello.version;
+        d.quic->decrypted = true;
+        if (!d.tls) d.tls.emplace();
+        d.tls->client_hello = true;
+        d.tls->has_sni = !hello.sni.empty();
+        d.tls->sni = hello.sni;
+        done(f);
+      } else if (++in.datagrams >= config_.max_quic_datagrams) {
+        d.blind_spot = BlindSpot::kQuicUndecryptable;
+        done(f);
+      }
+      return;
+    }
+    default:
+      done(f);
+      return;
+  }
+}
+
+void AppAnalyzer::on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts,
+                                 bool tcp) {
+  dns::Message& m = *message_;
+  if (dns::parse_message(bytes, m) != ParseStatus::kOk) {
+    ++stats_.dns_malformed;
+    return;
+  }
+  std::array<char, 16> scratch{};
+  const std::uint64_t key = (f.id << 16) | m.id;
+  if (!m.response) {
+    if (dns_.size() >= config_.max_dns_records) {
+      ++stats_.dns_records_dropped;
+      return;
+    }
+    DnsRecord r;
+    r.flow_id = f.id;
+    r.ts_ns = ts;
+    r.transport = tcp ? "tcp" : "udp";
+    r.server = f.key.addr[f.server()];
+    r.query = std::string(m.qname.view());
+    r.qtype = std::string(dns::type_name(m.qtype, scratch));
+    pending_queries_[key] = dns_.size();
+    dns_.push_back(std::move(r));
+    return;
+  }
+  names_.add_response(m, ts);
+  DnsRecord* r = nullptr;
+  if (const auto it = pending_queries_.find(key); it != pending_queries_.end()) {
+    r = &dns_[it->second];
+    pending_queries_.erase(it);
+  } else {
+    if (dns_.size() >= config_.max_dns_records) {
+      ++stats_.dns_records_dropped;
+      return;
+    }
+    dns_.emplace_back();
+    r = &dns_.back();
+    r->flow_id = f.id;
+    r->ts_ns = ts;
+    r->transport = tcp ? "tcp" : "udp";
+    r->server = f.key.addr[f.server()];
+    r->query = std::string(m.qname.view());
+    r->qtype = std::string(dns::type_name(m.qtype, scratch));
+  }
+  r->rcode = std::string(dns::rcode_name(m.rcode, scratch));
+  r->answers.clear();
+  r->svcb.clear();
+  for (const auto& a : m.answers) {
+    switch (a.type) {
+      case dns::rr::kA:
+      case dns::rr::kAaaa:
+        r->answers.push_back(a.address.to_string());
+        break;
+      case dns::rr::kCname:
+      case dns::rr::kPtr:
+        r->answers.emplace_back(a.target.view());
+        break;
+      case dns::rr::kSvcb:
+      case dns::rr::kHttps: {
+        SvcbAnswer svc;
+        svc.priority = a.svc_priority;
+        svc.target = a.target.length == 0 ? std::string(".") : std::string(a.target.view());
+        svc.ech = a.ech;
+        for (const auto& h : a.hints) svc.hints.push_back(h.to_string());
+        r->ech = r->ech || a.ech;
+        r->svcb.push_back(std::move(svc));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+void AppAnalyzer::finish() {
+  pending_queries_.clear();
+  inspections_.clear();
+}
+
+}  // namespace flowaudit::analysis::app

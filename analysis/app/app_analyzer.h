@@ -1,0 +1,80 @@
+// The application layer: looks at the first bytes of each flow, picks a parser from a table of
+// probes (not an if-chain on ports), and keeps what the parsers learn: TLS and QUIC ClientHellos,
+// HTTP requests, DNS exchanges (which also feed the name cache). A flow is inspected only until
+// its parser has what it needs or a byte budget is spent; after that its packets cost one branch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/app/dns/dns_message.h"
+#include "analysis/app/dns/name_cache.h"
+#include "analysis/app/flow_details.h"
+#include "analysis/flow/flow.h"
+#include "analysis/packet/decoder.h"
+
+namespace flowaudit::analysis::app {
+
+struct AppConfig {
+  std::uint64_t tcp_inspect_bytes = 32 * 1024;  // per direction
+  std::size_t max_inspections = 1u << 16;      // flows inspected at the same time
+  std::size_t max_dns_records = 1u << 18;
+  std::size_t max_dns_messages_per_flow = 64;
+  std::size_t max_quic_datagrams = 8;
+};
+
+struct AppStats {
+  std::uint64_t inspections_skipped = 0;  // max_inspections reached
+  std::uint64_t dns_records_dropped = 0;  // max_dns_records reached
+  std::uint64_t dns_malformed = 0;
+  std::uint64_t tls_malformed = 0;
+  std::uint64_t http_malformed = 0;
+  std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
+};
+
+class AppAnalyzer {
+ public:
+  explicit AppAnalyzer(AppConfig config = {});
+  ~AppAnalyzer();
+  AppAnalyzer(const AppAnalyzer&) = delete;
+  AppAnalyzer& operator=(const AppAnalyzer&) = delete;
+
+  // One packet of `f` (already accounted by the flow table), sent by endpoint `sender`.
+  void on_packet(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p) noexcept;
+  // `f` leaves the flow table: its inspection state goes.
+  void on_retire(const flow::Flow& f) noexcept;
+
+  // End of the audit: DNS queries that never got an answer become records too.
+  void finish();
+
+  [[nodiscard]] const std::unordered_map<std::uint64_t, FlowDetails>& details() const noexcept { return details_; }
+  [[nodiscard]] std::unordered_map<std::uint64_t, FlowDetails>& details() noexcept { return details_; }
+  [[nodiscard]] std::vector<DnsRecord>& dns_records() noexcept { return dns_; }
+  [[nodiscard]] const dns::NameCache& names() const noexcept { return names_; }
+  [[nodiscard]] const AppStats& stats() const noexcept { return stats_; }
+
+  struct Inspection;  // per-flow parser state, defined in the .cc
+
+ private:
+  void on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
+  void on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
+  void on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Inspection& in);
+  void on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts, bool tcp);
+  void on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
+  void done(flow::Flow& f) noexcept;
+  FlowDetails& details_for(const flow::Flow& f);
+
+  AppConfig config_;
+  AppStats stats_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Inspection>> inspections_;
+  std::unordered_map<std::uint64_t, FlowDetails> details_;
+  std::vector<DnsRecord> dns_;
+  // Queries waiting for their response: (flow id, DNS id) -> index into dns_.
+  std::unordered_map<std::uint64_t, std::size_t> pending_queries_;
+  dns::NameCache names_;
+  std::unique_ptr<dns::Message> message_;  // reused: a DNS message is large
+};
+
+}  // namespace flowaudit::analysis::app

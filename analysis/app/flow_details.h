@@ -1,0 +1,94 @@
+// What the application-layer parsers learned about a flow, and the DNS exchanges seen. Kept per
+// flow (allocated once per flow that has something to say), joined with the flows at report time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip_address.h"
+#include "core/timestamp.h"
+
+namespace flowaudit::analysis::app {
+
+enum class AppProtocol : std::uint8_t { kUnknown, kDns, kTls, kQuic, kGquic, kHttp };
+const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic", "http"; unknown -> ""
+
+// Facts about what an audit could not see into; the rules use them.
+enum class BlindSpot : std::uint8_t { kNone, kEch, kDnsOverTls, kDnsOverHttps, kQuicUndecryptable, kUdpUnknown };
+const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
+
+struct TlsDetails {
+  bool client_hello = false;
+  bool server_hello = false;
+  std::string sni;
+  bool has_sni = false;
+  std::vector<std::string> alpn_offered;
+  std::string alpn;  // selected by the server
+  std::uint16_t client_version = 0;  // highest version offered
+  std::uint16_t version = 0;         // negotiated
+  std::uint16_t cipher = 0;          // negotiated
+  std::uint16_t cipher_count = 0;    // offered, GREASE excluded
+  bool ech = false;
+  std::string ja3;
+  std::string ja3_string;
+  std::string ja3s;
+  std::string ja4;
+  std::string cert_subject;
+  std::string cert_issuer;
+  std::vector<std::string> cert_san;
+};
+
+struct HttpDetails {
+  std::string method;
+  std::string host;
+  std::string path;
+  std::string user_agent;
+  std::string content_type;
+  std::int64_t content_length = -1;
+  std::uint32_t requests = 0;
+};
+
+struct QuicDetails {
+  std::uint32_t version = 0;
+  std::string version_name;  // "1", "2", "draft-29", "Q046", ...
+  bool decrypted = false;
+};
+
+struct FlowDetails {
+  AppProtocol app = AppProtocol::kUnknown;
+  BlindSpot blind_spot = BlindSpot::kNone;
+  std::optional<TlsDetails> tls;    // TLS over TCP, or the ClientHello inside QUIC
+  std::optional<HttpDetails> http;
+  std::optional<QuicDetails> quic;
+};
+
+struct SvcbAnswer {  // an HTTPS or SVCB record (RFC 9460)
+  std::uint16_t priority = 0;
+  std::string target;  // "." for the owner name itself
+  bool ech = false;
+  std::vector<std::string> hints;  // ipv4hint / ipv6hint addresses
+};
+
+struct DnsRecord {
+  std::uint64_t flow_id = 0;
+  core::TimestampNs ts_ns = 0;
+  std::string transport;  // "udp" or "tcp"
+  core::IpAddress server;
+  std::string query;
+  std::string qtype;
+  std::optional<std::string> rcode;  // null: no response seen
+  std::vector<std::string> answers;  // A/AAAA addresses and CNAME/PTR targets, in answer order
+  std::vector<SvcbAnswer> svcb;      // HTTPS/SVCB answers
+  bool ech = false;                  // an HTTPS/SVCB answer carries an ECH config
+};
+
+// How a flow got its name (precedence tls-sni / quic-sni, then http-host, then dns).
+struct FlowName {
+  std::string hostname;
+  std::string source;  // "tls-sni", "quic-sni", "http-host", "dns"; empty: unnamed
+  std::vector<std::string> dns_cnames;  // when named by DNS: the chain from the name to the address
+};
+
+}  // namespace flowaudit::analysis::app

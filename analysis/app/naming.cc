@@ -1,0 +1,80 @@
+#include "analysis/app/naming.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "analysis/packet/transport.h"
+
+namespace flowaudit::analysis::app {
+namespace {
+
+constexpr std::uint16_t kDotPort = 853;
+constexpr std::uint16_t kHttpsPort = 443;
+
+// Well-known public resolvers (their operators' documentation). The service catalog will carry
+// these with operators and jurisdictions; until then they only mark DoH/DoT as a blind spot.
+constexpr std::array<std::string_view, 20> kResolverAddresses = {
+    "8.8.8.8",         "8.8.4.4",         "1.1.1.1",         "1.0.0.1",
+    "9.9.9.9",         "149.112.112.112", "208.67.222.222",  "208.67.220.220",
+    "94.140.14.14",    "94.140.15.15",    "223.5.5.5",       "223.6.6.6",
+    "119.29.29.29",    "180.76.76.76",    "2001:4860:4860::8888", "2001:4860:4860::8844",
+    "2606:4700:4700::1111", "2606:4700:4700::1001", "2620:fe::fe", "2620:fe::9",
+};
+
+constexpr std::array<std::string_view, 16> kDohHosts = {
+    "dns.google",          "dns.google.com",      "cloudflare-dns.com", "mozilla.cloudflare-dns.com",
+    "one.one.one.one",     "security.cloudflare-dns.com", "dns.quad9.net", "dns9.quad9.net",
+    "dns11.quad9.net",     "doh.opendns.com",     "dns.adguard-dns.com", "dns.nextdns.io",
+    "doh.cleanbrowsing.org", "dns.alidns.com",    "doh.pub",            "doh.360.cn",
+};
+
+}  // namespace
+
+bool is_public_resolver_address(const core::IpAddress& ip) {
+  const std::string text = ip.to_string();
+  return std::find(kResolverAddresses.begin(), kResolverAddresses.end(), text) != kResolverAddresses.end();
+}
+
+bool is_doh_host(std::string_view host) {
+  return std::find(kDohHosts.begin(), kDohHosts.end(), host) != kDohHosts.end();
+}
+
+FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names) {
+  FlowName n;
+  if (d != nullptr && d->tls && d->tls->has_sni && !d->tls->sni.empty()) {
+    n.hostname = d->tls->sni;
+    n.source = d->app == AppProtocol::kQuic || d->app == AppProtocol::kGquic ? "quic-sni" : "tls-sni";
+    return n;
+  }
+  if (d != nullptr && d->http && !d->http->host.empty()) {
+    // Host may carry a port ("example.com:8080"); the name is what comes before it.
+    std::string_view host = d->http->host;
+    if (!host.empty() && host.front() != '[') host = host.substr(0, host.find(':'));
+    n.hostname = std::string(host);
+    n.source = "http-host";
+    return n;
+  }
+  if (auto cached = names.lookup(f.key.addr[f.server()], f.first_seen())) {
+    n.hostname = std::move(cached->name);
+    n.source = "dns";
+    n.dns_cnames = std::move(cached->cnames);
+  }
+  return n;
+}
+
+void classify_blind_spot(const flow::Flow& f, FlowDetails& d) {
+  if (d.blind_spot != BlindSpot::kNone) return;
+  const std::uint16_t port = f.key.port[f.server()];
+  const bool tcp = f.key.protocol == packet::kProtoTcp;
+  if (d.tls && d.tls->ech) {
+    d.blind_spot = BlindSpot::kEch;
+  } else if (port == kDotPort && (tcp || d.app == AppProtocol::kQuic)) {
+    d.blind_spot = BlindSpot::kDnsOverTls;
+  } else if (d.tls && ((d.tls->has_sni && is_doh_host(d.tls->sni)) ||
+                       (port == kHttpsPort && is_public_resolver_address(f.key.addr[f.server()])))) {
+    d.blind_spot = BlindSpot::kDnsOverHttps;
+  }
+}
+
+}  // namespace flowaudit::analysis::app
