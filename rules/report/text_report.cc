@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 
@@ -73,6 +75,17 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
        100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
        r.coverage.flows);
+  {
+    std::array<std::uint64_t, 6> counts{};
+    for (const auto& [id, d] : r.details) ++counts[static_cast<std::size_t>(d.blind_spot)];
+    std::string spots;
+    for (std::size_t i = 1; i < counts.size(); ++i) {
+      if (counts[i] == 0) continue;
+      if (!spots.empty()) spots += ", ";
+      spots += fmt::format("{} {}", counts[i], analysis::app::to_string(static_cast<analysis::app::BlindSpot>(i)));
+    }
+    if (!spots.empty()) line(out, "Blind spots (flows): {}", spots);
+  }
   if (r.decode.fragments > 0) {
     line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
   }
