@@ -49,6 +49,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
   AuditResult r;
   r.inputs = std::move(inputs);
   r.flows = table_.finished();
+  r.strings = apps_.strings();
   r.details = std::move(apps_.details());
   r.dns = std::move(apps_.dns_records());
   r.app_stats = apps_.stats();

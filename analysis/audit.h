@@ -36,6 +36,7 @@ struct AuditResult {
   std::vector<flow::Flow> flows;
   std::vector<flow::Destination> destinations;
   std::vector<app::FlowName> names;  // parallel to flows
+  std::shared_ptr<const core::StringPool> strings;  // what `details` point into
   std::unordered_map<std::uint64_t, app::FlowDetails> details;  // by flow id, where there is something
   std::vector<app::DnsRecord> dns;
   app::AppStats app_stats;

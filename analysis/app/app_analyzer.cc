@@ -104,6 +104,15 @@ std::string quic_version_name(std::uint32_t v) {
   return fmt::format("0x{:08x}", v);
 }
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out.push_back(core::kListSeparator);
+    out.append(item);
+  }
+  return out;
+}
+
 std::uint16_t highest_version(const tls::ClientHello& hello) {
   std::uint16_t best = 0;
   for (const std::uint16_t v : hello.supported_versions) {
@@ -119,13 +128,16 @@ struct AppAnalyzer::Inspection {
   flow::TcpStream stream[2];
   tls::HandshakeReader tls[2];
   std::vector<std::uint8_t> buffer[2];  // HTTP headers / DNS-over-TCP framing
-  quic::InitialAssembler quic;
+  std::unique_ptr<quic::InitialAssembler> quic;  // only for QUIC flows
   std::uint32_t datagrams = 0;
   std::uint32_t dns_messages = 0;
 };
 
 AppAnalyzer::AppAnalyzer(AppConfig config)
-    : config_(config), names_(config.max_dns_records), message_(std::make_unique<dns::Message>()) {}
+    : config_(config),
+      names_(config.max_dns_records),
+      message_(std::make_unique<dns::Message>()),
+      strings_(std::make_shared<core::StringPool>()) {}
 
 AppAnalyzer::~AppAnalyzer() = default;
 
@@ -216,12 +228,12 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
             ++stats_.tls_malformed;
             return;
           }
-          if (!d.tls) d.tls.emplace();
+          if (!d.tls) d.tls = std::make_unique<TlsDetails>();
           d.tls->server_hello = true;
           d.tls->version = sh.version();
           d.tls->cipher = sh.cipher_suite;
-          d.tls->alpn = std::string(sh.alpn);
-          d.tls->ja3s = tls::ja3s(sh);
+          d.tls->alpn = strings_->intern(sh.alpn);
+          d.tls->ja3s = strings_->intern(tls::ja3s(sh));
         } else if (m.type == tls::handshake::kCertificate && !from_client) {
           if (!d.tls || d.tls->version >= 0x0304) return;  // TLS 1.3 certificates are encrypted
           tls::Certificate cert;
@@ -229,9 +241,9 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
             ++stats_.tls_malformed;
             return;
           }
-          d.tls->cert_subject = std::move(cert.subject);
-          d.tls->cert_issuer = std::move(cert.issuer);
-          d.tls->cert_san = std::move(cert.san_dns);
+          d.tls->cert_subject = strings_->intern(cert.subject);
+          d.tls->cert_issuer = strings_->intern(cert.issuer);
+          d.tls->cert_san = strings_->intern(join(cert.san_dns));
         }
       });
       const auto client_state = in.tls[f.client].state();
@@ -251,13 +263,13 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
       if (st == ParseStatus::kNeedMore && buf.size() < http::kMaxHeaderBytes) return;
       if (st == ParseStatus::kOk) {
         FlowDetails& d = details_for(f);
-        if (!d.http) d.http.emplace();
+        if (!d.http) d.http = std::make_unique<HttpDetails>();
         HttpDetails& h = *d.http;
-        h.method = std::string(req.method);
-        h.host = std::string(req.host);
-        h.path = std::string(req.target);
-        h.user_agent = std::string(req.user_agent);
-        h.content_type = std::string(req.content_type);
+        h.method = strings_->intern(req.method);
+        h.host = strings_->intern(req.host);
+        h.path = strings_->intern(req.target);
+        h.user_agent = strings_->intern(req.user_agent);
+        h.content_type = strings_->intern(req.content_type);
         h.content_length = req.content_length;
         h.requests = 1;
       } else {
@@ -299,20 +311,25 @@ void AppAnalyzer::on_client_hello(FlowDetails& d, std::span<const std::uint8_t> 
     ++stats_.tls_malformed;
     return;
   }
-  if (!d.tls) d.tls.emplace();
+  if (!d.tls) d.tls = std::make_unique<TlsDetails>();
   TlsDetails& t = *d.tls;
   t.client_hello = true;
   t.has_sni = hello.has_sni;
-  t.sni = std::string(hello.sni);
-  t.alpn_offered.clear();
-  for (const auto a : hello.alpn) t.alpn_offered.emplace_back(a);
+  t.sni = strings_->intern(hello.sni);
+  std::string alpn;
+  for (const auto a : hello.alpn) {
+    if (!alpn.empty()) alpn.push_back(core::kListSeparator);
+    alpn.append(a);
+  }
+  t.alpn_offered = strings_->intern(alpn);
   t.client_version = highest_version(hello);
   t.cipher_count = 0;
   for (const auto c : hello.cipher_suites) t.cipher_count = static_cast<std::uint16_t>(t.cipher_count + !tls::is_grease(c));
   t.ech = hello.has_ech;
-  t.ja3_string = tls::ja3_string(hello);
-  t.ja3 = tls::ja3(hello);
-  t.ja4 = tls::ja4(hello, quic);
+  const std::string ja3_text = tls::ja3_string(hello);
+  t.ja3_string = strings_->intern(ja3_text);
+  t.ja3 = strings_->intern(tls::ja3(hello));
+  t.ja4 = strings_->intern(tls::ja4(hello, quic));
 }
 
 void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
@@ -338,14 +355,15 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
     case AppProtocol::kQuic: {
       if (!from_client) return;
       FlowDetails& d = details_for(f);
-      const auto state = in.quic.feed(payload);
-      if (!d.quic) d.quic.emplace();
-      d.quic->version = in.quic.version();
-      d.quic->version_name = quic_version_name(in.quic.version());
+      if (!in.quic) in.quic = std::make_unique<quic::InitialAssembler>();
+      const auto state = in.quic->feed(payload);
+      if (!d.quic) d.quic = std::make_unique<QuicDetails>();
+      d.quic->version = in.quic->version();
+      d.quic->version_name = strings_->intern(quic_version_name(in.quic->version()));
       using State = quic::InitialAssembler::State;
       if (state == State::kComplete) {
         d.quic->decrypted = true;
-        on_client_hello(d, in.quic.client_hello(), true);
+        on_client_hello(d, in.quic->client_hello(), true);
         done(f);
       } else if (state != State::kCollecting || ++in.datagrams >= config_.max_quic_datagrams) {
         d.blind_spot = BlindSpot::kQuicUndecryptable;
@@ -357,13 +375,13 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
       FlowDetails& d = details_for(f);
       quic::GquicHello hello;
       if (quic::parse_gquic_hello(payload, hello) == ParseStatus::kOk) {
-        if (!d.quic) d.quic.emplace();
-        d.quic->version_name = hello.version;
+        if (!d.quic) d.quic = std::make_unique<QuicDetails>();
+        d.quic->version_name = strings_->intern(hello.version);
         d.quic->decrypted = true;
-        if (!d.tls) d.tls.emplace();
+        if (!d.tls) d.tls = std::make_unique<TlsDetails>();
         d.tls->client_hello = true;
         d.tls->has_sni = !hello.sni.empty();
-        d.tls->sni = hello.sni;
+        d.tls->sni = strings_->intern(hello.sni);
         done(f);
       } else if (++in.datagrams >= config_.max_quic_datagrams) {
         d.blind_spot = BlindSpot::kQuicUndecryptable;

@@ -14,6 +14,7 @@
 #include "analysis/app/flow_details.h"
 #include "analysis/flow/flow.h"
 #include "analysis/packet/decoder.h"
+#include "core/string_pool.h"
 
 namespace flowaudit::analysis::app {
 
@@ -54,6 +55,8 @@ class AppAnalyzer {
   [[nodiscard]] std::vector<DnsRecord>& dns_records() noexcept { return dns_; }
   [[nodiscard]] const dns::NameCache& names() const noexcept { return names_; }
   [[nodiscard]] const AppStats& stats() const noexcept { return stats_; }
+  // Owns the strings the details point to: keep it as long as the details.
+  [[nodiscard]] std::shared_ptr<const core::StringPool> strings() const noexcept { return strings_; }
 
   struct Inspection;  // per-flow parser state, defined in the .cc
 
@@ -75,6 +78,7 @@ class AppAnalyzer {
   std::unordered_map<std::uint64_t, std::size_t> pending_queries_;
   dns::NameCache names_;
   std::unique_ptr<dns::Message> message_;  // reused: a DNS message is large
+  std::shared_ptr<core::StringPool> strings_;
 };
 
 }  // namespace flowaudit::analysis::app

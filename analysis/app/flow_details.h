@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip_address.h"
@@ -19,49 +21,53 @@ const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic"
 enum class BlindSpot : std::uint8_t { kNone, kEch, kDnsOverTls, kDnsOverHttps, kQuicUndecryptable, kUdpUnknown };
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
+// Strings are views into the analyzer's StringPool (shared by every flow with the same value);
+// lists are joined with core::kListSeparator.
 struct TlsDetails {
   bool client_hello = false;
   bool server_hello = false;
-  std::string sni;
   bool has_sni = false;
-  std::vector<std::string> alpn_offered;
-  std::string alpn;  // selected by the server
+  bool ech = false;
   std::uint16_t client_version = 0;  // highest version offered
   std::uint16_t version = 0;         // negotiated
   std::uint16_t cipher = 0;          // negotiated
   std::uint16_t cipher_count = 0;    // offered, GREASE excluded
-  bool ech = false;
-  std::string ja3;
-  std::string ja3_string;
-  std::string ja3s;
-  std::string ja4;
-  std::string cert_subject;
-  std::string cert_issuer;
-  std::vector<std::string> cert_san;
+  std::string_view sni;
+  std::string_view alpn_offered;  // joined list
+  std::string_view alpn;          // selected by the server
+  std::string_view ja3;
+  std::string_view ja3_string;
+  std::string_view ja3s;
+  std::string_view ja4;
+  std::string_view cert_subject;
+  std::string_view cert_issuer;
+  std::string_view cert_san;  // joined list
 };
 
 struct HttpDetails {
-  std::string method;
-  std::string host;
-  std::string path;
-  std::string user_agent;
-  std::string content_type;
+  std::string_view method;
+  std::string_view host;
+  std::string_view path;
+  std::string_view user_agent;
+  std::string_view content_type;
   std::int64_t content_length = -1;
   std::uint32_t requests = 0;
 };
 
 struct QuicDetails {
   std::uint32_t version = 0;
-  std::string version_name;  // "1", "2", "draft-29", "Q046", ...
+  std::string_view version_name;  // "1", "2", "draft-29", "Q046", ...
   bool decrypted = false;
 };
 
+// Allocated per flow that has something to say; the parts only where they apply, so a DNS or an
+// unknown flow costs a few bytes.
 struct FlowDetails {
   AppProtocol app = AppProtocol::kUnknown;
   BlindSpot blind_spot = BlindSpot::kNone;
-  std::optional<TlsDetails> tls;    // TLS over TCP, or the ClientHello inside QUIC
-  std::optional<HttpDetails> http;
-  std::optional<QuicDetails> quic;
+  std::unique_ptr<TlsDetails> tls;  // TLS over TCP, or the ClientHello inside QUIC
+  std::unique_ptr<HttpDetails> http;
+  std::unique_ptr<QuicDetails> quic;
 };
 
 struct SvcbAnswer {  // an HTTPS or SVCB record (RFC 9460)

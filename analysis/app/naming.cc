@@ -43,7 +43,7 @@ bool is_doh_host(std::string_view host) {
 FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names) {
   FlowName n;
   if (d != nullptr && d->tls && d->tls->has_sni && !d->tls->sni.empty()) {
-    n.hostname = d->tls->sni;
+    n.hostname = std::string(d->tls->sni);
     n.source = d->app == AppProtocol::kQuic || d->app == AppProtocol::kGquic ? "quic-sni" : "tls-sni";
     return n;
   }

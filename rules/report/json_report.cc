@@ -7,6 +7,7 @@
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
+#include "core/string_pool.h"
 #include "rules/report/json_writer.h"
 
 namespace flowaudit::rules::report {
@@ -29,7 +30,7 @@ void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool 
   w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
 }
 
-void string_or_null(JsonWriter& w, const char* key, const std::string& value) {
+void string_or_null(JsonWriter& w, const char* key, std::string_view value) {
   if (value.empty()) {
     w.null_field(key);
   } else {
@@ -49,6 +50,13 @@ void string_array(JsonWriter& w, const char* key, const std::vector<std::string>
   w.key(key);
   w.begin_array();
   for (const auto& v : values) w.value(v);
+  w.end_array();
+}
+
+void joined_array(JsonWriter& w, const char* key, std::string_view joined) {
+  w.key(key);
+  w.begin_array();
+  core::for_each_item(joined, [&](std::string_view item) { w.value(item); });
   w.end_array();
 }
 
@@ -185,7 +193,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     string_or_null(w, "hostname", name.hostname);
     string_or_null(w, "hostname_source", name.source);
     if (!name.dns_cnames.empty()) string_array(w, "dns_cnames", name.dns_cnames);
-    const bool has_tls = d != nullptr && d->tls.has_value();
+    const bool has_tls = d != nullptr && d->tls != nullptr;
     if (has_tls && d->tls->has_sni) {
       w.field("sni", d->tls->sni);
     } else {
@@ -203,7 +211,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
       const auto& t = *d->tls;
       w.key("tls");
       w.begin_object();
-      string_or_null(w, "sni", t.has_sni ? t.sni : std::string());
+      string_or_null(w, "sni", t.has_sni ? t.sni : std::string_view());
       if (t.server_hello) {
         w.field("version", analysis::tls::version_name(t.version));
         w.field("cipher", analysis::tls::cipher_name(t.cipher));
@@ -217,7 +225,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
       } else {
         w.null_field("client_version");
       }
-      string_array(w, "alpn_offered", t.alpn_offered);
+      joined_array(w, "alpn_offered", t.alpn_offered);
       string_or_null(w, "alpn", t.alpn);
       w.field("ech", t.ech);
       string_or_null(w, "ja3", t.ja3);
@@ -229,7 +237,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
         w.begin_object();
         w.field("subject", t.cert_subject);
         w.field("issuer", t.cert_issuer);
-        string_array(w, "san", t.cert_san);
+        joined_array(w, "san", t.cert_san);
         w.end_object();
       }
       w.end_object();

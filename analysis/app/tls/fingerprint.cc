@@ -19,6 +19,17 @@ constexpr std::string_view kEmptyHash = "000000000000";  // JA4: a list with no 
 constexpr std::size_t kJa4HashChars = 12;
 constexpr std::size_t kJa4MaxCount = 99;
 
+// Fetched once: EVP_md5()/EVP_sha256() make OpenSSL 3 look the algorithm up (under a lock) on every
+// digest, which showed up in profiles at one digest per flow.
+const EVP_MD* md5() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  return md != nullptr ? md : EVP_md5();
+}
+const EVP_MD* sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md != nullptr ? md : EVP_sha256();
+}
+
 std::string hex_digest(const EVP_MD* md, std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
@@ -120,7 +131,7 @@ void append_ja4_alpn(std::string& s, const ClientHello& hello) {
 
 std::string ja4_hash(std::string_view text) {
   if (text.empty()) return std::string(kEmptyHash);
-  return hex_digest(EVP_sha256(), text).substr(0, kJa4HashChars);
+  return hex_digest(sha256(), text).substr(0, kJa4HashChars);
 }
 
 }  // namespace
@@ -140,7 +151,7 @@ std::string ja3_string(const ClientHello& hello) {
   return s;
 }
 
-std::string ja3(const ClientHello& hello) { return hex_digest(EVP_md5(), ja3_string(hello)); }
+std::string ja3(const ClientHello& hello) { return hex_digest(md5(), ja3_string(hello)); }
 
 std::string ja3s_string(const ServerHello& hello) {
   std::string s;
@@ -153,7 +164,7 @@ std::string ja3s_string(const ServerHello& hello) {
   return s;
 }
 
-std::string ja3s(const ServerHello& hello) { return hex_digest(EVP_md5(), ja3s_string(hello)); }
+std::string ja3s(const ServerHello& hello) { return hex_digest(md5(), ja3s_string(hello)); }
 
 std::string ja4(const ClientHello& hello, bool over_quic) {
   std::array<std::uint16_t, decltype(hello.cipher_suites)::capacity()> ciphers{};

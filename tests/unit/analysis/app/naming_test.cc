@@ -55,10 +55,10 @@ TEST_CASE("SNI wins over Host, Host over DNS") {
 
   app::FlowDetails d;
   d.app = app::AppProtocol::kTls;
-  d.tls.emplace();
+  d.tls = std::make_unique<app::TlsDetails>();
   d.tls->has_sni = true;
   d.tls->sni = "chat.deepseek.com";
-  d.http.emplace();
+  d.http = std::make_unique<app::HttpDetails>();
   d.http->host = "from-host.example:8080";
   auto n = app::name_flow(f, &d, cache);
   CHECK(n.hostname == "chat.deepseek.com");
@@ -83,7 +83,7 @@ TEST_CASE("QUIC SNI is its own source") {
   const auto f = make_flow("192.168.1.23", "3.173.21.63", 443, packet::kProtoUdp, 200);
   app::FlowDetails d;
   d.app = app::AppProtocol::kQuic;
-  d.tls.emplace();
+  d.tls = std::make_unique<app::TlsDetails>();
   d.tls->has_sni = true;
   d.tls->sni = "chat.deepseek.com";
   CHECK(app::name_flow(f, &d, cache).source == "quic-sni");
@@ -102,7 +102,7 @@ TEST_CASE("blind spots: ECH, DoT, DoH by name and by resolver address") {
   auto tls_details = [](const char* sni, bool ech) {
     app::FlowDetails d;
     d.app = app::AppProtocol::kTls;
-    d.tls.emplace();
+    d.tls = std::make_unique<app::TlsDetails>();
     d.tls->has_sni = sni[0] != '\0';
     d.tls->sni = sni;
     d.tls->ech = ech;

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <deque>
+
 #include "tests/unit/analysis/app/tls/tls_builder.h"
 
 using flowaudit::analysis::app::ParseStatus;
@@ -10,9 +12,12 @@ using namespace flowaudit::tls_test;
 
 namespace {
 
-tls::ClientHello parse(const Bytes& body) {
+// The parsed hello holds views into its bytes: keep every body alive for the whole test run.
+tls::ClientHello parse(Bytes body) {
+  static std::deque<Bytes> kept;
+  kept.push_back(std::move(body));
   tls::ClientHello h;
-  REQUIRE(tls::parse_client_hello(body, h) == ParseStatus::kOk);
+  REQUIRE(tls::parse_client_hello(kept.back(), h) == ParseStatus::kOk);
   return h;
 }
 
