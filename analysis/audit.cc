@@ -12,7 +12,7 @@ namespace flowaudit::analysis {
 
 Auditor::Auditor(AuditOptions options)
     : options_(std::move(options)), decoder_(options_.reassembly), table_(options_.flows), apps_(options_.app) {
-  table_.set_retire_listener([this](const flow::Flow& f) { apps_.on_retire(f); });
+  table_.set_retire_listener([this](flow::Flow& f) { apps_.on_retire(f); });
 }
 
 const app::FlowDetails* Auditor::details_of(const AuditResult& r, const flow::Flow& f) {
@@ -48,7 +48,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
   apps_.finish();
   AuditResult r;
   r.inputs = std::move(inputs);
-  r.flows = table_.finished();
+  r.flows = table_.take_finished();
   r.strings = apps_.strings();
   r.details = std::move(apps_.details());
   r.dns = std::move(apps_.dns_records());
@@ -64,7 +64,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
       d = &it->second;
       app::classify_blind_spot(f, *d);
     }
-    r.names.push_back(app::name_flow(f, d, apps_.names()));
+    r.names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
     flow::FlowLabel& label = labels[i];
     label.hostname = r.names.back().hostname;
     label.hostname_source = r.names.back().source;

@@ -19,6 +19,9 @@ class FixedList {
     items_[size_++] = v;
     return true;
   }
+  void clear_last() noexcept {
+    if (size_ > 0) --size_;
+  }
   void clear() noexcept {
     size_ = 0;
     overflowed_ = false;

@@ -131,6 +131,8 @@ struct AppAnalyzer::Inspection {
   std::unique_ptr<quic::InitialAssembler> quic;  // only for QUIC flows
   std::uint32_t datagrams = 0;
   std::uint32_t dns_messages = 0;
+  // DNS queries of this flow waiting for their response: (DNS id, index into dns_).
+  core::FixedList<std::pair<std::uint16_t, std::size_t>, 16> pending;
 };
 
 AppAnalyzer::AppAnalyzer(AppConfig config)
@@ -147,9 +149,13 @@ FlowDetails& AppAnalyzer::details_for(const flow::Flow& f) { return details_[f.i
 // returned (they may still be running on it when this is called).
 void AppAnalyzer::done(flow::Flow& f) noexcept { f.app_state = kStateDone; }
 
-void AppAnalyzer::on_retire(const flow::Flow& f) noexcept {
-  if (f.app_state == kStateInspecting) inspections_.erase(f.id);
+void AppAnalyzer::drop_inspection(flow::Flow& f) noexcept {
+  if (f.app_data == nullptr) return;
+  f.app_data = nullptr;
+  inspections_.erase(f.id);
 }
+
+void AppAnalyzer::on_retire(flow::Flow& f) noexcept { drop_inspection(f); }
 
 void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p) noexcept {
   if (f.app_state == kStateDone) return;
@@ -166,14 +172,14 @@ void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::De
       auto& slot = inspections_[f.id];
       slot = std::make_unique<Inspection>();
       in = slot.get();
+      f.app_data = in;
       f.app_state = kStateInspecting;
     } else {
-      const auto it = inspections_.find(f.id);
-      if (it == inspections_.end()) {
+      in = static_cast<Inspection*>(f.app_data);
+      if (in == nullptr) {
         f.app_state = kStateDone;
         return;
       }
-      in = it->second.get();
     }
     if (p.protocol == packet::kProtoTcp) {
       on_tcp(f, sender, p, *in);
@@ -183,7 +189,7 @@ void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::De
   } catch (const std::bad_alloc&) {
     done(f);
   }
-  if (f.app_state == kStateDone) inspections_.erase(f.id);
+  if (f.app_state == kStateDone) drop_inspection(f);
 }
 
 void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
@@ -236,14 +242,14 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
           d.tls->ja3s = strings_->intern(tls::ja3s(sh));
         } else if (m.type == tls::handshake::kCertificate && !from_client) {
           if (!d.tls || d.tls->version >= 0x0304) return;  // TLS 1.3 certificates are encrypted
-          tls::Certificate cert;
-          if (tls::parse_certificate(m.body, cert) != ParseStatus::kOk) {
+          const CachedCertificate& cert = certificate(m.body);
+          if (!cert.ok) {
             ++stats_.tls_malformed;
             return;
           }
-          d.tls->cert_subject = strings_->intern(cert.subject);
-          d.tls->cert_issuer = strings_->intern(cert.issuer);
-          d.tls->cert_san = strings_->intern(join(cert.san_dns));
+          d.tls->cert_subject = cert.subject;
+          d.tls->cert_issuer = cert.issuer;
+          d.tls->cert_san = cert.san;
         }
       });
       const auto client_state = in.tls[f.client].state();
@@ -290,7 +296,7 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
       while (buf.size() - used >= 2) {
         const std::size_t len = (static_cast<std::size_t>(buf[used]) << 8) | buf[used + 1];
         if (buf.size() - used - 2 < len) break;
-        on_dns_message(f, std::span<const std::uint8_t>(buf).subspan(used + 2, len), f.last_seen, true);
+        on_dns_message(f, std::span<const std::uint8_t>(buf).subspan(used + 2, len), f.last_seen, true, in);
         used += 2 + len;
         if (++in.dns_messages >= config_.max_dns_messages_per_flow) {
           done(f);
@@ -303,6 +309,22 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
     default:
       return;
   }
+}
+
+const AppAnalyzer::CachedCertificate& AppAnalyzer::certificate(std::span<const std::uint8_t> body) {
+  constexpr std::size_t kMaxCached = 4096;
+  std::string key(body.begin(), body.end());
+  if (const auto it = certificates_.find(key); it != certificates_.end()) return it->second;
+  if (certificates_.size() >= kMaxCached) certificates_.clear();
+  CachedCertificate c;
+  tls::Certificate cert;
+  if (tls::parse_certificate(body, cert) == ParseStatus::kOk) {
+    c.ok = true;
+    c.subject = strings_->intern(cert.subject);
+    c.issuer = strings_->intern(cert.issuer);
+    c.san = strings_->intern(join(cert.san_dns));
+  }
+  return certificates_.emplace(std::move(key), c).first->second;
 }
 
 void AppAnalyzer::on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic) {
@@ -349,7 +371,7 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
   }
   switch (in.protocol) {
     case AppProtocol::kDns:
-      on_dns_message(f, payload, p.ts_ns, false);
+      on_dns_message(f, payload, p.ts_ns, false, in);
       if (++in.dns_messages >= config_.max_dns_messages_per_flow) done(f);
       return;
     case AppProtocol::kQuic: {
@@ -396,14 +418,13 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
 }
 
 void AppAnalyzer::on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts,
-                                 bool tcp) {
+                                 bool tcp, Inspection& in) {
   dns::Message& m = *message_;
   if (dns::parse_message(bytes, m) != ParseStatus::kOk) {
     ++stats_.dns_malformed;
     return;
   }
   std::array<char, 16> scratch{};
-  const std::uint64_t key = (f.id << 16) | m.id;
   if (!m.response) {
     if (dns_.size() >= config_.max_dns_records) {
       ++stats_.dns_records_dropped;
@@ -416,16 +437,24 @@ void AppAnalyzer::on_dns_message(const flow::Flow& f, std::span<const std::uint8
     r.server = f.key.addr[f.server()];
     r.query = std::string(m.qname.view());
     r.qtype = std::string(dns::type_name(m.qtype, scratch));
-    pending_queries_[key] = dns_.size();
+    if (in.pending.size() == in.pending.capacity()) {  // forget the oldest unanswered query
+      for (std::size_t i = 1; i < in.pending.size(); ++i) in.pending[i - 1] = in.pending[i];
+      in.pending.clear_last();
+    }
+    in.pending.push_back({m.id, dns_.size()});
     dns_.push_back(std::move(r));
     return;
   }
   names_.add_response(m, ts);
   DnsRecord* r = nullptr;
-  if (const auto it = pending_queries_.find(key); it != pending_queries_.end()) {
-    r = &dns_[it->second];
-    pending_queries_.erase(it);
-  } else {
+  for (std::size_t i = 0; i < in.pending.size(); ++i) {
+    if (in.pending[i].first != m.id) continue;
+    r = &dns_[in.pending[i].second];
+    in.pending[i] = in.pending[in.pending.size() - 1];
+    in.pending.clear_last();
+    break;
+  }
+  if (r == nullptr) {
     if (dns_.size() >= config_.max_dns_records) {
       ++stats_.dns_records_dropped;
       return;
@@ -470,8 +499,7 @@ void AppAnalyzer::on_dns_message(const flow::Flow& f, std::span<const std::uint8
 }
 
 void AppAnalyzer::finish() {
-  pending_queries_.clear();
-  inspections_.clear();
+  inspections_.clear();  // flows still pointing here were all retired by the flow table's finish()
 }
 
 }  // namespace flowaudit::analysis::app

@@ -45,7 +45,7 @@ class AppAnalyzer {
   // One packet of `f` (already accounted by the flow table), sent by endpoint `sender`.
   void on_packet(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p) noexcept;
   // `f` leaves the flow table: its inspection state goes.
-  void on_retire(const flow::Flow& f) noexcept;
+  void on_retire(flow::Flow& f) noexcept;
 
   // End of the audit: DNS queries that never got an answer become records too.
   void finish();
@@ -57,6 +57,7 @@ class AppAnalyzer {
   [[nodiscard]] const AppStats& stats() const noexcept { return stats_; }
   // Owns the strings the details point to: keep it as long as the details.
   [[nodiscard]] std::shared_ptr<const core::StringPool> strings() const noexcept { return strings_; }
+  [[nodiscard]] core::StringPool& pool() noexcept { return *strings_; }
 
   struct Inspection;  // per-flow parser state, defined in the .cc
 
@@ -64,21 +65,32 @@ class AppAnalyzer {
   void on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
   void on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
   void on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Inspection& in);
-  void on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts, bool tcp);
+  void on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts, bool tcp,
+                      Inspection& in);
   void on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
   void done(flow::Flow& f) noexcept;
+  void drop_inspection(flow::Flow& f) noexcept;
   FlowDetails& details_for(const flow::Flow& f);
 
   AppConfig config_;
   AppStats stats_;
+  // Owner of the per-flow parser state; packets reach it through Flow::app_data, not this map.
   std::unordered_map<std::uint64_t, std::unique_ptr<Inspection>> inspections_;
   std::unordered_map<std::uint64_t, FlowDetails> details_;
   std::vector<DnsRecord> dns_;
-  // Queries waiting for their response: (flow id, DNS id) -> index into dns_.
-  std::unordered_map<std::uint64_t, std::size_t> pending_queries_;
   dns::NameCache names_;
   std::unique_ptr<dns::Message> message_;  // reused: a DNS message is large
   std::shared_ptr<core::StringPool> strings_;
+  // Certificates seen, by their exact bytes: servers send the same chain to every client, and
+  // decoding X.509 is the most expensive thing done per flow.
+  struct CachedCertificate {
+    std::string_view subject;
+    std::string_view issuer;
+    std::string_view san;
+    bool ok = false;
+  };
+  std::unordered_map<std::string, CachedCertificate> certificates_;
+  const CachedCertificate& certificate(std::span<const std::uint8_t> body);
 };
 
 }  // namespace flowaudit::analysis::app

@@ -90,11 +90,12 @@ struct DnsRecord {
   bool ech = false;                  // an HTTPS/SVCB answer carries an ECH config
 };
 
-// How a flow got its name (precedence tls-sni / quic-sni, then http-host, then dns).
+// How a flow got its name (precedence tls-sni / quic-sni, then http-host, then dns). Views into
+// the audit's StringPool.
 struct FlowName {
-  std::string hostname;
-  std::string source;  // "tls-sni", "quic-sni", "http-host", "dns"; empty: unnamed
-  std::vector<std::string> dns_cnames;  // when named by DNS: the chain from the name to the address
+  std::string_view hostname;
+  std::string_view source;      // "tls-sni", "quic-sni", "http-host", "dns"; empty: unnamed
+  std::string_view dns_cnames;  // when named by DNS: the chain from the name to the address (joined)
 };
 
 }  // namespace flowaudit::analysis::app

@@ -40,10 +40,10 @@ bool is_doh_host(std::string_view host) {
   return std::find(kDohHosts.begin(), kDohHosts.end(), host) != kDohHosts.end();
 }
 
-FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names) {
+FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names, core::StringPool& pool) {
   FlowName n;
   if (d != nullptr && d->tls && d->tls->has_sni && !d->tls->sni.empty()) {
-    n.hostname = std::string(d->tls->sni);
+    n.hostname = d->tls->sni;
     n.source = d->app == AppProtocol::kQuic || d->app == AppProtocol::kGquic ? "quic-sni" : "tls-sni";
     return n;
   }
@@ -51,14 +51,19 @@ FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCac
     // Host may carry a port ("example.com:8080"); the name is what comes before it.
     std::string_view host = d->http->host;
     if (!host.empty() && host.front() != '[') host = host.substr(0, host.find(':'));
-    n.hostname = std::string(host);
+    n.hostname = pool.intern(host);
     n.source = "http-host";
     return n;
   }
   if (auto cached = names.lookup(f.key.addr[f.server()], f.first_seen())) {
-    n.hostname = std::move(cached->name);
+    n.hostname = pool.intern(cached->name);
     n.source = "dns";
-    n.dns_cnames = std::move(cached->cnames);
+    std::string joined;
+    for (const auto& c : cached->cnames) {
+      if (!joined.empty()) joined.push_back(core::kListSeparator);
+      joined.append(c);
+    }
+    n.dns_cnames = pool.intern(joined);
   }
   return n;
 }

@@ -4,12 +4,15 @@
 #include "analysis/app/dns/name_cache.h"
 #include "analysis/app/flow_details.h"
 #include "analysis/flow/flow.h"
+#include "core/string_pool.h"
 
 namespace flowaudit::analysis::app {
 
 // Precedence: the TLS or QUIC SNI the client sent, then the HTTP Host, then the DNS answer that
 // gave the server's address before the flow started.
-FlowName name_flow(const flow::Flow& f, const FlowDetails* details, const dns::NameCache& names);
+// Names are interned in `pool`.
+FlowName name_flow(const flow::Flow& f, const FlowDetails* details, const dns::NameCache& names,
+                   core::StringPool& pool);
 
 // ECH in use, DNS over TLS or HTTPS to a known public resolver: set on `details`. (QUIC that
 // could not be decrypted and UDP of no known protocol are set while parsing.)

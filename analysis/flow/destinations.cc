@@ -6,7 +6,7 @@
 
 namespace flowaudit::analysis::flow {
 
-int name_source_rank(const std::string& source) noexcept {
+int name_source_rank(std::string_view source) noexcept {
   if (source == "tls-sni" || source == "quic-sni") return 0;
   if (source == "http-host") return 1;
   if (source == "dns") return 2;
@@ -22,14 +22,14 @@ void add_label(Destination& d, const FlowLabel& label) {
       return n.name == label.hostname && n.source == label.hostname_source;
     });
     if (it == d.names.end()) {
-      d.names.push_back(NameSeen{label.hostname, label.hostname_source, 0});
+      d.names.push_back(NameSeen{std::string(label.hostname), std::string(label.hostname_source), 0});
       it = d.names.end() - 1;
     }
     ++it->flows;
   }
   if (!label.app_protocol.empty()) {
     if (d.app_protocol.empty()) {
-      d.app_protocol = label.app_protocol;
+      d.app_protocol = std::string(label.app_protocol);
     } else if (d.app_protocol != label.app_protocol) {
       d.app_protocol = "mixed";
     }

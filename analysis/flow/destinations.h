@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/flow/flow.h"
@@ -11,9 +12,9 @@ namespace flowaudit::analysis::flow {
 
 // What the application layer says about a flow, for grouping (parallel to the flows).
 struct FlowLabel {
-  std::string hostname;
-  std::string hostname_source;  // "tls-sni", "quic-sni", "http-host", "dns"; empty: none
-  std::string app_protocol;     // "tls", "http", ...; empty: unknown
+  std::string_view hostname;
+  std::string_view hostname_source;  // "tls-sni", "quic-sni", "http-host", "dns"; empty: none
+  std::string_view app_protocol;     // "tls", "http", ...; empty: unknown
   int encrypted = -1;           // 1 TLS/QUIC, 0 plaintext HTTP or DNS, -1 unknown
 };
 
@@ -50,6 +51,6 @@ std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows,
                                                 const std::vector<FlowLabel>* labels = nullptr);
 
 // Lower is better: tls-sni and quic-sni, then http-host, then dns.
-int name_source_rank(const std::string& source) noexcept;
+int name_source_rank(std::string_view source) noexcept;
 
 }  // namespace flowaudit::analysis::flow

@@ -56,6 +56,7 @@ struct Flow {
   std::uint8_t fin_from = 0;  // bit i: endpoint i sent a FIN
   FlowEnd end = FlowEnd::kActive;
   std::uint8_t app_state = 0;  // owned by the application-layer analyzer (app::AppAnalyzer)
+  void* app_data = nullptr;    // its per-flow parser state while app_state says "inspecting"
 
   [[nodiscard]] std::uint8_t server() const noexcept { return static_cast<std::uint8_t>(1 - client); }
   [[nodiscard]] const DirectionStats& out() const noexcept { return from[client]; }

@@ -40,10 +40,13 @@ class FlowTable {
   // Retires every live flow (end of capture); after this, finished() holds all flows.
   void finish();
 
-  // Called for every flow as it leaves the table (timeout, eviction, reuse, end of capture).
-  void set_retire_listener(std::function<void(const Flow&)> listener) { on_retire_ = std::move(listener); }
+  // Called for every flow as it leaves the table (timeout, eviction, reuse, end of capture), before
+  // it is copied to finished(): the listener may clear what it owns in it.
+  void set_retire_listener(std::function<void(Flow&)> listener) { on_retire_ = std::move(listener); }
 
   [[nodiscard]] const std::vector<Flow>& finished() const noexcept { return finished_; }
+  // Hands the finished flows over (after finish()), leaving the table empty.
+  std::vector<Flow> take_finished() noexcept { return std::move(finished_); }
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
   [[nodiscard]] const FlowTableStats& stats() const noexcept { return stats_; }
 
@@ -75,7 +78,7 @@ class FlowTable {
   std::uint64_t next_id_ = 1;
   core::TimestampNs now_ = 0;
   FlowTableStats stats_;
-  std::function<void(const Flow&)> on_retire_;
+  std::function<void(Flow&)> on_retire_;
 };
 
 }  // namespace flowaudit::analysis::flow

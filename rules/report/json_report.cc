@@ -192,7 +192,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     string_or_null(w, "app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
     string_or_null(w, "hostname", name.hostname);
     string_or_null(w, "hostname_source", name.source);
-    if (!name.dns_cnames.empty()) string_array(w, "dns_cnames", name.dns_cnames);
+    if (!name.dns_cnames.empty()) joined_array(w, "dns_cnames", name.dns_cnames);
     const bool has_tls = d != nullptr && d->tls != nullptr;
     if (has_tls && d->tls->has_sni) {
       w.field("sni", d->tls->sni);

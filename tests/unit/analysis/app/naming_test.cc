@@ -9,6 +9,8 @@ using flowaudit::core::IpAddress;
 
 namespace {
 
+flowaudit::core::StringPool pool;
+
 flow::Flow make_flow(const char* client, const char* server, std::uint16_t port, std::uint8_t proto,
                      std::int64_t first_ns) {
   flow::Flow f;
@@ -60,21 +62,21 @@ TEST_CASE("SNI wins over Host, Host over DNS") {
   d.tls->sni = "chat.deepseek.com";
   d.http = std::make_unique<app::HttpDetails>();
   d.http->host = "from-host.example:8080";
-  auto n = app::name_flow(f, &d, cache);
+  auto n = app::name_flow(f, &d, cache, pool);
   CHECK(n.hostname == "chat.deepseek.com");
   CHECK(n.source == "tls-sni");
 
   d.tls.reset();
-  n = app::name_flow(f, &d, cache);
+  n = app::name_flow(f, &d, cache, pool);
   CHECK(n.hostname == "from-host.example");  // the port is not part of the name
   CHECK(n.source == "http-host");
 
   d.http.reset();
-  n = app::name_flow(f, &d, cache);
+  n = app::name_flow(f, &d, cache, pool);
   CHECK(n.hostname == "from-dns.example");
   CHECK(n.source == "dns");
 
-  n = app::name_flow(f, nullptr, cache);
+  n = app::name_flow(f, nullptr, cache, pool);
   CHECK(n.source == "dns");
 }
 
@@ -86,7 +88,7 @@ TEST_CASE("QUIC SNI is its own source") {
   d.tls = std::make_unique<app::TlsDetails>();
   d.tls->has_sni = true;
   d.tls->sni = "chat.deepseek.com";
-  CHECK(app::name_flow(f, &d, cache).source == "quic-sni");
+  CHECK(app::name_flow(f, &d, cache, pool).source == "quic-sni");
 }
 
 TEST_CASE("a DNS answer names only the flows that start after it") {
@@ -94,8 +96,8 @@ TEST_CASE("a DNS answer names only the flows that start after it") {
   cache.add_response(answer("later.example", "3.173.21.63"), 500);
   const auto early = make_flow("192.168.1.23", "3.173.21.63", 443, packet::kProtoTcp, 200);
   const auto late = make_flow("192.168.1.23", "3.173.21.63", 443, packet::kProtoTcp, 600);
-  CHECK(app::name_flow(early, nullptr, cache).hostname.empty());
-  CHECK(app::name_flow(late, nullptr, cache).hostname == "later.example");
+  CHECK(app::name_flow(early, nullptr, cache, pool).hostname.empty());
+  CHECK(app::name_flow(late, nullptr, cache, pool).hostname == "later.example");
 }
 
 TEST_CASE("blind spots: ECH, DoT, DoH by name and by resolver address") {
