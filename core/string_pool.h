@@ -25,6 +25,19 @@ class StringPool {
 // ALPN ids and DNS names are escaped or printable by the time they are stored).
 inline constexpr char kListSeparator = '\0';
 
+// Joins items with kListSeparator (the inverse of for_each_item).
+template <typename Range>
+std::string join_items(const Range& items) {
+  std::string out;
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out.push_back(kListSeparator);
+    first = false;
+    out.append(std::string_view(item));
+  }
+  return out;
+}
+
 template <typename F>
 void for_each_item(std::string_view joined, F&& f) {
   if (joined.empty()) return;

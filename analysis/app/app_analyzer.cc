@@ -104,15 +104,6 @@ std::string quic_version_name(std::uint32_t v) {
   return fmt::format("0x{:08x}", v);
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out.push_back(core::kListSeparator);
-    out.append(item);
-  }
-  return out;
-}
-
 std::uint16_t highest_version(const tls::ClientHello& hello) {
   std::uint16_t best = 0;
   for (const std::uint16_t v : hello.supported_versions) {
@@ -322,7 +313,7 @@ const AppAnalyzer::CachedCertificate& AppAnalyzer::certificate(std::span<const s
     c.ok = true;
     c.subject = strings_->intern(cert.subject);
     c.issuer = strings_->intern(cert.issuer);
-    c.san = strings_->intern(join(cert.san_dns));
+    c.san = strings_->intern(core::join_items(cert.san_dns));
   }
   return certificates_.emplace(std::move(key), c).first->second;
 }
@@ -338,12 +329,7 @@ void AppAnalyzer::on_client_hello(FlowDetails& d, std::span<const std::uint8_t> 
   t.client_hello = true;
   t.has_sni = hello.has_sni;
   t.sni = strings_->intern(hello.sni);
-  std::string alpn;
-  for (const auto a : hello.alpn) {
-    if (!alpn.empty()) alpn.push_back(core::kListSeparator);
-    alpn.append(a);
-  }
-  t.alpn_offered = strings_->intern(alpn);
+  t.alpn_offered = strings_->intern(core::join_items(hello.alpn));
   t.client_version = highest_version(hello);
   t.cipher_count = 0;
   for (const auto c : hello.cipher_suites) t.cipher_count = static_cast<std::uint16_t>(t.cipher_count + !tls::is_grease(c));
@@ -420,7 +406,9 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
 void AppAnalyzer::on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts,
                                  bool tcp, Inspection& in) {
   dns::Message& m = *message_;
-  if (dns::parse_message(bytes, m) != ParseStatus::kOk) {
+  const ParseStatus status = dns::parse_message(bytes, m);
+  // A message cut short (snap length) still says what was asked and the answers read before the cut.
+  if (status == ParseStatus::kMalformed || (status == ParseStatus::kNeedMore && m.qname.length == 0)) {
     ++stats_.dns_malformed;
     return;
   }

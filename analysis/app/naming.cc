@@ -58,12 +58,7 @@ FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCac
   if (auto cached = names.lookup(f.key.addr[f.server()], f.first_seen())) {
     n.hostname = pool.intern(cached->name);
     n.source = "dns";
-    std::string joined;
-    for (const auto& c : cached->cnames) {
-      if (!joined.empty()) joined.push_back(core::kListSeparator);
-      joined.append(c);
-    }
-    n.dns_cnames = pool.intern(joined);
+    n.dns_cnames = pool.intern(core::join_items(cached->cnames));
   }
   return n;
 }
