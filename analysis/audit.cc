@@ -68,15 +68,8 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
     flow::FlowLabel& label = labels[i];
     label.hostname = r.names.back().hostname;
     label.hostname_source = r.names.back().source;
-    if (d != nullptr) {
-      label.app_protocol = app::to_string(d->app);
-      if (d->app == app::AppProtocol::kTls || d->app == app::AppProtocol::kQuic ||
-          d->app == app::AppProtocol::kGquic) {
-        label.encrypted = 1;
-      } else if (d->app == app::AppProtocol::kHttp || d->app == app::AppProtocol::kDns) {
-        label.encrypted = 0;
-      }
-    }
+    if (d != nullptr) label.app_protocol = app::to_string(d->app);
+    label.encrypted = app::encrypted(d);
     ++r.coverage.flows;
     r.coverage.bytes_out += f.out().bytes;
     if (!label.hostname.empty()) {

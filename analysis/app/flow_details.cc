@@ -26,4 +26,20 @@ const char* to_string(BlindSpot b) noexcept {
   return "";
 }
 
+int encrypted(const FlowDetails* d) noexcept {
+  if (d == nullptr) return -1;
+  switch (d->app) {
+    case AppProtocol::kTls:
+    case AppProtocol::kQuic:
+    case AppProtocol::kGquic:
+      return 1;
+    case AppProtocol::kHttp:
+    case AppProtocol::kDns:
+      return 0;
+    case AppProtocol::kUnknown:
+      break;
+  }
+  return -1;
+}
+
 }  // namespace flowaudit::analysis::app

@@ -70,6 +70,9 @@ struct FlowDetails {
   std::unique_ptr<QuicDetails> quic;
 };
 
+// 1: TLS or QUIC, 0: plaintext HTTP or DNS, -1: not known.
+int encrypted(const FlowDetails* d) noexcept;
+
 struct SvcbAnswer {  // an HTTPS or SVCB record (RFC 9460)
   std::uint16_t priority = 0;
   std::string target;  // "." for the owner name itself

@@ -199,13 +199,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     } else {
       w.null_field("sni");
     }
-    const int encrypted = d == nullptr ? -1
-                          : d->app == analysis::app::AppProtocol::kTls || d->app == analysis::app::AppProtocol::kQuic ||
-                                  d->app == analysis::app::AppProtocol::kGquic
-                              ? 1
-                          : d->app == analysis::app::AppProtocol::kHttp || d->app == analysis::app::AppProtocol::kDns ? 0
-                                                                                                                       : -1;
-    tristate(w, "encrypted", encrypted);
+    tristate(w, "encrypted", analysis::app::encrypted(d));
     string_or_null(w, "blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
     if (has_tls) {
       const auto& t = *d->tls;
