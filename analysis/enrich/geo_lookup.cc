@@ -205,8 +205,11 @@ GeoSchema schema_from_type(std::string_view type) {
   return GeoSchema::kUnknown;
 }
 
-GeoProvider provider_of(std::string_view type, std::string_view description) {
-  if (contains_ci(type, "dbip") || contains_ci(type, "db-ip") || contains_ci(description, "db-ip")) {
+// ip-location-db's DB-IP files say only "country ipvAll" in their metadata, with no description:
+// the file name (dbip-country.mmdb) is then the one hint left, and the licence needs it.
+GeoProvider provider_of(std::string_view type, std::string_view description, std::string_view file_name) {
+  if (contains_ci(type, "dbip") || contains_ci(type, "db-ip") || contains_ci(description, "db-ip") ||
+      contains_ci(file_name, "dbip") || contains_ci(file_name, "db-ip")) {
     return GeoProvider::kDbIp;
   }
   if (contains_ci(type, "geolite") || contains_ci(type, "geoip") || contains_ci(description, "maxmind")) {
@@ -335,10 +338,11 @@ std::optional<std::string> GeoLookup::add_database(const std::string& path) {
     case GeoSchema::kIpinfo:
     case GeoSchema::kUnknown: break;
   }
-  info.provider = provider_of(info.database_type, info.description);
+  const std::string file_name = std::filesystem::path(path).filename().string();
+  info.provider = provider_of(info.database_type, info.description, file_name);
   info.attribution = attribution_for(info.provider);
 
-  db->label = std::filesystem::path(path).filename().string() + " (" + info.database_type + ")";
+  db->label = file_name + " (" + info.database_type + ")";
   dbs_.push_back(std::move(db));
   infos_.push_back(std::move(info));
   std::fill(slots_.begin(), slots_.end(), 0);

@@ -36,7 +36,8 @@ enum class GeoSchema : std::uint8_t {
 
 [[nodiscard]] std::string_view geo_schema_name(GeoSchema schema) noexcept;
 
-// Who published a database, for the attribution its licence asks for.
+// Who published a database, for the attribution its licence asks for: from database_type, the
+// description, and as a last hint the file name (ip-location-db's dbip-*.mmdb carry no other).
 enum class GeoProvider : std::uint8_t { kUnknown = 0, kMaxMind, kDbIp, kIpLocationDb, kIpinfo };
 
 [[nodiscard]] std::string_view geo_provider_name(GeoProvider provider) noexcept;

@@ -297,6 +297,24 @@ TEST_SUITE("analysis.enrich.geo_lookup") {
     CHECK(geo_provider_name(GeoProvider::kDbIp) == "db-ip");
   }
 
+  TEST_CASE("ip-location-db DB-IP file: recognised by shape, attributed by file name") {
+    flowaudit::test::TempDir dir;
+    MmdbBuilder b("country ipvAll", 6);  // what the @ip-location-db packages write
+    CHECK(b.insert("8.8.8.0/24", MmdbValue::map(Map{{"country_code", MmdbValue::str("US")}})));
+    CHECK(b.insert("2001:4860::/32", MmdbValue::map(Map{{"country_code", MmdbValue::str("US")}})));
+    const std::string path = dir.write("dbip-country.mmdb", b.build());
+    GeoLookup g;
+    open_ok(g, path);
+    REQUIRE(g.databases().size() == 1);
+    const auto& info = g.databases()[0];
+    CHECK(info.schema == GeoSchema::kCountryCode);
+    CHECK(info.provider == GeoProvider::kDbIp);
+    CHECK(info.description.empty());
+    CHECK(info.attribution.find("https://db-ip.com") != std::string::npos);
+    CHECK(g.lookup(ip("2001:4860::1")).country == "US");
+    CHECK(g.lookup(ip("::ffff:8.8.8.8")).country_source == "dbip-country.mmdb (country ipvAll)");
+  }
+
   TEST_CASE("ipinfo and ip-location-db record shapes") {
     Fixtures fx;
     GeoLookup g;
