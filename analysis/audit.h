@@ -7,6 +7,7 @@
 
 #include "analysis/app/app_analyzer.h"
 #include "analysis/app/flow_details.h"
+#include "analysis/enrich/enrichment.h"
 #include "analysis/flow/destinations.h"
 #include "analysis/flow/flow_table.h"
 #include "analysis/packet/decoder.h"
@@ -41,6 +42,8 @@ struct AuditResult {
   std::vector<app::DnsRecord> dns;
   app::AppStats app_stats;
   Coverage coverage;
+  std::vector<enrich::DestinationEnrichment> enrichment;  // parallel to destinations, when enriched
+  std::vector<enrich::GeoDatabaseInfo> geo_databases;
   std::vector<std::string> warnings;
   packet::DecodeCounters decode;
   packet::AnomalyCounters anomalies;

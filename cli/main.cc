@@ -7,6 +7,10 @@
 #include <vector>
 
 #include "analysis/audit.h"
+#include "analysis/enrich/enrichment.h"
+#include "analysis/enrich/mmdb_writer.h"
+#include "analysis/enrich/range_csv.h"
+#include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/pcap_file_source.h"
 #include "rules/report/json_report.h"
@@ -29,6 +33,16 @@ struct AuditArgs {
   double tcp_timeout = 300;
   double udp_timeout = 120;
   std::size_t fragment_memory = 8u << 20;
+  std::vector<std::string> geoip_dbs;
+  std::vector<std::string> catalogs;
+};
+
+struct GeoArgs {
+  std::vector<std::string> addresses;
+  std::vector<std::string> geoip_dbs;
+  std::vector<std::string> catalogs;
+  std::string hostname;
+  bool json = false;
 };
 
 void error_line(const std::string& message) { fmt::print(stderr, "flowaudit: {}\n", message); }
@@ -67,6 +81,14 @@ int run_audit(const AuditArgs& args) {
     return kExitUsage;
   }
 
+  // Databases and catalog first: a bad --geoip-db or --catalog is a usage error before any replay.
+  analysis::enrich::Enricher enricher;
+  std::vector<std::string> enrich_errors;
+  std::vector<std::string> enrich_warnings;
+  if (!enricher.open(args.geoip_dbs, args.catalogs, enrich_errors, enrich_warnings)) {
+    for (const auto& e : enrich_errors) error_line(e);
+    return kExitUsage;
+  }
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;
@@ -98,7 +120,10 @@ int run_audit(const AuditArgs& args) {
     return kExitUsage;
   }
 
-  const auto result = auditor.finish(std::move(infos));
+  auto result = auditor.finish(std::move(infos));
+  result.warnings.insert(result.warnings.end(), enrich_warnings.begin(), enrich_warnings.end());
+  result.enrichment = enricher.enrich(result.destinations);
+  for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
   int status = kExitOk;
   for (const auto& t : targets) {
     const auto writer = [&](std::FILE* out) {
@@ -115,6 +140,54 @@ int run_audit(const AuditArgs& args) {
     }
   }
   return status;
+}
+
+int run_geo(const GeoArgs& args) {
+  analysis::enrich::Enricher enricher;
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+  if (!enricher.open(args.geoip_dbs, args.catalogs, errors, warnings)) {
+    for (const auto& e : errors) error_line(e);
+    return kExitUsage;
+  }
+  for (const auto& w : warnings) error_line("warning: " + w);
+  std::vector<std::pair<core::IpAddress, analysis::enrich::DestinationEnrichment>> answers;
+  for (const auto& text : args.addresses) {
+    const auto ip = core::IpAddress::parse(text);
+    if (!ip) {
+      error_line(fmt::format("'{}' is not an IPv4 or IPv6 address", text));
+      return kExitUsage;
+    }
+    answers.emplace_back(*ip, enricher.describe(*ip, args.hostname));
+  }
+  const auto writer = [&](std::FILE* out) {
+    if (args.json) {
+      rules::report::write_geo_json(answers, enricher.geo().databases(), out);
+    } else {
+      const std::string text = rules::report::render_geo_text(answers, enricher.geo().databases());
+      std::fwrite(text.data(), 1, text.size(), out);
+    }
+  };
+  if (auto err = rules::report::write_report({}, writer); !err.empty()) {
+    error_line(err);
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out, const std::string& type) {
+  analysis::enrich::MmdbWriterOptions options;
+  if (!type.empty()) options.database_type = type;
+  options.description_en = "built by flowaudit geodb build";
+  analysis::enrich::GeodbBuildStats stats;
+  std::string error;
+  if (!analysis::enrich::build_geodb(csvs, out, options, error, &stats)) {
+    error_line(error);
+    return kExitUsage;
+  }
+  fmt::print(stderr, "flowaudit: wrote {}: {} rows, {} networks, {} records\n", out, stats.rows, stats.networks,
+             stats.records);
+  return kExitOk;
 }
 
 }  // namespace
@@ -147,6 +220,31 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 30))
       ->default_str("8388608");
 
+  cmd->add_option("--geoip-db", audit.geoip_dbs,
+                  "MMDB database (country, city or ASN), repeatable; default: every .mmdb in the data directory "
+                  "(FLOWAUDIT_GEOIP_DIR, ~/.local/share/flowaudit/geoip)");
+  cmd->add_option("--catalog", audit.catalogs, "Extra service catalog YAML, repeatable; may override built-in ids");
+
+  GeoArgs geo;
+  auto* geo_cmd = app.add_subcommand("geo", "What an audit would attach to each address: country, ASN, operator");
+  geo_cmd->add_option("IP", geo.addresses, "IPv4 or IPv6 addresses")->required();
+  geo_cmd->add_option("--geoip-db", geo.geoip_dbs, "MMDB database, repeatable (default: the data directory)");
+  geo_cmd->add_option("--catalog", geo.catalogs, "Extra service catalog YAML, repeatable");
+  geo_cmd->add_option("--hostname", geo.hostname, "Also match this name against the service catalog");
+  geo_cmd->add_flag("--json", geo.json, "JSON instead of text");
+
+  std::vector<std::string> build_csvs;
+  std::string build_out;
+  std::string build_type;
+  auto* geodb = app.add_subcommand("geodb", "Geolocation databases");
+  geodb->require_subcommand(1);
+  auto* geodb_build = geodb->add_subcommand("build", "Write an .mmdb from range CSVs and CIDR lists");
+  geodb_build->add_option("--csv", build_csvs,
+                          "start,end,asn,org | start,end,country | cidr,country | cidr,asn,org; repeatable")
+      ->required();
+  geodb_build->add_option("--out", build_out, "Output .mmdb")->required();
+  geodb_build->add_option("--type", build_type, "database_type written in the metadata");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -160,5 +258,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (cmd->parsed()) return run_audit(audit);
+  if (geo_cmd->parsed()) return run_geo(geo);
+  if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type);
   return kExitUsage;
 }

@@ -8,6 +8,7 @@
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 #include "core/string_pool.h"
+#include "rules/report/geo_report.h"
 #include "rules/report/json_writer.h"
 
 namespace flowaudit::rules::report {
@@ -269,7 +270,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
 void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
   w.key("destinations");
   w.begin_array();
-  for (const auto& d : r.destinations) {
+  for (std::size_t i = 0; i < r.destinations.size(); ++i) {
+    const auto& d = r.destinations[i];
     w.begin_object();
     w.field("ip", d.ip.to_string());
     w.field("port", d.port);
@@ -288,6 +290,12 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
     w.end_array();
     string_or_null(w, "app_protocol", d.app_protocol);
     tristate(w, "encrypted", d.encrypted);
+    if (i < r.enrichment.size()) {
+      write_geo_fields(w, r.enrichment[i]);
+    } else {
+      w.null_field("geo");
+      w.null_field("service");
+    }
     w.field("flows", d.flows);
     w.field("packets_out", d.packets_out);
     w.field("packets_in", d.packets_in);
@@ -315,6 +323,7 @@ void write_json(const analysis::AuditResult& r, std::FILE* out) {
   w.end_object();
   write_summary(w, r);
   write_inputs(w, r);
+  write_database_list(w, r.geo_databases);
   write_destinations(w, r);
   write_flows(w, r);
   w.key("dns");

@@ -51,16 +51,30 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   const std::size_t shown = std::min(options.max_destinations, r.destinations.size());
   line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());
   if (shown > 0) {
-    line(out, "  {:<34} {:<9} {:<28} {:>5} {:<5} {:>5} {:>10} {:>10}", "name", "from", "server", "port", "app",
-         "flows", "sent", "received");
+    line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}", "name", "from", "server", "port",
+         "app", "geo", "jur", "service", "sent", "received");
   }
   for (std::size_t i = 0; i < shown; ++i) {
     const auto& d = r.destinations[i];
     const std::string app = d.app_protocol.empty() ? (d.protocol == analysis::packet::kProtoTcp ? "tcp" : "udp")
                                                    : d.app_protocol;
-    line(out, "  {:<34} {:<9} {:<28} {:>5} {:<5} {:>5} {:>10} {:>10}", d.hostname.empty() ? "(unnamed)" : d.hostname,
-         d.hostname_source.empty() ? "-" : d.hostname_source, d.ip.to_string(), d.port,
-         d.encrypted == 0 ? app + "!" : app, d.flows, human_bytes(d.bytes_out), human_bytes(d.bytes_in));
+    // Where the server is (geo) and under which jurisdiction its operator is (jur), side by side.
+    std::string country = "-";
+    std::string jurisdiction = "-";
+    std::string service = "-";
+    if (i < r.enrichment.size()) {
+      const auto& e = r.enrichment[i];
+      const auto special = analysis::enrich::special_range_name(e.geo.special);
+      country = !e.geo.country.empty() ? e.geo.country : !special.empty() ? "lan" : "-";
+      if (e.service != nullptr) {
+        jurisdiction = e.service->jurisdiction;
+        service = e.service->name.substr(0, 18);
+      }
+    }
+    line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}",
+         d.hostname.empty() ? "(unnamed)" : d.hostname.substr(0, 30), d.hostname_source.empty() ? "-" : d.hostname_source,
+         d.ip.to_string(), d.port, d.encrypted == 0 ? app + "!" : app, country, jurisdiction, service,
+         human_bytes(d.bytes_out), human_bytes(d.bytes_in));
   }
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
@@ -88,6 +102,9 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   }
   if (r.decode.fragments > 0) {
     line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
+  }
+  for (const auto& db : r.geo_databases) {
+    if (!db.attribution.empty()) line(out, "Geolocation: {}", db.attribution);
   }
   if (!r.warnings.empty()) {
     out += '\n';

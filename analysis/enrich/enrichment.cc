@@ -1,0 +1,78 @@
+#include "analysis/enrich/enrichment.h"
+
+#include <fmt/format.h>
+
+namespace flowaudit::analysis::enrich {
+
+bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector<std::string>& catalogs,
+                    std::vector<std::string>& errors, std::vector<std::string>& warnings) {
+  const std::size_t errors_before = errors.size();
+  std::vector<std::string> dbs = geoip_dbs;
+  const bool explicit_dbs = !dbs.empty();
+  if (!explicit_dbs) dbs = find_default_databases();
+  for (const auto& path : dbs) {
+    if (auto err = geo_.add_database(path)) {
+      // A database the user named must work; a broken default one is a warning.
+      (explicit_dbs ? errors : warnings).push_back(*err);
+    }
+  }
+  if (geo_.databases().empty() && !explicit_dbs) {
+    warnings.push_back("no geolocation database found: countries and ASNs are unknown (run scripts/fetch-geodb, "
+                       "or pass --geoip-db)");
+  }
+
+  std::vector<CatalogError> catalog_errors;
+  std::vector<std::filesystem::path> files;
+  if (const auto dir = find_data_dir()) files = catalog_files(*dir);
+  if (files.empty()) warnings.push_back("no built-in service catalog found (data/services): operators are unknown");
+  for (const auto& c : catalogs) files.emplace_back(c);
+  if (!files.empty()) {
+    ServiceCatalog catalog;
+    const std::size_t builtin = files.size() - catalogs.size();
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      catalog.add_file(files[i], i < builtin ? Layer::kBuiltIn : Layer::kUser, catalog_errors);
+    }
+    for (const auto& e : catalog_errors) errors.push_back(e.to_string());
+    if (catalog_errors.empty()) catalog_ = std::move(catalog);
+  }
+  return errors.size() == errors_before;
+}
+
+DestinationEnrichment Enricher::describe(const core::IpAddress& ip, std::string_view hostname) {
+  DestinationEnrichment e;
+  e.geo = geo_.lookup(ip);
+  if (catalog_) {
+    if (!hostname.empty()) {
+      e.service = catalog_->match(hostname);
+      if (e.service != nullptr) e.service_match = "hostname";
+    }
+    if (e.service == nullptr) {
+      e.service = catalog_->match(ip);
+      if (e.service != nullptr) e.service_match = "address";
+    }
+  }
+  return e;
+}
+
+std::vector<DestinationEnrichment> Enricher::enrich(const std::vector<flow::Destination>& destinations) {
+  std::vector<DestinationEnrichment> out;
+  out.reserve(destinations.size());
+  for (const auto& d : destinations) {
+    DestinationEnrichment e = describe(d.ip, d.hostname);
+    // The best name may be unknown to the catalog while another name of the same server is.
+    if (e.service == nullptr || e.service_match == "address") {
+      for (const auto& n : d.names) {
+        if (n.name == d.hostname || catalog_ == std::nullopt) continue;
+        if (const Service* s = catalog_->match(n.name)) {
+          e.service = s;
+          e.service_match = "name";
+          break;
+        }
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace flowaudit::analysis::enrich
