@@ -175,10 +175,12 @@ int run_geo(const GeoArgs& args) {
   return kExitOk;
 }
 
-int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out, const std::string& type) {
+int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out, const std::string& type,
+                    const std::string& description) {
   analysis::enrich::MmdbWriterOptions options;
   if (!type.empty()) options.database_type = type;
-  options.description_en = "built by flowaudit geodb build";
+  // libmaxminddb refuses a file without a description map; it also carries the data's attribution.
+  options.description_en = description.empty() ? "built by flowaudit geodb build" : description;
   analysis::enrich::GeodbBuildStats stats;
   std::string error;
   if (!analysis::enrich::build_geodb(csvs, out, options, error, &stats)) {
@@ -236,6 +238,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> build_csvs;
   std::string build_out;
   std::string build_type;
+  std::string build_description;
   auto* geodb = app.add_subcommand("geodb", "Geolocation databases");
   geodb->require_subcommand(1);
   auto* geodb_build = geodb->add_subcommand("build", "Write an .mmdb from range CSVs and CIDR lists");
@@ -244,6 +247,8 @@ int main(int argc, char** argv) {
       ->required();
   geodb_build->add_option("--out", build_out, "Output .mmdb")->required();
   geodb_build->add_option("--type", build_type, "database_type written in the metadata");
+  geodb_build->add_option("--description", build_description,
+                          "description.en in the metadata: say where the data comes from (reports show it)");
 
   try {
     app.parse(argc, argv);
@@ -259,6 +264,6 @@ int main(int argc, char** argv) {
   }
   if (cmd->parsed()) return run_audit(audit);
   if (geo_cmd->parsed()) return run_geo(geo);
-  if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type);
+  if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type, build_description);
   return kExitUsage;
 }
