@@ -552,7 +552,7 @@ std::optional<std::vector<std::uint8_t>> MmdbWriter::build(std::string& error) {
                                                                    std::chrono::system_clock::now().time_since_epoch())
                                                                    .count()));
   MmdbMap description;
-  if (!options_.description_en.empty()) description.emplace_back("en", MmdbValue{options_.description_en});
+  if (!options_.description_en.empty()) description.push_back({"en", MmdbValue{options_.description_en}});
   MmdbArray languages;
   for (const auto& l : options_.languages) languages.push_back(MmdbValue{l});
   const MmdbValue metadata{MmdbMap{

@@ -30,13 +30,21 @@
 
 namespace flowaudit::analysis::enrich {
 
+// A map entry is a named struct, not std::pair: a pair naming the still-incomplete MmdbValue gets
+// instantiated too early under clang's checks of the variant below.
 struct MmdbValue;
-using MmdbMap = std::vector<std::pair<std::string, MmdbValue>>;  // keys in insertion order
+struct MmdbMapEntry;
+using MmdbMap = std::vector<MmdbMapEntry>;  // keys in insertion order
 using MmdbArray = std::vector<MmdbValue>;
 
 // A data-section value. Only the types the writer needs: no doubles, floats or signed ints.
 struct MmdbValue {
   std::variant<std::string, std::uint16_t, std::uint32_t, std::uint64_t, bool, MmdbMap, MmdbArray> value;
+};
+
+struct MmdbMapEntry {
+  std::string first;   // key
+  MmdbValue second;    // value
 };
 
 enum class OverlapPolicy : std::uint8_t { kLaterWins, kReject };

@@ -321,7 +321,7 @@ bool read_range_csv(const std::string& path, const RangeRowSink& sink, std::stri
 MmdbValue to_mmdb_record(const RangeRow& row) {
   if (!row.is_asn()) return MmdbValue{MmdbMap{{"country_code", MmdbValue{row.country}}}};
   MmdbMap m{{"autonomous_system_number", MmdbValue{row.asn}}};
-  if (!row.org.empty()) m.emplace_back("autonomous_system_organization", MmdbValue{row.org});
+  if (!row.org.empty()) m.push_back({"autonomous_system_organization", MmdbValue{row.org}});
   return MmdbValue{std::move(m)};
 }
 
