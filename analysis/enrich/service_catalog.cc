@@ -576,18 +576,24 @@ std::size_t ServiceCatalog::PrefixKeyHash::operator()(const PrefixKey& k) const 
 }
 
 ServiceCatalog::PrefixKey ServiceCatalog::prefix_key(const core::IpAddress& ip, unsigned prefix) noexcept {
-  std::array<std::uint8_t, 16> b = ip.bytes();
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    const unsigned first_bit = static_cast<unsigned>(i) * 8;
-    if (first_bit >= prefix) {
-      b[i] = 0;
-    } else if (prefix - first_bit < 8) {
-      b[i] = static_cast<std::uint8_t>(b[i] & (0xFFu << (8 - (prefix - first_bit))));
-    }
+  // The address as two big-endian words (IPv4 in the top half of the first), masked with shifts.
+  std::uint64_t hi = 0, lo = 0;
+  const auto& b = ip.bytes();
+  for (std::size_t i = 0; i < 8; ++i) {
+    hi = hi << 8 | b[i];
+    lo = lo << 8 | b[i + 8];
+  }
+  if (prefix == 0) {
+    hi = lo = 0;
+  } else if (prefix <= 64) {
+    hi &= ~std::uint64_t{0} << (64 - prefix);
+    lo = 0;
+  } else if (prefix < 128) {
+    lo &= ~std::uint64_t{0} << (128 - prefix);
   }
   PrefixKey k;
-  std::memcpy(&k.hi, b.data(), 8);
-  std::memcpy(&k.lo, b.data() + 8, 8);
+  k.hi = hi;
+  k.lo = lo;
   k.family = static_cast<std::uint8_t>(ip.family());
   k.prefix = static_cast<std::uint8_t>(prefix);
   return k;

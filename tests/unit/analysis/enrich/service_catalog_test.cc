@@ -329,6 +329,29 @@ TEST_SUITE("analysis.enrich.service_catalog") {
     CHECK(c.size() == 0);
   }
 
+  TEST_CASE("aliases are followed, and a name claimed through one is still a duplicate") {
+    std::vector<CatalogError> errors;
+    ServiceCatalog c;
+    CHECK_FALSE(c.add_text("services:\n  - {id: a, name: A, category: cdn, operator: O, jurisdiction: US,"
+                           " source: s, domains: &d [a.com, b.com]}\n"
+                           "  - {id: b, name: B, category: cdn, operator: O, jurisdiction: US, source: s,"
+                           " domains: *d}\n",
+                           "alias.yaml", Layer::kBuiltIn, errors));
+    REQUIRE(!errors.empty());
+    CHECK(errors[0].to_string().find("domain 'a.com' of 'b' is already claimed by 'a' at line 2") != std::string::npos);
+  }
+
+  TEST_CASE("a built-in file added after a user file stays below it") {
+    ServiceCatalog c;
+    std::vector<CatalogError> errors;
+    REQUIRE(c.add_text(entry("    domains: [example.com]\n"), "user.yaml", Layer::kUser, errors));
+    REQUIRE(c.add_text("services:\n  - {id: y, name: Y, category: cdn, operator: O, jurisdiction: US, source: s,"
+                       " domains: [example.com, other.com]}\n",
+                       "builtin.yaml", Layer::kBuiltIn, errors));
+    CHECK(id_of(c.match("www.example.com")) == "x");
+    CHECK(id_of(c.match("www.other.com")) == "y");
+  }
+
   TEST_CASE("categories round-trip through their names") {
     for (const auto name : {"ai-chat", "ai-api", "analytics", "attribution", "ads", "apm", "crash-reporting",
                             "fingerprinting", "identity", "telemetry", "feature-flags", "customer-support",
