@@ -47,6 +47,15 @@ struct GeoArgs {
 
 void error_line(const std::string& message) { fmt::print(stderr, "flowaudit: {}\n", message); }
 
+// Opens the geolocation databases and the service catalog; errors go to stderr, one line each.
+bool open_enricher(analysis::enrich::Enricher& enricher, const std::vector<std::string>& geoip_dbs,
+                   const std::vector<std::string>& catalogs, std::vector<std::string>& warnings) {
+  std::vector<std::string> errors;
+  if (enricher.open(geoip_dbs, catalogs, errors, warnings)) return true;
+  for (const auto& e : errors) error_line(e);
+  return false;
+}
+
 int run_audit(const AuditArgs& args) {
   analysis::AuditOptions options;
   for (const auto& c : args.clients) {
@@ -83,12 +92,8 @@ int run_audit(const AuditArgs& args) {
 
   // Databases and catalog first: a bad --geoip-db or --catalog is a usage error before any replay.
   analysis::enrich::Enricher enricher;
-  std::vector<std::string> enrich_errors;
   std::vector<std::string> enrich_warnings;
-  if (!enricher.open(args.geoip_dbs, args.catalogs, enrich_errors, enrich_warnings)) {
-    for (const auto& e : enrich_errors) error_line(e);
-    return kExitUsage;
-  }
+  if (!open_enricher(enricher, args.geoip_dbs, args.catalogs, enrich_warnings)) return kExitUsage;
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;
@@ -144,12 +149,8 @@ int run_audit(const AuditArgs& args) {
 
 int run_geo(const GeoArgs& args) {
   analysis::enrich::Enricher enricher;
-  std::vector<std::string> errors;
   std::vector<std::string> warnings;
-  if (!enricher.open(args.geoip_dbs, args.catalogs, errors, warnings)) {
-    for (const auto& e : errors) error_line(e);
-    return kExitUsage;
-  }
+  if (!open_enricher(enricher, args.geoip_dbs, args.catalogs, warnings)) return kExitUsage;
   for (const auto& w : warnings) error_line("warning: " + w);
   std::vector<std::pair<core::IpAddress, analysis::enrich::DestinationEnrichment>> answers;
   for (const auto& text : args.addresses) {
