@@ -3,33 +3,21 @@
 #include <fmt/format.h>
 
 namespace flowaudit::rules::report {
-namespace {
-
-void optional_string(JsonWriter& w, const char* key, std::string_view value) {
-  if (value.empty()) {
-    w.null_field(key);
-  } else {
-    w.field(key, value);
-  }
-}
-
-}  // namespace
-
 void write_geo_fields(JsonWriter& w, const analysis::enrich::DestinationEnrichment& e) {
   w.key("geo");
   w.begin_object();
-  optional_string(w, "country", e.geo.country);
-  optional_string(w, "continent", e.geo.continent);
-  optional_string(w, "city", e.geo.city);
+  w.string_or_null("country", e.geo.country);
+  w.string_or_null("continent", e.geo.continent);
+  w.string_or_null("city", e.geo.city);
   if (e.geo.asn != 0) {
     w.field("asn", e.geo.asn);
   } else {
     w.null_field("asn");
   }
-  optional_string(w, "as_org", e.geo.as_org);
-  optional_string(w, "special", analysis::enrich::special_range_name(e.geo.special));
-  optional_string(w, "country_source", e.geo.country_source);
-  optional_string(w, "asn_source", e.geo.asn_source);
+  w.string_or_null("as_org", e.geo.as_org);
+  w.string_or_null("special", analysis::enrich::special_range_name(e.geo.special));
+  w.string_or_null("country_source", e.geo.country_source);
+  w.string_or_null("asn_source", e.geo.asn_source);
   w.end_object();
   if (e.service == nullptr) {
     w.null_field("service");
@@ -43,7 +31,7 @@ void write_geo_fields(JsonWriter& w, const analysis::enrich::DestinationEnrichme
   w.field("operator", e.service->operator_name);
   w.field("jurisdiction", e.service->jurisdiction);
   w.field("matched_by", e.service_match);
-  optional_string(w, "source", e.service->source);
+  w.string_or_null("source", e.service->source);
   w.end_object();
 }
 
@@ -54,9 +42,9 @@ void write_database_list(JsonWriter& w, std::span<const analysis::enrich::GeoDat
     w.begin_object();
     w.field("path", db.path);
     w.field("database_type", db.database_type);
-    optional_string(w, "build_date", db.build_date);
-    optional_string(w, "description", db.description);
-    optional_string(w, "attribution", db.attribution);
+    w.string_or_null("build_date", db.build_date);
+    w.string_or_null("description", db.description);
+    w.string_or_null("attribution", db.attribution);
     w.end_object();
   }
   w.end_array();

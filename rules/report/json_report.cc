@@ -31,14 +31,6 @@ void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool 
   w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
 }
 
-void string_or_null(JsonWriter& w, const char* key, std::string_view value) {
-  if (value.empty()) {
-    w.null_field(key);
-  } else {
-    w.field(key, value);
-  }
-}
-
 void tristate(JsonWriter& w, const char* key, int value) {
   if (value < 0) {
     w.null_field(key);
@@ -190,9 +182,9 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     const analysis::app::FlowDetails* d = analysis::Auditor::details_of(r, f);
     static const analysis::app::FlowName kNoName;
     const analysis::app::FlowName& name = i < r.names.size() ? r.names[i] : kNoName;
-    string_or_null(w, "app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
-    string_or_null(w, "hostname", name.hostname);
-    string_or_null(w, "hostname_source", name.source);
+    w.string_or_null("app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
+    w.string_or_null("hostname", name.hostname);
+    w.string_or_null("hostname_source", name.source);
     if (!name.dns_cnames.empty()) joined_array(w, "dns_cnames", name.dns_cnames);
     const bool has_tls = d != nullptr && d->tls != nullptr;
     if (has_tls && d->tls->has_sni) {
@@ -201,12 +193,12 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
       w.null_field("sni");
     }
     tristate(w, "encrypted", analysis::app::encrypted(d));
-    string_or_null(w, "blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
+    w.string_or_null("blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
     if (has_tls) {
       const auto& t = *d->tls;
       w.key("tls");
       w.begin_object();
-      string_or_null(w, "sni", t.has_sni ? t.sni : std::string_view());
+      w.string_or_null("sni", t.has_sni ? t.sni : std::string_view());
       if (t.server_hello) {
         w.field("version", analysis::tls::version_name(t.version));
         w.field("cipher", analysis::tls::cipher_name(t.cipher));
@@ -221,12 +213,12 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
         w.null_field("client_version");
       }
       joined_array(w, "alpn_offered", t.alpn_offered);
-      string_or_null(w, "alpn", t.alpn);
+      w.string_or_null("alpn", t.alpn);
       w.field("ech", t.ech);
-      string_or_null(w, "ja3", t.ja3);
-      string_or_null(w, "ja3_string", t.ja3_string);
-      string_or_null(w, "ja3s", t.ja3s);
-      string_or_null(w, "ja4", t.ja4);
+      w.string_or_null("ja3", t.ja3);
+      w.string_or_null("ja3_string", t.ja3_string);
+      w.string_or_null("ja3s", t.ja3s);
+      w.string_or_null("ja4", t.ja4);
       if (!t.cert_subject.empty() || !t.cert_issuer.empty()) {
         w.key("certificate");
         w.begin_object();
@@ -244,10 +236,10 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
       w.key("http");
       w.begin_object();
       w.field("method", h.method);
-      string_or_null(w, "host", h.host);
+      w.string_or_null("host", h.host);
       w.field("path", h.path);
-      string_or_null(w, "user_agent", h.user_agent);
-      string_or_null(w, "content_type", h.content_type);
+      w.string_or_null("user_agent", h.user_agent);
+      w.string_or_null("content_type", h.content_type);
       if (h.content_length >= 0) {
         w.field("content_length", h.content_length);
       } else {
@@ -258,7 +250,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
     if (d != nullptr && d->quic) {
       w.key("quic");
       w.begin_object();
-      string_or_null(w, "version", d->quic->version_name);
+      w.string_or_null("version", d->quic->version_name);
       w.field("decrypted", d->quic->decrypted);
       w.end_object();
     }
@@ -276,8 +268,8 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
     w.field("ip", d.ip.to_string());
     w.field("port", d.port);
     w.field("transport", transport_name(d.protocol));
-    string_or_null(w, "hostname", d.hostname);
-    string_or_null(w, "hostname_source", d.hostname_source);
+    w.string_or_null("hostname", d.hostname);
+    w.string_or_null("hostname_source", d.hostname_source);
     w.key("names");
     w.begin_array();
     for (const auto& n : d.names) {
@@ -288,7 +280,7 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
       w.end_object();
     }
     w.end_array();
-    string_or_null(w, "app_protocol", d.app_protocol);
+    w.string_or_null("app_protocol", d.app_protocol);
     tristate(w, "encrypted", d.encrypted);
     if (i < r.enrichment.size()) {
       write_geo_fields(w, r.enrichment[i]);

@@ -48,6 +48,15 @@ class JsonWriter {
     key(k);
     null();
   }
+  // The string, or null when it is empty.
+  void string_or_null(std::string_view k, std::string_view v) {
+    key(k);
+    if (v.empty()) {
+      null();
+    } else {
+      value(v);
+    }
+  }
 
  private:
   void before_value();
