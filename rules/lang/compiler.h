@@ -1,0 +1,76 @@
+// Compiler of conditions: checks a syntax tree against the field registry, resolves macros and
+// named lists on the tree (never by text substitution) and produces a Predicate that evaluates a
+// Record without throwing.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/ip_address.h"
+#include "rules/lang/ast.h"
+#include "rules/lang/diagnostic.h"
+#include "rules/lang/fields.h"
+
+namespace flowaudit::rules::lang {
+
+// A field's value as a Record gives it. Strings (and lists: items separated by ',') are views that
+// must stay valid while evaluate() runs.
+using Value = std::variant<std::string_view, std::int64_t, bool, core::IpAddress>;
+
+// What a condition is evaluated on: the report objects (destination, flow, DNS query, capture)
+// implement this. std::nullopt means the field has no value here (e.g. no service matched).
+class Record {
+ public:
+  virtual ~Record() = default;
+  [[nodiscard]] virtual std::optional<Value> get(FieldId field) const = 0;
+};
+
+using MacroMap = std::map<std::string, const Node*, std::less<>>;
+using ListMap = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+struct CompileOptions {
+  const MacroMap* macros = nullptr;  // macro name -> parsed condition
+  const ListMap* lists = nullptr;    // list name -> values (checked against the field's type)
+  std::optional<Scope> scope;        // when set, only fields visible from this scope are allowed
+};
+
+// Macros can nest through each other; the compiled tree is limited to this depth.
+inline constexpr std::size_t kMaxCompiledDepth = 256;
+// Macros are shared in the compiled tree, but evaluation visits every use: the number of nodes an
+// evaluation may visit is limited too (a macro used twice in each of 40 macros would be 2^40).
+inline constexpr std::size_t kMaxCompiledNodes = 100000;
+// Regular expressions: pattern length and the number of subject bytes searched (std::regex
+// recurses per character and could exhaust the stack on long subjects).
+inline constexpr std::size_t kMaxRegexBytes = 1024;
+inline constexpr std::size_t kMaxRegexSubjectBytes = 4096;
+
+namespace detail {
+struct CompiledNode;
+}
+
+class Predicate {
+ public:
+  explicit Predicate(std::shared_ptr<const detail::CompiledNode> root) : root_(std::move(root)) {}
+
+  // A field without a value makes every comparison on it false (including !=); `not` inverts that.
+  // Never throws: a regular expression that std::regex gives up on (error_complexity, error_stack)
+  // counts as not matching.
+  [[nodiscard]] bool evaluate(const Record& record) const noexcept;
+
+ private:
+  std::shared_ptr<const detail::CompiledNode> root_;
+};
+
+[[nodiscard]] std::variant<Predicate, Error> compile(const Node& root, const CompileOptions& options = {});
+
+// '*' matches any run of characters, '?' any one character; everything else matches itself.
+[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
+
+}  // namespace flowaudit::rules::lang

@@ -1,0 +1,104 @@
+#include "rules/lang/fields.h"
+
+#include <array>
+
+namespace flowaudit::rules::lang {
+namespace {
+
+using enum FieldType;
+using enum Scope;
+
+constexpr std::array<FieldInfo, kFieldCount> kFields{{
+    {FieldId::kHostname, "hostname", kString, kDestination, "name of the destination (SNI, Host, DNS), lower case"},
+    {FieldId::kHostnameSource, "hostname_source", kString, kDestination,
+     "where the name came from: tls-sni, quic-sni, http-host or dns"},
+    {FieldId::kIp, "ip", kAddress, kDestination, "server address"},
+    {FieldId::kPort, "port", kInteger, kDestination, "server port"},
+    {FieldId::kTransport, "transport", kString, kDestination, "tcp or udp"},
+    {FieldId::kAppProtocol, "app_protocol", kString, kDestination, "tls, quic, http, dns, ... as recognised"},
+    {FieldId::kEncrypted, "encrypted", kBoolean, kDestination, "whether the traffic is encrypted"},
+    {FieldId::kGeoCountry, "geo.country", kCountry, kDestination, "country of the server address (ISO 3166 alpha-2)"},
+    {FieldId::kGeoAsn, "geo.asn", kInteger, kDestination, "autonomous system number of the server address"},
+    {FieldId::kGeoAsOrg, "geo.as_org", kString, kDestination, "organisation of the autonomous system"},
+    {FieldId::kGeoSpecial, "geo.special", kString, kDestination, "special range (private, loopback, ...) if any"},
+    {FieldId::kServiceId, "service.id", kString, kDestination, "service catalog id (e.g. deepseek)"},
+    {FieldId::kServiceName, "service.name", kString, kDestination, "service name"},
+    {FieldId::kServiceCategory, "service.category", kString, kDestination, "service category (ai-chat, tracker, cdn, ...)"},
+    {FieldId::kServiceOperator, "service.operator", kString, kDestination, "legal entity operating the service"},
+    {FieldId::kServiceJurisdiction, "service.jurisdiction", kCountry, kDestination,
+     "country whose law governs the operator"},
+    {FieldId::kBytesOut, "bytes_out", kInteger, kDestination, "bytes sent by the client"},
+    {FieldId::kBytesIn, "bytes_in", kInteger, kDestination, "bytes received by the client"},
+    {FieldId::kFlows, "flows", kInteger, kDestination, "number of flows to the destination"},
+    {FieldId::kBlindSpot, "blind_spot", kString, kFlow, "why the flow could not be named or read (ech, doh, dot, ...)"},
+    {FieldId::kTlsVersion, "tls.version", kString, kFlow, "negotiated TLS version, e.g. 'TLS 1.2'"},
+    {FieldId::kTlsCipher, "tls.cipher", kString, kFlow, "negotiated cipher suite name"},
+    {FieldId::kTlsJa3, "tls.ja3", kString, kFlow, "JA3 fingerprint of the ClientHello"},
+    {FieldId::kTlsJa4, "tls.ja4", kString, kFlow, "JA4 fingerprint of the ClientHello"},
+    {FieldId::kTlsEch, "tls.ech", kBoolean, kFlow, "whether the ClientHello offers Encrypted Client Hello"},
+    {FieldId::kTlsSni, "tls.sni", kString, kFlow, "server name in the ClientHello"},
+    {FieldId::kTlsAlpn, "tls.alpn", kList, kFlow, "ALPN protocols offered"},
+    {FieldId::kHttpMethod, "http.method", kString, kFlow, "method of the first plaintext HTTP request"},
+    {FieldId::kHttpHost, "http.host", kString, kFlow, "Host header of the first plaintext HTTP request"},
+    {FieldId::kHttpPath, "http.path", kString, kFlow, "path of the first plaintext HTTP request"},
+    {FieldId::kHttpUserAgent, "http.user_agent", kString, kFlow, "User-Agent of the first plaintext HTTP request"},
+    {FieldId::kQuicVersion, "quic.version", kString, kFlow, "QUIC version"},
+    {FieldId::kDnsQuery, "dns.query", kString, kDns, "name asked"},
+    {FieldId::kDnsQtype, "dns.qtype", kString, kDns, "query type (A, AAAA, HTTPS, ...)"},
+    {FieldId::kDnsAnswers, "dns.answers", kList, kDns, "answers (addresses and names)"},
+    {FieldId::kDnsEncrypted, "dns.encrypted", kBoolean, kDns, "whether the query went over DoT, DoH or DoQ"},
+    {FieldId::kCaptureCoverage, "capture.coverage", kInteger, kCapture, "percent of bytes to named destinations"},
+    {FieldId::kCapturePackets, "capture.packets", kInteger, kCapture, "packets read"},
+    {FieldId::kCaptureFlows, "capture.flows", kInteger, kCapture, "flows seen"},
+    {FieldId::kCaptureComplete, "capture.complete", kBoolean, kCapture, "whether every input was read to its end"},
+}};
+
+constexpr bool table_in_order() {
+  for (std::size_t i = 0; i < kFields.size(); ++i) {
+    if (static_cast<std::size_t>(kFields[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(table_in_order(), "kFields must list every FieldId in order");
+
+}  // namespace
+
+std::span<const FieldInfo> all_fields() noexcept { return kFields; }
+
+const FieldInfo& field_info(FieldId id) noexcept { return kFields[static_cast<std::size_t>(id)]; }
+
+std::optional<FieldId> find_field(std::string_view name) noexcept {
+  for (const FieldInfo& field : kFields) {
+    if (field.name == name) return field.id;
+  }
+  return std::nullopt;
+}
+
+std::string_view field_type_name(FieldType type) noexcept {
+  switch (type) {
+    case kString: return "string";
+    case kInteger: return "integer";
+    case kBoolean: return "boolean";
+    case kAddress: return "address";
+    case kCountry: return "country";
+    case kList: return "list";
+  }
+  return "?";
+}
+
+std::string_view scope_name(Scope scope) noexcept {
+  switch (scope) {
+    case kDestination: return "destination";
+    case kFlow: return "flow";
+    case kDns: return "dns";
+    case kCapture: return "capture";
+  }
+  return "?";
+}
+
+bool field_visible(Scope field, Scope rule) noexcept {
+  if (field == rule || field == kCapture) return true;
+  return field == kDestination && rule == kFlow;
+}
+
+}  // namespace flowaudit::rules::lang

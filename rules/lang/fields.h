@@ -1,0 +1,89 @@
+// The fields a condition may name: one table, name -> type, scope and a one-line description. The
+// compiler checks conditions against it; `flowaudit rules fields` prints it; a Record binds a
+// FieldId to a value from a report object.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace flowaudit::rules::lang {
+
+enum class FieldType : std::uint8_t {
+  kString,
+  kInteger,
+  kBoolean,
+  kAddress,  // an IP address; literals are addresses or CIDR prefixes
+  kCountry,  // ISO 3166-1 alpha-2, two upper-case letters
+  kList,     // a list of strings; a Record gives it as one string with items separated by ','
+};
+
+// What a rule is evaluated on. A field of a wider scope is visible from a narrower one: a flow sees
+// its destination's fields, everything sees the capture's.
+enum class Scope : std::uint8_t { kDestination, kFlow, kDns, kCapture };
+
+enum class FieldId : std::uint16_t {
+  kHostname,
+  kHostnameSource,
+  kIp,
+  kPort,
+  kTransport,
+  kAppProtocol,
+  kEncrypted,
+  kGeoCountry,
+  kGeoAsn,
+  kGeoAsOrg,
+  kGeoSpecial,
+  kServiceId,
+  kServiceName,
+  kServiceCategory,
+  kServiceOperator,
+  kServiceJurisdiction,
+  kBytesOut,
+  kBytesIn,
+  kFlows,
+  kBlindSpot,
+  kTlsVersion,
+  kTlsCipher,
+  kTlsJa3,
+  kTlsJa4,
+  kTlsEch,
+  kTlsSni,
+  kTlsAlpn,
+  kHttpMethod,
+  kHttpHost,
+  kHttpPath,
+  kHttpUserAgent,
+  kQuicVersion,
+  kDnsQuery,
+  kDnsQtype,
+  kDnsAnswers,
+  kDnsEncrypted,
+  kCaptureCoverage,
+  kCapturePackets,
+  kCaptureFlows,
+  kCaptureComplete,
+  kCount,  // not a field: the number of fields
+};
+
+inline constexpr std::size_t kFieldCount = static_cast<std::size_t>(FieldId::kCount);
+
+struct FieldInfo {
+  FieldId id;
+  std::string_view name;
+  FieldType type;
+  Scope scope;
+  std::string_view description;
+};
+
+[[nodiscard]] std::span<const FieldInfo> all_fields() noexcept;
+[[nodiscard]] const FieldInfo& field_info(FieldId id) noexcept;
+[[nodiscard]] std::optional<FieldId> find_field(std::string_view name) noexcept;
+[[nodiscard]] std::string_view field_type_name(FieldType type) noexcept;
+[[nodiscard]] std::string_view scope_name(Scope scope) noexcept;
+// Whether a rule of scope `rule` can read a field of scope `field`.
+[[nodiscard]] bool field_visible(Scope field, Scope rule) noexcept;
+
+}  // namespace flowaudit::rules::lang
