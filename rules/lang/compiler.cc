@@ -80,6 +80,41 @@ std::optional<core::Cidr> parse_address_or_cidr(std::string_view text) {
   return core::Cidr::parse(std::string(text) + (ip->is_v4() ? "/32" : "/128"));
 }
 
+// std::regex (libstdc++) expands a{n} into n copies of the automaton: a{1000}{1000} would build a
+// million states at load time. Bounded repetitions are limited, conservatively multiplied as if
+// they were all nested.
+inline constexpr std::uint64_t kMaxRegexRepetition = 10000;
+
+bool regex_repetition_ok(std::string_view pattern) noexcept {
+  std::uint64_t product = 1;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (pattern[i] != '{') continue;
+    std::uint64_t bound = 0;
+    for (std::size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
+      const char c = pattern[j];
+      if (c == ',') {
+        bound = std::max<std::uint64_t>(bound, 1);
+        continue;
+      }
+      if (c < '0' || c > '9') break;
+      std::uint64_t number = 0;
+      while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9' && number <= kMaxRegexRepetition) {
+        number = number * 10 + static_cast<std::uint64_t>(pattern[j] - '0');
+        ++j;
+      }
+      --j;
+      bound = std::max(bound, number);
+    }
+    product *= std::max<std::uint64_t>(bound, 1);
+    if (product > kMaxRegexRepetition) return false;
+  }
+  return true;
+}
+
 class Compiler {
  public:
   explicit Compiler(const CompileOptions& options) : options_(options) {}
@@ -224,6 +259,11 @@ class Compiler {
     if (n.op == CompareOp::kMatches) {
       if (v.text.size() > kMaxRegexBytes) {
         return fail("regular expression is longer than " + std::to_string(kMaxRegexBytes) + " bytes", v.pos);
+      }
+      if (!regex_repetition_ok(v.text)) {
+        return fail("regular expression repeats too much (bounded repetitions multiply to more than " +
+                        std::to_string(kMaxRegexRepetition) + ")",
+                    v.pos);
       }
       // Compiled here, once: a bad pattern is a policy error, never a run-time one.
       try {

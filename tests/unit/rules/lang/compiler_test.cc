@@ -206,6 +206,9 @@ TEST_SUITE("rules.lang.compiler") {
     CHECK(e.pos.column == 18);
     CHECK(f.error("hostname matches '" + std::string(2000, 'a') + "'").message ==
           "regular expression is longer than 1024 bytes");
+    CHECK(f.error("hostname matches '(a{1000}){1000}'").message ==
+          "regular expression repeats too much (bounded repetitions multiply to more than 10000)");
+    CHECK(f.eval("hostname matches '^[a-z]{2,20}\\\\.'", deepseek()));
   }
 
   TEST_CASE("fields outside the rule's scope are rejected") {
