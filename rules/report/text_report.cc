@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "analysis/packet/transport.h"
@@ -103,8 +104,11 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   if (r.decode.fragments > 0) {
     line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
   }
+  std::vector<std::string_view> credited;  // each licence's credit once, however many files carry it
   for (const auto& db : r.geo_databases) {
-    if (!db.attribution.empty()) line(out, "Geolocation: {}", db.attribution);
+    if (db.attribution.empty() || std::find(credited.begin(), credited.end(), db.attribution) != credited.end()) continue;
+    credited.push_back(db.attribution);
+    line(out, "Geolocation: {}", db.attribution);
   }
   if (!r.warnings.empty()) {
     out += '\n';
