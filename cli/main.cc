@@ -10,6 +10,7 @@
 #include "analysis/enrich/enrichment.h"
 #include "analysis/enrich/mmdb_writer.h"
 #include "analysis/enrich/range_csv.h"
+#include "rules/lang/fields.h"
 #include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/pcap_file_source.h"
@@ -147,6 +148,16 @@ int run_audit(const AuditArgs& args) {
   return status;
 }
 
+// `flowaudit rules fields`: what a policy condition can test, with types and scopes.
+int run_rules_fields() {
+  fmt::print("{:<24} {:<9} {:<12} {}\n", "field", "type", "scope", "description");
+  for (const auto& f : rules::lang::all_fields()) {
+    fmt::print("{:<24} {:<9} {:<12} {}\n", f.name, rules::lang::field_type_name(f.type), rules::lang::scope_name(f.scope),
+               f.description);
+  }
+  return kExitOk;
+}
+
 int run_geo(const GeoArgs& args) {
   analysis::enrich::Enricher enricher;
   std::vector<std::string> warnings;
@@ -251,6 +262,10 @@ int main(int argc, char** argv) {
   geodb_build->add_option("--description", build_description,
                           "description.en in the metadata: say where the data comes from (reports show it)");
 
+  auto* rules_cmd = app.add_subcommand("rules", "Policy rules (the policy engine is being built: fields for now)");
+  rules_cmd->require_subcommand(1);
+  auto* rules_fields = rules_cmd->add_subcommand("fields", "List the fields a condition can test, with their types");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -265,6 +280,7 @@ int main(int argc, char** argv) {
   }
   if (cmd->parsed()) return run_audit(audit);
   if (geo_cmd->parsed()) return run_geo(geo);
+  if (rules_fields->parsed()) return run_rules_fields();
   if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type, build_description);
   return kExitUsage;
 }

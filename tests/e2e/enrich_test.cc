@@ -153,3 +153,18 @@ TEST_CASE("a user catalog adds services; its mistakes are named by file, line an
 
 }  // TEST_SUITE
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+TEST_SUITE("e2e") {
+
+TEST_CASE("flowaudit rules fields lists the fields a policy can test, with types") {
+  const auto r = run({"rules", "fields"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("geo.country") != std::string::npos);
+  CHECK(r.out.find("service.jurisdiction") != std::string::npos);
+  CHECK(r.out.find("tls.ja4") != std::string::npos);
+  CHECK(run({"rules"}).exit_code == 2);
+}
+
+}  // TEST_SUITE
+}  // namespace flowaudit::e2e
