@@ -63,6 +63,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
     if (const auto it = r.details.find(f.id); it != r.details.end()) {
       d = &it->second;
       app::classify_blind_spot(f, *d);
+      ++r.coverage.blind_spots[static_cast<std::size_t>(d->blind_spot)];
     }
     r.names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
     flow::FlowLabel& label = labels[i];

@@ -2,6 +2,7 @@
 // that the report writers turn into text or JSON. Live capture and replay both feed process().
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct Coverage {
   std::uint64_t named_flows = 0;
   std::uint64_t bytes_out = 0;
   std::uint64_t named_bytes_out = 0;
+  std::array<std::uint64_t, app::kBlindSpotKinds> blind_spots{};  // flows per BlindSpot value
   [[nodiscard]] double flow_share() const noexcept { return flows == 0 ? 1.0 : double(named_flows) / double(flows); }
   [[nodiscard]] double bytes_out_share() const noexcept {
     return bytes_out == 0 ? 1.0 : double(named_bytes_out) / double(bytes_out);

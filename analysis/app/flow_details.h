@@ -19,6 +19,7 @@ const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic"
 
 // Facts about what an audit could not see into; the rules use them.
 enum class BlindSpot : std::uint8_t { kNone, kEch, kDnsOverTls, kDnsOverHttps, kQuicUndecryptable, kUdpUnknown };
+inline constexpr std::size_t kBlindSpotKinds = 6;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
 // Strings are views into the analyzer's StringPool (shared by every flow with the same value);

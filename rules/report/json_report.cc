@@ -64,8 +64,7 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.field("bytes_out_share", r.coverage.bytes_out_share());
   w.end_object();
   // How many flows fall into each blind spot.
-  std::array<std::uint64_t, 6> counts{};
-  for (const auto& [id, d] : r.details) ++counts[static_cast<std::size_t>(d.blind_spot)];
+  const auto& counts = r.coverage.blind_spots;
   w.key("blind_spots");
   w.begin_object();
   for (std::size_t i = 1; i < counts.size(); ++i) {

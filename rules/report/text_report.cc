@@ -91,8 +91,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
        100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
        r.coverage.flows);
   {
-    std::array<std::uint64_t, 6> counts{};
-    for (const auto& [id, d] : r.details) ++counts[static_cast<std::size_t>(d.blind_spot)];
+    const auto& counts = r.coverage.blind_spots;
     std::string spots;
     for (std::size_t i = 1; i < counts.size(); ++i) {
       if (counts[i] == 0) continue;
