@@ -2,7 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <fmt/ranges.h>
+
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,7 +13,9 @@
 #include "analysis/enrich/enrichment.h"
 #include "analysis/enrich/mmdb_writer.h"
 #include "analysis/enrich/range_csv.h"
+#include "rules/eval/evaluator.h"
 #include "rules/lang/fields.h"
+#include "rules/load/loader.h"
 #include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/pcap_file_source.h"
@@ -23,6 +28,7 @@ namespace {
 using namespace flowaudit;
 
 constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;  // ran, and a finding reached --fail-on
 constexpr int kExitUsage = 2;  // usage error or no input readable
 
 struct AuditArgs {
@@ -36,6 +42,8 @@ struct AuditArgs {
   std::size_t fragment_memory = 8u << 20;
   std::vector<std::string> geoip_dbs;
   std::vector<std::string> catalogs;
+  std::vector<std::string> policies;
+  std::string app;
 };
 
 struct GeoArgs {
@@ -55,6 +63,39 @@ bool open_enricher(analysis::enrich::Enricher& enricher, const std::vector<std::
   if (enricher.open(geoip_dbs, catalogs, errors, warnings)) return true;
   for (const auto& e : errors) error_line(e);
   return false;
+}
+
+// Loads the policies named on the command line (built-in names or files). Errors go to stderr with
+// their positions; warnings are returned. Without --policy the built-in `default` pack is used;
+// `--policy none` runs no policy.
+std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::vector<std::string>& warnings,
+                                           bool& failed) {
+  failed = false;
+  rules::load::LoadOptions options;
+  options.builtin_dir = rules::load::find_builtin_policies();
+  if (specs.size() == 1 && specs.front() == "none") return std::nullopt;
+  if (specs.empty()) {
+    if (!options.builtin_dir) {
+      warnings.push_back("no built-in policies found (set FLOWAUDIT_DATA_DIR); no policy was evaluated");
+      return std::nullopt;
+    }
+    specs.push_back("default");
+  }
+  auto loaded = rules::load::load_policy(specs, options);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+    fmt::print(stderr, "flowaudit: the policy has {} error{}\n", loaded.errors.size(),
+               loaded.errors.size() == 1 ? "" : "s");
+    failed = true;
+    return std::nullopt;
+  }
+  warnings.insert(warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+  return std::move(loaded.policy);
+}
+
+std::optional<rules::Severity> fail_on_severity(const std::string& text) {
+  if (text == "never") return std::nullopt;
+  return rules::parse_severity(text);
 }
 
 int run_audit(const AuditArgs& args) {
@@ -91,9 +132,22 @@ int run_audit(const AuditArgs& args) {
     return kExitUsage;
   }
 
-  // Databases and catalog first: a bad --geoip-db or --catalog is a usage error before any replay.
-  analysis::enrich::Enricher enricher;
+  // Policy, databases and catalog first: a bad --policy, --geoip-db or --catalog is a usage error
+  // before any replay.
   std::vector<std::string> enrich_warnings;
+  bool policy_failed = false;
+  const auto policy = load_policies(args.policies, enrich_warnings, policy_failed);
+  if (policy_failed) return kExitUsage;
+  if (!args.app.empty() && (!policy || policy->find_allowlist(args.app) == nullptr)) {
+    std::string apps;
+    if (policy) {
+      for (const auto& a : policy->allowlists) apps += (apps.empty() ? "" : ", ") + a.app;
+    }
+    error_line(fmt::format("--app: the policy has no allowlist for '{}'{}", args.app,
+                           apps.empty() ? std::string(" (it has none)") : " (it has: " + apps + ")"));
+    return kExitUsage;
+  }
+  analysis::enrich::Enricher enricher;
   if (!open_enricher(enricher, args.geoip_dbs, args.catalogs, enrich_warnings)) return kExitUsage;
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
@@ -130,13 +184,28 @@ int run_audit(const AuditArgs& args) {
   result.warnings.insert(result.warnings.end(), enrich_warnings.begin(), enrich_warnings.end());
   result.enrichment = enricher.enrich(result.destinations);
   for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
-  int status = kExitOk;
+  rules::eval::Evaluation evaluation;
+  rules::report::PolicyOutcome outcome;
+  if (policy) {
+    rules::eval::EvalOptions eval_options;
+    eval_options.app = args.app;
+    eval_options.fail_on = fail_on_severity(args.fail_on);
+    evaluation = rules::eval::evaluate(*policy, result, eval_options);
+    result.warnings.insert(result.warnings.end(), evaluation.warnings.begin(), evaluation.warnings.end());
+    outcome.policy = &*policy;
+    outcome.evaluation = &evaluation;
+    outcome.fail_on = args.fail_on;
+  }
+  const rules::report::PolicyOutcome* outcome_ptr = policy ? &outcome : nullptr;
+  int status = evaluation.failed ? kExitFindings : kExitOk;
   for (const auto& t : targets) {
     const auto writer = [&](std::FILE* out) {
       if (t.format == rules::report::Format::kJson) {
-        rules::report::write_json(result, out);
+        rules::report::write_json(result, out, outcome_ptr);
       } else {
-        const std::string text = rules::report::render_text(result);
+        rules::report::TextOptions text_options;
+        text_options.outcome = outcome_ptr;
+        const std::string text = rules::report::render_text(result, text_options);
         std::fwrite(text.data(), 1, text.size(), out);
       }
     };
@@ -154,6 +223,82 @@ int run_rules_fields() {
   for (const auto& f : rules::lang::all_fields()) {
     fmt::print("{:<24} {:<9} {:<12} {}\n", f.name, rules::lang::field_type_name(f.type), rules::lang::scope_name(f.scope),
                f.description);
+  }
+  return kExitOk;
+}
+
+// `flowaudit rules check FILE...`: loads the files as an audit would; exit 2 on any error.
+int run_rules_check(const std::vector<std::string>& files) {
+  rules::load::LoadOptions options;
+  options.builtin_dir = rules::load::find_builtin_policies();
+  const auto loaded = rules::load::load_policy(files, options);
+  for (const auto& w : loaded.warnings) fmt::print(stderr, "flowaudit: warning: {}\n", w);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e);
+    fmt::print(stderr, "flowaudit: {} error{}\n", loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s");
+    return kExitUsage;
+  }
+  const auto& p = loaded.policy;
+  std::size_t enabled = 0;
+  for (const auto& r : p.rules) enabled += r.enabled ? 1 : 0;
+  fmt::print("ok: {} file{}, {} rules ({} enabled), {} waivers, {} allowlists\n", p.files.size(),
+             p.files.size() == 1 ? "" : "s", p.rules.size(), enabled, p.waivers.size(), p.allowlists.size());
+  return kExitOk;
+}
+
+// Loads the policy for `rules list` and `rules explain`; nullopt (and a message) on errors.
+std::optional<rules::Policy> policy_for_listing(const std::vector<std::string>& specs) {
+  std::vector<std::string> warnings;
+  bool failed = false;
+  auto policy = load_policies(specs.empty() ? std::vector<std::string>{"default"} : specs, warnings, failed);
+  if (!policy && !failed) error_line("no policy to list (built-in policies not found; set FLOWAUDIT_DATA_DIR)");
+  return policy;
+}
+
+int run_rules_list(const std::vector<std::string>& specs) {
+  const auto policy = policy_for_listing(specs);
+  if (!policy) return kExitUsage;
+  fmt::print("{:<44} {:<9} {:<12} {}\n", "rule", "severity", "scope", "title");
+  for (const auto& r : policy->rules) {
+    fmt::print("{:<44} {:<9} {:<12} {}{}\n", r.id, rules::severity_name(r.severity), rules::lang::scope_name(r.scope),
+               r.title, r.enabled ? "" : " (disabled)");
+  }
+  for (const auto& a : policy->allowlists) {
+    fmt::print("{:<44} {:<9} {:<12} {}\n", "allowlist." + a.app, rules::severity_name(a.severity), "destination",
+               "destinations outside the expected set (with --app " + a.app + ")");
+  }
+  return kExitOk;
+}
+
+int run_rules_explain(const std::string& id, const std::vector<std::string>& specs) {
+  const auto policy = policy_for_listing(specs);
+  if (!policy) return kExitUsage;
+  const rules::Rule* r = policy->find_rule(id);
+  if (r == nullptr) {
+    error_line(fmt::format("no rule '{}' in the policy (flowaudit rules list shows them)", id));
+    return kExitUsage;
+  }
+  fmt::print("{}: {}\n", r->id, r->title);
+  fmt::print("  severity   {}\n  scope      {}\n  pack       {}\n  defined    {}:{}\n  enabled    {}\n",
+             rules::severity_name(r->severity), rules::lang::scope_name(r->scope), r->pack, r->origin.file,
+             r->origin.line, r->enabled ? "yes" : "no");
+  fmt::print("  condition  {}\n", r->condition);
+  if (!r->message.empty()) fmt::print("  message    {}\n", r->message);
+  if (!r->tags.empty()) fmt::print("  tags       {}\n", fmt::join(r->tags, ", "));
+  if (!r->description.empty()) fmt::print("\n{}\n", r->description);
+  if (!r->remediation.empty()) fmt::print("\nRemediation: {}\n", r->remediation);
+  if (!r->references.empty()) {
+    fmt::print("\nReferences\n");
+    for (const auto& ref : r->references) {
+      fmt::print("  - {}{}\n", ref.title.empty() ? "" : ref.title + ": ", ref.url);
+    }
+  }
+  for (const auto& w : policy->waivers) {
+    if (w.rule == r->id || rules::lang::glob_match(w.rule, r->id)) {
+      fmt::print("\nWaiver ({}:{}): {} until {}{}{}\n", w.origin.file, w.origin.line, w.reason,
+                 rules::format_date(w.expires), w.expired ? " (EXPIRED, not applied)" : "",
+                 w.condition.empty() ? "" : "; when " + w.condition);
+    }
   }
   return kExitOk;
 }
@@ -238,6 +383,10 @@ int main(int argc, char** argv) {
                   "MMDB database (country, city or ASN), repeatable; default: every .mmdb in the data directory "
                   "(FLOWAUDIT_GEOIP_DIR, ~/.local/share/flowaudit/geoip)");
   cmd->add_option("--catalog", audit.catalogs, "Extra service catalog YAML, repeatable; may override built-in ids");
+  cmd->add_option("--policy", audit.policies,
+                  "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
+                  "order; default: default; 'none' evaluates no policy");
+  cmd->add_option("--app", audit.app, "Apply the policy's allowlist for this app: other destinations are findings");
 
   GeoArgs geo;
   auto* geo_cmd = app.add_subcommand("geo", "What an audit would attach to each address: country, ASN, operator");
@@ -262,9 +411,20 @@ int main(int argc, char** argv) {
   geodb_build->add_option("--description", build_description,
                           "description.en in the metadata: say where the data comes from (reports show it)");
 
-  auto* rules_cmd = app.add_subcommand("rules", "Policy rules (the policy engine is being built: fields for now)");
+  auto* rules_cmd = app.add_subcommand("rules", "Policy rules: list, check, explain, fields");
   rules_cmd->require_subcommand(1);
   auto* rules_fields = rules_cmd->add_subcommand("fields", "List the fields a condition can test, with their types");
+  std::vector<std::string> check_files;
+  auto* rules_check = rules_cmd->add_subcommand("check", "Load policy files as an audit would; exit 2 on errors");
+  rules_check->add_option("FILE", check_files, "Policy YAML files or built-in pack names, in load order")->required();
+  std::vector<std::string> list_policies;
+  auto* rules_list = rules_cmd->add_subcommand("list", "List the rules of the policy");
+  rules_list->add_option("--policy", list_policies, "Built-in pack or file, repeatable (default: default)");
+  std::string explain_id;
+  std::vector<std::string> explain_policies;
+  auto* rules_explain = rules_cmd->add_subcommand("explain", "Show one rule whole: condition, why, references");
+  rules_explain->add_option("RULE", explain_id, "Rule id")->required();
+  rules_explain->add_option("--policy", explain_policies, "Built-in pack or file, repeatable (default: default)");
 
   try {
     app.parse(argc, argv);
@@ -281,6 +441,9 @@ int main(int argc, char** argv) {
   if (cmd->parsed()) return run_audit(audit);
   if (geo_cmd->parsed()) return run_geo(geo);
   if (rules_fields->parsed()) return run_rules_fields();
+  if (rules_check->parsed()) return run_rules_check(check_files);
+  if (rules_list->parsed()) return run_rules_list(list_policies);
+  if (rules_explain->parsed()) return run_rules_explain(explain_id, explain_policies);
   if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type, build_description);
   return kExitUsage;
 }

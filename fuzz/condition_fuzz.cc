@@ -30,7 +30,7 @@ class FixedRecord : public Record {
       case FieldType::kBoolean: return Value(true);
       case FieldType::kAddress: return Value(*IpAddress::parse("160.79.104.10"));
       case FieldType::kCountry: return Value(std::string_view("CN"));
-      case FieldType::kList: return Value(std::string_view("h2,http/1.1,,x"));
+      case FieldType::kList: return Value(std::string_view("h2\0http/1.1\0\0x", 15));
     }
     return std::nullopt;
   }

@@ -1,5 +1,7 @@
 #include "rules/lang/compiler.h"
 
+#include "core/string_pool.h"
+
 #include <algorithm>
 #include <regex>
 #include <set>
@@ -374,7 +376,7 @@ bool contains_string(const std::vector<std::string>& sorted, std::string_view va
 template <typename F>
 bool any_item(std::string_view list, F&& f) noexcept {
   while (!list.empty()) {
-    const std::size_t comma = list.find(',');
+    const std::size_t comma = list.find(core::kListSeparator);
     const std::string_view item = list.substr(0, comma);
     if (f(item)) return true;
     if (comma == std::string_view::npos) break;

@@ -20,7 +20,8 @@
 
 namespace flowaudit::rules::lang {
 
-// A field's value as a Record gives it. Strings (and lists: items separated by ',') are views that
+// A field's value as a Record gives it. Strings (and lists: items separated by core::kListSeparator,
+// '\0', as core/string_pool.h joins them) are views that
 // must stay valid while evaluate() runs.
 using Value = std::variant<std::string_view, std::int64_t, bool, core::IpAddress>;
 

@@ -17,7 +17,7 @@ enum class FieldType : std::uint8_t {
   kBoolean,
   kAddress,  // an IP address; literals are addresses or CIDR prefixes
   kCountry,  // ISO 3166-1 alpha-2, two upper-case letters
-  kList,     // a list of strings; a Record gives it as one string with items separated by ','
+  kList,     // a list of strings; a Record gives it as one string with items separated by '\0'
 };
 
 // What a rule is evaluated on. A field of a wider scope is visible from a narrower one: a flow sees

@@ -73,10 +73,10 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.end_object();
 }
 
-void write_summary(JsonWriter& w, const analysis::AuditResult& r) {
+void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
   w.key("summary");
   w.begin_object();
-  w.field("verdict", "not-evaluated");  // no policy is evaluated yet
+  write_verdict_json(w, outcome);
   w.field("packets", r.packets);
   w.field("bytes", r.bytes);
   w.field("flows", static_cast<std::uint64_t>(r.flows.size()));
@@ -303,7 +303,7 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
 
 }  // namespace
 
-void write_json(const analysis::AuditResult& r, std::FILE* out) {
+void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutcome* outcome) {
   JsonWriter w(out);
   w.begin_object();
   w.field("schema", kReportSchema);
@@ -312,7 +312,8 @@ void write_json(const analysis::AuditResult& r, std::FILE* out) {
   w.field("name", "flowaudit");
   w.field("version", FLOWAUDIT_VERSION);
   w.end_object();
-  write_summary(w, r);
+  write_summary(w, r, outcome);
+  write_policy_json(w, r, outcome);
   write_inputs(w, r);
   write_database_list(w, r.geo_databases);
   write_destinations(w, r);
@@ -350,9 +351,7 @@ void write_json(const analysis::AuditResult& r, std::FILE* out) {
     w.end_object();
   }
   w.end_array();
-  w.key("findings");
-  w.begin_array();
-  w.end_array();
+  write_findings_json(w, r, outcome);
   w.key("warnings");
   w.begin_array();
   for (const auto& warning : r.warnings) w.value(warning);
@@ -360,18 +359,20 @@ void write_json(const analysis::AuditResult& r, std::FILE* out) {
   w.end_object();
 }
 
-std::string render_json(const analysis::AuditResult& result) {
+std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome) {
   char* data = nullptr;
   std::size_t size = 0;
   std::FILE* mem = open_memstream(&data, &size);
   if (mem == nullptr) return {};
-  write_json(result, mem);
+  write_json(result, mem, outcome);
   std::fclose(mem);
   std::string out(data, size);
   std::free(data);
   return out;
 }
 
-boost::json::value to_json(const analysis::AuditResult& result) { return boost::json::parse(render_json(result)); }
+boost::json::value to_json(const analysis::AuditResult& result, const PolicyOutcome* outcome) {
+  return boost::json::parse(render_json(result, outcome));
+}
 
 }  // namespace flowaudit::rules::report

@@ -6,15 +6,17 @@
 #include <string>
 
 #include "analysis/audit.h"
+#include "rules/report/findings_report.h"
 
 namespace flowaudit::rules::report {
 
 inline constexpr const char* kReportSchema = "flowaudit.report/v1";
 
 // Streams the report to `out` (pretty-printed, ends with a newline); no in-memory copy of it.
-void write_json(const analysis::AuditResult& result, std::FILE* out);
+// `outcome`: the policy run, or null (then summary.verdict is "not-evaluated").
+void write_json(const analysis::AuditResult& result, std::FILE* out, const PolicyOutcome* outcome = nullptr);
 
-std::string render_json(const analysis::AuditResult& result);
-boost::json::value to_json(const analysis::AuditResult& result);  // render_json, parsed
+std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome = nullptr);
+boost::json::value to_json(const analysis::AuditResult& result, const PolicyOutcome* outcome = nullptr);  // render_json, parsed
 
 }  // namespace flowaudit::rules::report

@@ -109,6 +109,10 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
     credited.push_back(db.attribution);
     line(out, "Geolocation: {}", db.attribution);
   }
+  if (options.outcome != nullptr) {
+    out += '\n';
+    out += render_findings_text(r, options.outcome);
+  }
   if (!r.warnings.empty()) {
     out += '\n';
     line(out, "Warnings");

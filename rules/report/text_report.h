@@ -4,11 +4,13 @@
 #include <string>
 
 #include "analysis/audit.h"
+#include "rules/report/findings_report.h"
 
 namespace flowaudit::rules::report {
 
 struct TextOptions {
   std::size_t max_destinations = 25;
+  const PolicyOutcome* outcome = nullptr;  // adds the findings and the verdict
 };
 
 std::string render_text(const analysis::AuditResult& result, const TextOptions& options = {});

@@ -70,7 +70,7 @@ TEST_CASE("the DeepSeek-like example: every destination, oriented from the devic
 }
 
 TEST_CASE("the terminal summary lists destinations and totals") {
-  const auto r = run({"audit", source_path("examples/deepseek-session.pcapng")});
+  const auto r = run({"audit", source_path("examples/deepseek-session.pcapng"), "--policy", "none"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("Destinations by bytes sent") != std::string::npos);
   CHECK(r.out.find("3.173.21.63") != std::string::npos);
@@ -143,13 +143,13 @@ TEST_CASE("orientation without a handshake: ports, then --client") {
 
 TEST_CASE("standard input and several files in one audit") {
   const auto from_file = audit_json({data("http-post.pcap")});
-  const auto r = run({"audit", "-", "--report", "json"}, data("http-post.pcap"));
+  const auto r = run({"audit", "-", "--report", "json", "--policy", "none"}, data("http-post.pcap"));
   REQUIRE(r.exit_code == 0);
   const auto from_stdin = boost::json::parse(r.out).as_object();
   CHECK(at_int(from_stdin, {"summary", "packets"}) == at_int(from_file, {"summary", "packets"}));
   CHECK(input0(from_stdin).at("path").as_string() == "-");
 
-  const auto ng = run({"audit", "-", "--report", "json"}, data("multi-link.pcapng"));
+  const auto ng = run({"audit", "-", "--report", "json", "--policy", "none"}, data("multi-link.pcapng"));
   REQUIRE(ng.exit_code == 0);
   CHECK(at_int(boost::json::parse(ng.out).as_object(), {"summary", "packets"}) == 52);
 
@@ -162,7 +162,7 @@ TEST_CASE("standard input and several files in one audit") {
 TEST_CASE("a capture cut off mid-packet still gives a report of what was read") {
   for (const char* file : {"bad/truncated.pcap", "bad/truncated.pcapng"}) {
     CAPTURE(file);
-    const auto r = run({"audit", data(file), "--report", "json"});
+    const auto r = run({"audit", data(file), "--report", "json", "--policy", "none"});
     CHECK(r.exit_code == 0);
     CHECK(r.err.find(data(file)) != std::string::npos);
     CHECK(r.err.find("offset") != std::string::npos);
@@ -205,7 +205,7 @@ TEST_CASE("the flow cap evicts and says so") {
 
 TEST_CASE("report files are readable by their owner only") {
   const auto path = temp_dir() / "mode.json";
-  const auto r = run({"audit", data("http-post.pcap"), "--report", "json:" + path.string()});
+  const auto r = run({"audit", data("http-post.pcap"), "--report", "json:" + path.string(), "--policy", "none"});
   REQUIRE(r.exit_code == 0);
   struct stat st {};
   REQUIRE(::stat(path.c_str(), &st) == 0);

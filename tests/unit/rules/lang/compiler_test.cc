@@ -35,7 +35,7 @@ FakeRecord deepseek() {
   r.values[FieldId::kServiceJurisdiction] = std::string_view("CN");
   r.values[FieldId::kBytesOut] = std::int64_t{250000};
   r.values[FieldId::kTlsVersion] = std::string_view("TLS 1.3");
-  r.values[FieldId::kTlsAlpn] = std::string_view("h2,http/1.1");
+  r.values[FieldId::kTlsAlpn] = std::string_view("h2\0http/1.1", 11);
   return r;
 }
 

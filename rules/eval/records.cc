@@ -1,0 +1,156 @@
+#include "rules/eval/records.h"
+
+#include <algorithm>
+
+#include "analysis/app/tls/client_hello.h"
+#include "analysis/enrich/special_ranges.h"
+#include "analysis/packet/transport.h"
+#include "core/string_pool.h"
+
+namespace flowaudit::rules::eval {
+namespace {
+
+using lang::FieldId;
+using lang::Value;
+
+std::optional<Value> text(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  return Value(s);
+}
+
+std::optional<Value> number(std::uint64_t n) {
+  return Value(static_cast<std::int64_t>(std::min<std::uint64_t>(n, INT64_MAX)));
+}
+
+std::optional<Value> tristate(int value) {
+  if (value < 0) return std::nullopt;
+  return Value(value != 0);
+}
+
+}  // namespace
+
+std::string_view transport_name(std::uint8_t protocol) noexcept {
+  switch (protocol) {
+    case analysis::packet::kProtoTcp: return "tcp";
+    case analysis::packet::kProtoUdp: return "udp";
+    default: return "other";
+  }
+}
+
+CaptureRecord::CaptureRecord(const analysis::AuditResult& result) noexcept : r_(result) {
+  complete_ = std::all_of(result.inputs.begin(), result.inputs.end(), [](const auto& i) { return i.complete; });
+}
+
+std::optional<Value> CaptureRecord::get(FieldId field) const {
+  switch (field) {
+    case FieldId::kCaptureCoverage:
+      // Percent of the bytes sent that went to named destinations, rounded down: 99.9 is not 100.
+      return Value(static_cast<std::int64_t>(r_.coverage.bytes_out_share() * 100.0));
+    case FieldId::kCapturePackets: return number(r_.packets);
+    case FieldId::kCaptureFlows: return number(r_.flows.size());
+    case FieldId::kCaptureComplete: return Value(complete_);
+    default: return std::nullopt;
+  }
+}
+
+std::optional<Value> DestinationRecord::get(FieldId field) const {
+  const auto& d = r_.destinations[index_];
+  const analysis::enrich::DestinationEnrichment* e =
+      index_ < r_.enrichment.size() ? &r_.enrichment[index_] : nullptr;
+  const analysis::enrich::Service* s = e != nullptr ? e->service : nullptr;
+  switch (field) {
+    case FieldId::kHostname: return text(d.hostname);
+    case FieldId::kHostnameSource: return text(d.hostname_source);
+    case FieldId::kIp: return Value(d.ip);
+    case FieldId::kPort: return Value(static_cast<std::int64_t>(d.port));
+    case FieldId::kTransport: return Value(transport_name(d.protocol));
+    case FieldId::kAppProtocol: return text(d.app_protocol);
+    case FieldId::kEncrypted: return tristate(d.encrypted);
+    case FieldId::kGeoCountry: return e != nullptr ? text(e->geo.country) : std::nullopt;
+    case FieldId::kGeoAsn: return e != nullptr && e->geo.asn != 0 ? number(e->geo.asn) : std::nullopt;
+    case FieldId::kGeoAsOrg: return e != nullptr ? text(e->geo.as_org) : std::nullopt;
+    case FieldId::kGeoSpecial:
+      return e != nullptr ? text(analysis::enrich::special_range_name(e->geo.special)) : std::nullopt;
+    case FieldId::kServiceId: return s != nullptr ? text(s->id) : std::nullopt;
+    case FieldId::kServiceName: return s != nullptr ? text(s->name) : std::nullopt;
+    case FieldId::kServiceCategory:
+      return s != nullptr ? text(analysis::enrich::category_name(s->category)) : std::nullopt;
+    case FieldId::kServiceOperator: return s != nullptr ? text(s->operator_name) : std::nullopt;
+    case FieldId::kServiceJurisdiction: return s != nullptr ? text(s->jurisdiction) : std::nullopt;
+    case FieldId::kBytesOut: return number(d.bytes_out);
+    case FieldId::kBytesIn: return number(d.bytes_in);
+    case FieldId::kFlows: return number(d.flows);
+    default: return capture_.get(field);
+  }
+}
+
+void FlowRecord::bind(std::size_t flow) noexcept {
+  index_ = flow;
+  details_ = analysis::Auditor::details_of(r_, r_.flows[flow]);
+  version_.reset();
+  cipher_.reset();
+}
+
+std::optional<Value> FlowRecord::get(FieldId field) const {
+  const auto& f = r_.flows[index_];
+  const analysis::app::FlowDetails* d = details_;
+  const analysis::app::TlsDetails* t = d != nullptr ? d->tls.get() : nullptr;
+  const analysis::app::HttpDetails* h = d != nullptr ? d->http.get() : nullptr;
+  switch (field) {
+    // The flow's own view where it has one; the rest is its destination's.
+    case FieldId::kHostname:
+      if (index_ < r_.names.size() && !r_.names[index_].hostname.empty()) return Value(r_.names[index_].hostname);
+      return destination_.get(field);
+    case FieldId::kHostnameSource:
+      if (index_ < r_.names.size() && !r_.names[index_].source.empty()) return Value(r_.names[index_].source);
+      return destination_.get(field);
+    case FieldId::kAppProtocol: return d != nullptr ? text(analysis::app::to_string(d->app)) : std::nullopt;
+    case FieldId::kEncrypted: return tristate(analysis::app::encrypted(d));
+    case FieldId::kBytesOut: return number(f.out().bytes);
+    case FieldId::kBytesIn: return number(f.in().bytes);
+    case FieldId::kBlindSpot: return d != nullptr ? text(analysis::app::to_string(d->blind_spot)) : std::nullopt;
+    case FieldId::kTlsVersion:
+      if (t == nullptr || !t->server_hello) return std::nullopt;
+      if (!version_) version_ = analysis::tls::version_name(t->version);
+      return Value(std::string_view(*version_));
+    case FieldId::kTlsCipher:
+      if (t == nullptr || !t->server_hello) return std::nullopt;
+      if (!cipher_) cipher_ = analysis::tls::cipher_name(t->cipher);
+      return Value(std::string_view(*cipher_));
+    case FieldId::kTlsJa3: return t != nullptr ? text(t->ja3) : std::nullopt;
+    case FieldId::kTlsJa4: return t != nullptr ? text(t->ja4) : std::nullopt;
+    case FieldId::kTlsEch: return t != nullptr && t->client_hello ? std::optional<Value>(Value(t->ech)) : std::nullopt;
+    case FieldId::kTlsSni: return t != nullptr && t->has_sni ? text(t->sni) : std::nullopt;
+    case FieldId::kTlsAlpn: return t != nullptr ? text(t->alpn_offered) : std::nullopt;
+    case FieldId::kHttpMethod: return h != nullptr ? text(h->method) : std::nullopt;
+    case FieldId::kHttpHost: return h != nullptr ? text(h->host) : std::nullopt;
+    case FieldId::kHttpPath: return h != nullptr ? text(h->path) : std::nullopt;
+    case FieldId::kHttpUserAgent: return h != nullptr ? text(h->user_agent) : std::nullopt;
+    case FieldId::kQuicVersion: return d != nullptr && d->quic ? text(d->quic->version_name) : std::nullopt;
+    default: return destination_.get(field);
+  }
+}
+
+void DnsQueryRecord::bind(std::size_t query) {
+  index_ = query;
+  answers_.clear();
+  const auto& q = r_.dns[query];
+  for (std::size_t i = 0; i < q.answers.size(); ++i) {
+    if (i != 0) answers_.push_back(core::kListSeparator);
+    answers_ += q.answers[i];
+  }
+}
+
+std::optional<Value> DnsQueryRecord::get(FieldId field) const {
+  const auto& q = r_.dns[index_];
+  switch (field) {
+    case FieldId::kDnsQuery: return text(q.query);
+    case FieldId::kDnsQtype: return text(q.qtype);
+    case FieldId::kDnsAnswers: return q.answers.empty() ? std::nullopt : std::optional<Value>(Value(answers_));
+    // Only plaintext DNS is decoded; DoT, DoH and DoQ are blind spots of their flows.
+    case FieldId::kDnsEncrypted: return Value(false);
+    default: return capture_.get(field);
+  }
+}
+
+}  // namespace flowaudit::rules::eval
