@@ -1,0 +1,264 @@
+// The evaluator on a hand-built audit result: scopes, grouping per destination, waivers, the
+// per-rule cap, allowlists, the verdict, and built-in rules no committed capture can trigger
+// (SSL 3.0, undecryptable QUIC, ECH).
+#include "rules/eval/evaluator.h"
+
+#include <doctest/doctest.h>
+
+#include "analysis/packet/transport.h"
+#include "rules/eval/records.h"
+#include "rules/load/loader.h"
+
+namespace flowaudit::rules::eval {
+namespace {
+
+using analysis::app::AppProtocol;
+using analysis::app::BlindSpot;
+
+core::IpAddress ip(const char* text) { return *core::IpAddress::parse(text); }
+
+struct Builder {
+  analysis::AuditResult r;
+  std::uint64_t next_id = 1;
+
+  // A flow from the device to server:port; returns its details to fill in.
+  analysis::app::FlowDetails& flow(const char* server, std::uint16_t port, std::uint8_t proto, std::uint64_t bytes_out,
+                                   AppProtocol app = AppProtocol::kUnknown) {
+    analysis::flow::Flow f;
+    f.id = next_id++;
+    f.key.addr[0] = ip("192.168.1.23");
+    f.key.addr[1] = ip(server);
+    f.key.port[0] = static_cast<std::uint16_t>(40000 + f.id);
+    f.key.port[1] = port;
+    f.key.protocol = proto;
+    f.client = 0;
+    f.from[0].packets = 3;
+    f.from[0].bytes = bytes_out;
+    f.from[0].first_ns = 1'700'000'000'000'000'000 + f.id;
+    f.from[0].last_ns = f.from[0].first_ns + 10;
+    f.from[1].bytes = 100;
+    f.last_seen = f.from[0].last_ns;
+    r.flows.push_back(f);
+    r.names.emplace_back();
+    auto& d = r.details[f.id];
+    d.app = app;
+    return d;
+  }
+
+  analysis::AuditResult& finish() {
+    r.destinations = analysis::flow::aggregate_destinations(r.flows);
+    r.coverage.flows = r.flows.size();
+    for (const auto& f : r.flows) r.coverage.bytes_out += f.out().bytes;
+    return r;
+  }
+};
+
+Policy policy(const std::string& text) {
+  load::LoadOptions options;
+  options.allow_includes = false;
+  auto loaded = load::load_policy_text(text, "test.yaml", options);
+  for (const auto& e : loaded.errors) INFO(e);
+  REQUIRE(loaded.ok());
+  return std::move(loaded.policy);
+}
+
+Policy builtin(const std::string& name) {
+  load::LoadOptions options;
+  options.builtin_dir = std::string(FLOWAUDIT_SOURCE_DIR) + "/data/policies";
+  auto loaded = load::load_policy({name}, options);
+  for (const auto& e : loaded.errors) INFO(e);
+  REQUIRE(loaded.ok());
+  return std::move(loaded.policy);
+}
+
+std::size_t count(const Evaluation& e, const std::string& rule) {
+  std::size_t n = 0;
+  for (const auto& f : e.findings) n += f.rule->id == rule ? 1 : 0;
+  return n;
+}
+
+const char* kRules = R"yaml(rules:
+  - id: t.big-flow
+    title: Big flow
+    severity: medium
+    scope: flow
+    condition: bytes_out > 1 KB
+    message: "{hostname} got {bytes_out} bytes ({tls.version})"
+  - id: t.destination
+    title: Port 443
+    severity: low
+    scope: destination
+    condition: port = 443
+  - id: t.capture
+    title: Capture
+    severity: info
+    scope: capture
+    condition: capture.flows > 1
+  - id: t.off
+    title: Off
+    severity: critical
+    scope: destination
+    condition: true
+    enabled: false
+waivers:
+  - rule: t.destination
+    condition: "ip = '10.9.9.9'"
+    reason: accepted
+    expires: 2999-01-01
+)yaml";
+
+}  // namespace
+
+TEST_SUITE("rules.eval") {
+
+TEST_CASE("flow findings are grouped per destination with their evidence; disabled rules do not run") {
+  Builder b;
+  b.flow("10.9.9.9", 443, analysis::packet::kProtoTcp, 5000);
+  b.flow("10.9.9.9", 443, analysis::packet::kProtoTcp, 7000);
+  b.flow("10.9.9.9", 443, analysis::packet::kProtoTcp, 10);  // below the threshold
+  b.flow("10.8.8.8", 443, analysis::packet::kProtoTcp, 2000);
+  const auto& r = b.finish();
+  const Policy p = policy(kRules);
+  const Evaluation e = evaluate(p, r, {});
+  CHECK(e.rules_evaluated == 3);
+  REQUIRE(count(e, "t.big-flow") == 2);
+  const Finding* big = nullptr;
+  for (const auto& f : e.findings) {
+    if (f.rule->id == "t.big-flow" && r.destinations[*f.destination].ip == ip("10.9.9.9")) big = &f;
+  }
+  REQUIRE(big != nullptr);
+  CHECK(big->evidence.flows == 2);
+  CHECK(big->evidence.bytes_out == 12000);
+  CHECK(big->evidence.flow_ids == std::vector<std::uint64_t>{1, 2});
+  CHECK(big->message == "unknown got 5000 bytes (unknown)");
+  CHECK(count(e, "t.off") == 0);
+  CHECK(count(e, "t.capture") == 1);
+  // The waiver covers one destination of t.destination, not the other.
+  CHECK(e.waived == 1);
+  CHECK(e.counts[static_cast<std::size_t>(Severity::kLow)] == 1);
+  CHECK(e.counts[static_cast<std::size_t>(Severity::kMedium)] == 2);
+  CHECK_FALSE(e.failed);  // nothing at high
+  CHECK(std::string(e.verdict()) == "pass");
+  // Not waived first, highest severity first.
+  CHECK(e.findings.front().rule->severity == Severity::kMedium);
+  CHECK(e.findings.back().waiver != nullptr);
+
+  EvalOptions strict;
+  strict.fail_on = Severity::kMedium;
+  CHECK(evaluate(p, r, strict).failed);
+  EvalOptions never;
+  never.fail_on = std::nullopt;
+  strict.fail_on = Severity::kInfo;
+  CHECK(evaluate(p, r, strict).failed);
+  CHECK_FALSE(evaluate(p, r, never).failed);
+}
+
+TEST_CASE("a rule that fires everywhere is capped, counted and warned about") {
+  Builder b;
+  for (std::size_t i = 0; i < kMaxFindingsPerRule + 5; ++i) {
+    const std::string addr = "10.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    b.flow(addr.c_str(), 443, analysis::packet::kProtoTcp, 10);
+  }
+  const auto& r = b.finish();
+  const Policy p = policy(kRules);
+  const Evaluation e = evaluate(p, r, {});
+  CHECK(count(e, "t.destination") == kMaxFindingsPerRule);
+  CHECK(e.dropped == 5);
+  CHECK(e.counts[static_cast<std::size_t>(Severity::kLow)] == kMaxFindingsPerRule + 5);
+  REQUIRE(e.warnings.size() == 1);
+}
+
+TEST_CASE("weak-tls.ssl fires on SSL 3.0 and weak-tls stays quiet on TLS 1.3") {
+  Builder b;
+  auto& ssl = b.flow("203.0.113.5", 443, analysis::packet::kProtoTcp, 900, AppProtocol::kTls);
+  ssl.tls = std::make_unique<analysis::app::TlsDetails>();
+  ssl.tls->client_hello = ssl.tls->server_hello = true;
+  ssl.tls->has_sni = true;
+  ssl.tls->sni = "legacy.example";
+  ssl.tls->ja3 = "0123456789abcdef0123456789abcdef";
+  ssl.tls->version = 0x0300;
+  ssl.tls->cipher = 0x0035;  // TLS_RSA_WITH_AES_256_CBC_SHA
+  auto& modern = b.flow("203.0.113.6", 443, analysis::packet::kProtoTcp, 900, AppProtocol::kTls);
+  modern.tls = std::make_unique<analysis::app::TlsDetails>();
+  modern.tls->client_hello = modern.tls->server_hello = true;
+  modern.tls->has_sni = true;
+  modern.tls->sni = "modern.example";
+  modern.tls->ja3 = "0123456789abcdef0123456789abcdef";
+  modern.tls->version = 0x0304;
+  modern.tls->cipher = 0x1301;
+  const auto& r = b.finish();
+  const Policy p = builtin("weak-tls");  // findings point into the policy: it must outlive them
+  const Evaluation e = evaluate(p, r, {});
+  REQUIRE(count(e, "weak-tls.ssl") == 1);
+  for (const auto& f : e.findings) CHECK(r.destinations[*f.destination].ip == ip("203.0.113.5"));
+}
+
+TEST_CASE("blind-spots: undecryptable QUIC and ECH are findings") {
+  Builder b;
+  auto& quic = b.flow("203.0.113.7", 443, analysis::packet::kProtoUdp, 1300, AppProtocol::kQuic);
+  quic.blind_spot = BlindSpot::kQuicUndecryptable;
+  quic.quic = std::make_unique<analysis::app::QuicDetails>();
+  quic.quic->version_name = "0x5a6b7c8d";
+  auto& ech = b.flow("203.0.113.8", 443, analysis::packet::kProtoTcp, 1300, AppProtocol::kTls);
+  ech.blind_spot = BlindSpot::kEch;
+  ech.tls = std::make_unique<analysis::app::TlsDetails>();
+  ech.tls->client_hello = true;
+  ech.tls->ech = true;
+  ech.tls->has_sni = true;
+  ech.tls->sni = "public.example";
+  const auto& r = b.finish();
+  const Policy p = builtin("blind-spots");
+  const Evaluation e = evaluate(p, r, {});
+  CHECK(count(e, "blind-spots.quic-undecryptable") == 1);
+  CHECK(count(e, "blind-spots.ech") == 1);
+}
+
+TEST_CASE("allowlists: names, services and networks allow; special ranges are never findings") {
+  Builder b;
+  b.flow("44.1.1.10", 443, analysis::packet::kProtoTcp, 100);
+  b.flow("45.1.1.1", 443, analysis::packet::kProtoTcp, 100);
+  b.flow("192.168.1.1", 53, analysis::packet::kProtoUdp, 60);
+  auto& r = b.finish();
+  const Policy p = policy("allowlists:\n  - app: demo\n    networks: ['44.1.1.0/24']\n");
+  EvalOptions options;
+  options.app = "demo";
+  const Evaluation e = evaluate(p, r, options);
+  REQUIRE(count(e, "allowlist.demo") == 1);
+  CHECK(r.destinations[*e.findings.front().destination].ip == ip("45.1.1.1"));
+  CHECK(e.findings.front().message == "45.1.1.1 port 443 is not an expected destination of demo");
+  options.app = "other";
+  const Evaluation none = evaluate(p, r, options);
+  CHECK(none.findings.empty());
+  CHECK(none.warnings.size() == 1);
+}
+
+TEST_CASE("records give lists with the list separator and messages join them with commas") {
+  Builder b;
+  b.flow("203.0.113.9", 53, analysis::packet::kProtoUdp, 60, AppProtocol::kDns);
+  auto& r = b.finish();
+  analysis::app::DnsRecord q;
+  q.flow_id = 1;
+  q.server = ip("203.0.113.9");
+  q.transport = "udp";
+  q.query = "chat.deepseek.com";
+  q.qtype = "A";
+  q.answers = {"d2vmr3bhtjgxmt.cloudfront.net", "3.173.21.63"};
+  r.dns.push_back(q);
+  const Policy p = policy(R"(rules:
+  - id: t.dns
+    title: DNS
+    severity: high
+    scope: dns
+    condition: dns.answers contains '3.173.21.63' and not dns.encrypted
+    message: "{dns.query} -> {dns.answers}"
+)");
+  const Evaluation e = evaluate(p, r, {});
+  REQUIRE(e.findings.size() == 1);
+  CHECK(e.findings[0].message == "chat.deepseek.com -> d2vmr3bhtjgxmt.cloudfront.net, 3.173.21.63");
+  CHECK(e.findings[0].evidence.dns_query == "chat.deepseek.com");
+  REQUIRE(e.findings[0].destination.has_value());
+  CHECK(e.failed);
+}
+
+}  // TEST_SUITE
+}  // namespace flowaudit::rules::eval
