@@ -136,7 +136,7 @@ class Loader {
     out_.errors.push_back(std::move(rendered));
   }
   void error_at(std::size_t file, std::size_t offset, std::string_view message) {
-    if (file == kNone) return push(std::string(message));
+    if (file == kNone) return push(one_line(message));
     const Source& s = *sources_[file];
     const Location where = offset == kNone ? Location{} : location_at(s.text, offset);
     push(render_at(s.display, s.text, where, message));

@@ -43,15 +43,23 @@ Location locate_in_scalar(std::string_view file_text, std::size_t scalar_start, 
   return location_at(file_text, raw);
 }
 
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
+  return out;
+}
+
 std::string render_at(std::string_view file, std::string_view file_text, Location where, std::string_view message) {
-  std::string out(file);
+  // File names and messages (yaml-cpp's quote the offending character) stay on one line.
+  std::string out = one_line(file);
   if (!where.known) {
     out += ": ";
-    out.append(message);
+    out += one_line(message);
     return out;
   }
   out += ':' + std::to_string(where.line + 1) + ':' + std::to_string(where.column + 1) + ": ";
-  out.append(message);
+  out += one_line(message);
   const std::size_t offset = std::min(where.offset, file_text.size());
   const std::size_t begin = offset - std::min<std::size_t>(where.column, offset);
   std::size_t end = file_text.find('\n', begin);

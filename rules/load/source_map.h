@@ -31,6 +31,9 @@ struct Location {
 [[nodiscard]] Location locate_in_scalar(std::string_view file_text, std::size_t scalar_start, std::string_view value,
                                         std::size_t offset) noexcept;
 
+// Control characters shown as '?', so that a message stays one line.
+[[nodiscard]] std::string one_line(std::string_view text);
+
 // "FILE:LINE:COL: message", the file's line and a caret under the column. Lines and columns are
 // printed 1-based; an unknown location prints just "FILE: message".
 [[nodiscard]] std::string render_at(std::string_view file, std::string_view file_text, Location where,
