@@ -26,6 +26,90 @@ struct DestKeyHash {
   }
 };
 
+// What findings are deduplicated by: the rule (its state index), waived or not, and the target (a
+// destination index, the index of the first DNS record of a name, or 0 for the capture).
+struct FindingKey {
+  std::size_t state = 0;
+  bool waived = false;
+  std::size_t target = 0;
+  friend bool operator==(const FindingKey&, const FindingKey&) = default;
+};
+struct FindingKeyHash {
+  std::size_t operator()(const FindingKey& k) const noexcept {
+    return (k.state * 0x9E3779B97F4A7C15ULL) ^ (k.target * 0xC2B2AE3D27D4EB4FULL) ^ (k.waived ? 1 : 0);
+  }
+};
+
+// Appends a field's value to a memo key: a type tag, then the bytes (strings with their length).
+void append_value(std::string& key, const std::optional<lang::Value>& v) {
+  if (!v) {
+    key.push_back('\0');
+    return;
+  }
+  if (const auto* s = std::get_if<std::string_view>(&*v)) {
+    const auto n = static_cast<std::uint32_t>(s->size());
+    key.push_back('s');
+    key.append(reinterpret_cast<const char*>(&n), sizeof n);
+    key.append(*s);
+  } else if (const auto* i = std::get_if<std::int64_t>(&*v)) {
+    key.push_back('i');
+    key.append(reinterpret_cast<const char*>(i), sizeof *i);
+  } else if (const auto* b = std::get_if<bool>(&*v)) {
+    key.push_back(*b ? 't' : 'f');
+  } else {
+    const auto& ip = std::get<core::IpAddress>(*v);
+    key.push_back(ip.is_v4() ? '4' : '6');
+    key.append(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
+  }
+}
+
+// Records repeat: thousands of flows to one destination with the same TLS fingerprint, the same DNS
+// name asked again and again. The rules of a scope are evaluated once per distinct combination of
+// the values they read (capture fields are the same for every record and left out), and the
+// answers are reused. The table is bounded; past its size records are evaluated directly.
+class ScopeMemo {
+ public:
+  static constexpr std::size_t kMaxEntries = 1 << 16;
+
+  ScopeMemo(std::vector<std::size_t> rules, lang::FieldSet used) : rules_(std::move(rules)), used_(used) {}
+
+  // The rules (state indexes) whose condition is true on `record`, into `matched`. `predicate_of`
+  // maps a state index to its predicate.
+  template <typename PredicateOf>
+  void match(const lang::Record& record, lang::FieldSet present, PredicateOf&& predicate_of,
+             std::vector<std::size_t>& matched) {
+    matched.clear();
+    key_.clear();
+    for (lang::FieldSet m = used_; m != 0; m &= m - 1) {
+      append_value(key_, record.get(static_cast<lang::FieldId>(__builtin_ctzll(m))));
+    }
+    if (auto it = index_.find(key_); it != index_.end()) {
+      const std::uint8_t* row = results_.data() + it->second * rules_.size();
+      for (std::size_t j = 0; j < rules_.size(); ++j) {
+        if (row[j] != 0) matched.push_back(rules_[j]);
+      }
+      return;
+    }
+    const bool keep = index_.size() < kMaxEntries;
+    const std::size_t row = results_.size();
+    if (keep) results_.resize(row + rules_.size(), 0);
+    for (std::size_t j = 0; j < rules_.size(); ++j) {
+      const lang::Predicate& p = predicate_of(rules_[j]);
+      if (!p.may_match(present) || !p.evaluate(record)) continue;
+      matched.push_back(rules_[j]);
+      if (keep) results_[row + j] = 1;
+    }
+    if (keep) index_.emplace(key_, rules_.empty() ? 0 : row / rules_.size());
+  }
+
+ private:
+  std::vector<std::size_t> rules_;
+  lang::FieldSet used_;
+  std::string key_;
+  std::unordered_map<std::string, std::size_t> index_;
+  std::vector<std::uint8_t> results_;  // one row of rules_.size() answers per distinct key
+};
+
 std::string value_text(const lang::Value& v) {
   if (const auto* s = std::get_if<std::string_view>(&v)) {
     std::string out;
@@ -99,6 +183,11 @@ class Run {
       if (ids.size() < kMaxEvidenceFlows) ids.push_back(f.id);
     }
     dns_dest_ = std::move(index);
+    dest_present_.resize(r_.destinations.size());
+    for (std::size_t i = 0; i < r_.destinations.size(); ++i) {
+      dest_.bind(i);
+      dest_present_[i] = dest_.presence();
+    }
   }
 
   // The waiver that covers a record for a rule, if any.
@@ -111,16 +200,19 @@ class Run {
   }
 
   // The finding of (rule, key) to add evidence to; null when the rule has too many already.
-  Finding* finding(std::size_t state, const std::string& key, const Waiver* waiver, const lang::Record& record,
+  Finding* finding(std::size_t state, std::size_t target, const Waiver* waiver, const lang::Record& record,
                    std::optional<std::size_t> destination) {
-    const std::string full = std::to_string(state) + (waiver != nullptr ? "/w/" : "/") + key;
-    if (auto it = keys_.find(full); it != keys_.end()) return &out_.findings[it->second];
+    const FindingKey full{state, waiver != nullptr, target};
+    if (auto it = keys_.find(full); it != keys_.end()) {
+      return it->second == kNoFinding ? nullptr : &out_.findings[it->second];
+    }
     RuleState& s = states_[state];
     const Rule& rule = *s.rule;
     if (waiver == nullptr) ++out_.counts[static_cast<std::size_t>(rule.severity)];
     else ++out_.waived;
     if (s.findings >= kMaxFindingsPerRule) {
       ++out_.dropped;
+      keys_.emplace(full, kNoFinding);  // counted once, like a listed finding
       return nullptr;
     }
     ++s.findings;
@@ -145,9 +237,11 @@ class Run {
     if (rules.empty()) return;
     for (std::size_t i = 0; i < r_.destinations.size(); ++i) {
       dest_.bind(i);
+      const lang::FieldSet present = dest_present_[i];
       for (const std::size_t state : rules) {
-        if (!states_[state].rule->predicate->evaluate(dest_)) continue;
-        Finding* f = finding(state, std::to_string(i), waiver_for(states_[state], dest_), dest_, i);
+        const lang::Predicate& p = *states_[state].rule->predicate;
+        if (!p.may_match(present) || !p.evaluate(dest_)) continue;
+        Finding* f = finding(state, i, waiver_for(states_[state], dest_), dest_, i);
         if (f == nullptr) continue;
         const auto& d = r_.destinations[i];
         f->evidence.flows = d.flows;
@@ -159,17 +253,34 @@ class Run {
     }
   }
 
+  ScopeMemo memo_for(Scope scope) const {
+    const auto& rules = by_scope_[static_cast<std::size_t>(scope)];
+    lang::FieldSet used = 0;
+    for (const std::size_t state : rules) used |= states_[state].rule->predicate->fields();
+    lang::FieldSet capture = 0;
+    for (const auto& info : lang::all_fields()) {
+      if (info.scope == Scope::kCapture) capture |= lang::field_bit(info.id);
+    }
+    return ScopeMemo(rules, used & ~capture);
+  }
+
+  const lang::Predicate& predicate_of(std::size_t state) const noexcept { return *states_[state].rule->predicate; }
+
   void flows() {
     const auto& rules = by_scope_[static_cast<std::size_t>(Scope::kFlow)];
     if (rules.empty()) return;
+    ScopeMemo memo = memo_for(Scope::kFlow);
+    std::vector<std::size_t> matched;
     for (std::size_t i = 0; i < r_.flows.size(); ++i) {
       const std::size_t d = flow_dest_[i];
       if (d == kNoDest) continue;
       dest_.bind(d);
       flow_.bind(i);
-      for (const std::size_t state : rules) {
-        if (!states_[state].rule->predicate->evaluate(flow_)) continue;
-        Finding* f = finding(state, std::to_string(d), waiver_for(states_[state], flow_), flow_, d);
+      memo.match(flow_, flow_.presence(dest_present_[d]), [&](std::size_t s) -> const lang::Predicate& {
+        return predicate_of(s);
+      }, matched);
+      for (const std::size_t state : matched) {
+        Finding* f = finding(state, d, waiver_for(states_[state], flow_), flow_, d);
         if (f == nullptr) continue;
         const auto& fl = r_.flows[i];
         ++f->evidence.flows;
@@ -184,15 +295,23 @@ class Run {
   void dns_queries() {
     const auto& rules = by_scope_[static_cast<std::size_t>(Scope::kDns)];
     if (rules.empty()) return;
+    ScopeMemo memo = memo_for(Scope::kDns);
+    std::vector<std::size_t> matched;
+    // DNS findings are per name: the first record of each name stands for it.
+    std::unordered_map<std::string_view, std::size_t> first_of_name;
+    first_of_name.reserve(r_.dns.size());
     for (std::size_t i = 0; i < r_.dns.size(); ++i) {
       const auto& q = r_.dns[i];
+      const std::size_t name = first_of_name.emplace(q.query, i).first->second;
       dns_.bind(i);
-      for (const std::size_t state : rules) {
-        if (!states_[state].rule->predicate->evaluate(dns_)) continue;
-        std::optional<std::size_t> server;
-        const std::uint8_t proto = q.transport == "tcp" ? 6 : 17;
-        if (auto it = dns_dest_.find(DestKey{q.server, 53, proto}); it != dns_dest_.end()) server = it->second;
-        Finding* f = finding(state, "dns:" + q.query, waiver_for(states_[state], dns_), dns_, server);
+      memo.match(dns_, dns_.presence(), [&](std::size_t s) -> const lang::Predicate& { return predicate_of(s); },
+                 matched);
+      if (matched.empty()) continue;
+      std::optional<std::size_t> server;
+      const std::uint8_t proto = q.transport == "tcp" ? 6 : 17;
+      if (auto it = dns_dest_.find(DestKey{q.server, 53, proto}); it != dns_dest_.end()) server = it->second;
+      for (const std::size_t state : matched) {
+        Finding* f = finding(state, name, waiver_for(states_[state], dns_), dns_, server);
         if (f == nullptr) continue;
         ++f->evidence.flows;
         if (f->evidence.flow_ids.size() < kMaxEvidenceFlows &&
@@ -200,7 +319,7 @@ class Run {
                 f->evidence.flow_ids.end()) {
           f->evidence.flow_ids.push_back(q.flow_id);
         }
-        f->evidence.dns_query = q.query;
+        if (f->evidence.dns_query.empty()) f->evidence.dns_query = q.query;
         add_time(f->evidence, q.ts_ns, q.ts_ns);
       }
     }
@@ -209,7 +328,7 @@ class Run {
   void capture() {
     for (const std::size_t state : by_scope_[static_cast<std::size_t>(Scope::kCapture)]) {
       if (!states_[state].rule->predicate->evaluate(capture_)) continue;
-      Finding* f = finding(state, "capture", waiver_for(states_[state], capture_), capture_, std::nullopt);
+      Finding* f = finding(state, 0, waiver_for(states_[state], capture_), capture_, std::nullopt);
       if (f == nullptr) continue;
       f->evidence.flows = r_.flows.size();
       f->evidence.bytes_out = r_.coverage.bytes_out;
@@ -263,7 +382,7 @@ class Run {
       if (e == nullptr && analysis::enrich::classify_special(d.ip) != analysis::enrich::SpecialRange::kNone) continue;
       if (allowed(*a, d, e != nullptr ? e->service : nullptr)) continue;
       dest_.bind(i);
-      Finding* f = finding(state, std::to_string(i), waiver_for(states_[state], dest_), dest_, i);
+      Finding* f = finding(state, i, waiver_for(states_[state], dest_), dest_, i);
       if (f == nullptr) continue;
       f->message = (d.hostname.empty() ? d.ip.to_string() : d.hostname + " (" + d.ip.to_string() + ")") + " port " +
                    std::to_string(d.port) + " is not an expected destination of " + a->app;
@@ -294,6 +413,7 @@ class Run {
   }
 
   static constexpr std::size_t kNoDest = static_cast<std::size_t>(-1);
+  static constexpr std::size_t kNoFinding = static_cast<std::size_t>(-1);
 
   const Policy& policy_;
   const analysis::AuditResult& r_;
@@ -306,9 +426,10 @@ class Run {
   std::vector<RuleState> states_;
   std::array<std::vector<std::size_t>, kScopes> by_scope_;
   std::vector<std::size_t> flow_dest_;
+  std::vector<lang::FieldSet> dest_present_;
   std::vector<std::vector<std::uint64_t>> dest_flows_;
   std::unordered_map<DestKey, std::size_t, DestKeyHash> dns_dest_;
-  std::unordered_map<std::string, std::size_t> keys_;
+  std::unordered_map<FindingKey, std::size_t, FindingKeyHash> keys_;
 };
 
 }  // namespace

@@ -53,6 +53,19 @@ std::optional<Value> CaptureRecord::get(FieldId field) const {
   }
 }
 
+lang::FieldSet CaptureRecord::presence() const noexcept {
+  return lang::field_bit(FieldId::kCaptureCoverage) | lang::field_bit(FieldId::kCapturePackets) |
+         lang::field_bit(FieldId::kCaptureFlows) | lang::field_bit(FieldId::kCaptureComplete);
+}
+
+lang::FieldSet DestinationRecord::presence() const {
+  lang::FieldSet out = capture_.presence();
+  for (const auto& info : lang::all_fields()) {
+    if (info.scope == lang::Scope::kDestination && get(info.id)) out |= lang::field_bit(info.id);
+  }
+  return out;
+}
+
 std::optional<Value> DestinationRecord::get(FieldId field) const {
   const auto& d = r_.destinations[index_];
   const analysis::enrich::DestinationEnrichment* e =
@@ -109,14 +122,21 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
     case FieldId::kBytesOut: return number(f.out().bytes);
     case FieldId::kBytesIn: return number(f.in().bytes);
     case FieldId::kBlindSpot: return d != nullptr ? text(analysis::app::to_string(d->blind_spot)) : std::nullopt;
-    case FieldId::kTlsVersion:
+    // Named values are static strings; only unknown code points are spelled out (and kept).
+    case FieldId::kTlsVersion: {
       if (t == nullptr || !t->server_hello) return std::nullopt;
+      const std::string_view known = analysis::tls::known_version_name(t->version);
+      if (!known.empty()) return Value(known);
       if (!version_) version_ = analysis::tls::version_name(t->version);
       return Value(std::string_view(*version_));
-    case FieldId::kTlsCipher:
+    }
+    case FieldId::kTlsCipher: {
       if (t == nullptr || !t->server_hello) return std::nullopt;
+      const std::string_view known = analysis::tls::known_cipher_name(t->cipher);
+      if (!known.empty()) return Value(known);
       if (!cipher_) cipher_ = analysis::tls::cipher_name(t->cipher);
       return Value(std::string_view(*cipher_));
+    }
     case FieldId::kTlsJa3: return t != nullptr ? text(t->ja3) : std::nullopt;
     case FieldId::kTlsJa4: return t != nullptr ? text(t->ja4) : std::nullopt;
     case FieldId::kTlsEch: return t != nullptr && t->client_hello ? std::optional<Value>(Value(t->ech)) : std::nullopt;
@@ -131,14 +151,49 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
   }
 }
 
-void DnsQueryRecord::bind(std::size_t query) {
-  index_ = query;
-  answers_.clear();
-  const auto& q = r_.dns[query];
-  for (std::size_t i = 0; i < q.answers.size(); ++i) {
-    if (i != 0) answers_.push_back(core::kListSeparator);
-    answers_ += q.answers[i];
+lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
+  using lang::field_bit;
+  // The flow's own view replaces its destination's for these (see get()).
+  lang::FieldSet out = destination & ~(field_bit(FieldId::kAppProtocol) | field_bit(FieldId::kEncrypted));
+  out |= field_bit(FieldId::kBytesOut) | field_bit(FieldId::kBytesIn);
+  if (index_ < r_.names.size() && !r_.names[index_].hostname.empty()) out |= field_bit(FieldId::kHostname);
+  if (index_ < r_.names.size() && !r_.names[index_].source.empty()) out |= field_bit(FieldId::kHostnameSource);
+  if (analysis::app::encrypted(details_) >= 0) out |= field_bit(FieldId::kEncrypted);
+  const analysis::app::FlowDetails* d = details_;
+  if (d == nullptr) return out;
+  if (d->app != analysis::app::AppProtocol::kUnknown) out |= field_bit(FieldId::kAppProtocol);
+  if (d->blind_spot != analysis::app::BlindSpot::kNone) out |= field_bit(FieldId::kBlindSpot);
+  if (const auto* t = d->tls.get()) {
+    if (t->server_hello) out |= field_bit(FieldId::kTlsVersion) | field_bit(FieldId::kTlsCipher);
+    if (!t->ja3.empty()) out |= field_bit(FieldId::kTlsJa3);
+    if (!t->ja4.empty()) out |= field_bit(FieldId::kTlsJa4);
+    if (t->client_hello) out |= field_bit(FieldId::kTlsEch);
+    if (t->has_sni && !t->sni.empty()) out |= field_bit(FieldId::kTlsSni);
+    if (!t->alpn_offered.empty()) out |= field_bit(FieldId::kTlsAlpn);
   }
+  if (const auto* h = d->http.get()) {
+    if (!h->method.empty()) out |= field_bit(FieldId::kHttpMethod);
+    if (!h->host.empty()) out |= field_bit(FieldId::kHttpHost);
+    if (!h->path.empty()) out |= field_bit(FieldId::kHttpPath);
+    if (!h->user_agent.empty()) out |= field_bit(FieldId::kHttpUserAgent);
+  }
+  if (d->quic && !d->quic->version_name.empty()) out |= field_bit(FieldId::kQuicVersion);
+  return out;
+}
+
+lang::FieldSet DnsQueryRecord::presence() const noexcept {
+  using lang::field_bit;
+  const auto& q = r_.dns[index_];
+  lang::FieldSet out = capture_.presence() | field_bit(FieldId::kDnsEncrypted);
+  if (!q.query.empty()) out |= field_bit(FieldId::kDnsQuery);
+  if (!q.qtype.empty()) out |= field_bit(FieldId::kDnsQtype);
+  if (!q.answers.empty()) out |= field_bit(FieldId::kDnsAnswers);
+  return out;
+}
+
+void DnsQueryRecord::bind(std::size_t query) noexcept {
+  index_ = query;
+  answers_built_ = false;
 }
 
 std::optional<Value> DnsQueryRecord::get(FieldId field) const {
@@ -146,7 +201,17 @@ std::optional<Value> DnsQueryRecord::get(FieldId field) const {
   switch (field) {
     case FieldId::kDnsQuery: return text(q.query);
     case FieldId::kDnsQtype: return text(q.qtype);
-    case FieldId::kDnsAnswers: return q.answers.empty() ? std::nullopt : std::optional<Value>(Value(answers_));
+    case FieldId::kDnsAnswers:
+      if (q.answers.empty()) return std::nullopt;
+      if (!answers_built_) {  // joined on first use: most rules never ask
+        answers_.clear();
+        for (std::size_t i = 0; i < q.answers.size(); ++i) {
+          if (i != 0) answers_.push_back(core::kListSeparator);
+          answers_ += q.answers[i];
+        }
+        answers_built_ = true;
+      }
+      return Value(std::string_view(answers_));
     // Only plaintext DNS is decoded; DoT, DoH and DoQ are blind spots of their flows.
     case FieldId::kDnsEncrypted: return Value(false);
     default: return capture_.get(field);

@@ -12,10 +12,14 @@
 
 namespace flowaudit::rules::eval {
 
+// Every record can say which of its fields have a value (a superset is allowed, never a subset), so
+// the evaluator can skip the rules that cannot match it (lang::Predicate::may_match).
+
 class CaptureRecord final : public lang::Record {
  public:
   explicit CaptureRecord(const analysis::AuditResult& result) noexcept;
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
+  [[nodiscard]] lang::FieldSet presence() const noexcept;
 
  private:
   const analysis::AuditResult& r_;
@@ -28,6 +32,8 @@ class DestinationRecord final : public lang::Record {
       : r_(result), capture_(capture) {}
   void bind(std::size_t destination) noexcept { index_ = destination; }
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
+  // Asks every destination field (call once per destination and keep the answer).
+  [[nodiscard]] lang::FieldSet presence() const;
 
  private:
   const analysis::AuditResult& r_;
@@ -43,6 +49,9 @@ class FlowRecord final : public lang::Record {
   // the constructor is bound to it by the caller).
   void bind(std::size_t flow) noexcept;
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
+  // From the flow's details, without asking each field; `destination` is the presence of the
+  // flow's destination.
+  [[nodiscard]] lang::FieldSet presence(lang::FieldSet destination) const noexcept;
 
  private:
   const analysis::AuditResult& r_;
@@ -57,14 +66,16 @@ class DnsQueryRecord final : public lang::Record {
  public:
   DnsQueryRecord(const analysis::AuditResult& result, const CaptureRecord& capture) noexcept
       : r_(result), capture_(capture) {}
-  void bind(std::size_t query);
+  void bind(std::size_t query) noexcept;
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
+  [[nodiscard]] lang::FieldSet presence() const noexcept;
 
  private:
   const analysis::AuditResult& r_;
   const CaptureRecord& capture_;
   std::size_t index_ = 0;
-  std::string answers_;  // joined with core::kListSeparator
+  mutable std::string answers_;  // joined with core::kListSeparator, on first use
+  mutable bool answers_built_ = false;
 };
 
 // "tcp", "udp" or the protocol number as text.

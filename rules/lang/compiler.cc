@@ -3,6 +3,7 @@
 #include "core/string_pool.h"
 
 #include <algorithm>
+#include <array>
 #include <regex>
 #include <set>
 #include <utility>
@@ -25,6 +26,18 @@ struct CompiledNode {
   std::vector<std::string> strings;  // in, sorted
   std::vector<std::int64_t> integers;  // in, sorted
   std::optional<std::regex> regex;
+  // std::regex is slow (a backtracking matcher) and the values a rule tests repeat a lot (cipher
+  // suite names, the hostnames of one destination's flows): recent answers are remembered.
+  // Evaluation is single-threaded, which this relies on (see Predicate).
+  struct RegexMemo {
+    static constexpr std::size_t kEntries = 8;
+    static constexpr std::size_t kMaxSubject = 256;
+    std::array<std::string, kEntries> subject;
+    std::array<bool, kEntries> result{};
+    std::size_t used = 0;
+    std::size_t next = 0;
+  };
+  mutable RegexMemo memo;
   std::size_t depth = 1;
   std::size_t size = 1;  // nodes evaluated when every branch runs (a shared macro counts each time)
 };
@@ -396,6 +409,26 @@ bool regex_matches(const std::regex& re, std::string_view text) noexcept {
   }
 }
 
+bool regex_matches_memo(const CompiledNode& n, std::string_view value) noexcept {
+  if (!n.regex) return false;
+  auto& memo = n.memo;
+  if (value.size() > CompiledNode::RegexMemo::kMaxSubject) return regex_matches(*n.regex, value);
+  for (std::size_t i = 0; i < memo.used; ++i) {
+    if (memo.subject[i] == value) return memo.result[i];
+  }
+  const bool result = regex_matches(*n.regex, value);
+  try {
+    memo.subject[memo.next].assign(value);
+    memo.result[memo.next] = result;
+    memo.next = (memo.next + 1) % CompiledNode::RegexMemo::kEntries;
+    memo.used = std::min(memo.used + 1, CompiledNode::RegexMemo::kEntries);
+  } catch (...) {
+    memo.used = 0;  // out of memory: forget rather than remember wrongly
+    memo.next = 0;
+  }
+  return result;
+}
+
 bool compare_string(const CompiledNode& n, std::string_view value) noexcept {
   const std::string_view text = n.text;
   switch (n.op) {
@@ -405,7 +438,7 @@ bool compare_string(const CompiledNode& n, std::string_view value) noexcept {
     case CompareOp::kStartsWith: return value.substr(0, text.size()) == text;
     case CompareOp::kEndsWith: return value.size() >= text.size() && value.substr(value.size() - text.size()) == text;
     case CompareOp::kGlob: return glob_match(text, value);
-    case CompareOp::kMatches: return n.regex && regex_matches(*n.regex, value);
+    case CompareOp::kMatches: return regex_matches_memo(n, value);
     default: return false;
   }
 }
@@ -501,6 +534,63 @@ bool eval(const CompiledNode& n, const Record& record) noexcept {
 }
 
 }  // namespace
+
+namespace {
+
+// Clauses implied by a node being true: for each clause, some field of it has a value. Sound but
+// not complete: clauses beyond Predicate's limit are dropped (fewer constraints, never wrong ones).
+using Clauses = std::vector<FieldSet>;
+
+Clauses implied(const CompiledNode& n, std::size_t limit) {
+  switch (n.kind) {
+    case Kind::kCompare:
+    case Kind::kIn:
+    case Kind::kExists: return {field_bit(n.field)};
+    case Kind::kConst: return n.constant ? Clauses{} : Clauses{0};  // false: an unsatisfiable clause
+    case Kind::kNot: return {};
+    case Kind::kAnd: {
+      Clauses out;
+      for (const auto& child : n.children) {
+        for (const FieldSet c : implied(*child, limit)) {
+          if (out.size() < limit) out.push_back(c);
+        }
+      }
+      return out;
+    }
+    case Kind::kOr: {
+      // True only if some part is: the union of one clause from each part (the narrowest).
+      FieldSet any = 0;
+      for (const auto& child : n.children) {
+        const Clauses c = implied(*child, limit);
+        if (c.empty()) return {};
+        any |= *std::min_element(c.begin(), c.end(), [](FieldSet a, FieldSet b) {
+          return __builtin_popcountll(a) < __builtin_popcountll(b);
+        });
+      }
+      return {any};
+    }
+  }
+  return {};
+}
+
+FieldSet fields_of(const CompiledNode& n) {
+  FieldSet out = 0;
+  if (n.kind == Kind::kCompare || n.kind == Kind::kIn || n.kind == Kind::kExists) out |= field_bit(n.field);
+  for (const auto& child : n.children) out |= fields_of(*child);
+  return out;
+}
+
+}  // namespace
+
+Predicate::Predicate(std::shared_ptr<const detail::CompiledNode> root) : root_(std::move(root)) {
+  if (!root_) return;
+  fields_ = fields_of(*root_);
+  // The tree is at most kMaxCompiledNodes node visits (checked when compiling), so this is bounded.
+  const Clauses clauses = implied(*root_, kMaxClauses);
+  for (const FieldSet c : clauses) {
+    if (clause_count_ < kMaxClauses) clauses_[clause_count_++] = c;
+  }
+}
 
 bool Predicate::evaluate(const Record& record) const noexcept { return root_ && eval(*root_, record); }
 

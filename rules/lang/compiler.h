@@ -3,6 +3,7 @@
 // Record without throwing.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,17 +57,41 @@ namespace detail {
 struct CompiledNode;
 }
 
+// A set of fields as bits (1 << FieldId); there are at most 64 fields.
+using FieldSet = std::uint64_t;
+static_assert(kFieldCount <= 64, "FieldSet has one bit per field");
+[[nodiscard]] constexpr FieldSet field_bit(FieldId field) noexcept { return FieldSet{1} << static_cast<unsigned>(field); }
+
 class Predicate {
  public:
-  explicit Predicate(std::shared_ptr<const detail::CompiledNode> root) : root_(std::move(root)) {}
+  explicit Predicate(std::shared_ptr<const detail::CompiledNode> root);
+
+  // Whether the condition can be true on a record whose fields with a value are `present`: false
+  // means it cannot, and evaluate() may be skipped. Computed once from the tree as a few clauses
+  // "one of these fields has a value" implied by the condition (a comparison needs its field, `and`
+  // needs the clauses of all its parts, `or` one field of each part); `not` implies nothing.
+  // Every field the condition reads (through its macros too).
+  [[nodiscard]] FieldSet fields() const noexcept { return fields_; }
+
+  [[nodiscard]] bool may_match(FieldSet present) const noexcept {
+    for (std::size_t i = 0; i < clause_count_; ++i) {
+      if ((clauses_[i] & present) == 0) return false;
+    }
+    return true;
+  }
 
   // A field without a value makes every comparison on it false (including !=); `not` inverts that.
+  // Not thread-safe: regular expressions remember their recent answers inside the predicate.
   // Never throws: a regular expression that std::regex gives up on (error_complexity, error_stack)
   // counts as not matching.
   [[nodiscard]] bool evaluate(const Record& record) const noexcept;
 
  private:
   std::shared_ptr<const detail::CompiledNode> root_;
+  static constexpr std::size_t kMaxClauses = 4;
+  std::array<FieldSet, kMaxClauses> clauses_{};
+  std::size_t clause_count_ = 0;
+  FieldSet fields_ = 0;
 };
 
 [[nodiscard]] std::variant<Predicate, Error> compile(const Node& root, const CompileOptions& options = {});

@@ -72,6 +72,9 @@ app::ParseStatus parse_certificate(std::span<const std::uint8_t> body, Certifica
 
 // "TLS 1.2", "TLS 1.3", "SSL 3.0", or "0x7f1c" for anything else.
 std::string version_name(std::uint16_t version);
+// The same names without building a string; empty for values without a name.
+std::string_view known_version_name(std::uint16_t version) noexcept;
+std::string_view known_cipher_name(std::uint16_t suite) noexcept;
 // IANA name of a cipher suite, e.g. "TLS_AES_128_GCM_SHA256", or "0x1301" style when unknown.
 std::string cipher_name(std::uint16_t suite);
 

@@ -156,7 +156,7 @@ std::string hex4(std::uint16_t v) {
 
 }  // namespace
 
-std::string version_name(std::uint16_t version) {
+std::string_view known_version_name(std::uint16_t version) noexcept {
   switch (version) {
     case 0x0002: return "SSL 2.0";
     case 0x0300: return "SSL 3.0";
@@ -164,15 +164,25 @@ std::string version_name(std::uint16_t version) {
     case 0x0302: return "TLS 1.1";
     case 0x0303: return "TLS 1.2";
     case 0x0304: return "TLS 1.3";
-    default: return hex4(version);
+    default: return {};
   }
 }
 
-std::string cipher_name(std::uint16_t suite) {
+std::string version_name(std::uint16_t version) {
+  const std::string_view known = known_version_name(version);
+  return known.empty() ? hex4(version) : std::string(known);
+}
+
+std::string_view known_cipher_name(std::uint16_t suite) noexcept {
   const auto* it = std::lower_bound(kSuites.begin(), kSuites.end(), suite,
                                     [](const SuiteName& s, std::uint16_t v) { return s.code < v; });
-  if (it != kSuites.end() && it->code == suite) return std::string(it->name);
-  return hex4(suite);
+  if (it != kSuites.end() && it->code == suite) return it->name;
+  return {};
+}
+
+std::string cipher_name(std::uint16_t suite) {
+  const std::string_view known = known_cipher_name(suite);
+  return known.empty() ? hex4(suite) : std::string(known);
 }
 
 }  // namespace flowaudit::analysis::tls
