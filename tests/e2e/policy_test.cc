@@ -141,7 +141,7 @@ TEST_CASE("the terminal report groups findings by rule and ends with the verdict
 TEST_CASE("every built-in rule fires where it should and stays quiet where it should not") {
   struct Case {
     const char* rule;
-    const char* fires;  // capture (nullptr: covered by a unit test, see the comment)
+    const char* fires;  // capture (nullptr: covered by tests/unit/rules/eval, see the comment)
     const char* quiet;
   };
   const std::vector<Case> cases{
@@ -164,8 +164,14 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
       {"blind-spots.incomplete-capture", "bad/truncated.pcap", "http-post.pcap"},
       {"blind-spots.encrypted-dns", "blind-spots.pcap", "dns-udp-tcp.pcap"},
       {"blind-spots.udp-unknown", "blind-spots.pcap", "quic-v1.pcap"},
-      {"blind-spots.quic-undecryptable", nullptr, "quic-v1.pcap"},  // no capture yet: unit test
-      {"blind-spots.ech", nullptr, "dns-records.pcap"},
+      {"blind-spots.quic-undecryptable", "ech-quic.pcap", "quic-v1.pcap"},
+      {"blind-spots.ech", "ech-quic.pcap", "dns-records.pcap"},
+      {"china-transfer.server-country", "trackers-mix.pcap", "http-post.pcap"},
+      {"plaintext.http-upload", "trackers-mix.pcap", "http-post.pcap"},
+      {"plaintext.http-request", "trackers-mix.pcap", "http-post.pcap"},
+      {"trackers.analytics", "trackers-mix.pcap", "deepseek-session.pcapng"},
+      {"trackers.fingerprinting-identity", "trackers-mix.pcap", "deepseek-session.pcapng"},
+      {"trackers.third-party-sdk", "trackers-mix.pcap", "deepseek-session.pcapng"},
   };
   std::map<std::string, object> reports;
   auto report_for = [&](const std::string& capture) -> const object& {
@@ -173,6 +179,17 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
     if (it == reports.end()) it = reports.emplace(capture, audit_with_policy({data(capture)})).first;
     return it->second;
   };
+  // Every rule of the default policy is in the table.
+  const auto list = run({"rules", "list"});
+  std::size_t listed = 0;
+  for (std::size_t pos = list.out.find('\n'); pos != std::string::npos && pos + 1 < list.out.size();
+       pos = list.out.find('\n', pos + 1)) {
+    const std::string id = list.out.substr(pos + 1, list.out.find(' ', pos + 1) - pos - 1);
+    if (id.empty()) continue;
+    ++listed;
+    CHECK_MESSAGE(std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return id == c.rule; }), id);
+  }
+  CHECK(listed == 27);
   for (const auto& c : cases) {
     INFO("rule " << c.rule);
     if (c.fires != nullptr) CHECK_MESSAGE(!findings_of(report_for(c.fires), c.rule).empty(), c.fires);
