@@ -195,6 +195,10 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
     if (c.fires != nullptr) CHECK_MESSAGE(!findings_of(report_for(c.fires), c.rule).empty(), c.fires);
     CHECK_MESSAGE(findings_of(report_for(c.quiet), c.rule).empty(), c.quiet);
   }
+  // The QUIC version that could not be read is named (the v2 draft of ngtcp2 0.12).
+  const auto quic = findings_of(report_for("ech-quic.pcap"), "blind-spots.quic-undecryptable");
+  REQUIRE(quic.size() == 1);
+  CHECK(quic[0]->at("message").as_string().find("version 0x709a50c4") != std::string::npos);
 }
 
 TEST_CASE("a server located in China is named by server-country (with a database that says so)") {

@@ -74,7 +74,10 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
     if (params != nullptr && params->gquic) params = nullptr;  // Google QUIC: parse_gquic_hello's job
     if (params_ == nullptr) {
       if (params == nullptr) {
-        if (version != 0) state_ = State::kUnsupportedVersion;  // 0: version negotiation, not a client's
+        if (version != 0) {  // 0: version negotiation, not a client's
+          state_ = State::kUnsupportedVersion;
+          version_ = version;  // reported as the version that could not be read
+        }
         break;
       }
     } else if (version != version_) {
