@@ -1,5 +1,7 @@
 #include "analysis/app/flow_details.h"
 
+#include "analysis/app/tls/client_hello.h"
+
 namespace flowaudit::analysis::app {
 
 const char* to_string(AppProtocol p) noexcept {
@@ -30,6 +32,9 @@ int encrypted(const FlowDetails* d) noexcept {
   if (d == nullptr) return -1;
   switch (d->app) {
     case AppProtocol::kTls:
+      // A NULL cipher suite authenticates but does not encrypt: the records travel in clear.
+      if (d->tls && d->tls->server_hello && tls::is_null_cipher(d->tls->cipher)) return 0;
+      return 1;
     case AppProtocol::kQuic:
     case AppProtocol::kGquic:
       return 1;

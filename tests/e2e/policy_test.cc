@@ -201,6 +201,23 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
   CHECK(quic[0]->at("message").as_string().find("version 0x709a50c4") != std::string::npos);
 }
 
+TEST_CASE("a NULL cipher suite is not encryption: the flow and its destination say encrypted false") {
+  const auto report = audit_with_policy({data("weak-tls.pcap")}, {"--policy", "none"}, 0);
+  int null_flows = 0;
+  for (const auto& f : report.at("flows").as_array()) {
+    const auto& o = f.as_object();
+    if (!o.at("tls").is_object() || !o.at("tls").as_object().at("cipher").is_string()) continue;
+    const bool null_suite = o.at("tls").as_object().at("cipher").as_string() == "TLS_RSA_WITH_NULL_SHA";
+    null_flows += null_suite ? 1 : 0;
+    CHECK(o.at("encrypted").as_bool() == !null_suite);
+  }
+  CHECK(null_flows == 1);
+  for (const auto& d : report.at("destinations").as_array()) {
+    const auto& o = d.as_object();
+    if (o.at("ip").as_string() == "43.109.38.198") CHECK_FALSE(o.at("encrypted").as_bool());
+  }
+}
+
 TEST_CASE("a server located in China is named by server-country (with a database that says so)") {
   // The committed captures have no server in CN; a database built for the test puts one there.
   const auto csv = temp_dir() / "cn.csv";

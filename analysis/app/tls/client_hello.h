@@ -75,6 +75,8 @@ std::string version_name(std::uint16_t version);
 // The same names without building a string; empty for values without a name.
 std::string_view known_version_name(std::uint16_t version) noexcept;
 std::string_view known_cipher_name(std::uint16_t suite) noexcept;
+// Suites that do not encrypt: *_WITH_NULL_*, TLS_NULL_WITH_NULL_NULL, the integrity-only TLS 1.3 suites.
+bool is_null_cipher(std::uint16_t suite) noexcept;
 // IANA name of a cipher suite, e.g. "TLS_AES_128_GCM_SHA256", or "0x1301" style when unknown.
 std::string cipher_name(std::uint16_t suite);
 

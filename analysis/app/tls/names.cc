@@ -180,6 +180,12 @@ std::string_view known_cipher_name(std::uint16_t suite) noexcept {
   return {};
 }
 
+bool is_null_cipher(std::uint16_t suite) noexcept {
+  const std::string_view name = known_cipher_name(suite);
+  return name.find("_WITH_NULL_") != std::string_view::npos || name == "TLS_NULL_WITH_NULL_NULL" ||
+         suite == 0xC0B4 || suite == 0xC0B5;  // TLS_SHA256_SHA256, TLS_SHA384_SHA384 (RFC 9150)
+}
+
 std::string cipher_name(std::uint16_t suite) {
   const std::string_view known = known_cipher_name(suite);
   return known.empty() ? hex4(suite) : std::string(known);
