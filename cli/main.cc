@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -74,6 +75,11 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
   rules::load::LoadOptions options;
   options.builtin_dir = rules::load::find_builtin_policies();
   if (specs.size() == 1 && specs.front() == "none") return std::nullopt;
+  if (std::find(specs.begin(), specs.end(), "none") != specs.end()) {
+    error_line("--policy none evaluates no policy and cannot be combined with other policies");
+    failed = true;
+    return std::nullopt;
+  }
   if (specs.empty()) {
     if (!options.builtin_dir) {
       warnings.push_back("no built-in policies found (set FLOWAUDIT_DATA_DIR); no policy was evaluated");
@@ -425,6 +431,14 @@ int main(int argc, char** argv) {
   auto* rules_explain = rules_cmd->add_subcommand("explain", "Show one rule whole: condition, why, references");
   rules_explain->add_option("RULE", explain_id, "Rule id")->required();
   rules_explain->add_option("--policy", explain_policies, "Built-in pack or file, repeatable (default: default)");
+
+  // A repeatable option takes one value per occurrence: `--policy a.yaml s.pcap` must leave s.pcap
+  // to the positional arguments (CLI11 would otherwise give it to --policy too).
+  for (CLI::App* sub : {cmd, geo_cmd, geodb_build, rules_list, rules_explain}) {
+    for (CLI::Option* opt : sub->get_options()) {
+      if (!opt->get_positional() && opt->get_items_expected_max() > 1) opt->allow_extra_args(false);
+    }
+  }
 
   try {
     app.parse(argc, argv);

@@ -329,6 +329,18 @@ rules:
   CHECK(check.err == r.err.substr(0, r.err.find("flowaudit: the policy")) + "flowaudit: 1 error\n");
 }
 
+TEST_CASE("repeatable options take one value each, before or after the captures") {
+  auto r = run(with_fixture_dbs({"audit", "--policy", "weak-tls", "--policy", "plaintext", data("http-post.pcap"),
+                                 "--report", "json"}));
+  REQUIRE(r.exit_code == 1);
+  const auto report = boost::json::parse(r.out).as_object();
+  CHECK(report.at("policy").as_object().at("files").as_array().size() == 2);
+  CHECK(report.at("inputs").as_array().size() == 1);
+  r = run({"audit", "--policy", "none", "--policy", "weak-tls", data("http-post.pcap")});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cannot be combined") != std::string::npos);
+}
+
 TEST_CASE("rules check, list and explain") {
   std::vector<std::string> packs{"rules", "check"};
   for (const char* p : {"default", "china-transfer", "gdpr-transfer", "gov-ai-ban", "plaintext", "weak-tls",
