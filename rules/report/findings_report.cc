@@ -31,12 +31,18 @@ void write_verdict_json(JsonWriter& w, const PolicyOutcome* outcome) {
   if (outcome == nullptr || outcome->evaluation == nullptr) {
     w.field("verdict", "not-evaluated");
     w.null_field("fail_on");
+    return;
+  }
+  w.field("verdict", outcome->evaluation->verdict());
+  w.field("fail_on", outcome->fail_on);
+}
+
+void write_finding_counts_json(JsonWriter& w, const PolicyOutcome* outcome) {
+  if (outcome == nullptr || outcome->evaluation == nullptr) {
     w.null_field("findings");
     return;
   }
   const auto& e = *outcome->evaluation;
-  w.field("verdict", e.verdict());
-  w.field("fail_on", outcome->fail_on);
   w.key("findings");
   w.begin_object();
   for (std::size_t s = kSeverityCount; s-- > 0;) w.field(severity_name(static_cast<Severity>(s)), e.counts[s]);

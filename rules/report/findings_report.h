@@ -20,8 +20,10 @@ struct PolicyOutcome {
   std::string fail_on = "high";  // as given on the command line
 };
 
-// summary.verdict, summary.findings and summary.fail_on.
+// summary.verdict and summary.fail_on (first in the summary), summary.findings (counts by severity,
+// written last: flat readers of the summary's leading numbers stop at the first nested object).
 void write_verdict_json(JsonWriter& w, const PolicyOutcome* outcome);
+void write_finding_counts_json(JsonWriter& w, const PolicyOutcome* outcome);
 // The top-level "policy" object (null without a policy) and "findings" array.
 void write_policy_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome);
 void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome);

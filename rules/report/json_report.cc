@@ -113,6 +113,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
     if (a[i] != 0) w.field(analysis::packet::kAnomalyNames[i], a[i]);
   }
   w.end_object();
+  write_finding_counts_json(w, outcome);
   w.end_object();
 }
 
