@@ -90,6 +90,7 @@ std::optional<Value> DestinationRecord::get(FieldId field) const {
       return s != nullptr ? text(analysis::enrich::category_name(s->category)) : std::nullopt;
     case FieldId::kServiceOperator: return s != nullptr ? text(s->operator_name) : std::nullopt;
     case FieldId::kServiceJurisdiction: return s != nullptr ? text(s->jurisdiction) : std::nullopt;
+    case FieldId::kServiceParent: return s != nullptr ? text(s->parent) : std::nullopt;
     case FieldId::kBytesOut: return number(d.bytes_out);
     case FieldId::kBytesIn: return number(d.bytes_in);
     case FieldId::kFlows: return number(d.flows);
@@ -102,6 +103,7 @@ void FlowRecord::bind(std::size_t flow) noexcept {
   details_ = analysis::Auditor::details_of(r_, r_.flows[flow]);
   version_.reset();
   cipher_.reset();
+  client_version_.reset();
 }
 
 std::optional<Value> FlowRecord::get(FieldId field) const {
@@ -146,6 +148,19 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
     case FieldId::kHttpHost: return h != nullptr ? text(h->host) : std::nullopt;
     case FieldId::kHttpPath: return h != nullptr ? text(h->path) : std::nullopt;
     case FieldId::kHttpUserAgent: return h != nullptr ? text(h->user_agent) : std::nullopt;
+    case FieldId::kHttpContentType: return h != nullptr ? text(h->content_type) : std::nullopt;
+    case FieldId::kHttpContentLength:
+      if (h == nullptr || h->content_length < 0) return std::nullopt;
+      return Value(static_cast<std::int64_t>(h->content_length));
+    case FieldId::kTlsClientVersion: {
+      if (t == nullptr || !t->client_hello) return std::nullopt;
+      const std::string_view known = analysis::tls::known_version_name(t->client_version);
+      if (!known.empty()) return Value(known);
+      if (!client_version_) client_version_ = analysis::tls::version_name(t->client_version);
+      return Value(std::string_view(*client_version_));
+    }
+    case FieldId::kTlsCertSubject: return t != nullptr ? text(t->cert_subject) : std::nullopt;
+    case FieldId::kTlsCertIssuer: return t != nullptr ? text(t->cert_issuer) : std::nullopt;
     case FieldId::kQuicVersion: return d != nullptr && d->quic ? text(d->quic->version_name) : std::nullopt;
     default: return destination_.get(field);
   }
@@ -167,7 +182,9 @@ lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
     if (t->server_hello) out |= field_bit(FieldId::kTlsVersion) | field_bit(FieldId::kTlsCipher);
     if (!t->ja3.empty()) out |= field_bit(FieldId::kTlsJa3);
     if (!t->ja4.empty()) out |= field_bit(FieldId::kTlsJa4);
-    if (t->client_hello) out |= field_bit(FieldId::kTlsEch);
+    if (t->client_hello) out |= field_bit(FieldId::kTlsEch) | field_bit(FieldId::kTlsClientVersion);
+    if (!t->cert_subject.empty()) out |= field_bit(FieldId::kTlsCertSubject);
+    if (!t->cert_issuer.empty()) out |= field_bit(FieldId::kTlsCertIssuer);
     if (t->has_sni && !t->sni.empty()) out |= field_bit(FieldId::kTlsSni);
     if (!t->alpn_offered.empty()) out |= field_bit(FieldId::kTlsAlpn);
   }
@@ -176,6 +193,8 @@ lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
     if (!h->host.empty()) out |= field_bit(FieldId::kHttpHost);
     if (!h->path.empty()) out |= field_bit(FieldId::kHttpPath);
     if (!h->user_agent.empty()) out |= field_bit(FieldId::kHttpUserAgent);
+    if (!h->content_type.empty()) out |= field_bit(FieldId::kHttpContentType);
+    if (h->content_length >= 0) out |= field_bit(FieldId::kHttpContentLength);
   }
   if (d->quic && !d->quic->version_name.empty()) out |= field_bit(FieldId::kQuicVersion);
   return out;
@@ -184,7 +203,8 @@ lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
 lang::FieldSet DnsQueryRecord::presence() const noexcept {
   using lang::field_bit;
   const auto& q = r_.dns[index_];
-  lang::FieldSet out = capture_.presence() | field_bit(FieldId::kDnsEncrypted);
+  lang::FieldSet out = capture_.presence() | field_bit(FieldId::kDnsEncrypted) | field_bit(FieldId::kDnsServer);
+  if (q.rcode && !q.rcode->empty()) out |= field_bit(FieldId::kDnsRcode);
   if (!q.query.empty()) out |= field_bit(FieldId::kDnsQuery);
   if (!q.qtype.empty()) out |= field_bit(FieldId::kDnsQtype);
   if (!q.answers.empty()) out |= field_bit(FieldId::kDnsAnswers);
@@ -214,6 +234,8 @@ std::optional<Value> DnsQueryRecord::get(FieldId field) const {
       return Value(std::string_view(answers_));
     // Only plaintext DNS is decoded; DoT, DoH and DoQ are blind spots of their flows.
     case FieldId::kDnsEncrypted: return Value(false);
+    case FieldId::kDnsRcode: return q.rcode ? text(*q.rcode) : std::nullopt;
+    case FieldId::kDnsServer: return Value(q.server);
     default: return capture_.get(field);
   }
 }

@@ -60,6 +60,7 @@ class FlowRecord final : public lang::Record {
   const analysis::app::FlowDetails* details_ = nullptr;
   mutable std::optional<std::string> version_;  // built on first use
   mutable std::optional<std::string> cipher_;
+  mutable std::optional<std::string> client_version_;
 };
 
 class DnsQueryRecord final : public lang::Record {

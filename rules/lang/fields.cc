@@ -51,6 +51,17 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kCapturePackets, "capture.packets", kInteger, kCapture, "packets read"},
     {FieldId::kCaptureFlows, "capture.flows", kInteger, kCapture, "flows seen"},
     {FieldId::kCaptureComplete, "capture.complete", kBoolean, kCapture, "whether every input was read to its end"},
+    {FieldId::kServiceParent, "service.parent", kString, kDestination,
+     "parent company of the operator, when the catalog names one"},
+    {FieldId::kTlsClientVersion, "tls.client_version", kString, kFlow, "highest TLS version the client offered"},
+    {FieldId::kTlsCertSubject, "tls.cert_subject", kString, kFlow,
+     "subject of the server certificate (TLS 1.2 and older: sent in clear)"},
+    {FieldId::kTlsCertIssuer, "tls.cert_issuer", kString, kFlow, "issuer of the server certificate (TLS 1.2 and older)"},
+    {FieldId::kHttpContentType, "http.content_type", kString, kFlow, "Content-Type of the first plaintext HTTP request"},
+    {FieldId::kHttpContentLength, "http.content_length", kInteger, kFlow,
+     "Content-Length of the first plaintext HTTP request (bytes of body it announced)"},
+    {FieldId::kDnsRcode, "dns.rcode", kString, kDns, "response code (NOERROR, NXDOMAIN, ...); no value: no response seen"},
+    {FieldId::kDnsServer, "dns.server", kAddress, kDns, "address of the DNS server asked"},
 }};
 
 constexpr bool table_in_order() {

@@ -65,6 +65,15 @@ enum class FieldId : std::uint16_t {
   kCapturePackets,
   kCaptureFlows,
   kCaptureComplete,
+  // Added after the first release of the table; kept at the end so ids stay stable.
+  kServiceParent,
+  kTlsClientVersion,
+  kTlsCertSubject,
+  kTlsCertIssuer,
+  kHttpContentType,
+  kHttpContentLength,
+  kDnsRcode,
+  kDnsServer,
   kCount,  // not a field: the number of fields
 };
 
