@@ -24,10 +24,14 @@ analysis::AuditResult audit(const std::vector<std::string>& files) {
     infos.push_back(auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size())));
   }
   auto result = auditor.finish(std::move(infos));
-  analysis::enrich::Enricher enricher;
-  std::vector<std::string> errors, warnings;
-  const std::string geo = std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/geo/";
-  REQUIRE(enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings));
+  // Enrichment points into the catalog: it must outlive every result (static, for the whole run).
+  static analysis::enrich::Enricher enricher;
+  static const bool opened = [] {
+    std::vector<std::string> errors, warnings;
+    const std::string geo = std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/geo/";
+    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
+  }();
+  REQUIRE(opened);
   result.enrichment = enricher.enrich(result.destinations);
   return result;
 }
