@@ -1,0 +1,31 @@
+// SARIF 2.1.0 (OASIS Static Analysis Results Interchange Format), the report GitHub code scanning
+// and other CI dashboards import: one run, a reporting descriptor per policy rule that ran (with
+// its help text and references), a result per finding. Streamed through JsonWriter, like the JSON
+// report: no document is built in memory.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "analysis/audit.h"
+#include "rules/report/findings_report.h"
+#include "rules/report/redact.h"
+
+namespace flowaudit::rules::report {
+
+inline constexpr const char* kSarifSchemaUri = "https://json.schemastore.org/sarif-2.1.0.json";
+
+// Without a policy (outcome null) the run has no rules and no results, only the inventory's inputs
+// as artifacts. Finding messages are redacted unless options.redact is false.
+void write_sarif(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
+                 std::FILE* out);
+
+// partialFingerprints["flowaudit/v1"]: 64-bit FNV-1a over the rule id, the destination's address
+// and port, and its host name, in hex. Stable across runs and versions, so that a dashboard can
+// tell a finding it has seen before from a new one.
+[[nodiscard]] std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint,
+                                            std::string_view hostname);
+
+}  // namespace flowaudit::rules::report

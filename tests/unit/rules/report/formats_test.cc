@@ -1,0 +1,416 @@
+// The SARIF, JUnit, Markdown and CSV reports on two committed captures (the DeepSeek session and the
+// trackers mix) with the fixture geo databases, the built-in catalog and the default policy.
+//
+// Markdown and CSV are compared byte for byte with tests/data/golden/. After an intended change to
+// either format, regenerate them with
+//   FLOWAUDIT_UPDATE_GOLDEN=1 build/tests/flowaudit_tests -ts='report.formats'
+// and review the diff before committing it (tests/data/golden/README.md says the same).
+// SARIF and JUnit are checked by tests/tools/validate-sarif and validate-junit (standard parsers and
+// the formats' required structure) and by a few values read back here.
+#include <doctest/doctest.h>
+
+#include <boost/json/parse.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "analysis/audit.h"
+#include "analysis/enrich/enrichment.h"
+#include "capture/pcap_file_source.h"
+#include "rules/eval/evaluator.h"
+#include "rules/load/loader.h"
+#include "rules/report/csv_report.h"
+#include "rules/report/junit_report.h"
+#include "rules/report/markdown_report.h"
+#include "rules/report/sarif_report.h"
+#include "unit/temp_dir.h"
+
+namespace flowaudit::rules::report {
+namespace {
+
+std::string source_path(const std::string& relative) { return std::string(FLOWAUDIT_SOURCE_DIR) + "/" + relative; }
+
+const std::vector<std::string> kCaptures{"tests/data/deepseek-session.pcapng", "tests/data/trackers-mix.pcap"};
+
+analysis::AuditResult audit() {
+  analysis::Auditor auditor{analysis::AuditOptions{}};
+  std::vector<capture::SourceInfo> infos;
+  for (const auto& f : kCaptures) {
+    auto opened = capture::open_capture_file(source_path(f));
+    REQUIRE(opened.source);
+    infos.push_back(auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size())));
+    // As a user in the repository would name it: the golden files must not depend on the checkout.
+    infos.back().path = f;
+  }
+  auto result = auditor.finish(std::move(infos));
+  // Enrichment points into the catalog: it must outlive every result (static, for the whole run).
+  static analysis::enrich::Enricher enricher;
+  static const bool opened = [] {
+    ::setenv("FLOWAUDIT_DATA_DIR", source_path("data").c_str(), 0);  // the built-in catalog
+    std::vector<std::string> errors, warnings;
+    const std::string geo = source_path("tests/data/geo/");
+    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
+  }();
+  REQUIRE(opened);
+  result.enrichment = enricher.enrich(result.destinations);
+  // Database paths are absolute here; reports print only their attribution, but keep them stable.
+  for (auto& db : result.geo_databases) db.path = std::filesystem::path(db.path).filename().string();
+  return result;
+}
+
+const analysis::AuditResult& result() {
+  static const analysis::AuditResult r = audit();
+  return r;
+}
+
+load::LoadOptions load_options() {
+  load::LoadOptions options;
+  options.builtin_dir = source_path("data/policies");
+  options.today = 20260101;  // waivers' expiry judged on a fixed day
+  return options;
+}
+
+// The default policy evaluated with a fixed --fail-on.
+struct Evaluated {
+  load::LoadResult loaded;
+  eval::Evaluation evaluation;
+  PolicyOutcome outcome;
+  explicit Evaluated(const std::string& policy_text = {}, const analysis::AuditResult& r = result()) {
+    loaded = policy_text.empty() ? load::load_policy({"default"}, load_options())
+                                 : load::load_policy_text(policy_text, "test-waivers", load_options());
+    REQUIRE_MESSAGE(loaded.ok(), (loaded.errors.empty() ? "" : loaded.errors.front()));
+    eval::EvalOptions options;
+    options.fail_on = Severity::kHigh;
+    evaluation = eval::evaluate(loaded.policy, r, options);
+    outcome.policy = &loaded.policy;
+    outcome.evaluation = &evaluation;
+    outcome.fail_on = "high";
+  }
+};
+
+template <typename Write>
+std::string render(Write&& write) {
+  char* data = nullptr;
+  std::size_t size = 0;
+  std::FILE* mem = open_memstream(&data, &size);
+  REQUIRE(mem != nullptr);
+  write(mem);
+  std::fclose(mem);
+  std::string out(data, size);
+  std::free(data);
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Compares with tests/data/golden/NAME, or rewrites it when FLOWAUDIT_UPDATE_GOLDEN=1.
+void check_golden(const std::string& name, const std::string& actual) {
+  const std::string path = source_path("tests/data/golden/" + name);
+  if (const char* update = std::getenv("FLOWAUDIT_UPDATE_GOLDEN"); update != nullptr && std::string(update) == "1") {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << actual;
+    MESSAGE("rewrote " << path);
+    return;
+  }
+  const std::string expected = read_file(path);
+  INFO("golden file " << path << " differs; FLOWAUDIT_UPDATE_GOLDEN=1 rewrites it");
+  CHECK(actual == expected);
+}
+
+// Runs a validator script of tests/tools on `texts`, each written to a temporary file (one run of
+// the script for all: validate-sarif fetches the schema once per run).
+int validate(const std::string& tool, const std::vector<std::string>& texts, const std::string& options = {}) {
+  test::TempDir dir;
+  REQUIRE(dir.ok());
+  std::string cmd = "'" + source_path("tests/tools/" + tool) + "' " + options;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const std::string& t = texts[i];
+    cmd += " '" + dir.write(fmt::format("report-{}", i), {reinterpret_cast<const std::uint8_t*>(t.data()), t.size()}) + "'";
+  }
+  // FLOWAUDIT_KEEP_REPORTS=DIR keeps a copy of what the validators read, to look at by hand.
+  if (const char* keep = std::getenv("FLOWAUDIT_KEEP_REPORTS"); keep != nullptr && *keep != '\0') {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path(), ec)) {
+      std::filesystem::copy_file(entry.path(), std::filesystem::path(keep) / (tool + "-" + entry.path().filename().string()),
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+    }
+  }
+  return std::system(cmd.c_str());
+}
+
+// The default policy with every tracker finding waived.
+const char* const kWaiverPolicy = R"(policy:
+  name: test-waivers
+include: [default]
+waivers:
+  - rule: 'trackers.*'
+    reason: Accepted by the DPO, ticket PRIV-123
+    expires: 2099-12-31
+)";
+
+std::size_t enabled_rules(const Policy& p) {
+  std::size_t n = 0;
+  for (const auto& rule : p.rules) n += rule.enabled ? 1 : 0;
+  return n;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t i = text.find(what); i != std::string::npos; i = text.find(what, i + what.size())) ++n;
+  return n;
+}
+
+// A result whose first HTTP flow carries an identifier in its query string, for the redaction tests.
+analysis::AuditResult with_identifier_in_query() {
+  analysis::AuditResult r = audit();
+  for (auto& [id, d] : r.details) {
+    if (d.http) {
+      d.http->path = "/service/2/device_register/?device_id=abc123&aid=1";
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("report.formats") {
+
+TEST_CASE("csv report of the flows matches the golden file") {
+  const auto& r = result();
+  const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
+  check_golden("deepseek-trackers.csv", csv);
+  // Header plus one CRLF-terminated row per flow (no cell of these captures holds a line break).
+  std::size_t rows = 0;
+  for (std::size_t i = csv.find("\r\n"); i != std::string::npos; i = csv.find("\r\n", i + 2)) ++rows;
+  CHECK(rows == r.flows.size() + 1);
+  CHECK(csv.rfind("id,first_seen,last_seen,transport,", 0) == 0);
+}
+
+TEST_CASE("csv cells are quoted per RFC 4180 and guarded against formulas") {
+  auto cell = [](std::string_view v) {
+    std::string out;
+    append_csv_cell(out, v);
+    return out;
+  };
+  CHECK(cell("plain.example.com") == "plain.example.com");
+  CHECK(cell("") == "");
+  CHECK(cell("a,b") == "\"a,b\"");
+  CHECK(cell("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(cell("two\nlines") == "\"two\nlines\"");
+  CHECK(cell("=HYPERLINK(\"http://evil/\",\"x\")") == "\"'=HYPERLINK(\"\"http://evil/\"\",\"\"x\"\")\"");
+  CHECK(cell("+1") == "'+1");
+  CHECK(cell("-2+3") == "'-2+3");
+  CHECK(cell("@SUM(A1)") == "'@SUM(A1)");
+  CHECK(cell("\tcmd") == "'\tcmd");
+  CHECK(cell("bad\xff") == "bad\xEF\xBF\xBD");
+}
+
+TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
+  analysis::AuditResult r = audit();
+  for (auto& [id, d] : r.details) {
+    if (d.http) {
+      d.http->path = "=cmd|' /C calc'!A0,\"x\"?device_id=abc123";
+      break;
+    }
+  }
+  const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
+  CHECK(csv.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=REDACTED\",") != std::string::npos);
+}
+
+TEST_CASE("csv, markdown and sarif redact identifiers in request targets unless told not to") {
+  analysis::AuditResult r = with_identifier_in_query();
+  Evaluated e({}, r);
+  REQUIRE(!e.evaluation.findings.empty());
+  e.evaluation.findings.front().message += " (POST /api/register?device_id=abc123)";
+  for (const bool redact : {true, false}) {
+    INFO("redact " << redact);
+    const ReportOptions options{redact};
+    const std::string csv = render([&](std::FILE* f) { write_csv(r, options, f); });
+    const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, options, f); });
+    const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, options, f); });
+    for (const std::string* text : {&csv, &md, &sarif}) {
+      INFO("report " << std::string(text == &csv ? "csv" : text == &md ? "md" : "sarif"));
+      // Markdown escapes the underscore.
+      const std::string redacted = text == &md ? "device\\_id=REDACTED" : "device_id=REDACTED";
+      CHECK((text->find(redacted) != std::string::npos) == redact);
+      CHECK((text->find("abc123") == std::string::npos) == redact);
+    }
+  }
+}
+
+TEST_CASE("markdown report matches the golden files") {
+  const auto& r = result();
+  const Evaluated e;
+  check_golden("deepseek-trackers.md",
+               render([&](std::FILE* f) { write_markdown(r, &e.outcome, ReportOptions{}, f); }));
+  check_golden("deepseek-trackers-no-policy.md",
+               render([&](std::FILE* f) { write_markdown(r, nullptr, ReportOptions{}, f); }));
+}
+
+TEST_CASE("markdown escapes what would break a table or make markup") {
+  CHECK(escape_markdown("a|b") == "a\\|b");
+  CHECK(escape_markdown("x\ny\rz") == "x y z");
+  CHECK(escape_markdown("<script>") == "\\<script\\>");
+  CHECK(escape_markdown("`code` [link](http://e)") == "\\`code\\` \\[link\\](http://e)");
+  CHECK(escape_markdown("@everyone") == "&#64;everyone");
+  CHECK(escape_markdown("bad\xc3") == "bad\xEF\xBF\xBD");
+  CHECK(escape_markdown("Zürich") == "Zürich");
+}
+
+TEST_CASE("sarif report is valid SARIF 2.1.0 with a result per finding") {
+  const auto& r = result();
+  const Evaluated e;
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const std::string bare = render([&](std::FILE* f) { write_sarif(r, nullptr, ReportOptions{}, f); });
+  const Evaluated waived(kWaiverPolicy);
+  const std::string with_waivers =
+      render([&](std::FILE* f) { write_sarif(r, &waived.outcome, ReportOptions{}, f); });
+  // Structure (and the official schema when npm can fetch it), plus GitHub code scanning's needs.
+  CHECK(validate("validate-sarif", {sarif, bare, with_waivers}, "--github --fetch-schema") == 0);
+
+  const auto doc = boost::json::parse(sarif).as_object();
+  CHECK(doc.at("version").as_string() == "2.1.0");
+  const auto& run = doc.at("runs").as_array().at(0).as_object();
+  const auto& rules = run.at("tool").as_object().at("driver").as_object().at("rules").as_array();
+  CHECK(rules.size() == enabled_rules(e.loaded.policy));
+  const auto& results = run.at("results").as_array();
+  CHECK(results.size() == e.evaluation.findings.size());
+  bool operator_finding = false;
+  for (const auto& v : results) {
+    const auto& res = v.as_object();
+    const auto index = static_cast<std::size_t>(res.at("ruleIndex").as_int64());
+    REQUIRE(index < rules.size());
+    CHECK(rules.at(index).as_object().at("id") == res.at("ruleId"));
+    CHECK(res.at("partialFingerprints").as_object().at("flowaudit/v1").as_string().size() == 16);
+    CHECK(!res.contains("suppressions"));
+    if (res.at("ruleId") == "china-transfer.operator") {
+      operator_finding = true;
+      CHECK(res.at("level") == "error");
+      const auto& loc = res.at("locations").as_array().at(0).as_object();
+      const auto& uri = loc.at("physicalLocation").as_object().at("artifactLocation").as_object().at("uri");
+      CHECK((uri == "tests/data/deepseek-session.pcapng" || uri == "tests/data/trackers-mix.pcap"));
+      CHECK(loc.at("logicalLocations").as_array().at(0).as_object().at("kind") == "resource");
+    }
+  }
+  CHECK(operator_finding);
+  for (const auto& v : rules) {
+    const auto& rule = v.as_object();
+    if (rule.at("id") != "china-transfer.operator") continue;
+    CHECK(rule.at("properties").as_object().at("security-severity") == "8.0");
+    CHECK(rule.at("defaultConfiguration").as_object().at("level") == "error");
+    CHECK(rule.contains("helpUri"));
+  }
+  CHECK(run.at("invocations").as_array().at(0).as_object().at("executionSuccessful") == true);
+  CHECK(run.at("artifacts").as_array().size() == 2);
+
+  // No policy: no rules, no results, the inputs still listed.
+  const auto bare_run = boost::json::parse(bare).as_object().at("runs").as_array().at(0).as_object();
+  CHECK(bare_run.at("tool").as_object().at("driver").as_object().at("rules").as_array().empty());
+  CHECK(bare_run.at("results").as_array().empty());
+  CHECK(bare_run.at("artifacts").as_array().size() == 2);
+
+  // Waived findings are results with an external suppression carrying the waiver's reason.
+  std::size_t suppressed = 0;
+  const auto waived_run = boost::json::parse(with_waivers).as_object().at("runs").as_array().at(0).as_object();
+  for (const auto& v : waived_run.at("results").as_array()) {
+    const auto& res = v.as_object();
+    const bool tracker = res.at("ruleId").as_string().starts_with("trackers.");
+    CHECK(res.contains("suppressions") == tracker);
+    if (!tracker) continue;
+    const auto& s = res.at("suppressions").as_array().at(0).as_object();
+    CHECK(s.at("kind") == "external");
+    CHECK(s.at("justification") == "Accepted by the DPO, ticket PRIV-123");
+    ++suppressed;
+  }
+  CHECK(suppressed == waived.evaluation.waived);
+  CHECK(suppressed > 0);
+}
+
+TEST_CASE("sarif fingerprints are stable and tell destinations apart") {
+  CHECK(sarif_fingerprint("r", "1.2.3.4:443", "a.example") == sarif_fingerprint("r", "1.2.3.4:443", "a.example"));
+  CHECK(sarif_fingerprint("r", "1.2.3.4:443", "a.example") != sarif_fingerprint("r", "1.2.3.4:443", "b.example"));
+  CHECK(sarif_fingerprint("ab", "c", "") != sarif_fingerprint("a", "bc", ""));
+  CHECK(sarif_fingerprint("", "", "") == "f998341be47bae14");  // FNV-1a of three separators: fixed forever
+}
+
+TEST_CASE("junit report has a test case per rule and fails the rules at or above --fail-on") {
+  const auto& r = result();
+  const Evaluated e;
+  const Evaluated waived(kWaiverPolicy);
+  const std::string junit = render([&](std::FILE* f) { write_junit(r, &e.outcome, ReportOptions{}, f); });
+  const std::string bare = render([&](std::FILE* f) { write_junit(r, nullptr, ReportOptions{}, f); });
+  const std::string with_waivers =
+      render([&](std::FILE* f) { write_junit(r, &waived.outcome, ReportOptions{}, f); });
+  CHECK(validate("validate-junit", {junit, bare, with_waivers}) == 0);
+
+  CHECK(occurrences(junit, "<testcase ") == enabled_rules(e.loaded.policy));
+  CHECK(occurrences(junit, "<testsuite name=\"flowaudit policy: china-transfer\"") == 1);
+  const std::size_t operator_case =
+      junit.find("<testcase classname=\"china-transfer\" name=\"china-transfer.operator: ");
+  REQUIRE(operator_case != std::string::npos);
+  const std::size_t failure = junit.find("<failure message=\"", operator_case);
+  REQUIRE(failure != std::string::npos);
+  CHECK(failure < junit.find("</testcase>", operator_case));
+  CHECK(junit.compare(junit.find("type=\"", failure), 12, "type=\"high\">") == 0);
+  // One failing test case per rule with a finding at or above high that is not waived.
+  std::set<const Rule*> failing;
+  for (const auto& f : e.evaluation.findings) {
+    if (f.waiver == nullptr && f.rule->severity >= Severity::kHigh) failing.insert(f.rule);
+  }
+  CHECK(occurrences(junit, "<failure ") == failing.size());
+  CHECK(junit.find(fmt::format("failures=\"{}\"", failing.size())) != std::string::npos);
+
+  CHECK(bare.find("<testcase classname=\"flowaudit\" name=\"no policy evaluated\">") != std::string::npos);
+  CHECK(occurrences(bare, "<skipped") == 1);
+
+  // Waived tracker findings are listed as waived in system-out, never as failures.
+  CHECK(with_waivers.find("waived finding") != std::string::npos);
+  CHECK(with_waivers.find("Accepted by the DPO, ticket PRIV-123") != std::string::npos);
+  const std::size_t trackers = with_waivers.find("<testsuite name=\"flowaudit policy: trackers\"");
+  REQUIRE(trackers != std::string::npos);
+  const std::size_t trackers_end = with_waivers.find("</testsuite>", trackers);
+  CHECK(with_waivers.substr(trackers, trackers_end - trackers).find("<failure") == std::string::npos);
+}
+
+TEST_CASE("the validators reject broken reports") {
+  // Wrong ruleIndex, a level SARIF does not have, a message without text, a URI with a space, an
+  // unknown suppression kind.
+  CHECK(validate("validate-sarif",
+                 {R"({"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x","rules":[{"id":"a"}]}},"results":[)"
+                  R"({"ruleId":"b","ruleIndex":0,"level":"fatal","message":{},"locations":[{"physicalLocation":)"
+                  R"({"artifactLocation":{"uri":"a b"}}}],"suppressions":[{"kind":"nope"}]}]}]})"},
+                 "2>/dev/null") != 0);
+  CHECK(validate("validate-sarif", {R"({"version":"2.0.0","runs":[]})"}, "2>/dev/null") != 0);
+  CHECK(validate("validate-sarif", {R"({"version":"2.1.0","runs":[{"tool":{"driver":{}}}]})"}, "2>/dev/null") != 0);
+  // Counts that disagree with the test cases; a test case without a name; not XML at all.
+  CHECK(validate("validate-junit",
+                 {R"(<testsuites tests="2"><testsuite name="x" tests="3" failures="0">)"
+                  R"(<testcase classname="a" name="b"><failure message="m"/></testcase></testsuite></testsuites>)"},
+                 "2>/dev/null") != 0);
+  CHECK(validate("validate-junit", {R"(<testsuites><testsuite name="x" tests="1" failures="0"><testcase classname="a"/>)"
+                                    R"(</testsuite></testsuites>)"},
+                 "2>/dev/null") != 0);
+  CHECK(validate("validate-junit", {"<testsuites><testsuite"}, "2>/dev/null") != 0);
+}
+
+TEST_CASE("junit escapes what XML cannot carry") {
+  std::string out;
+  append_xml_escaped(out, "a<b>&\"'\x01\xff\n");
+  CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;?\xEF\xBF\xBD&#10;");
+  out.clear();
+  append_xml_escaped(out, "line\nbreak", false);
+  CHECK(out == "line\nbreak");
+}
+
+}  // TEST_SUITE
+}  // namespace flowaudit::rules::report
