@@ -93,17 +93,25 @@ std::vector<const Rule*> run_rules(const PolicyOutcome* outcome) {
   return rules;
 }
 
+// YAML folded scalars end with a line break; SARIF viewers would show it.
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 void write_rule(JsonWriter& w, const Rule& rule) {
+  const std::string_view description = trimmed(rule.description);
+  const std::string_view remediation = trimmed(rule.remediation);
   w.begin_object();
   w.field("id", rule.id);
   w.field("name", rule.id);
   text_object(w, "shortDescription", rule.title.empty() ? rule.id : rule.title);
-  text_object(w, "fullDescription", rule.description.empty() ? rule.title : rule.description);
-  std::string text = rule.description;
-  std::string markdown = rule.description;
-  if (!rule.remediation.empty()) {
-    text += "\n\nRemediation: " + rule.remediation;
-    markdown += "\n\n**Remediation:** " + rule.remediation;
+  text_object(w, "fullDescription", description.empty() ? std::string_view(rule.title) : description);
+  std::string text(description);
+  std::string markdown(description);
+  if (!remediation.empty()) {
+    text += fmt::format("\n\nRemediation: {}", remediation);
+    markdown += fmt::format("\n\n**Remediation:** {}", remediation);
   }
   if (!rule.references.empty()) {
     text += "\n\nReferences:";
@@ -199,7 +207,8 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
   w.key("partialFingerprints");
   w.begin_object();
   w.field("flowaudit/v1", sarif_fingerprint(rule.id, ep.empty() ? std::string_view(f.evidence.dns_query) : ep,
-                                             d != nullptr ? std::string_view(d->hostname) : std::string_view()));
+                                             d != nullptr ? std::string_view(d->hostname) : std::string_view(),
+                                             d != nullptr ? std::string_view(f.evidence.dns_query) : std::string_view()));
   w.end_object();
   if (f.waiver != nullptr) {
     w.key("suppressions");
@@ -246,7 +255,8 @@ void notification(JsonWriter& w, const char* lvl, std::string_view text) {
 
 }  // namespace
 
-std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint, std::string_view hostname) {
+std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint, std::string_view hostname,
+                              std::string_view dns_query) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
   auto mix = [&h](std::string_view s) {
     for (const char c : s) {
@@ -259,6 +269,7 @@ std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoin
   mix(rule_id);
   mix(endpoint);
   mix(hostname);
+  if (!dns_query.empty()) mix(dns_query);
   return fmt::format("{:016x}", h);
 }
 

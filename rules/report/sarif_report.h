@@ -24,8 +24,9 @@ void write_sarif(const analysis::AuditResult& result, const PolicyOutcome* outco
 
 // partialFingerprints["flowaudit/v1"]: 64-bit FNV-1a over the rule id, the destination's address
 // and port, and its host name, in hex. Stable across runs and versions, so that a dashboard can
-// tell a finding it has seen before from a new one.
+// tell a finding it has seen before from a new one. DNS findings (one per name asked of the same
+// resolver) mix in the name asked as well, or they would all be one result to the dashboard.
 [[nodiscard]] std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint,
-                                            std::string_view hostname);
+                                            std::string_view hostname, std::string_view dns_query = {});
 
 }  // namespace flowaudit::rules::report

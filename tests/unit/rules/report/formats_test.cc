@@ -303,6 +303,11 @@ TEST_CASE("sarif report is valid SARIF 2.1.0 with a result per finding") {
     }
   }
   CHECK(operator_finding);
+  std::set<std::string> fingerprints;
+  for (const auto& v : results) {
+    fingerprints.insert(std::string(v.as_object().at("partialFingerprints").as_object().at("flowaudit/v1").as_string()));
+  }
+  CHECK(fingerprints.size() == results.size());  // findings are one per rule and destination (or name asked)
   for (const auto& v : rules) {
     const auto& rule = v.as_object();
     if (rule.at("id") != "china-transfer.operator") continue;
@@ -341,6 +346,8 @@ TEST_CASE("sarif fingerprints are stable and tell destinations apart") {
   CHECK(sarif_fingerprint("r", "1.2.3.4:443", "a.example") != sarif_fingerprint("r", "1.2.3.4:443", "b.example"));
   CHECK(sarif_fingerprint("ab", "c", "") != sarif_fingerprint("a", "bc", ""));
   CHECK(sarif_fingerprint("", "", "") == "f998341be47bae14");  // FNV-1a of three separators: fixed forever
+  CHECK(sarif_fingerprint("plaintext.dns", "192.168.1.1:53", "", "a.example") !=
+        sarif_fingerprint("plaintext.dns", "192.168.1.1:53", "", "b.example"));
 }
 
 TEST_CASE("junit report has a test case per rule and fails the rules at or above --fail-on") {
