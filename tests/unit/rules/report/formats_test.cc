@@ -389,6 +389,52 @@ TEST_CASE("junit report has a test case per rule and fails the rules at or above
   CHECK(with_waivers.substr(trackers, trackers_end - trackers).find("<failure") == std::string::npos);
 }
 
+TEST_CASE("hostile names and messages stay inside their cells and parse") {
+  analysis::AuditResult r = audit();
+  REQUIRE(!r.destinations.empty());
+  r.destinations.front().hostname = "evil|x<img src=x>`@team\n## owned\x01\xff";
+  Evaluated e({}, r);
+  REQUIRE(!e.evaluation.findings.empty());
+  for (auto& f : e.evaluation.findings) f.message = "msg|<b>&\"'\x01\xff\r\n]]>" + f.message;
+  const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, ReportOptions{}, f); });
+  const std::string junit = render([&](std::FILE* f) { write_junit(r, &e.outcome, ReportOptions{}, f); });
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  CHECK(validate("validate-junit", {junit}) == 0);
+  CHECK(validate("validate-sarif", {sarif}, "--github") == 0);
+  // Every table row still has its columns: as many unescaped '|' as the header.
+  std::istringstream lines(md);
+  std::string row;
+  std::size_t rows = 0;
+  while (std::getline(lines, row)) {
+    if (row.empty() || row.front() != '|') continue;
+    std::size_t pipes = 0;
+    for (std::size_t i = 0; i < row.size(); ++i) pipes += row[i] == '|' && (i == 0 || row[i - 1] != '\\') ? 1 : 0;
+    INFO(row);
+    CHECK((pipes == 5 || pipes == 11));  // findings: 4 columns, destinations: 10
+    ++rows;
+  }
+  CHECK(rows > 10);
+  CHECK(occurrences(md, "<img") == occurrences(md, "\\<img"));  // escaped every time: no HTML
+  CHECK(md.find("\n## owned") == std::string::npos);
+  CHECK(md.find("@team") == std::string::npos);
+}
+
+TEST_CASE("sarif: a run that read no input is not successful and says why") {
+  analysis::AuditResult r;
+  capture::SourceInfo missing;
+  missing.path = "missing dir/none.pcap";
+  missing.error = "missing dir/none.pcap: No such file or directory";
+  r.inputs.push_back(missing);
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, nullptr, ReportOptions{}, f); });
+  CHECK(validate("validate-sarif", {sarif}, "--github") == 0);
+  const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
+  const auto& inv = run.at("invocations").as_array().at(0).as_object();
+  CHECK(inv.at("executionSuccessful") == false);
+  CHECK(inv.at("toolExecutionNotifications").as_array().at(0).as_object().at("level") == "error");
+  CHECK(run.at("artifacts").as_array().at(0).as_object().at("location").as_object().at("uri") ==
+        "missing%20dir/none.pcap");
+}
+
 TEST_CASE("the validators reject broken reports") {
   // Wrong ruleIndex, a level SARIF does not have, a message without text, a URI with a space, an
   // unknown suppression kind.
