@@ -23,6 +23,7 @@ struct CountryInfo {
 // for a reader to recognise the continents behind the circles, nothing more.
 struct LandOutline {
   std::span<const double> lon_lat;  // x0, y0, x1, y1, ...
+  bool water = false;               // an inland sea drawn over the land around it
 };
 [[nodiscard]] std::span<const LandOutline> land_outlines() noexcept;
 

@@ -101,6 +101,32 @@ bool linkable(std::string_view url) {
   return url.starts_with("https://") || url.starts_with("http://");
 }
 
+// Text with its web addresses as links (the databases' attributions: DB-IP's licence asks for a
+// link back). Everything else is escaped as usual.
+std::string linkify(std::string_view text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const std::size_t http = text.find("http", i);
+    if (http == std::string_view::npos || !linkable(text.substr(http))) {
+      const std::size_t upto = http == std::string_view::npos ? text.size() : http + 4;
+      out += esc(text.substr(i, upto - i));
+      i = upto;
+      continue;
+    }
+    out += esc(text.substr(i, http - i));
+    std::size_t end = http;
+    while (end < text.size() && text[end] != ' ' && text[end] != ')' && text[end] != ',' && text[end] != '"' &&
+           text[end] != '<' && text[end] != '>') {
+      ++end;
+    }
+    const std::string url = esc(text.substr(http, end - http));
+    out += fmt::format("<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>", url, url);
+    i = end;
+  }
+  return out;
+}
+
 // --- Small formatting helpers ------------------------------------------------------------------------
 
 std::string base_name(const std::string& path) {
@@ -288,7 +314,7 @@ a { color: var(--accent); }
 .sev3 { background: #c62828; } .sev4 { background: #6a0f1f; } .sevnone { background: #8a9aab; }
 .story { background: #fff8e1; border-left: 5px solid #d97706; padding: 10px 16px; margin: 12px 0; }
 .story ul { margin: 4px 0 0; padding-left: 20px; }
-.facts { display: flex; gap: 12px; flex-wrap: wrap; margin: 12px 0; }
+.facts { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin: 12px 0; }
 .fact { background: var(--panel); border-radius: 6px; padding: 8px 14px; }
 .fact b { display: block; font-size: 20px; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 24px; }
@@ -313,7 +339,9 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
 th { background: var(--panel); position: sticky; top: 0; }
 td.num, th.num { text-align: right; white-space: nowrap; }
-td.host { word-break: break-all; min-width: 160px; }
+td.host { overflow-wrap: anywhere; min-width: 150px; }
+td .badge { min-width: 0; }
+.dest td.mono { white-space: nowrap; }
 .plain { color: #b71c1c; font-weight: bold; }
 .differs { background: #fff3cd; font-weight: bold; }
 .note { font-size: 13px; color: var(--muted); font-style: italic; }
@@ -593,7 +621,8 @@ class Writer {
       for (std::size_t k = 0; k + 1 < outline.lon_lat.size(); k += 2) {
         points += fmt::format("{:.1f},{:.1f} ", x_of(outline.lon_lat[k]), y_of(outline.lon_lat[k + 1]));
       }
-      raw(fmt::format("<polygon points=\"{}\" fill=\"#dfe5dc\" stroke=\"#c3ccc0\" stroke-width=\"0.8\"/>", points));
+      raw(fmt::format("<polygon points=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"0.8\"/>", points,
+                      outline.water ? "#eef4fa" : "#dde3d9", outline.water ? "#c3ccc0" : "#c3ccc0"));
     }
     // The graticule: every 30 degrees, the equator stronger.
     for (int lon = -150; lon <= 150; lon += 30) {
@@ -807,8 +836,8 @@ class Writer {
                         ? fmt::format(": the first {} of {} (the JSON report lists them all)", shown,
                                       r_.destinations.size())
                         : std::string()));
-    raw("<table><thead><tr><th>Host</th><th>Name from</th><th>Server</th><th>Protocol</th><th>Encrypted</th>"
-        "<th>Country</th><th>AS organisation</th><th>Service</th><th>Operator</th><th>Juris&shy;diction</th>"
+    raw("<table class=\"dest\"><thead><tr><th>Host</th><th>Name from</th><th>Server</th><th>Protocol</th><th>Encrypted</th>"
+        "<th>Country, AS organisation</th><th>Service, operator</th><th>Juris&shy;diction</th>"
         "<th class=\"num\">Sent</th><th class=\"num\">Received</th><th class=\"num\">Flows</th><th>Worst finding</th>"
         "</tr></thead><tbody>\n");
     for (std::size_t i = 0; i < shown; ++i) {
@@ -848,13 +877,15 @@ class Writer {
                     e->geo.country != e->service->jurisdiction;
         }
       }
+      if (!as_org.empty()) country += "<br><span class=\"muted\">" + as_org + "</span>";
+      if (!op.empty()) service += "<br><span class=\"muted\">" + op + "</span>";
       raw(fmt::format("<tr><td class=\"host\">{}</td><td>{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td>"
-                      "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td class=\"num\">{}</td>"
+                      "<td>{}</td><td>{}</td><td{}>{}</td><td class=\"num\">{}</td>"
                       "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
                       host, d.hostname_source.empty() ? "<span class=\"muted\">-</span>" : esc(d.hostname_source),
                       esc(fmt::format("{}:{}/{}", d.ip.to_string(), d.port, eval::transport_name(d.protocol))),
                       d.app_protocol.empty() ? "<span class=\"muted\">-</span>" : esc(d.app_protocol), encrypted,
-                      country, as_org, service, op, differs ? " class=\"differs\"" : "", jurisdiction,
+                      country, service, differs ? " class=\"differs\"" : "", jurisdiction,
                       bytes_text(d.bytes_out), bytes_text(d.bytes_in), d.flows,
                       facts_.worst[i] < 0 ? std::string() : badge(facts_.worst[i])));
     }
@@ -971,7 +1002,8 @@ class Writer {
     for (const auto& db : r_.geo_databases) {
       raw(fmt::format("<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                       esc(base_name(db.path)), esc(db.database_type), esc(db.build_date), esc(db.description),
-                      esc(db.attribution)));
+                      db.attribution.empty() ? std::string("<span class=\"muted\">none asked for</span>")
+                                             : linkify(db.attribution)));
     }
     raw("</tbody></table>\n");
     raw("<p class=\"note\">Geolocation places an address, not a company: a server's country says where the "

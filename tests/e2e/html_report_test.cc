@@ -124,7 +124,14 @@ void check_no_fetches(const std::string& html) {
 TEST_SUITE("e2e") {
 
 TEST_CASE("html report: verdict, findings, charts, map, destinations, attribution; fetches nothing") {
-  const auto r = audit("deepseek-session.pcapng");
+  auto r = audit("deepseek-session.pcapng");
+  // The fixture databases ask for no attribution; a DB-IP database does (its licence: CC BY 4.0).
+  analysis::enrich::GeoDatabaseInfo dbip;
+  dbip.path = "/usr/share/flowaudit/geoip/dbip-country-lite-2025-01.mmdb";
+  dbip.database_type = "DBIP-Country-Lite";
+  dbip.build_date = "2025-01-01";
+  dbip.attribution = "IP Geolocation by DB-IP (https://db-ip.com), licensed under CC BY 4.0";
+  r.geo_databases.push_back(dbip);
   auto e = evaluate(r);
   e.outcome = report::PolicyOutcome{&e.policy, &e.evaluation, "high"};
   REQUIRE(e.evaluation.failed);
@@ -187,9 +194,10 @@ TEST_CASE("html report: verdict, findings, charts, map, destinations, attributio
   CHECK(html.find("<h2>Warnings</h2>") != std::string::npos);
   REQUIRE(!r.geo_databases.empty());
   CHECK(html.find("fixture-country.mmdb") != std::string::npos);
-  for (const auto& db : r.geo_databases) {
-    if (!db.attribution.empty()) CHECK(html.find(db.attribution) != std::string::npos);
-  }
+  CHECK(html.find("<td class=\"mono\">dbip-country-lite-2025-01.mmdb</td><td>DBIP-Country-Lite</td><td>2025-01-01</td>") !=
+        std::string::npos);
+  CHECK(html.find("IP Geolocation by DB-IP (<a href=\"https://db-ip.com\" rel=\"noopener noreferrer\">"
+                  "https://db-ip.com</a>), licensed under CC BY 4.0") != std::string::npos);
   check_no_fetches(html);
 }
 
