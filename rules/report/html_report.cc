@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -192,9 +193,9 @@ constexpr std::string_view kUnknownKey = "(unknown)";
 constexpr std::string_view kNoCatalogKey = "(not in catalog)";
 
 std::string group_label(std::string_view key) {
-  if (key == kLocalKey) return "Local or private network";
-  if (key == kUnknownKey) return "Unknown (no database answer)";
-  if (key == kNoCatalogKey) return "Operator unknown (not in the catalog)";
+  if (key == kLocalKey) return "Local network";
+  if (key == kUnknownKey) return "Country unknown";
+  if (key == kNoCatalogKey) return "Not in the catalog";
   return fmt::format("{} {}", key, country_label(key));
 }
 
@@ -516,28 +517,50 @@ class Writer {
 
     // The case that a map of server locations hides: a server in one country run by an operator
     // under another country's law.
-    std::vector<std::size_t> differ;
+    // One line per name, server country and service (a host reached over TCP and QUIC, or at
+    // several addresses, is one line), most bytes first.
+    struct Line {
+      std::size_t first = 0;  // the destination that names the line
+      std::uint64_t bytes_out = 0;
+      std::uint64_t destinations = 0;
+    };
+    std::map<std::tuple<std::string, std::string, const analysis::enrich::Service*>, Line> lines;
+    std::uint64_t differing = 0;
     for (std::size_t i = 0; i < r_.destinations.size(); ++i) {
       const std::string c = facts_.country_key(i);
       const std::string j = facts_.jurisdiction_key(i);
-      if (is_code(c) && is_code(j) && c != j) differ.push_back(i);
+      if (!is_code(c) || !is_code(j) || c == j) continue;
+      ++differing;
+      const auto& d = r_.destinations[i];
+      auto [it, added] = lines.try_emplace({d.hostname.empty() ? d.ip.to_string() : d.hostname, c,
+                                            r_.enrichment[i].service},
+                                           Line{i, 0, 0});
+      it->second.bytes_out += d.bytes_out;
+      ++it->second.destinations;
     }
-    if (differ.empty()) return;
+    if (lines.empty()) return;
+    std::vector<std::pair<std::string, Line>> sorted;
+    for (const auto& [key, line] : lines) sorted.emplace_back(std::get<0>(key), line);
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.second.bytes_out > b.second.bytes_out; });
     raw("<div class=\"story\"><b>Server location is not the operator's jurisdiction.</b> ");
     raw(fmt::format("{} answered from one country but {} run by an operator under another country's law:<ul>",
-                    plural(differ.size(), "destination", "destinations"), differ.size() == 1 ? "is" : "are"));
+                    plural(differing, "destination", "destinations"), differing == 1 ? "is" : "are"));
     constexpr std::size_t kMaxStory = 8;
-    for (std::size_t k = 0; k < differ.size() && k < kMaxStory; ++k) {
-      const std::size_t i = differ[k];
-      const auto& d = r_.destinations[i];
-      const auto& e = r_.enrichment[i];
-      raw(fmt::format("<li><b>{}</b>: server in {}{}, {} operated by {} under <b>{}</b> law; {} sent</li>",
-                      esc(d.hostname.empty() ? d.ip.to_string() : d.hostname), esc(country_label(e.geo.country)),
+    for (std::size_t k = 0; k < sorted.size() && k < kMaxStory; ++k) {
+      const auto& [name, line] = sorted[k];
+      const auto& e = r_.enrichment[line.first];
+      raw(fmt::format("<li><b>{}</b>: server in {}{}, {} operated by {} under <b>{}</b> law; {} sent{}</li>", esc(name),
+                      esc(country_label(e.geo.country)),
                       e.geo.as_org.empty() ? std::string() : " (" + esc(e.geo.as_org) + ")", esc(e.service->name),
                       esc(e.service->operator_name), esc(country_label(e.service->jurisdiction)),
-                      bytes_text(d.bytes_out)));
+                      bytes_text(line.bytes_out),
+                      line.destinations > 1 ? fmt::format(" to {} server addresses or ports", line.destinations)
+                                            : std::string()));
     }
-    if (differ.size() > kMaxStory) raw(fmt::format("<li>and {} more (see the destinations)</li>", differ.size() - kMaxStory));
+    if (sorted.size() > kMaxStory) {
+      raw(fmt::format("<li>and {} more (see the destinations)</li>", sorted.size() - kMaxStory));
+    }
     raw("</ul></div>\n");
   }
 
@@ -572,7 +595,11 @@ class Writer {
       const double share = static_cast<double>(b.bytes_out) / static_cast<double>(max_bytes);
       const int w = std::max(2, static_cast<int>(std::lround(share * kBarMax)));
       std::string label = b.key.starts_with("(") && b.key.ends_with("more)") ? b.key : group_label(b.key);
-      if (label.size() > 30) label = label.substr(0, 28) + "…";
+      if (label.size() > 27) {
+        std::size_t cut = 25;
+        while (cut > 0 && (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) --cut;  // whole characters
+        label = label.substr(0, cut) + "…";
+      }
       raw(fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"13\" text-anchor=\"end\" fill=\"#1c2733\">{}</text>",
                       kLabel - 8, y + 18, esc(label)));
       raw(fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"22\" rx=\"3\" fill=\"{}\"><title>{}: {} bytes sent, "
@@ -690,15 +717,24 @@ class Writer {
       const auto c = find_country(code);
       const double x = x_of(c->lon);
       const double y = y_of(c->lat);
+      // Below the country's own circle when it has one, so the two labels do not collide.
+      double below = 24;
+      for (const auto& s : spots) {
+        if (s.g->key == code) below = std::max(below, s.r + 16);
+      }
       raw(fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"14\" height=\"14\" transform=\"rotate(45 {:.1f} {:.1f})\" "
                       "fill=\"#fff\" stroke=\"#5b3f8c\" stroke-width=\"2.5\"/>",
                       x - 7, y - 7, x, y));
       raw(fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"13\" font-weight=\"bold\" fill=\"#5b3f8c\" "
                       "text-anchor=\"middle\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">operator law: {}"
                       "</text>",
-                      x, y + 24, esc(code)));
+                      x, y + below, esc(code)));
     }
-    for (const auto& s : spots) {
+    // Labels for the countries that received most; the rest keep their tooltip (a map with fifty
+    // overlapping labels reads worse than one with fifteen).
+    constexpr std::size_t kMaxLabels = 15;
+    for (std::size_t k = 0; k < spots.size() && k < kMaxLabels; ++k) {
+      const Spot& s = spots[k];
       raw(fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"13\" fill=\"#1c2733\" stroke=\"#fff\" "
                       "stroke-width=\"3\" paint-order=\"stroke\"><tspan font-weight=\"bold\">{}</tspan> {}</text>",
                       s.x + s.r + 4, s.y + 4, esc(s.g->key), bytes_text(s.g->bytes_out)));
