@@ -237,6 +237,17 @@ TEST_CASE("html report: redaction of messages, no policy, and the destinations c
   const std::string kept = html_of(r, &e.outcome, false);
   CHECK(kept.find("device_id=8f3a9c1e2b7d4f60&amp;email=a@b.c") != std::string::npos);
 
+  // A pass: nothing reaches --fail-on critical; the counts are still shown.
+  rules::eval::EvalOptions critical;
+  critical.fail_on = rules::Severity::kCritical;
+  auto passed = rules::eval::evaluate(e.policy, r, critical);
+  REQUIRE(!passed.failed);
+  const report::PolicyOutcome pass_outcome{&e.policy, &passed, "critical"};
+  const std::string pass = html_of(r, &pass_outcome);
+  CHECK(pass.find("<section class=\"verdict pass\"><div class=\"word\">PASS</div>") != std::string::npos);
+  CHECK(pass.find("No finding at or above <b>critical</b> (<code>--fail-on critical</code>); 19 findings below it.") !=
+        std::string::npos);
+
   // No policy: "not evaluated", no findings, the inventory still there.
   const std::string none = html_of(r, nullptr);
   CHECK(none.find("<div class=\"word\">NOT EVALUATED</div>") != std::string::npos);
