@@ -38,6 +38,8 @@ class PacketSource {
   // Never throws. After kError, info().error says what went wrong and no more packets come.
   virtual ReadStatus next(RawPacket& packet) = 0;
   [[nodiscard]] virtual const SourceInfo& info() const = 0;
+  // Bytes of the input consumed so far (for progress); 0 when the source cannot tell.
+  [[nodiscard]] virtual std::uint64_t position() const noexcept { return 0; }
 };
 
 }  // namespace flowaudit::capture

@@ -81,6 +81,7 @@ class LibpcapFileSource final : public PacketSource {
   ~LibpcapFileSource() override { pcap_close(pcap_); }
   LibpcapFileSource(const LibpcapFileSource&) = delete;
   LibpcapFileSource& operator=(const LibpcapFileSource&) = delete;
+  [[nodiscard]] std::uint64_t position() const noexcept override { return offset_; }
 
   ReadStatus next(RawPacket& packet) override {
     if (done_) return info_.error.empty() ? ReadStatus::kEnd : ReadStatus::kError;

@@ -24,6 +24,7 @@ class PcapngReader final : public PacketSource {
 
   ReadStatus next(RawPacket& packet) override;
   [[nodiscard]] const SourceInfo& info() const override { return info_; }
+  [[nodiscard]] std::uint64_t position() const noexcept override { return offset_; }
 
   // Parses pcapng from memory (used by the fuzz target and tests); calls `on_packet` per packet.
   template <typename F>

@@ -5,7 +5,14 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +27,7 @@
 #include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/pcap_file_source.h"
+#include "rules/report/diff.h"
 #include "rules/report/json_report.h"
 #include "rules/report/report_output.h"
 #include "rules/report/text_report.h"
@@ -45,6 +53,8 @@ struct AuditArgs {
   std::vector<std::string> catalogs;
   std::vector<std::string> policies;
   std::string app;
+  bool no_redact = false;
+  std::string color = "auto";
 };
 
 struct GeoArgs {
@@ -104,7 +114,55 @@ std::optional<rules::Severity> fail_on_severity(const std::string& text) {
   return rules::parse_severity(text);
 }
 
-int run_audit(const AuditArgs& args) {
+// One audit, ready for the report writers. The enricher stays alive with the result: the
+// enrichment points into its catalog.
+struct AuditRun {
+  std::unique_ptr<analysis::enrich::Enricher> enricher;
+  analysis::AuditResult result;
+  std::optional<rules::Policy> policy;
+  rules::eval::Evaluation evaluation;
+  rules::report::PolicyOutcome outcome;
+  [[nodiscard]] const rules::report::PolicyOutcome* outcome_or_null() const { return policy ? &outcome : nullptr; }
+};
+
+// Progress on stderr while a long replay runs, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+  void start(const std::string& path) {
+    path_ = path;
+    size_ = 0;
+    struct stat st {};
+    if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+    last_ = std::chrono::steady_clock::now();
+  }
+  void update(std::uint64_t packets, std::uint64_t position) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(250)) return;
+    last_ = now;
+    std::string share;
+    if (size_ > 0 && position > 0) share = fmt::format("  {:.0f}%", 100.0 * static_cast<double>(position) / static_cast<double>(size_));
+    fmt::print(stderr, "\rflowaudit: {}  {} packets  {}{}\033[K", path_, packets,
+               rules::report::human_bytes(position), share);
+    shown_ = true;
+  }
+  void done() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::string path_;
+  std::uint64_t size_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
+
+// Reads the captures, names and locates every destination, evaluates the policy. Returns kExitOk
+// or kExitUsage (with the reason on stderr).
+int build_audit(const AuditArgs& args, const std::vector<std::string>& captures, AuditRun& run) {
   analysis::AuditOptions options;
   for (const auto& c : args.clients) {
     const auto cidr = core::Cidr::parse(c);
@@ -119,20 +177,8 @@ int run_audit(const AuditArgs& args) {
   options.flows.udp_idle_ns = static_cast<core::TimestampNs>(args.udp_timeout * 1e9);
   options.reassembly.memory_limit = args.fragment_memory;
 
-  std::vector<rules::report::ReportTarget> targets;
-  for (const auto& spec : args.reports) {
-    std::string err;
-    auto t = rules::report::parse_report_target(spec, err);
-    if (!t) {
-      error_line("--report: " + err);
-      return kExitUsage;
-    }
-    targets.push_back(*t);
-  }
-  if (targets.empty()) targets.push_back({});
-
   int stdin_uses = 0;
-  for (const auto& c : args.captures) stdin_uses += c == "-" ? 1 : 0;
+  for (const auto& c : captures) stdin_uses += c == "-" ? 1 : 0;
   if (stdin_uses > 1) {
     error_line("standard input ('-') can be given only once");
     return kExitUsage;
@@ -142,23 +188,24 @@ int run_audit(const AuditArgs& args) {
   // before any replay.
   std::vector<std::string> enrich_warnings;
   bool policy_failed = false;
-  const auto policy = load_policies(args.policies, enrich_warnings, policy_failed);
+  run.policy = load_policies(args.policies, enrich_warnings, policy_failed);
   if (policy_failed) return kExitUsage;
-  if (!args.app.empty() && (!policy || policy->find_allowlist(args.app) == nullptr)) {
+  if (!args.app.empty() && (!run.policy || run.policy->find_allowlist(args.app) == nullptr)) {
     std::string apps;
-    if (policy) {
-      for (const auto& a : policy->allowlists) apps += (apps.empty() ? "" : ", ") + a.app;
+    if (run.policy) {
+      for (const auto& a : run.policy->allowlists) apps += (apps.empty() ? "" : ", ") + a.app;
     }
     error_line(fmt::format("--app: the policy has no allowlist for '{}'{}", args.app,
                            apps.empty() ? std::string(" (it has none)") : " (it has: " + apps + ")"));
     return kExitUsage;
   }
-  analysis::enrich::Enricher enricher;
-  if (!open_enricher(enricher, args.geoip_dbs, args.catalogs, enrich_warnings)) return kExitUsage;
+  run.enricher = std::make_unique<analysis::enrich::Enricher>();
+  if (!open_enricher(*run.enricher, args.geoip_dbs, args.catalogs, enrich_warnings)) return kExitUsage;
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;
-  for (const auto& path : args.captures) {
+  Progress progress;
+  for (const auto& path : captures) {
     auto opened = capture::open_capture_file(path);
     if (!opened.source) {
       error_line(opened.info.error);
@@ -176,44 +223,190 @@ int run_audit(const AuditArgs& args) {
       infos.push_back(std::move(info));
       continue;
     }
-    auto info = auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size()));
+    const auto input = static_cast<std::uint32_t>(infos.size());
+    capture::RawPacket raw;
+    std::uint64_t packets = 0;
+    progress.start(path);
+    while (opened.source->next(raw) == capture::ReadStatus::kPacket) {
+      auditor.process(raw, input);
+      if ((++packets & 0xFFFF) == 0) progress.update(packets, opened.source->position());
+    }
+    progress.done();
+    auto info = opened.source->info();
     if (!info.error.empty()) error_line(info.error);
     ++readable;
     infos.push_back(std::move(info));
   }
   if (readable == 0) {
-    if (args.captures.size() > 1) error_line("no input could be read");
+    if (captures.size() > 1) error_line("no input could be read");
     return kExitUsage;
   }
 
-  auto result = auditor.finish(std::move(infos));
+  run.result = auditor.finish(std::move(infos));
+  auto& result = run.result;
   result.warnings.insert(result.warnings.end(), enrich_warnings.begin(), enrich_warnings.end());
-  result.enrichment = enricher.enrich(result.destinations);
-  for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
-  rules::eval::Evaluation evaluation;
-  rules::report::PolicyOutcome outcome;
-  if (policy) {
+  result.enrichment = run.enricher->enrich(result.destinations);
+  for (const auto& db : run.enricher->geo().databases()) result.geo_databases.push_back(db);
+  if (run.policy) {
     rules::eval::EvalOptions eval_options;
     eval_options.app = args.app;
     eval_options.fail_on = fail_on_severity(args.fail_on);
-    evaluation = rules::eval::evaluate(*policy, result, eval_options);
-    result.warnings.insert(result.warnings.end(), evaluation.warnings.begin(), evaluation.warnings.end());
-    outcome.policy = &*policy;
-    outcome.evaluation = &evaluation;
-    outcome.fail_on = args.fail_on;
+    run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
+    result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
+    run.outcome.policy = &*run.policy;
+    run.outcome.evaluation = &run.evaluation;
+    run.outcome.fail_on = args.fail_on;
   }
-  const rules::report::PolicyOutcome* outcome_ptr = policy ? &outcome : nullptr;
-  int status = evaluation.failed ? kExitFindings : kExitOk;
-  for (const auto& t : targets) {
+  return kExitOk;
+}
+
+// Colour for a text report: only on a terminal, never with NO_COLOR set or TERM=dumb.
+bool use_color(const std::string& mode, const rules::report::ReportTarget& target) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const bool to_stdout = target.path.empty() || target.path == "-";
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  return to_stdout && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0') &&
+         !(term != nullptr && std::string_view(term) == "dumb");
+}
+
+std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std::vector<std::string>& specs) {
+  std::vector<rules::report::ReportTarget> targets;
+  std::size_t to_stdout = 0;
+  for (const auto& spec : specs) {
+    std::string err;
+    auto t = rules::report::parse_report_target(spec, err);
+    if (!t) {
+      error_line("--report: " + err);
+      return std::nullopt;
+    }
+    to_stdout += t->path.empty() || t->path == "-" ? 1 : 0;
+    targets.push_back(*t);
+  }
+  if (targets.empty()) targets.push_back({});
+  if (to_stdout > 1) {
+    error_line("--report: only one report can go to standard output; give the others a path (FORMAT:PATH)");
+    return std::nullopt;
+  }
+  return targets;
+}
+
+int run_audit(const AuditArgs& args) {
+  const auto targets = parse_targets(args.reports);
+  if (!targets) return kExitUsage;
+  for (const auto& t : *targets) {
+    if (t.format != rules::report::Format::kText && t.format != rules::report::Format::kJson) {
+      error_line(fmt::format("--report: {} is not written by this build yet", rules::report::format_name(t.format)));
+      return kExitUsage;
+    }
+  }
+  AuditRun run;
+  if (const int rc = build_audit(args, args.captures, run); rc != kExitOk) return rc;
+  const auto* outcome = run.outcome_or_null();
+  rules::report::ReportOptions report_options;
+  report_options.redact = !args.no_redact;
+  int status = run.evaluation.failed ? kExitFindings : kExitOk;
+  for (const auto& t : *targets) {
+    const auto writer = [&](std::FILE* out) {
+      switch (t.format) {
+        case rules::report::Format::kJson: rules::report::write_json(run.result, out, outcome, report_options); break;
+        default: {
+          rules::report::TextOptions text_options;
+          text_options.outcome = outcome;
+          text_options.redact = report_options.redact;
+          text_options.color = use_color(args.color, t);
+          const std::string text = rules::report::render_text(run.result, text_options);
+          std::fwrite(text.data(), 1, text.size(), out);
+        }
+      }
+    };
+    if (auto err = rules::report::write_report(t, writer); !err.empty()) {
+      error_line(err);
+      status = kExitUsage;
+    }
+  }
+  return status;
+}
+
+// One side of a diff: a JSON report as it is, or a capture audited now with the same options.
+std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path,
+                                                      AuditRun& run, int& status) {
+  std::string head;
+  if (path != "-") {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      error_line(fmt::format("{}: cannot open", path));
+      status = kExitUsage;
+      return std::nullopt;
+    }
+    char buf[64] = {};
+    in.read(buf, sizeof buf);
+    head.assign(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  const auto first = head.find_first_not_of(" \t\r\n");
+  std::string error;
+  if (first != std::string::npos && head[first] == '{') {
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    boost::system::error_code ec;
+    boost::json::parse_options opts;
+    opts.max_depth = 64;
+    const auto value = boost::json::parse(text, ec, {}, opts);
+    if (ec) {
+      error_line(fmt::format("{}: not valid JSON: {}", path, ec.message()));
+      status = kExitUsage;
+      return std::nullopt;
+    }
+    auto side = rules::report::diff_side_from_report(value, path, error);
+    if (!side) {
+      error_line(error);
+      status = kExitUsage;
+    }
+    return side;
+  }
+  if (const int rc = build_audit(args, {path}, run); rc != kExitOk) {
+    status = rc;
+    return std::nullopt;
+  }
+  const auto value = boost::json::parse(rules::report::render_json(run.result, run.outcome_or_null()));
+  auto side = rules::report::diff_side_from_report(value, path, error);
+  if (!side) {
+    error_line(error);
+    status = kExitUsage;
+  }
+  return side;
+}
+
+int run_diff(const AuditArgs& args, const std::string& baseline_path, const std::string& next_path) {
+  const auto targets = parse_targets(args.reports);
+  if (!targets) return kExitUsage;
+  for (const auto& t : *targets) {
+    if (t.format != rules::report::Format::kText && t.format != rules::report::Format::kJson &&
+        t.format != rules::report::Format::kMarkdown) {
+      error_line(fmt::format("--report: diff writes text, json and md, not {}", rules::report::format_name(t.format)));
+      return kExitUsage;
+    }
+  }
+  int status = kExitOk;
+  AuditRun baseline_run;
+  AuditRun next_run;
+  const auto baseline = load_diff_side(args, baseline_path, baseline_run, status);
+  if (!baseline) return status;
+  const auto next = load_diff_side(args, next_path, next_run, status);
+  if (!next) return status;
+  const auto diff = rules::report::compare(*baseline, *next, fail_on_severity(args.fail_on), args.fail_on);
+  status = diff.failed ? kExitFindings : kExitOk;
+  for (const auto& t : *targets) {
     const auto writer = [&](std::FILE* out) {
       if (t.format == rules::report::Format::kJson) {
-        rules::report::write_json(result, out, outcome_ptr);
-      } else {
-        rules::report::TextOptions text_options;
-        text_options.outcome = outcome_ptr;
-        const std::string text = rules::report::render_text(result, text_options);
-        std::fwrite(text.data(), 1, text.size(), out);
+        rules::report::write_diff_json(*baseline, *next, diff, out);
+        return;
       }
+      const std::string text = t.format == rules::report::Format::kMarkdown
+                                   ? rules::report::render_diff_markdown(*baseline, *next, diff)
+                                   : rules::report::render_diff_text(*baseline, *next, diff);
+      std::fwrite(text.data(), 1, text.size(), out);
     };
     if (auto err = rules::report::write_report(t, writer); !err.empty()) {
       error_line(err);
@@ -355,21 +548,12 @@ int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out
   return kExitOk;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  CLI::App app{"flowaudit: audits where an AI chat client sends its users' data, from the wire."};
-  app.set_version_flag("--version", std::string("flowaudit ") + FLOWAUDIT_VERSION);
-  app.require_subcommand(1);
-
-  AuditArgs audit;
-  auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
-  cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
+// Options shared by audit and diff (a capture given to diff is audited with them).
+void add_audit_options(CLI::App* cmd, AuditArgs& audit, const std::string& report_help) {
   cmd->add_option("--client", audit.clients,
                   "Address or CIDR of the audited device (orients flows without a TCP handshake); repeatable");
-  cmd->add_option("--report", audit.reports,
-                  "FORMAT[:PATH], repeatable; formats: text (default), json; no PATH writes to stdout");
-  cmd->add_option("--fail-on", audit.fail_on, "Exit 1 when a finding reaches this severity")
+  cmd->add_option("--report", audit.reports, report_help);
+  cmd->add_option("--fail-on", audit.fail_on, "Exit 1 when a (new, for diff) finding reaches this severity")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical", "never"}))
       ->default_str("high");
   cmd->add_option("--max-flows", audit.max_flows, "Cap on live flows; the stalest is evicted beyond it")
@@ -384,7 +568,6 @@ int main(int argc, char** argv) {
   cmd->add_option("--fragment-memory", audit.fragment_memory, "Bytes kept for IP fragment reassembly")
       ->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 30))
       ->default_str("8388608");
-
   cmd->add_option("--geoip-db", audit.geoip_dbs,
                   "MMDB database (country, city or ASN), repeatable; default: every .mmdb in the data directory "
                   "(FLOWAUDIT_GEOIP_DIR, ~/.local/share/flowaudit/geoip)");
@@ -393,6 +576,35 @@ int main(int argc, char** argv) {
                   "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
                   "order; default: default; 'none' evaluates no policy");
   cmd->add_option("--app", audit.app, "Apply the policy's allowlist for this app: other destinations are findings");
+  cmd->add_flag("--no-redact", audit.no_redact,
+                "Keep identifiers in reports (query values and id-like path segments are REDACTED by default)");
+  cmd->add_option("--color", audit.color, "Colours in the text report: auto (on a terminal, unless NO_COLOR), "
+                                          "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flowaudit: audits where an AI chat client sends its users' data, from the wire."};
+  app.set_version_flag("--version", std::string("flowaudit ") + FLOWAUDIT_VERSION);
+  app.require_subcommand(1);
+
+  AuditArgs audit;
+  auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
+  cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
+  add_audit_options(cmd, audit, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, junit, sarif, "
+                                "csv; no PATH writes to stdout");
+
+  AuditArgs diff;
+  std::string diff_baseline;
+  std::string diff_next;
+  auto* diff_cmd = app.add_subcommand(
+      "diff", "Compare two audits (JSON reports or captures): destinations, services, countries, findings");
+  diff_cmd->add_option("BASELINE", diff_baseline, "JSON report or capture of the earlier version")->required();
+  diff_cmd->add_option("NEW", diff_next, "JSON report or capture of the new version")->required();
+  add_audit_options(diff_cmd, diff, "FORMAT[:PATH], repeatable; formats: text (default), json, md");
 
   GeoArgs geo;
   auto* geo_cmd = app.add_subcommand("geo", "What an audit would attach to each address: country, ASN, operator");
@@ -434,7 +646,7 @@ int main(int argc, char** argv) {
 
   // A repeatable option takes one value per occurrence: `--policy a.yaml s.pcap` must leave s.pcap
   // to the positional arguments (CLI11 would otherwise give it to --policy too).
-  for (CLI::App* sub : {cmd, geo_cmd, geodb_build, rules_list, rules_explain}) {
+  for (CLI::App* sub : {cmd, diff_cmd, geo_cmd, geodb_build, rules_list, rules_explain}) {
     for (CLI::Option* opt : sub->get_options()) {
       if (!opt->get_positional() && opt->get_items_expected_max() > 1) opt->allow_extra_args(false);
     }
@@ -453,6 +665,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (cmd->parsed()) return run_audit(audit);
+  if (diff_cmd->parsed()) return run_diff(diff, diff_baseline, diff_next);
   if (geo_cmd->parsed()) return run_geo(geo);
   if (rules_fields->parsed()) return run_rules_fields();
   if (rules_check->parsed()) return run_rules_check(check_files);

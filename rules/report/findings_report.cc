@@ -4,6 +4,7 @@
 
 #include "core/timestamp.h"
 #include "rules/eval/records.h"
+#include "rules/report/redact.h"
 #include "rules/report/text_report.h"
 
 namespace flowaudit::rules::report {
@@ -23,6 +24,19 @@ void strings(JsonWriter& w, const char* key, const std::vector<std::string>& val
   w.begin_array();
   for (const auto& v : values) w.value(v);
   w.end_array();
+}
+
+// ANSI colours by severity: critical and high red, medium yellow, low cyan, info dim.
+std::string paint(Severity severity, std::string_view text) {
+  const char* code = "2";
+  switch (severity) {
+    case Severity::kCritical: code = "1;31"; break;
+    case Severity::kHigh: code = "31"; break;
+    case Severity::kMedium: code = "33"; break;
+    case Severity::kLow: code = "36"; break;
+    case Severity::kInfo: code = "2"; break;
+  }
+  return fmt::format("\033[{}m{}\033[0m", code, text);
 }
 
 }  // namespace
@@ -92,7 +106,7 @@ void write_policy_json(JsonWriter& w, const analysis::AuditResult&, const Policy
   w.end_object();
 }
 
-void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
+void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome, bool redact) {
   w.key("findings");
   w.begin_array();
   if (outcome != nullptr && outcome->evaluation != nullptr) {
@@ -102,7 +116,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
       w.field("rule", rule.id);
       w.field("severity", severity_name(rule.severity));
       w.field("title", rule.title);
-      w.field("message", f.message);
+      w.field("message", redact_text(f.message, redact));
       w.field("scope", lang::scope_name(rule.scope));
       w.field("pack", rule.pack);
       if (f.destination && *f.destination < r.destinations.size()) {
@@ -159,7 +173,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
   w.end_array();
 }
 
-std::string render_findings_text(const analysis::AuditResult&, const PolicyOutcome* outcome) {
+std::string render_findings_text(const analysis::AuditResult&, const PolicyOutcome* outcome, bool redact, bool color) {
   std::string out;
   if (outcome == nullptr || outcome->evaluation == nullptr) return out;
   const auto& e = *outcome->evaluation;
@@ -180,7 +194,8 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
       std::string severity(severity_name(rule.severity));
       for (auto& c : severity) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
       out += '\n';
-      fmt::format_to(it, "  {:<8} {}  [{}]{}\n", waived ? "waived" : severity, rule.title, rule.id,
+      const std::string label = fmt::format("{:<8}", waived ? "waived" : severity);
+      fmt::format_to(it, "  {} {}  [{}]{}\n", color && !waived ? paint(rule.severity, label) : label, rule.title, rule.id,
                      waived ? fmt::format(" ({}, until {})", f.waiver->reason, format_date(f.waiver->expires))
                             : std::string());
       if (!rule.references.empty()) {
@@ -188,7 +203,7 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
         fmt::format_to(it, "           see {}{}\n", ref.title.empty() ? "" : ref.title + ": ", ref.url);
       }
     }
-    fmt::format_to(it, "    - {}\n", f.message);
+    fmt::format_to(it, "    - {}\n", redact_text(f.message, redact));
     const bool dns = rule.scope == lang::Scope::kDns;
     std::string evidence = fmt::format("{} {}", f.evidence.flows,
                                        dns ? (f.evidence.flows == 1 ? "query" : "queries")
@@ -202,7 +217,8 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
     fmt::format_to(it, "      {}\n", evidence);
   }
   out += '\n';
-  fmt::format_to(it, "Verdict: {} (--fail-on {}", e.failed ? "FAIL" : "pass", outcome->fail_on);
+  const std::string verdict = e.failed ? (color ? "\033[1;31mFAIL\033[0m" : "FAIL") : (color ? "\033[1;32mpass\033[0m" : "pass");
+  fmt::format_to(it, "Verdict: {} (--fail-on {}", verdict, outcome->fail_on);
   std::string counts;
   for (std::size_t s = kSeverityCount; s-- > 0;) {
     if (e.counts[s] == 0) continue;

@@ -153,7 +153,7 @@ void write_endpoint(JsonWriter& w, const char* key, const core::IpAddress& ip, s
   w.end_object();
 }
 
-void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
+void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOptions& options) {
   w.key("flows");
   w.begin_array();
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
@@ -237,7 +237,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r) {
       w.begin_object();
       w.field("method", h.method);
       w.string_or_null("host", h.host);
-      w.field("path", h.path);
+      w.field("path", redact_target(h.path, options.redact));
       w.string_or_null("user_agent", h.user_agent);
       w.string_or_null("content_type", h.content_type);
       if (h.content_length >= 0) {
@@ -304,7 +304,8 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
 
 }  // namespace
 
-void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutcome* outcome) {
+void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutcome* outcome,
+                const ReportOptions& options) {
   JsonWriter w(out);
   w.begin_object();
   w.field("schema", kReportSchema);
@@ -318,7 +319,7 @@ void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutc
   write_inputs(w, r);
   write_database_list(w, r.geo_databases);
   write_destinations(w, r);
-  write_flows(w, r);
+  write_flows(w, r, options);
   w.key("dns");
   w.begin_array();
   for (const auto& q : r.dns) {
@@ -352,7 +353,7 @@ void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutc
     w.end_object();
   }
   w.end_array();
-  write_findings_json(w, r, outcome);
+  write_findings_json(w, r, outcome, options.redact);
   w.key("warnings");
   w.begin_array();
   for (const auto& warning : r.warnings) w.value(warning);
@@ -360,12 +361,13 @@ void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutc
   w.end_object();
 }
 
-std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome) {
+std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome,
+                        const ReportOptions& options) {
   char* data = nullptr;
   std::size_t size = 0;
   std::FILE* mem = open_memstream(&data, &size);
   if (mem == nullptr) return {};
-  write_json(result, mem, outcome);
+  write_json(result, mem, outcome, options);
   std::fclose(mem);
   std::string out(data, size);
   std::free(data);

@@ -7,6 +7,7 @@
 
 #include "analysis/audit.h"
 #include "rules/report/findings_report.h"
+#include "rules/report/redact.h"
 
 namespace flowaudit::rules::report {
 
@@ -14,9 +15,12 @@ inline constexpr const char* kReportSchema = "flowaudit.report/v1";
 
 // Streams the report to `out` (pretty-printed, ends with a newline); no in-memory copy of it.
 // `outcome`: the policy run, or null (then summary.verdict is "not-evaluated").
-void write_json(const analysis::AuditResult& result, std::FILE* out, const PolicyOutcome* outcome = nullptr);
+// `options.redact`: HTTP paths and finding messages lose their identifiers (rules/report/redact.h).
+void write_json(const analysis::AuditResult& result, std::FILE* out, const PolicyOutcome* outcome = nullptr,
+                const ReportOptions& options = {});
 
-std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome = nullptr);
+std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome = nullptr,
+                        const ReportOptions& options = {});
 boost::json::value to_json(const analysis::AuditResult& result, const PolicyOutcome* outcome = nullptr);  // render_json, parsed
 
 }  // namespace flowaudit::rules::report

@@ -7,25 +7,39 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
 namespace flowaudit::rules::report {
+
+namespace {
+constexpr std::pair<Format, std::string_view> kFormats[] = {
+    {Format::kText, "text"},   {Format::kJson, "json"},   {Format::kHtml, "html"}, {Format::kMarkdown, "md"},
+    {Format::kJunit, "junit"}, {Format::kSarif, "sarif"}, {Format::kCsv, "csv"},
+};
+}  // namespace
+
+std::string_view format_name(Format format) noexcept {
+  for (const auto& [f, name] : kFormats) {
+    if (f == format) return name;
+  }
+  return "?";
+}
 
 std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error) {
   const auto colon = spec.find(':');
   const std::string_view name = spec.substr(0, colon);
   ReportTarget t;
   if (colon != std::string_view::npos) t.path = std::string(spec.substr(colon + 1));
-  if (name == "text") {
-    t.format = Format::kText;
-  } else if (name == "json") {
-    t.format = Format::kJson;
-  } else {
-    error = fmt::format("unknown report format '{}' (this version writes: text, json)", name);
-    return std::nullopt;
+  for (const auto& [f, n] : kFormats) {
+    if (n == name || (f == Format::kMarkdown && name == "markdown")) {
+      t.format = f;
+      return t;
+    }
   }
-  return t;
+  error = fmt::format("unknown report format '{}' (formats: text, json, html, md, junit, sarif, csv)", name);
+  return std::nullopt;
 }
 
 std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer) {

@@ -10,7 +10,10 @@
 
 namespace flowaudit::rules::report {
 
-enum class Format { kText, kJson };
+enum class Format { kText, kJson, kHtml, kMarkdown, kJunit, kSarif, kCsv };
+
+// "text", "json", "html", "md", "junit", "sarif", "csv".
+[[nodiscard]] std::string_view format_name(Format format) noexcept;
 
 struct ReportTarget {
   Format format = Format::kText;

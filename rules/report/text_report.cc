@@ -111,7 +111,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   }
   if (options.outcome != nullptr) {
     out += '\n';
-    out += render_findings_text(r, options.outcome);
+    out += render_findings_text(r, options.outcome, options.redact, options.color);
   }
   if (!r.warnings.empty()) {
     out += '\n';

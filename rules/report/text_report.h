@@ -11,6 +11,8 @@ namespace flowaudit::rules::report {
 struct TextOptions {
   std::size_t max_destinations = 25;
   const PolicyOutcome* outcome = nullptr;  // adds the findings and the verdict
+  bool redact = true;                      // identifiers in messages (rules/report/redact.h)
+  bool color = false;                      // ANSI colours (on a terminal, unless NO_COLOR)
 };
 
 std::string render_text(const analysis::AuditResult& result, const TextOptions& options = {});

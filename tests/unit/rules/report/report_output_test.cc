@@ -80,7 +80,7 @@ TEST_SUITE("rules.report.output") {
     }
     std::string err;
     parse_report_target("xml:out.xml", err);
-    CHECK(err == "unknown report format 'xml' (this version writes: text, json)");
+    CHECK(err == "unknown report format 'xml' (formats: text, json, html, md, junit, sarif, csv)");
   }
 
   TEST_CASE("a new file is written with mode 0600 under umask 022") {
