@@ -27,7 +27,12 @@
 #include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/pcap_file_source.h"
+#include "rules/report/csv_report.h"
 #include "rules/report/diff.h"
+#include "rules/report/html_report.h"
+#include "rules/report/junit_report.h"
+#include "rules/report/markdown_report.h"
+#include "rules/report/sarif_report.h"
 #include "rules/report/json_report.h"
 #include "rules/report/report_output.h"
 #include "rules/report/text_report.h"
@@ -295,12 +300,7 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std:
 int run_audit(const AuditArgs& args) {
   const auto targets = parse_targets(args.reports);
   if (!targets) return kExitUsage;
-  for (const auto& t : *targets) {
-    if (t.format != rules::report::Format::kText && t.format != rules::report::Format::kJson) {
-      error_line(fmt::format("--report: {} is not written by this build yet", rules::report::format_name(t.format)));
-      return kExitUsage;
-    }
-  }
+
   AuditRun run;
   if (const int rc = build_audit(args, args.captures, run); rc != kExitOk) return rc;
   const auto* outcome = run.outcome_or_null();
@@ -311,7 +311,14 @@ int run_audit(const AuditArgs& args) {
     const auto writer = [&](std::FILE* out) {
       switch (t.format) {
         case rules::report::Format::kJson: rules::report::write_json(run.result, out, outcome, report_options); break;
-        default: {
+        case rules::report::Format::kHtml: rules::report::write_html(run.result, outcome, report_options, out); break;
+        case rules::report::Format::kMarkdown:
+          rules::report::write_markdown(run.result, outcome, report_options, out);
+          break;
+        case rules::report::Format::kJunit: rules::report::write_junit(run.result, outcome, report_options, out); break;
+        case rules::report::Format::kSarif: rules::report::write_sarif(run.result, outcome, report_options, out); break;
+        case rules::report::Format::kCsv: rules::report::write_csv(run.result, report_options, out); break;
+        case rules::report::Format::kText: {
           rules::report::TextOptions text_options;
           text_options.outcome = outcome;
           text_options.redact = report_options.redact;

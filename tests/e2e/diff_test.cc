@@ -79,6 +79,49 @@ TEST_CASE("diff of two reports: one new host (a Chinese operator's telemetry ove
   CHECK(r.out.find("| new | gator.volces.com:80/tcp | SG |") != std::string::npos);
 }
 
+TEST_CASE("diff of two captures of the session that differ by one host: the new one is in CN") {
+  const auto r = diff({data("deepseek-session.pcapng"), data("deepseek-session-v2.pcapng")});
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("New destinations (1)\n  + log.mmstat.com:443/tcp  (server CN; Alibaba") != std::string::npos);
+  CHECK(r.out.find("Destinations gone") == std::string::npos);
+  CHECK(r.out.find("Changed destinations") == std::string::npos);
+  CHECK(r.out.find("Server countries: new CN") != std::string::npos);
+  CHECK(r.out.find("china-transfer.server-country") != std::string::npos);
+  CHECK(r.out.find("Findings gone") == std::string::npos);
+}
+
+TEST_CASE("every report format in one run, each file readable by its owner only") {
+  const auto dir = temp_dir() / "all-formats";
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> args{"audit", source_path("examples/deepseek-session.pcapng")};
+  for (const auto& a : fixture_dbs()) args.push_back(a);
+  for (const char* f : {"text", "json", "html", "md", "junit", "sarif", "csv"}) {
+    args.push_back("--report");
+    args.push_back(std::string(f) + ":" + (dir / (std::string("report.") + f)).string());
+  }
+  const auto r = run(args);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  for (const char* f : {"text", "json", "html", "md", "junit", "sarif", "csv"}) {
+    const auto path = dir / (std::string("report.") + f);
+    INFO(path);
+    REQUIRE(std::filesystem::exists(path));
+    CHECK(std::filesystem::file_size(path) > 100);
+    const auto perms = std::filesystem::status(path).permissions();
+    CHECK((perms & std::filesystem::perms::all) == (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  }
+  CHECK(read_file(dir / "report.text").find("Verdict: FAIL") != std::string::npos);
+  CHECK(read_file(dir / "report.md").find("china-transfer.operator") != std::string::npos);
+  CHECK(read_file(dir / "report.csv").find("chat.deepseek.com") != std::string::npos);
+  CHECK(read_file(dir / "report.html").find("<!DOCTYPE html>") != std::string::npos);
+  const std::string tools = source_path("tests/tools/");
+  CHECK(std::system(("'" + tools + "validate-report' '" + (dir / "report.json").string() + "' >/dev/null").c_str()) == 0);
+  CHECK(std::system(("'" + tools + "validate-sarif' '" + (dir / "report.sarif").string() + "' >/dev/null").c_str()) == 0);
+  CHECK(std::system(("'" + tools + "validate-junit' '" + (dir / "report.junit").string() + "' >/dev/null").c_str()) == 0);
+}
+
 TEST_CASE("diff of a capture with itself, or with its own report, is empty and passes") {
   auto r = diff({source_path("examples/deepseek-session.pcapng"), source_path("examples/deepseek-session.pcapng")});
   CHECK(r.exit_code == 0);
