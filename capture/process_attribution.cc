@@ -105,6 +105,7 @@ bool ProcessAttribution::refresh(std::string& error) {
     // 1. The kernel's sockets, before /proc (see the header for why this order).
     DiagDumpStats dump_stats;
     if (!dump_inet_sockets(sockets_, kMaxSockets, netlink_buffer_, dump_stats, error)) return false;
+    const auto dumped = std::chrono::steady_clock::now();
 
     // 2. Processes, and which of them are selected: seeds by pid or name, then their descendants.
     if (!list_processes(procs_, kMaxProcesses, error)) return false;
@@ -199,6 +200,8 @@ bool ProcessAttribution::refresh(std::string& error) {
     }
     add_interface_addresses(t.local_addresses, kMaxLocalAddresses);
 
+    st.dump_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(dumped - start).count());
     st.refresh_ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
     table_ = std::move(t);

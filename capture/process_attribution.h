@@ -16,7 +16,11 @@
 //    process is dumpable): a selected process that cannot be read fails refresh();
 //  - a flow whose socket is already closed (TIME_WAIT) or not yet seen by a refresh is kUnknown;
 //  - a socket shared by several processes (inherited across fork) is attributed to one of them,
-//    the selected one if any, else the lowest pid.
+//    the selected one if any, else the lowest pid;
+//  - descendants are found through the parent pid in /proc/PID/stat (always there, unlike
+//    /proc/PID/task/TID/children), so a process that double-forked away (reparented to init or a
+//    subreaper) is no longer a descendant; select it by name instead.
+// Not thread-safe: refresh() and the lookups are meant for one thread (the capture loop).
 #pragma once
 
 #include <cstddef>
@@ -70,6 +74,7 @@ struct AttributionStats {
   std::size_t unreadable_processes = 0;  // /proc/PID/fd denied (only counted when nothing is selected)
   bool udp_supported = true;           // false: this kernel lists no UDP sockets (no udp_diag)
   std::uint64_t refresh_ns = 0;        // wall time of the last successful refresh
+  std::uint64_t dump_ns = 0;           // of which the sock_diag dumps (the rest is /proc and the join)
 };
 
 class ProcessAttribution {
