@@ -31,10 +31,52 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
     std::uint8_t sender = 0;
     flow::Flow& f = table_.update(p, input, sender);
     apps_.on_packet(f, sender, p);
+    if (track_new_ && f.id > max_flow_id_) {
+      max_flow_id_ = f.id;
+      note_new_flow(f);
+    }
   } catch (const std::bad_alloc&) {
     // Growth failed: keep counting packets, say so in the report.
     out_of_memory_ = true;
   }
+}
+
+void Auditor::note_new_flow(const flow::Flow& f) {
+  // One entry per server endpoint, bounded: a scan of a /16 must not grow this without limit.
+  constexpr std::size_t kMaxServers = 65536;
+  constexpr std::size_t kMaxPending = 4096;
+  if (seen_servers_.size() >= kMaxServers || pending_new_.size() >= kMaxPending) return;
+  const auto& ip = f.key.addr[f.server()];
+  std::string key(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
+  key.push_back(static_cast<char>(f.key.protocol));
+  key.push_back(static_cast<char>(f.key.port[f.server()] >> 8));
+  key.push_back(static_cast<char>(f.key.port[f.server()] & 0xFF));
+  key.push_back(ip.is_v4() ? '4' : '6');
+  if (seen_servers_.insert(std::move(key)).second) pending_new_.push_back(f);
+}
+
+std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns) {
+  std::vector<NewDestination> out;
+  std::vector<flow::Flow> keep;
+  for (const flow::Flow& f : pending_new_) {
+    if (now_ns < f.first_seen() + settle_ns) {
+      keep.push_back(f);
+      continue;
+    }
+    NewDestination d;
+    d.ip = f.key.addr[f.server()];
+    d.port = f.key.port[f.server()];
+    d.protocol = f.key.protocol;
+    d.first_ns = f.first_seen();
+    const auto it = apps_.details().find(f.id);
+    const app::FlowDetails* details = it == apps_.details().end() ? nullptr : &it->second;
+    const app::FlowName name = app::name_flow(f, details, apps_.names(), apps_.pool());
+    d.hostname = std::string(name.hostname);
+    d.hostname_source = std::string(name.source);
+    out.push_back(std::move(d));
+  }
+  pending_new_ = std::move(keep);
+  return out;
 }
 
 capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t input) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <optional>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,22 @@ struct Coverage {
   }
 };
 
+// What libpcap said about a live capture (pcap_stats) and how it ended.
+struct LiveCaptureInfo {
+  std::string interface;
+  std::uint64_t received = 0;           // packets the filter accepted
+  std::uint64_t dropped = 0;            // dropped because the kernel buffer was full
+  std::uint64_t interface_dropped = 0;  // dropped by the interface or its driver
+  bool stats_available = false;
+  std::string stopped_by;               // "signal", "duration", "error"
+  std::string user;                     // the user the analysis ran as after dropping root
+  std::string written;                  // --write file, if any
+  std::uint64_t written_packets = 0;
+};
+
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
+  std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
   std::vector<flow::Flow> flows;
   std::vector<flow::Destination> destinations;
   std::vector<app::FlowName> names;  // parallel to flows
@@ -62,6 +78,17 @@ inline double duration_seconds(core::TimestampNs first, core::TimestampNs last) 
   return last > first ? (static_cast<double>(last) - static_cast<double>(first)) / 1e9 : 0.0;
 }
 
+// A destination seen for the first time during a live capture, named as well as the packets so
+// far allow (the SNI of its first flow, the Host header, or the DNS answer that gave its address).
+struct NewDestination {
+  core::IpAddress ip;
+  std::uint16_t port = 0;
+  std::uint8_t protocol = 0;
+  std::string hostname;
+  std::string hostname_source;
+  core::TimestampNs first_ns = 0;
+};
+
 class Auditor {
  public:
   explicit Auditor(AuditOptions options);
@@ -78,7 +105,16 @@ class Auditor {
   // The details of a flow in a result, or null.
   static const app::FlowDetails* details_of(const AuditResult& r, const flow::Flow& f);
 
+  // Live capture: remember each new server endpoint (address, port, transport) so that
+  // take_new_destinations() can report it. Off for replays (it costs a set of endpoints).
+  void track_new_destinations(bool on) noexcept { track_new_ = on; }
+  // Destinations first seen since the last call whose flow started at least `settle_ns` before
+  // `now_ns` (time for the ClientHello or the request to arrive and name it).
+  std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns);
+
  private:
+  void note_new_flow(const flow::Flow& f);
+
   AuditOptions options_;
   packet::Decoder decoder_;
   flow::FlowTable table_;
@@ -88,6 +124,11 @@ class Auditor {
   core::TimestampNs first_ns_ = 0;
   core::TimestampNs last_ns_ = 0;
   bool out_of_memory_ = false;
+  // Live capture's new destinations.
+  bool track_new_ = false;
+  std::uint64_t max_flow_id_ = 0;
+  std::unordered_set<std::string> seen_servers_;
+  std::vector<flow::Flow> pending_new_;
 };
 
 }  // namespace flowaudit::analysis

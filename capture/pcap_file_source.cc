@@ -58,18 +58,6 @@ std::FILE* reopen_with_prefix(std::FILE* inner, const unsigned char* prefix, std
   return f;
 }
 
-// libpcap reports DLT_* values; the rest of the code speaks LINKTYPE_* (what files store).
-std::uint32_t dlt_to_linktype(int dlt) {
-  switch (dlt) {
-    case DLT_RAW:
-#if defined(DLT_RAW) && DLT_RAW != 14
-    case 14:
-#endif
-      return 101;
-    default:
-      return static_cast<std::uint32_t>(dlt);
-  }
-}
 
 class LibpcapFileSource final : public PacketSource {
  public:
@@ -129,6 +117,19 @@ OpenResult open_error(SourceInfo info, std::string message) {
 }
 
 }  // namespace
+
+// libpcap reports DLT_* values; the rest of the code speaks LINKTYPE_* (what files store).
+std::uint32_t dlt_to_linktype(int dlt) {
+  switch (dlt) {
+    case DLT_RAW:
+#if defined(DLT_RAW) && DLT_RAW != 14
+    case 14:
+#endif
+      return 101;
+    default:
+      return static_cast<std::uint32_t>(dlt);
+  }
+}
 
 std::string link_type_name(std::uint32_t link_type) {
   switch (link_type) {

@@ -16,6 +16,9 @@ struct OpenResult {
 
 OpenResult open_capture_file(const std::string& path);
 
+// libpcap's DLT_* value of an open handle as the LINKTYPE_* value files store.
+std::uint32_t dlt_to_linktype(int dlt);
+
 // Human-readable name of a LINKTYPE_* value, e.g. "ethernet" or "linktype-105".
 std::string link_type_name(std::uint32_t link_type);
 

@@ -26,12 +26,18 @@
 #include "rules/load/loader.h"
 #include "rules/report/geo_report.h"
 #include "analysis/packet/link_layer.h"
+#include "capture/live_loop.h"
 #include "capture/pcap_file_source.h"
+#include "capture/pcap_live_source.h"
+#include "capture/pcapng_writer.h"
+#include "capture/privileges.h"
+#include "rules/eval/records.h"
 #include "rules/report/csv_report.h"
 #include "rules/report/diff.h"
 #include "rules/report/html_report.h"
 #include "rules/report/junit_report.h"
 #include "rules/report/markdown_report.h"
+#include "rules/report/redact.h"
 #include "rules/report/sarif_report.h"
 #include "rules/report/json_report.h"
 #include "rules/report/report_output.h"
@@ -165,15 +171,13 @@ class Progress {
   std::chrono::steady_clock::time_point last_;
 };
 
-// Reads the captures, names and locates every destination, evaluates the policy. Returns kExitOk
-// or kExitUsage (with the reason on stderr).
-int build_audit(const AuditArgs& args, const std::vector<std::string>& captures, AuditRun& run) {
-  analysis::AuditOptions options;
+// Flow options from the command line; false (and a message) for a bad --client.
+bool audit_options(const AuditArgs& args, analysis::AuditOptions& options) {
   for (const auto& c : args.clients) {
     const auto cidr = core::Cidr::parse(c);
     if (!cidr) {
       error_line(fmt::format("--client: '{}' is not an address or CIDR prefix", c));
-      return kExitUsage;
+      return false;
     }
     options.flows.clients.push_back(*cidr);
   }
@@ -181,19 +185,14 @@ int build_audit(const AuditArgs& args, const std::vector<std::string>& captures,
   options.flows.tcp_idle_ns = static_cast<core::TimestampNs>(args.tcp_timeout * 1e9);
   options.flows.udp_idle_ns = static_cast<core::TimestampNs>(args.udp_timeout * 1e9);
   options.reassembly.memory_limit = args.fragment_memory;
+  return true;
+}
 
-  int stdin_uses = 0;
-  for (const auto& c : captures) stdin_uses += c == "-" ? 1 : 0;
-  if (stdin_uses > 1) {
-    error_line("standard input ('-') can be given only once");
-    return kExitUsage;
-  }
-
-  // Policy, databases and catalog first: a bad --policy, --geoip-db or --catalog is a usage error
-  // before any replay.
-  std::vector<std::string> enrich_warnings;
+// Policy, databases and catalog: a bad --policy, --geoip-db or --catalog is a usage error before
+// any packet is read. Returns kExitOk or kExitUsage.
+int prepare_audit(const AuditArgs& args, AuditRun& run, std::vector<std::string>& warnings) {
   bool policy_failed = false;
-  run.policy = load_policies(args.policies, enrich_warnings, policy_failed);
+  run.policy = load_policies(args.policies, warnings, policy_failed);
   if (policy_failed) return kExitUsage;
   if (!args.app.empty() && (!run.policy || run.policy->find_allowlist(args.app) == nullptr)) {
     std::string apps;
@@ -205,7 +204,43 @@ int build_audit(const AuditArgs& args, const std::vector<std::string>& captures,
     return kExitUsage;
   }
   run.enricher = std::make_unique<analysis::enrich::Enricher>();
-  if (!open_enricher(*run.enricher, args.geoip_dbs, args.catalogs, enrich_warnings)) return kExitUsage;
+  if (!open_enricher(*run.enricher, args.geoip_dbs, args.catalogs, warnings)) return kExitUsage;
+  return kExitOk;
+}
+
+// Ends the audit: names, geolocation, service, policy.
+void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& auditor,
+                    std::vector<capture::SourceInfo> infos, const std::vector<std::string>& warnings) {
+  run.result = auditor.finish(std::move(infos));
+  auto& result = run.result;
+  result.warnings.insert(result.warnings.end(), warnings.begin(), warnings.end());
+  result.enrichment = run.enricher->enrich(result.destinations);
+  for (const auto& db : run.enricher->geo().databases()) result.geo_databases.push_back(db);
+  if (run.policy) {
+    rules::eval::EvalOptions eval_options;
+    eval_options.app = args.app;
+    eval_options.fail_on = fail_on_severity(args.fail_on);
+    run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
+    result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
+    run.outcome.policy = &*run.policy;
+    run.outcome.evaluation = &run.evaluation;
+    run.outcome.fail_on = args.fail_on;
+  }
+}
+
+// Reads the captures, names and locates every destination, evaluates the policy. Returns kExitOk
+// or kExitUsage (with the reason on stderr).
+int build_audit(const AuditArgs& args, const std::vector<std::string>& captures, AuditRun& run) {
+  analysis::AuditOptions options;
+  if (!audit_options(args, options)) return kExitUsage;
+  int stdin_uses = 0;
+  for (const auto& c : captures) stdin_uses += c == "-" ? 1 : 0;
+  if (stdin_uses > 1) {
+    error_line("standard input ('-') can be given only once");
+    return kExitUsage;
+  }
+  std::vector<std::string> warnings;
+  if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;
@@ -246,22 +281,7 @@ int build_audit(const AuditArgs& args, const std::vector<std::string>& captures,
     if (captures.size() > 1) error_line("no input could be read");
     return kExitUsage;
   }
-
-  run.result = auditor.finish(std::move(infos));
-  auto& result = run.result;
-  result.warnings.insert(result.warnings.end(), enrich_warnings.begin(), enrich_warnings.end());
-  result.enrichment = run.enricher->enrich(result.destinations);
-  for (const auto& db : run.enricher->geo().databases()) result.geo_databases.push_back(db);
-  if (run.policy) {
-    rules::eval::EvalOptions eval_options;
-    eval_options.app = args.app;
-    eval_options.fail_on = fail_on_severity(args.fail_on);
-    run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
-    result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
-    run.outcome.policy = &*run.policy;
-    run.outcome.evaluation = &run.evaluation;
-    run.outcome.fail_on = args.fail_on;
-  }
+  complete_audit(args, run, auditor, std::move(infos), warnings);
   return kExitOk;
 }
 
@@ -297,17 +317,14 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std:
   return targets;
 }
 
-int run_audit(const AuditArgs& args) {
-  const auto targets = parse_targets(args.reports);
-  if (!targets) return kExitUsage;
-
-  AuditRun run;
-  if (const int rc = build_audit(args, args.captures, run); rc != kExitOk) return rc;
+// Writes every requested report; the exit status from the verdict (or kExitUsage when a report
+// could not be written).
+int write_reports(const AuditArgs& args, const std::vector<rules::report::ReportTarget>& targets, AuditRun& run) {
   const auto* outcome = run.outcome_or_null();
   rules::report::ReportOptions report_options;
   report_options.redact = !args.no_redact;
   int status = run.evaluation.failed ? kExitFindings : kExitOk;
-  for (const auto& t : *targets) {
+  for (const auto& t : targets) {
     const auto writer = [&](std::FILE* out) {
       switch (t.format) {
         case rules::report::Format::kJson: rules::report::write_json(run.result, out, outcome, report_options); break;
@@ -334,6 +351,161 @@ int run_audit(const AuditArgs& args) {
     }
   }
   return status;
+}
+
+int run_audit(const AuditArgs& args) {
+  const auto targets = parse_targets(args.reports);
+  if (!targets) return kExitUsage;
+  AuditRun run;
+  if (const int rc = build_audit(args, args.captures, run); rc != kExitOk) return rc;
+  return write_reports(args, *targets, run);
+}
+
+struct CaptureArgs {
+  std::string interface;
+  std::string filter;
+  int snaplen = 262144;
+  int buffer_mib = 8;
+  bool promiscuous = false;
+  double duration = 0;
+  double stats_interval = 0;
+  std::string write;
+  std::string user;
+};
+
+core::TimestampNs now_ns() {
+  return static_cast<core::TimestampNs>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+// `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
+int run_capture(const AuditArgs& args, const CaptureArgs& c) {
+  const auto targets = parse_targets(args.reports);
+  if (!targets) return kExitUsage;
+  analysis::AuditOptions options;
+  if (!audit_options(args, options)) return kExitUsage;
+
+  // The device first, as root; then root is dropped before a single packet is parsed.
+  capture::LiveOptions live;
+  live.interface = c.interface;
+  live.filter = c.filter;
+  live.snaplen = c.snaplen;
+  live.buffer_size = c.buffer_mib << 20;
+  live.promiscuous = c.promiscuous;
+  std::string error;
+  auto source = capture::LiveSource::open(live, error);
+  if (!source) {
+    error_line(error);
+    return kExitUsage;
+  }
+  const auto dropped = capture::drop_root(c.user);
+  if (!dropped.error.empty()) {
+    error_line(dropped.error);
+    return kExitUsage;
+  }
+  // Per-user data (the geolocation databases) comes from the user the capture now runs as.
+  if (dropped.dropped && !dropped.home.empty()) ::setenv("HOME", dropped.home.c_str(), 1);
+
+  AuditRun run;
+  std::vector<std::string> warnings;
+  if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
+  capture::PcapngWriter writer;
+  if (!c.write.empty() &&
+      !writer.open(c.write, source->link_type(), static_cast<std::uint32_t>(source->snaplen()), c.interface, error)) {
+    error_line(error);
+    return kExitUsage;
+  }
+  analysis::Auditor auditor(options);
+  auditor.track_new_destinations(true);
+  fmt::print(stderr, "flowaudit: capturing on {} ({}){}{}; Ctrl-C stops and writes the report\n", c.interface,
+             capture::link_type_name(source->link_type()),
+             dropped.dropped ? " as " + dropped.user : std::string(),
+             c.write.empty() ? std::string() : ", keeping packets in " + c.write);
+
+  // New destinations as they appear, with where they are and whose they are, and the destination
+  // rules they break.
+  std::uint64_t shown = 0;
+  const auto show_new = [&](core::TimestampNs settle) {
+    for (const auto& d : auditor.take_new_destinations(now_ns(), settle)) {
+      if (++shown > 1000) continue;  // a scan must not flood the terminal; the report has them all
+      const auto e = run.enricher->describe(d.ip, d.hostname);
+      std::string where = e.geo.country.empty() ? "-" : e.geo.country;
+      std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
+      fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
+                 d.hostname.empty() ? "(unnamed)" : d.hostname, d.ip.to_string(), d.port,
+                 rules::eval::transport_name(d.protocol), where, whose);
+      if (!run.policy) continue;
+      // The destination rules, on this destination alone.
+      analysis::AuditResult one;
+      analysis::flow::Destination dest;
+      dest.ip = d.ip;
+      dest.port = d.port;
+      dest.protocol = d.protocol;
+      dest.hostname = d.hostname;
+      dest.hostname_source = d.hostname_source;
+      dest.flows = 1;
+      dest.first_ns = dest.last_ns = d.first_ns;
+      one.destinations.push_back(std::move(dest));
+      one.enrichment.push_back(e);
+      rules::eval::EvalOptions eval_options;
+      eval_options.fail_on = fail_on_severity(args.fail_on);
+      const auto found = rules::eval::evaluate(*run.policy, one, eval_options);
+      for (const auto& f : found.findings) {
+        if (f.rule->scope != rules::lang::Scope::kDestination || f.waiver != nullptr) continue;
+        // The rule's title, not its message: the message would quote byte counts that are not in yet.
+        fmt::print(stderr, "flowaudit:   {} {}: {}\n", rules::severity_name(f.rule->severity), f.rule->id,
+                   f.rule->title);
+      }
+    }
+  };
+  bool write_failed = false;
+  capture::LoopCallbacks callbacks;
+  callbacks.on_packet = [&](const capture::RawPacket& raw) {
+    auditor.process(raw, 0);
+    if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data) && !write_failed) {
+      write_failed = true;
+      error_line(writer.error() + "; packets are no longer kept, the audit goes on");
+    }
+  };
+  callbacks.on_tick = [&] { show_new(500'000'000); };
+  callbacks.on_stats = [&] {
+    const auto st = source->stats();
+    fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n",
+               source->info().packets, rules::report::human_bytes(source->info().bytes), st.dropped,
+               st.interface_dropped);
+  };
+  capture::LoopOptions loop;
+  loop.duration_seconds = c.duration;
+  loop.stats_interval_seconds = c.stats_interval;
+  loop.tick_seconds = 0.5;
+  const auto stopped = capture::run_live_loop(*source, loop, callbacks);
+  show_new(0);
+  if (stopped.reason == capture::StopReason::kCaptureError) error_line(stopped.error + "; reporting what was seen");
+
+  analysis::LiveCaptureInfo info;
+  info.interface = c.interface;
+  const auto st = source->stats();
+  info.stats_available = st.available;
+  info.received = st.received;
+  info.dropped = st.dropped;
+  info.interface_dropped = st.interface_dropped;
+  info.stopped_by = stopped.reason == capture::StopReason::kSignal     ? "signal"
+                    : stopped.reason == capture::StopReason::kDuration ? "duration"
+                                                                       : "error";
+  info.user = dropped.user;
+  info.written = c.write;
+  info.written_packets = writer.packets();
+  writer.close();
+  auto source_info = source->info();
+  if (write_failed) warnings.push_back(writer.error());
+  if (st.available && (st.dropped != 0 || st.interface_dropped != 0)) {
+    warnings.push_back(fmt::format("{}: {} packets dropped by the kernel and {} by the interface: the audit misses "
+                                   "them (a larger --buffer-size helps)",
+                                   c.interface, st.dropped, st.interface_dropped));
+  }
+  complete_audit(args, run, auditor, {source_info}, warnings);
+  run.result.live = info;
+  return write_reports(args, *targets, run);
 }
 
 // One side of a diff: a JSON report as it is, or a capture audited now with the same options.
@@ -604,6 +776,31 @@ int main(int argc, char** argv) {
   add_audit_options(cmd, audit, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, junit, sarif, "
                                 "csv; no PATH writes to stdout");
 
+  AuditArgs live_args;
+  CaptureArgs capture_args;
+  auto* capture_cmd = app.add_subcommand(
+      "capture", "Capture live from an interface (as root; root is dropped once the interface is open)");
+  capture_cmd->add_option("-i,--interface", capture_args.interface, "Interface, or 'any'")->required();
+  capture_cmd->add_option("--filter", capture_args.filter, "BPF filter, e.g. 'not port 22'");
+  capture_cmd->add_option("--snaplen", capture_args.snaplen, "Bytes kept per packet")
+      ->check(CLI::Range(64, 262144))
+      ->default_str("262144");
+  capture_cmd->add_option("--buffer-size", capture_args.buffer_mib, "Kernel capture buffer, MiB")
+      ->check(CLI::Range(1, 2048))
+      ->default_str("8");
+  capture_cmd->add_flag("--promiscuous", capture_args.promiscuous,
+                        "Also capture traffic not addressed to this machine (off by default)");
+  capture_cmd->add_option("--duration", capture_args.duration, "Stop after this many seconds (default: Ctrl-C)")
+      ->check(CLI::Range(0.0, 31536000.0));
+  capture_cmd->add_option("--stats-interval", capture_args.stats_interval,
+                          "Print packet and drop counts every N seconds")
+      ->check(CLI::Range(0.0, 86400.0));
+  capture_cmd->add_option("--write", capture_args.write, "Keep the raw packets in this pcapng file (mode 0600)");
+  capture_cmd->add_option("--user", capture_args.user,
+                          "User to run as once the interface is open (default: the user who ran sudo, else nobody)");
+  add_audit_options(capture_cmd, live_args, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, "
+                                            "junit, sarif, csv; written when the capture stops");
+
   AuditArgs diff;
   std::string diff_baseline;
   std::string diff_next;
@@ -653,7 +850,7 @@ int main(int argc, char** argv) {
 
   // A repeatable option takes one value per occurrence: `--policy a.yaml s.pcap` must leave s.pcap
   // to the positional arguments (CLI11 would otherwise give it to --policy too).
-  for (CLI::App* sub : {cmd, diff_cmd, geo_cmd, geodb_build, rules_list, rules_explain}) {
+  for (CLI::App* sub : {cmd, capture_cmd, diff_cmd, geo_cmd, geodb_build, rules_list, rules_explain}) {
     for (CLI::Option* opt : sub->get_options()) {
       if (!opt->get_positional() && opt->get_items_expected_max() > 1) opt->allow_extra_args(false);
     }
@@ -673,6 +870,7 @@ int main(int argc, char** argv) {
   }
   if (cmd->parsed()) return run_audit(audit);
   if (diff_cmd->parsed()) return run_diff(diff, diff_baseline, diff_next);
+  if (capture_cmd->parsed()) return run_capture(live_args, capture_args);
   if (geo_cmd->parsed()) return run_geo(geo);
   if (rules_fields->parsed()) return run_rules_fields();
   if (rules_check->parsed()) return run_rules_check(check_files);

@@ -114,6 +114,28 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
   }
   w.end_object();
   write_finding_counts_json(w, outcome);
+  if (r.live) {
+    const auto& l = *r.live;
+    w.key("live");
+    w.begin_object();
+    w.field("interface", l.interface);
+    if (l.stats_available) {
+      w.field("received", l.received);
+      w.field("dropped", l.dropped);
+      w.field("interface_dropped", l.interface_dropped);
+    } else {
+      w.null_field("received");
+      w.null_field("dropped");
+      w.null_field("interface_dropped");
+    }
+    w.field("stopped_by", l.stopped_by);
+    w.string_or_null("user", l.user);
+    w.string_or_null("written", l.written);
+    w.field("written_packets", l.written_packets);
+    w.end_object();
+  } else {
+    w.null_field("live");
+  }
   w.end_object();
 }
 

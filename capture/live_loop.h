@@ -1,0 +1,37 @@
+// The live capture's event loop (Boost.Asio): waits on the capture's selectable descriptor, stops
+// on SIGINT or SIGTERM or after --duration, and calls back on a periodic tick (new destinations)
+// and at the statistics interval. Knows nothing of the analysis: the caller passes callbacks.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "capture/pcap_live_source.h"
+
+namespace flowaudit::capture {
+
+struct LoopOptions {
+  double duration_seconds = 0;        // 0: until a signal
+  double stats_interval_seconds = 0;  // 0: no periodic statistics
+  double tick_seconds = 1.0;          // how often on_tick runs
+};
+
+enum class StopReason { kSignal, kDuration, kCaptureError };
+
+struct LoopResult {
+  StopReason reason = StopReason::kSignal;
+  int signal = 0;         // for kSignal
+  std::string error;      // for kCaptureError: the interface went away, ...
+};
+
+struct LoopCallbacks {
+  std::function<void(const RawPacket&)> on_packet;
+  std::function<void()> on_tick;
+  std::function<void()> on_stats;
+};
+
+// Runs until stopped; before returning, reads every packet still waiting in the kernel's buffer so
+// that stopping loses nothing that was captured.
+LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const LoopCallbacks& callbacks);
+
+}  // namespace flowaudit::capture

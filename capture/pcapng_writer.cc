@@ -1,0 +1,138 @@
+#include "capture/pcapng_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace flowaudit::capture {
+namespace {
+
+constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
+constexpr std::uint32_t kInterfaceDescription = 0x00000001;
+constexpr std::uint32_t kEnhancedPacket = 0x00000006;
+constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
+constexpr std::uint16_t kOptEnd = 0;
+constexpr std::uint16_t kOptComment = 1;
+constexpr std::uint16_t kIfName = 2;
+constexpr std::uint16_t kIfTsresol = 9;
+constexpr std::uint16_t kShbUserAppl = 4;
+constexpr std::size_t kMaxComment = 1024;
+
+// Host byte order throughout: the section header's magic tells readers which one.
+void u16(std::string& b, std::uint16_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void u32(std::string& b, std::uint32_t v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); }
+void pad4(std::string& b) {
+  while (b.size() % 4 != 0) b.push_back('\0');
+}
+void option(std::string& b, std::uint16_t code, std::string_view value) {
+  u16(b, code);
+  u16(b, static_cast<std::uint16_t>(value.size()));
+  b.append(value);
+  pad4(b);
+}
+// Block type, total length (placeholder), body, total length again.
+void begin(std::string& b, std::uint32_t type) {
+  b.clear();
+  u32(b, type);
+  u32(b, 0);
+}
+void end(std::string& b) {
+  const auto total = static_cast<std::uint32_t>(b.size() + 4);
+  std::memcpy(b.data() + 4, &total, sizeof total);
+  u32(b, total);
+}
+
+}  // namespace
+
+PcapngWriter::~PcapngWriter() { close(); }
+
+bool PcapngWriter::open(const std::string& path, std::uint32_t link_type, std::uint32_t snaplen,
+                        const std::string& if_name, std::string& error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error = fmt::format("--write {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  ::fchmod(fd, 0600);  // an existing file keeps its mode on O_TRUNC
+  file_ = ::fdopen(fd, "wb");
+  if (file_ == nullptr) {
+    ::close(fd);
+    error = fmt::format("--write {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  path_ = path;
+  begin(buffer_, kSectionHeader);
+  u32(buffer_, kByteOrderMagic);
+  u16(buffer_, 1);  // version 1.0
+  u16(buffer_, 0);
+  u32(buffer_, 0xFFFFFFFF);  // section length unknown
+  u32(buffer_, 0xFFFFFFFF);
+  option(buffer_, kShbUserAppl, std::string("flowaudit ") + FLOWAUDIT_VERSION);
+  u16(buffer_, kOptEnd);
+  u16(buffer_, 0);
+  end(buffer_);
+  if (!put(buffer_)) {
+    error = error_;
+    return false;
+  }
+  begin(buffer_, kInterfaceDescription);
+  u16(buffer_, static_cast<std::uint16_t>(link_type));
+  u16(buffer_, 0);
+  u32(buffer_, snaplen);
+  option(buffer_, kIfName, if_name.substr(0, 256));
+  option(buffer_, kIfTsresol, std::string_view("\x09", 1));  // 10^-9: nanoseconds
+  u16(buffer_, kOptEnd);
+  u16(buffer_, 0);
+  end(buffer_);
+  if (!put(buffer_)) {
+    error = error_;
+    return false;
+  }
+  return true;
+}
+
+bool PcapngWriter::write(core::TimestampNs ts, std::uint32_t orig_len, std::span<const std::uint8_t> data,
+                         const std::string& comment) {
+  if (file_ == nullptr) return false;
+  begin(buffer_, kEnhancedPacket);
+  u32(buffer_, 0);  // interface 0
+  u32(buffer_, static_cast<std::uint32_t>(ts >> 32));
+  u32(buffer_, static_cast<std::uint32_t>(ts & 0xFFFFFFFFu));
+  u32(buffer_, static_cast<std::uint32_t>(data.size()));
+  u32(buffer_, orig_len);
+  buffer_.append(reinterpret_cast<const char*>(data.data()), data.size());
+  pad4(buffer_);
+  if (!comment.empty()) {
+    option(buffer_, kOptComment, std::string_view(comment).substr(0, kMaxComment));
+    u16(buffer_, kOptEnd);
+    u16(buffer_, 0);
+  }
+  end(buffer_);
+  if (!put(buffer_)) return false;
+  ++packets_;
+  return true;
+}
+
+bool PcapngWriter::put(const std::string& block) {
+  // fflush hands the block to the kernel: a killed process loses nothing that was written.
+  if (std::fwrite(block.data(), 1, block.size(), file_) != block.size() || std::fflush(file_) != 0) {
+    error_ = fmt::format("--write {}: {}", path_, std::strerror(errno));
+    std::fclose(file_);
+    file_ = nullptr;
+    return false;
+  }
+  return true;
+}
+
+void PcapngWriter::close() {
+  if (file_ == nullptr) return;
+  std::fclose(file_);
+  file_ = nullptr;
+}
+
+}  // namespace flowaudit::capture

@@ -1,0 +1,52 @@
+#include "capture/privileges.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace flowaudit::capture {
+
+DropResult drop_root(const std::string& requested) {
+  DropResult out;
+  if (::geteuid() != 0 && ::getuid() != 0) return out;
+  std::string name = requested;
+  if (name.empty()) {
+    const char* sudo_user = std::getenv("SUDO_USER");
+    name = sudo_user != nullptr && *sudo_user != '\0' && std::string_view(sudo_user) != "root" ? sudo_user : "nobody";
+  }
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  if (::getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+    out.error = fmt::format("--user: no such user '{}'", name);
+    return out;
+  }
+  if (pw.pw_uid == 0) {
+    out.error = fmt::format("--user {}: refusing to keep running as root", name);
+    return out;
+  }
+  if (::initgroups(pw.pw_name, pw.pw_gid) != 0 || ::setgid(pw.pw_gid) != 0 || ::setuid(pw.pw_uid) != 0) {
+    out.error = fmt::format("cannot drop root to {}: {}", name, std::strerror(errno));
+    return out;
+  }
+  // Dropped for good: setuid(0) must fail now (it would succeed if only the effective id changed).
+  if (::setuid(0) == 0 || ::geteuid() == 0) {
+    out.error = fmt::format("dropping root to {} did not stick", name);
+    return out;
+  }
+  ::prctl(PR_SET_DUMPABLE, 0);  // no core dumps holding captured packets
+  out.dropped = true;
+  out.user = name;
+  out.home = pw.pw_dir != nullptr ? pw.pw_dir : "";
+  return out;
+}
+
+}  // namespace flowaudit::capture

@@ -1,0 +1,21 @@
+// Dropping root right after the capture device is open: everything that parses untrusted packets
+// runs as an ordinary user.
+#pragma once
+
+#include <string>
+
+namespace flowaudit::capture {
+
+struct DropResult {
+  bool dropped = false;  // false: not running as root, nothing to drop
+  std::string user;
+  std::string home;  // the user's home directory (for per-user data such as the geolocation databases)
+  std::string error; // one line; set when dropping was needed and failed
+};
+
+// The user to become: `requested` if given, else $SUDO_USER (the user who ran sudo), else nobody.
+// Sets supplementary groups, gid and uid, and checks that root cannot be regained. Does nothing
+// when the process is not root.
+DropResult drop_root(const std::string& requested);
+
+}  // namespace flowaudit::capture
