@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <string_view>
 #include <utility>
 
 namespace flowaudit::capture {
@@ -71,6 +72,14 @@ void add_interface_addresses(Set& out, std::size_t limit) {
   ::freeifaddrs(list);
 }
 
+// The kernel keeps 15 bytes of a process name (TASK_COMM_LEN 16 with the NUL): a longer name given
+// on the command line matches a comm that is its first 15 bytes.
+bool comm_matches(std::string_view name, std::string_view comm) {
+  constexpr std::size_t kCommBytes = 15;
+  if (name.size() > kCommBytes && comm.size() == kCommBytes) return name.substr(0, kCommBytes) == comm;
+  return name == comm;
+}
+
 }  // namespace
 
 const char* to_string(Owner o) noexcept {
@@ -117,7 +126,7 @@ bool ProcessAttribution::refresh(std::string& error) {
         const ProcEntry& p = procs_[i];
         bool seed = std::binary_search(pids_.begin(), pids_.end(), p.pid);
         if (!seed && !names_.empty()) {
-          seed = std::find(names_.begin(), names_.end(), p.comm) != names_.end();
+          seed = std::any_of(names_.begin(), names_.end(), [&](const std::string& n) { return comm_matches(n, p.comm); });
           if (!seed) {
             const std::string argv0 = read_argv0(p.pid);
             seed = !argv0.empty() && std::find(names_.begin(), names_.end(), argv0) != names_.end();

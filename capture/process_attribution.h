@@ -89,7 +89,8 @@ class ProcessAttribution {
 
   // Selects an app: the processes `pids` and every descendant of them, and every process whose comm
   // or argv[0] basename equals one of `names` (and their descendants: helpers an app spawns often
-  // have other names). Both empty: no filter, every socket is attributed to the process owning it.
+  // have other names). A name longer than 15 bytes also matches a comm that is its first 15 bytes
+  // (the kernel cuts comm there). `pids` are process ids (thread-group ids), not thread ids. Both empty: no filter, every socket is attributed to the process owning it.
   ProcessAttribution(std::vector<int> pids, std::vector<std::string> names);
 
   // Re-reads the socket table and /proc. Never throws. False with a one-line `error` (no permission,

@@ -564,6 +564,22 @@ TEST_SUITE("capture.attribution") {
     CHECK(by_name.lookup_flow(kTcp, lo, port, lo, child.port) == got);  // the child's end, not ours
     CHECK_FALSE(by_name.lookup(SocketKey{kTcp, lo, port, lo, child.port}));  // our accepted end
 
+    // A name longer than comm's 15 bytes: matched on its first 15.
+    Child long_named = spawn_connecting_child(listener.get(), port, "fa-attr-long-name-x");
+    REQUIRE(long_named.pid > 0);
+    ProcessAttribution by_long_name({}, {"fa-attr-long-name-x"});
+    REQUIRE_MESSAGE(by_long_name.refresh(error), error);
+    const auto long_got = by_long_name.lookup_flow(kTcp, lo, port, lo, long_named.port);
+    REQUIRE(long_got);
+    CHECK(long_got->pid == long_named.pid);
+    CHECK(long_got->name == "fa-attr-long-na");
+    // The first child's own end (our accepted end of it was inherited by the second child at fork).
+    CHECK_FALSE(by_long_name.lookup(SocketKey{kTcp, lo, child.port, lo, port}));
+    ProcessAttribution by_other_long_name({}, {"fa-attr-long-nXme-x"});
+    REQUIRE_MESSAGE(by_other_long_name.refresh(error), error);
+    CHECK_FALSE(by_other_long_name.lookup_flow(kTcp, lo, port, lo, long_named.port));
+    reap(long_named);
+
     ProcessAttribution by_child_pid({child.pid}, {});
     REQUIRE_MESSAGE(by_child_pid.refresh(error), error);
     CHECK(by_child_pid.lookup(SocketKey{kTcp, lo, child.port, lo, port}) == got);
