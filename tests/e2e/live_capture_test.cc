@@ -1,0 +1,100 @@
+// Live capture end to end (as root, in the project's own network namespaces; skipped elsewhere):
+// a real TLS client and server, flowaudit capture stopped with SIGINT, the report and the written
+// pcapng, and the replay of that pcapng giving the same report.
+#include <unistd.h>
+
+#include "e2e/e2e_util.h"
+
+namespace flowaudit::e2e {
+namespace {
+
+using boost::json::object;
+
+// Runs tests/tools/live-capture-session; false when it cannot run here (exit 77).
+bool live_session(const std::filesystem::path& dir, const std::vector<std::string>& options) {
+  // The capture drops root (to nobody) before it writes: it must be able to reach the directory.
+  std::filesystem::permissions(temp_dir(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+                               std::filesystem::perm_options::add);
+  std::string cmd = "'" + source_path("tests/tools/live-capture-session") + "' '" + FLOWAUDIT_BINARY + "' '" +
+                    dir.string() + "'";
+  for (const auto& o : options) cmd += " '" + o + "'";
+  cmd += " 2>'" + (dir.string() + ".session-stderr") + "'";
+  const int status = std::system(cmd.c_str());
+  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (rc == 77) {
+    MESSAGE("live capture test skipped: " << read_file(dir.string() + ".session-stderr"));
+    return false;
+  }
+  INFO(read_file(dir.string() + ".session-stderr"));
+  REQUIRE(rc == 0);
+  return true;
+}
+
+}  // namespace
+
+TEST_SUITE("e2e") {
+
+TEST_CASE("live capture in network namespaces: report on SIGINT, root dropped, the written pcapng replays to the "
+          "same report") {
+  const auto dir = temp_dir() / "live";
+  const auto geo = source_path("tests/data/geo/fixture-country.mmdb");
+  const auto asn = source_path("tests/data/geo/fixture-asn.mmdb");
+  if (!live_session(dir, {"--report", "json:" + (dir / "live.json").string(), "--write",
+                          (dir / "live.pcapng").string(), "--geoip-db", geo, "--geoip-db", asn})) {
+    return;
+  }
+  const std::string stderr_text = read_file(dir / "capture.stderr");
+  INFO(stderr_text);
+  CHECK(read_file(dir / "exit") == "1\n");  // the default policy fails on DeepSeek
+  CHECK(stderr_text.find("flowaudit: capturing on") != std::string::npos);
+  CHECK(stderr_text.find("new destination chat.deepseek.com 10.201.0.63:443/tcp") != std::string::npos);
+  CHECK(stderr_text.find("china-transfer.operator") != std::string::npos);
+
+  const auto live = boost::json::parse(read_file(dir / "live.json")).as_object();
+  const auto& summary = live.at("summary").as_object();
+  const auto& info = summary.at("live").as_object();
+  CHECK(info.at("stopped_by").as_string() == "signal");
+  CHECK(info.at("user").as_string() != "root");  // root was dropped before any packet was parsed
+  CHECK(get_int(info.at("dropped")) == 0);
+  CHECK(get_int(info.at("written_packets")) == get_int(summary.at("packets")));
+  bool named = false;
+  for (const auto& d : live.at("destinations").as_array()) {
+    const auto& o = d.as_object();
+    if (o.at("ip").as_string() == "10.201.0.63") {
+      named = o.at("hostname").as_string() == "chat.deepseek.com" && o.at("hostname_source").as_string() == "tls-sni";
+      CHECK(get_int(o.at("flows")) == 2);
+    }
+  }
+  CHECK(named);
+  // Report files are the capture user's, readable by it only.
+  CHECK((std::filesystem::status(dir / "live.json").permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+
+  // The written pcapng replays to the same destinations, flows and findings.
+  const auto replay = audit_json({(dir / "live.pcapng").string()},
+                                 {"--policy", "default", "--geoip-db", geo, "--geoip-db", asn}, 1);
+  for (const char* key : {"destinations", "flows", "dns", "findings"}) {
+    CHECK_MESSAGE(replay.at(key) == live.at(key), key);
+  }
+  CHECK(replay.at("summary").as_object().at("packets") == summary.at("packets"));
+}
+
+TEST_CASE("live capture errors: no such interface names the ones that exist; a bad filter") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root");
+    return;
+  }
+  auto r = run({"capture", "-i", "no-such-if0", "--duration", "1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("cannot capture on no-such-if0: no such interface") != std::string::npos);
+  r = run({"capture", "-i", "lo", "--filter", "port nonsense", "--duration", "1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--filter:") != std::string::npos);
+  r = run({"capture", "-i", "lo", "--duration", "0.3", "--policy", "none", "--report", "json"});
+  CHECK(r.exit_code == 0);
+  const auto report = boost::json::parse(r.out).as_object();
+  CHECK(report.at("summary").as_object().at("live").as_object().at("stopped_by").as_string() == "duration");
+}
+
+}  // TEST_SUITE
+}  // namespace flowaudit::e2e
