@@ -26,19 +26,54 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
   ++packets_;
   bytes_ += raw.data.size();
   packet::DecodedPacket p;
+  last_flow_id_ = 0;
   if (decoder_.decode(raw, p) != packet::DecodeStatus::kTransport) return;
   try {
     std::uint8_t sender = 0;
     flow::Flow& f = table_.update(p, input, sender);
     apps_.on_packet(f, sender, p);
-    if (track_new_ && f.id > max_flow_id_) {
+    last_flow_id_ = f.id;
+    if (!raw.comment.empty()) {
+      if (auto process = parse_process_comment(raw.comment)) processes_.try_emplace(f.id, std::move(*process));
+    }
+    if ((track_new_ || on_new_flow_) && f.id > max_flow_id_) {
       max_flow_id_ = f.id;
-      note_new_flow(f);
+      if (track_new_) note_new_flow(f);
+      if (on_new_flow_) on_new_flow_(f);
     }
   } catch (const std::bad_alloc&) {
     // Growth failed: keep counting packets, say so in the report.
     out_of_memory_ = true;
   }
+}
+
+std::string process_comment(const FlowProcess& p) {
+  return fmt::format("flowaudit.process pid={} name={}", p.pid, p.name);
+}
+
+std::optional<FlowProcess> parse_process_comment(std::string_view comment) {
+  constexpr std::string_view kPrefix = "flowaudit.process pid=";
+  if (comment.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;
+  comment.remove_prefix(kPrefix.size());
+  FlowProcess out;
+  std::size_t i = 0;
+  while (i < comment.size() && i < 10 && comment[i] >= '0' && comment[i] <= '9') {
+    out.pid = out.pid * 10 + (comment[i] - '0');
+    ++i;
+  }
+  constexpr std::string_view kName = " name=";
+  if (i == 0 || comment.substr(i, kName.size()) != kName) return std::nullopt;
+  const std::string_view name = comment.substr(i + kName.size(), 64);
+  // Untrusted (from a file): printable ASCII only.
+  for (const char c : name) {
+    if (c < 0x20 || c > 0x7E) return std::nullopt;
+  }
+  out.name = std::string(name);
+  return out;
+}
+
+void Auditor::set_process(std::uint64_t flow_id, FlowProcess process) {
+  processes_.insert_or_assign(flow_id, std::move(process));
 }
 
 void Auditor::note_new_flow(const flow::Flow& f) {
@@ -85,7 +120,7 @@ capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t in
   return source.info();
 }
 
-AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
+AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
   table_.finish();
   apps_.finish();
   AuditResult r;
@@ -94,6 +129,12 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs) {
   r.strings = apps_.strings();
   r.details = std::move(apps_.details());
   r.dns = std::move(apps_.dns_records());
+  r.processes = std::move(processes_);
+  if (only_attributed) {
+    const auto unknown = [&](std::uint64_t id) { return r.processes.find(id) == r.processes.end(); };
+    std::erase_if(r.flows, [&](const flow::Flow& f) { return unknown(f.id); });
+    std::erase_if(r.dns, [&](const app::DnsRecord& q) { return unknown(q.flow_id); });
+  }
   r.app_stats = apps_.stats();
 
   // Names, blind spots and labels for grouping, now that every DNS answer is in.

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <array>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
 #include <optional>
 #include <unordered_set>
 #include <string>
@@ -49,8 +52,20 @@ struct LiveCaptureInfo {
   std::uint64_t written_packets = 0;
 };
 
+// The process a flow belonged to (live capture with --pid/--process, or recorded in a pcapng).
+struct FlowProcess {
+  int pid = 0;
+  std::string name;
+};
+
+// "flowaudit.process pid=1234 name=curl": how a live capture records a flow's process in the
+// pcapng comment of the flow's first packet, so that a replay still knows it.
+[[nodiscard]] std::string process_comment(const FlowProcess& p);
+[[nodiscard]] std::optional<FlowProcess> parse_process_comment(std::string_view comment);
+
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
+  std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
   std::vector<flow::Flow> flows;
   std::vector<flow::Destination> destinations;
@@ -99,8 +114,17 @@ class Auditor {
   // Reads a whole source; returns its final info (error set if it stopped early).
   capture::SourceInfo run(capture::PacketSource& source, std::uint32_t input);
 
-  // Ends the audit; inputs that could not be opened at all are passed in with their errors.
-  AuditResult finish(std::vector<capture::SourceInfo> inputs);
+  // Ends the audit; inputs that could not be opened at all are passed in with their errors. With
+  // `only_attributed`, flows without a known process (and their DNS records) are left out: the
+  // audit of one app.
+  AuditResult finish(std::vector<capture::SourceInfo> inputs, bool only_attributed = false);
+
+  // Per-app attribution: called once for every new flow (with its first packet); the listener may
+  // call set_process().
+  void set_new_flow_listener(std::function<void(const flow::Flow&)> listener) { on_new_flow_ = std::move(listener); }
+  void set_process(std::uint64_t flow_id, FlowProcess process);
+  // The flow of the last packet given to process(), 0 when it had none (not TCP/UDP).
+  [[nodiscard]] std::uint64_t last_flow_id() const noexcept { return last_flow_id_; }
 
   // The details of a flow in a result, or null.
   static const app::FlowDetails* details_of(const AuditResult& r, const flow::Flow& f);
@@ -129,6 +153,9 @@ class Auditor {
   std::uint64_t max_flow_id_ = 0;
   std::unordered_set<std::string> seen_servers_;
   std::vector<flow::Flow> pending_new_;
+  std::function<void(const flow::Flow&)> on_new_flow_;
+  std::unordered_map<std::uint64_t, FlowProcess> processes_;
+  std::uint64_t last_flow_id_ = 0;
 };
 
 }  // namespace flowaudit::analysis

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/timestamp.h"
@@ -18,6 +19,9 @@ struct RawPacket {
   std::uint32_t interface_id = 0;  // pcapng interface, 0 for pcap
   std::uint32_t orig_len = 0;      // length on the wire
   std::span<const std::uint8_t> data;
+  // pcapng: the packet's first opt_comment (flowaudit records the process a flow belongs to
+  // there); valid like `data`.
+  std::string_view comment;
 };
 
 enum class ReadStatus { kPacket, kEnd, kError };

@@ -268,6 +268,25 @@ PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::sp
   packet.interface_id = interface_id;
   packet.orig_len = std::max(origlen, caplen);
   packet.data = data;
+  packet.comment = {};
+  if (type == kEnhancedPacket) {
+    // Options after the data (padded to 4): only the first opt_comment is kept. A malformed option
+    // list is ignored, not an error: the packet itself is fine.
+    std::span<const std::uint8_t> pad;
+    if (r.read_bytes((4 - caplen % 4) % 4, pad)) {
+      for (int i = 0; i < 64 && r.remaining() >= 4; ++i) {
+        std::uint16_t code = 0;
+        std::uint16_t length = 0;
+        std::span<const std::uint8_t> value;
+        if (!r.read_u16(code, big_endian_) || !r.read_u16(length, big_endian_) || code == 0) break;
+        if (!r.read_bytes(length, value) || !r.read_bytes((4 - length % 4) % 4, pad)) break;
+        if (code == 1) {
+          packet.comment = std::string_view(reinterpret_cast<const char*>(value.data()), value.size());
+          break;
+        }
+      }
+    }
+  }
   return BlockResult::kPacket;
 }
 

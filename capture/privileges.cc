@@ -2,7 +2,9 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,7 +16,25 @@
 
 namespace flowaudit::capture {
 
-DropResult drop_root(const std::string& requested) {
+namespace {
+
+// capset(2) without libcap: only CAP_SYS_PTRACE (ptrace access to another user's /proc/PID/fd)
+// and CAP_DAC_READ_SEARCH (to open that directory at all), permitted and effective.
+bool keep_only_proc_access() {
+  __user_cap_header_struct header{};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  __user_cap_data_struct data[2] = {};
+  for (const int cap : {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH}) {
+    data[CAP_TO_INDEX(cap)].permitted |= CAP_TO_MASK(cap);
+    data[CAP_TO_INDEX(cap)].effective |= CAP_TO_MASK(cap);
+  }
+  return ::syscall(SYS_capset, &header, data) == 0;
+}
+
+}  // namespace
+
+DropResult drop_root(const std::string& requested, bool keep_ptrace) {
   DropResult out;
   if (::geteuid() != 0 && ::getuid() != 0) return out;
   std::string name = requested;
@@ -33,9 +53,14 @@ DropResult drop_root(const std::string& requested) {
     out.error = fmt::format("--user {}: refusing to keep running as root", name);
     return out;
   }
+  if (keep_ptrace) ::prctl(PR_SET_KEEPCAPS, 1);
   if (::initgroups(pw.pw_name, pw.pw_gid) != 0 || ::setgid(pw.pw_gid) != 0 || ::setuid(pw.pw_uid) != 0) {
     out.error = fmt::format("cannot drop root to {}: {}", name, std::strerror(errno));
     return out;
+  }
+  if (keep_ptrace) {
+    out.kept_ptrace = keep_only_proc_access();
+    ::prctl(PR_SET_KEEPCAPS, 0);
   }
   // Dropped for good: setuid(0) must fail now (it would succeed if only the effective id changed).
   if (::setuid(0) == 0 || ::geteuid() == 0) {

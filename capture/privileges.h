@@ -11,11 +11,15 @@ struct DropResult {
   std::string user;
   std::string home;  // the user's home directory (for per-user data such as the geolocation databases)
   std::string error; // one line; set when dropping was needed and failed
+  bool kept_ptrace = false;
 };
 
 // The user to become: `requested` if given, else $SUDO_USER (the user who ran sudo), else nobody.
 // Sets supplementary groups, gid and uid, and checks that root cannot be regained. Does nothing
 // when the process is not root.
-DropResult drop_root(const std::string& requested);
+// `keep_ptrace`: keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (read access only, nothing else) so
+// that per-app attribution can still read /proc/PID/fd of the app's processes when they run as
+// another user.
+DropResult drop_root(const std::string& requested, bool keep_ptrace = false);
 
 }  // namespace flowaudit::capture

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "capture/pcap_live_source.h"
 #include "capture/pcapng_writer.h"
 #include "capture/privileges.h"
+#include "capture/process_attribution.h"
 #include "rules/eval/records.h"
 #include "rules/report/csv_report.h"
 #include "rules/report/diff.h"
@@ -210,8 +212,9 @@ int prepare_audit(const AuditArgs& args, AuditRun& run, std::vector<std::string>
 
 // Ends the audit: names, geolocation, service, policy.
 void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& auditor,
-                    std::vector<capture::SourceInfo> infos, const std::vector<std::string>& warnings) {
-  run.result = auditor.finish(std::move(infos));
+                    std::vector<capture::SourceInfo> infos, const std::vector<std::string>& warnings,
+                    bool only_attributed = false) {
+  run.result = auditor.finish(std::move(infos), only_attributed);
   auto& result = run.result;
   result.warnings.insert(result.warnings.end(), warnings.begin(), warnings.end());
   result.enrichment = run.enricher->enrich(result.destinations);
@@ -371,6 +374,8 @@ struct CaptureArgs {
   double stats_interval = 0;
   std::string write;
   std::string user;
+  std::vector<int> pids;
+  std::vector<std::string> processes;
 };
 
 core::TimestampNs now_ns() {
@@ -398,7 +403,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
     error_line(error);
     return kExitUsage;
   }
-  const auto dropped = capture::drop_root(c.user);
+  const bool per_app = !c.pids.empty() || !c.processes.empty();
+  const auto dropped = capture::drop_root(c.user, per_app);
   if (!dropped.error.empty()) {
     error_line(dropped.error);
     return kExitUsage;
@@ -417,6 +423,47 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   }
   analysis::Auditor auditor(options);
   auditor.track_new_destinations(true);
+
+  // Per-app attribution: each new flow is matched to its socket's process when its first packet
+  // arrives (the socket exists then); the table is re-read when a flow is not in it yet.
+  std::optional<capture::ProcessAttribution> attribution;
+  std::string pending_comment;
+  std::unordered_set<std::uint64_t> app_flows;
+  std::uint64_t unattributed = 0;
+  bool attribution_warned = false;
+  auto last_refresh = std::chrono::steady_clock::now();  // outlives the listener that uses it
+  if (per_app) {
+    attribution.emplace(c.pids, c.processes);
+    if (!attribution->refresh(error)) {
+      error_line(error);
+      return kExitUsage;
+    }
+    auditor.set_new_flow_listener([&](const analysis::flow::Flow& f) {
+      auto a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
+      const auto now = std::chrono::steady_clock::now();
+      // Not the app's by the last table: the socket may be newer than the table (a listener of
+      // another process can match by port until the new socket shows), so read it again (at most
+      // every 10 ms; a refresh costs a few milliseconds).
+      if (a.owner != capture::Owner::kSelected && now - last_refresh > std::chrono::milliseconds(10)) {
+        std::string refresh_error;
+        if (attribution->refresh(refresh_error)) {
+          a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
+        } else if (!attribution_warned) {
+          attribution_warned = true;
+          error_line("per-app attribution: " + refresh_error);
+        }
+        last_refresh = now;
+      }
+      if (a.owner != capture::Owner::kSelected) {
+        ++unattributed;
+        return;
+      }
+      analysis::FlowProcess p{a.process.pid, a.process.name};
+      pending_comment = analysis::process_comment(p);
+      app_flows.insert(f.id);
+      auditor.set_process(f.id, std::move(p));
+    });
+  }
   fmt::print(stderr, "flowaudit: capturing on {} ({}){}{}; Ctrl-C stops and writes the report\n", c.interface,
              capture::link_type_name(source->link_type()),
              dropped.dropped ? " as " + dropped.user : std::string(),
@@ -461,8 +508,11 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   bool write_failed = false;
   capture::LoopCallbacks callbacks;
   callbacks.on_packet = [&](const capture::RawPacket& raw) {
+    pending_comment.clear();
     auditor.process(raw, 0);
-    if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data) && !write_failed) {
+    // With --pid/--process only the app's packets are kept, the first of each flow naming its process.
+    if (per_app && app_flows.count(auditor.last_flow_id()) == 0) return;
+    if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data, pending_comment) && !write_failed) {
       write_failed = true;
       error_line(writer.error() + "; packets are no longer kept, the audit goes on");
     }
@@ -503,7 +553,12 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
                                    "them (a larger --buffer-size helps)",
                                    c.interface, st.dropped, st.interface_dropped));
   }
-  complete_audit(args, run, auditor, {source_info}, warnings);
+  if (per_app) {
+    warnings.push_back(fmt::format("per-app capture: {} flows of the selected app kept, {} flows of other processes "
+                                   "(or of sockets already closed) left out",
+                                   app_flows.size(), unattributed));
+  }
+  complete_audit(args, run, auditor, {source_info}, warnings, per_app);
   run.result.live = info;
   return write_reports(args, *targets, run);
 }
@@ -796,6 +851,10 @@ int main(int argc, char** argv) {
                           "Print packet and drop counts every N seconds")
       ->check(CLI::Range(0.0, 86400.0));
   capture_cmd->add_option("--write", capture_args.write, "Keep the raw packets in this pcapng file (mode 0600)");
+  capture_cmd->add_option("--pid", capture_args.pids,
+                          "Keep only this process's flows (and its children's); repeatable (Linux)");
+  capture_cmd->add_option("--process", capture_args.processes,
+                          "Keep only the flows of processes with this name (and their children); repeatable");
   capture_cmd->add_option("--user", capture_args.user,
                           "User to run as once the interface is open (default: the user who ran sudo, else nobody)");
   add_audit_options(capture_cmd, live_args, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, "

@@ -192,6 +192,15 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.null_field("tcp_state");
     }
     w.field("end", analysis::flow::to_string(f.end));
+    if (const auto it = r.processes.find(f.id); it != r.processes.end()) {
+      w.key("process");
+      w.begin_object();
+      w.field("pid", it->second.pid);
+      w.field("name", it->second.name);
+      w.end_object();
+    } else {
+      w.null_field("process");
+    }
     w.field("input", f.input);
     timestamp_field(w, "first_seen", f.first_seen());
     timestamp_field(w, "last_seen", f.last_seen);

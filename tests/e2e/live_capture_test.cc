@@ -79,6 +79,36 @@ TEST_CASE("live capture in network namespaces: report on SIGINT, root dropped, t
   CHECK(replay.at("summary").as_object().at("packets") == summary.at("packets"));
 }
 
+TEST_CASE("live capture of one app: --process keeps its flows only, names the process, and the pcapng remembers it") {
+  const auto dir = temp_dir() / "live-app";
+  ::setenv("FA_SECOND_CLIENT", "1", 1);
+  const bool ran = live_session(dir, {"--process", "curl", "--report", "json:" + (dir / "app.json").string(),
+                                      "--write", (dir / "app.pcapng").string(), "--policy", "none"});
+  ::unsetenv("FA_SECOND_CLIENT");
+  if (!ran) return;
+  INFO(read_file(dir / "capture.stderr"));
+  CHECK(read_file(dir / "exit") == "0\n");
+  const auto live = boost::json::parse(read_file(dir / "app.json")).as_object();
+  const auto& flows = live.at("flows").as_array();
+  REQUIRE(flows.size() == 2);  // the two curl requests, not openssl s_client's connection
+  for (const auto& f : flows) {
+    const auto& o = f.as_object();
+    CHECK(o.at("sni").as_string() == "chat.deepseek.com");
+    REQUIRE(o.at("process").is_object());
+    CHECK(o.at("process").as_object().at("name").as_string() == "curl");
+    CHECK(get_int(o.at("process").as_object().at("pid")) > 1);
+  }
+  // A replay of the written pcapng knows the process of each flow (flow ids are numbered per run:
+  // the live run also counted the flows it left out).
+  const auto replay = audit_json({(dir / "app.pcapng").string()}, {"--policy", "none"}, 0);
+  const auto without_ids = [](boost::json::array list) {
+    for (auto& f : list) f.as_object().erase("id");
+    return list;
+  };
+  CHECK(without_ids(replay.at("flows").as_array()) == without_ids(live.at("flows").as_array()));
+  CHECK(replay.at("destinations") == live.at("destinations"));
+}
+
 TEST_CASE("live capture errors: no such interface names the ones that exist; a bad filter") {
   if (::geteuid() != 0) {
     MESSAGE("skipped: needs root");
