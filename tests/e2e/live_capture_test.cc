@@ -109,6 +109,32 @@ TEST_CASE("live capture of one app: --process keeps its flows only, names the pr
   CHECK(replay.at("destinations") == live.at("destinations"));
 }
 
+TEST_CASE("live capture killed with SIGKILL leaves a pcapng that replays; an interface that goes away still gives "
+          "the report") {
+  const auto dir = temp_dir() / "live-kill";
+  ::setenv("FA_STOP", "kill9", 1);
+  bool ran = live_session(dir, {"--write", (dir / "k.pcapng").string(), "--policy", "none"});
+  ::unsetenv("FA_STOP");
+  if (!ran) return;
+  CHECK(read_file(dir / "exit") == "137\n");
+  const auto replay = audit_json({(dir / "k.pcapng").string()}, {"--policy", "none"}, 0);
+  CHECK(replay.at("inputs").as_array().at(0).as_object().at("complete").as_bool());
+  CHECK(get_int(replay.at("summary").as_object().at("packets")) >= 20);  // two TLS connections
+  CHECK(replay.at("destinations").as_array().size() == 1);
+
+  const auto gone = temp_dir() / "live-gone";
+  ::setenv("FA_STOP", "linkdown", 1);
+  ran = live_session(gone, {"--report", "json:" + (gone / "g.json").string(), "--policy", "none"});
+  ::unsetenv("FA_STOP");
+  if (!ran) return;
+  INFO(read_file(gone / "capture.stderr"));
+  CHECK(read_file(gone / "exit") == "0\n");
+  CHECK(read_file(gone / "capture.stderr").find("capture stopped") != std::string::npos);
+  const auto report = boost::json::parse(read_file(gone / "g.json")).as_object();
+  CHECK(report.at("summary").as_object().at("live").as_object().at("stopped_by").as_string() == "error");
+  CHECK(get_int(report.at("summary").as_object().at("flows")) == 2);
+}
+
 TEST_CASE("live capture errors: no such interface names the ones that exist; a bad filter") {
   if (::geteuid() != 0) {
     MESSAGE("skipped: needs root");
