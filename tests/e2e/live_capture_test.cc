@@ -140,6 +140,14 @@ TEST_CASE("live capture errors: no such interface names the ones that exist; a b
     MESSAGE("skipped: needs root");
     return;
   }
+  // Without privileges (setpriv from util-linux drops them for one run).
+  if (std::system("command -v setpriv >/dev/null 2>&1") == 0) {
+    const std::string cmd = std::string("setpriv --reuid=65534 --regid=65534 --clear-groups '") + FLOWAUDIT_BINARY +
+                            "' capture -i lo --duration 1 2>'" + (temp_dir() / "noperm.err").string() + "'";
+    const int status = std::system(cmd.c_str());
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(read_file(temp_dir() / "noperm.err").find("cannot capture on lo: no permission") != std::string::npos);
+  }
   auto r = run({"capture", "-i", "no-such-if0", "--duration", "1"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("cannot capture on no-such-if0: no such interface") != std::string::npos);
