@@ -5,6 +5,7 @@
 #include <map>
 #include <tuple>
 
+#include "core/utf8.h"
 #include "analysis/app/tls/client_hello.h"
 #include "core/timestamp.h"
 #include "rules/eval/records.h"
@@ -16,35 +17,6 @@ constexpr std::string_view kHeader =
     "id,first_seen,last_seen,transport,client_ip,client_port,server_ip,server_port,hostname,hostname_source,"
     "app_protocol,encrypted,blind_spot,tls_version,tls_cipher,sni,ja3,ja4,http_method,http_host,http_path,"
     "packets_out,packets_in,bytes_out,bytes_in,geo_country,asn,as_org,service_id,operator,jurisdiction";
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one (overlongs, surrogates and
-// code points past U+10FFFF included).
-std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return n;
-}
 
 class Row {
  public:
@@ -84,9 +56,9 @@ void append_csv_cell(std::string& out, std::string_view value) {
   }
   bool quote = false;
   for (std::size_t i = 0; i < value.size();) {
-    const std::size_t n = utf8_length(value, i);
+    const std::size_t n = core::utf8_sequence_length(value, i);
     if (n == 0) {
-      cell.append("\xEF\xBF\xBD");
+      cell.append(core::kUtf8Replacement);
       ++i;
       continue;
     }

@@ -4,39 +4,9 @@
 
 #include <cmath>
 
+#include "core/utf8.h"
+
 namespace flowaudit::rules::report {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  std::size_t len = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b0 < 0x80) return 1;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < len) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return len;
-}
-
-}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
@@ -63,9 +33,9 @@ void append_json_string(std::string& out, std::string_view s) {
       ++i;
       continue;
     }
-    const std::size_t n = utf8_sequence(s, i);
+    const std::size_t n = core::utf8_sequence_length(s, i);
     if (n == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that is not valid UTF-8
+      out += core::kUtf8Replacement;  // U+FFFD for a byte that is not valid UTF-8
       ++i;
     } else {
       out.append(s.substr(i, n));

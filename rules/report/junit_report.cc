@@ -7,39 +7,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/utf8.h"
 #include "core/timestamp.h"
 #include "rules/eval/records.h"
 #include "rules/report/text_report.h"
 
 namespace flowaudit::rules::report {
 namespace {
-
-std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
-  }
-  return n;
-}
 
 std::string xml(std::string_view text, bool attribute = true) {
   std::string out;
@@ -104,16 +78,16 @@ void write_no_policy(std::string& out) {
 
 void append_xml_escaped(std::string& out, std::string_view text, bool attribute) {
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
+    const std::size_t n = core::utf8_sequence_length(text, i);
     if (n == 0) {
-      out.append("\xEF\xBF\xBD");
+      out.append(core::kUtf8Replacement);
       ++i;
       continue;
     }
     if (n > 1) {
       // U+FFFE and U+FFFF are not XML characters either.
       const std::string_view ch = text.substr(i, n);
-      out.append(ch == "\xEF\xBF\xBE" || ch == "\xEF\xBF\xBF" ? std::string_view("\xEF\xBF\xBD") : ch);
+      out.append(ch == "\xEF\xBF\xBE" || ch == "\xEF\xBF\xBF" ? core::kUtf8Replacement : ch);
       i += n;
       continue;
     }
