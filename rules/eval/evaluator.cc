@@ -232,6 +232,16 @@ class Run {
     e.last_seen = std::max(e.last_seen, last);
   }
 
+  // A destination finding's evidence: the whole destination.
+  void destination_evidence(Evidence& e, std::size_t i) const {
+    const auto& d = r_.destinations[i];
+    e.flows = d.flows;
+    e.flow_ids = dest_flows_[i];
+    e.bytes_out = d.bytes_out;
+    e.bytes_in = d.bytes_in;
+    add_time(e, d.first_ns, d.last_ns);
+  }
+
   void destinations() {
     const auto& rules = by_scope_[static_cast<std::size_t>(Scope::kDestination)];
     if (rules.empty()) return;
@@ -243,12 +253,7 @@ class Run {
         if (!p.may_match(present) || !p.evaluate(dest_)) continue;
         Finding* f = finding(state, i, waiver_for(states_[state], dest_), dest_, i);
         if (f == nullptr) continue;
-        const auto& d = r_.destinations[i];
-        f->evidence.flows = d.flows;
-        f->evidence.flow_ids = dest_flows_[i];
-        f->evidence.bytes_out = d.bytes_out;
-        f->evidence.bytes_in = d.bytes_in;
-        add_time(f->evidence, d.first_ns, d.last_ns);
+        destination_evidence(f->evidence, i);
       }
     }
   }
@@ -386,11 +391,7 @@ class Run {
       if (f == nullptr) continue;
       f->message = (d.hostname.empty() ? d.ip.to_string() : d.hostname + " (" + d.ip.to_string() + ")") + " port " +
                    std::to_string(d.port) + " is not an expected destination of " + a->app;
-      f->evidence.flows = d.flows;
-      f->evidence.flow_ids = dest_flows_[i];
-      f->evidence.bytes_out = d.bytes_out;
-      f->evidence.bytes_in = d.bytes_in;
-      add_time(f->evidence, d.first_ns, d.last_ns);
+      destination_evidence(f->evidence, i);
     }
   }
 
