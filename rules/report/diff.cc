@@ -345,14 +345,8 @@ void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffR
     w.string_or_null("hostname", d.hostname);
     w.field("port", d.port);
     w.field("transport", d.transport);
-    w.key("ips");
-    w.begin_array();
-    for (const auto& ip : d.ips) w.value(ip);
-    w.end_array();
-    w.key("countries");
-    w.begin_array();
-    for (const auto& c : d.countries) w.value(c);
-    w.end_array();
+    string_array(w, "ips", d.ips);
+    string_array(w, "countries", d.countries);
     w.string_or_null("service", d.service_id);
     w.string_or_null("operator", d.operator_name);
     w.string_or_null("jurisdiction", d.jurisdiction);
@@ -375,12 +369,6 @@ void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffR
     w.field("waived", f.waived);
     w.end_object();
   };
-  const auto strings = [&](const char* key, const std::set<std::string>& items) {
-    w.key(key);
-    w.begin_array();
-    for (const auto& s : items) w.value(s);
-    w.end_array();
-  };
   w.begin_object();
   w.field("schema", "flowaudit.diff/v1");
   w.field("baseline", baseline.label);
@@ -402,28 +390,25 @@ void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffR
   for (const auto& c : diff.changed) {
     w.begin_object();
     w.field("key", c.after->key);
-    w.key("changes");
-    w.begin_array();
-    for (const auto& s : c.what) w.value(s);
-    w.end_array();
+    string_array(w, "changes", c.what);
     w.end_object();
   }
   w.end_array();
   w.end_object();
   w.key("services");
   w.begin_object();
-  strings("added", diff.services_added);
-  strings("removed", diff.services_removed);
+  string_array(w, "added", diff.services_added);
+  string_array(w, "removed", diff.services_removed);
   w.end_object();
   w.key("countries");
   w.begin_object();
-  strings("added", diff.countries_added);
-  strings("removed", diff.countries_removed);
+  string_array(w, "added", diff.countries_added);
+  string_array(w, "removed", diff.countries_removed);
   w.end_object();
   w.key("jurisdictions");
   w.begin_object();
-  strings("added", diff.jurisdictions_added);
-  strings("removed", diff.jurisdictions_removed);
+  string_array(w, "added", diff.jurisdictions_added);
+  string_array(w, "removed", diff.jurisdictions_removed);
   w.end_object();
   w.key("findings");
   w.begin_object();

@@ -10,22 +10,6 @@
 namespace flowaudit::rules::report {
 namespace {
 
-void timestamp(JsonWriter& w, const char* key, core::TimestampNs ns) {
-  if (ns == 0) {
-    w.null_field(key);
-    return;
-  }
-  core::Iso8601Buffer buf;
-  w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
-}
-
-void strings(JsonWriter& w, const char* key, const std::vector<std::string>& values) {
-  w.key(key);
-  w.begin_array();
-  for (const auto& v : values) w.value(v);
-  w.end_array();
-}
-
 // ANSI colours by severity: critical and high red, medium yellow, low cyan, info dim.
 std::string paint(Severity severity, std::string_view text) {
   const char* code = "2";
@@ -141,8 +125,8 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
       w.end_array();
       w.field("bytes_out", e.bytes_out);
       w.field("bytes_in", e.bytes_in);
-      timestamp(w, "first_seen", e.first_seen);
-      timestamp(w, "last_seen", e.last_seen);
+      timestamp_field(w, "first_seen", e.first_seen, e.first_seen != 0);
+      timestamp_field(w, "last_seen", e.last_seen, e.last_seen != 0);
       w.string_or_null("hostname_source", e.hostname_source);
       w.string_or_null("dns_query", e.dns_query);
       w.end_object();
@@ -157,7 +141,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
         w.end_object();
       }
       w.end_array();
-      strings(w, "tags", rule.tags);
+      string_array(w, "tags", rule.tags);
       if (f.waiver != nullptr) {
         w.key("waived");
         w.begin_object();

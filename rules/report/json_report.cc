@@ -22,28 +22,12 @@ const char* transport_name(std::uint8_t proto) {
   }
 }
 
-void timestamp_field(JsonWriter& w, const char* key, core::TimestampNs ns, bool present = true) {
-  if (!present) {
-    w.null_field(key);
-    return;
-  }
-  core::Iso8601Buffer buf;
-  w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
-}
-
 void tristate(JsonWriter& w, const char* key, int value) {
   if (value < 0) {
     w.null_field(key);
   } else {
     w.field(key, value == 1);
   }
-}
-
-void string_array(JsonWriter& w, const char* key, const std::vector<std::string>& values) {
-  w.key(key);
-  w.begin_array();
-  for (const auto& v : values) w.value(v);
-  w.end_array();
 }
 
 void joined_array(JsonWriter& w, const char* key, std::string_view joined) {

@@ -8,6 +8,15 @@
 
 namespace flowaudit::rules::report {
 
+void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, bool present) {
+  if (!present) {
+    w.null_field(key);
+    return;
+  }
+  core::Iso8601Buffer buf;
+  w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   // Fast path: printable ASCII without quotes or backslashes goes out as it is.

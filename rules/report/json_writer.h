@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/timestamp.h"
+
 namespace flowaudit::rules::report {
 
 class JsonWriter {
@@ -78,5 +80,17 @@ class JsonWriter {
 
 // Appends `s` to `out` as a JSON string literal (with quotes).
 void append_json_string(std::string& out, std::string_view s);
+
+// Field shapes the JSON-based reports share.
+// "key": "2024-06-01T10:00:00.196566Z", or null when !present.
+void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, bool present = true);
+// "key": [ ...strings ]
+template <typename Range>
+void string_array(JsonWriter& w, std::string_view key, const Range& values) {
+  w.key(key);
+  w.begin_array();
+  for (const auto& v : values) w.value(std::string_view(v));
+  w.end_array();
+}
 
 }  // namespace flowaudit::rules::report

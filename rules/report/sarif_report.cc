@@ -62,10 +62,9 @@ std::string endpoint(const core::IpAddress& ip, std::uint16_t port) {
   return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port) : fmt::format("{}:{}", ip.to_string(), port);
 }
 
+// SARIF leaves unknown times out rather than writing null.
 void timestamp(JsonWriter& w, const char* key, core::TimestampNs ns) {
-  if (ns == 0) return;
-  core::Iso8601Buffer buf;
-  w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
+  if (ns != 0) timestamp_field(w, key, ns);
 }
 
 void text_object(JsonWriter& w, const char* key, std::string_view text) {
