@@ -8,19 +8,14 @@
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 #include "core/string_pool.h"
+#include "rules/eval/records.h"
 #include "rules/report/geo_report.h"
 #include "rules/report/json_writer.h"
 
 namespace flowaudit::rules::report {
 namespace {
 
-const char* transport_name(std::uint8_t proto) {
-  switch (proto) {
-    case analysis::packet::kProtoTcp: return "tcp";
-    case analysis::packet::kProtoUdp: return "udp";
-    default: return "other";
-  }
-}
+using eval::transport_name;
 
 void tristate(JsonWriter& w, const char* key, int value) {
   if (value < 0) {
