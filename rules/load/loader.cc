@@ -151,6 +151,12 @@ class Loader {
     push(render_at(s.display, s.text, locate_in_scalar(s.text, scalar.start, scalar.value, offset), message));
   }
 
+  // Where a definition is, for `rules explain` and reports: the file and the line of `scalar`.
+  Origin origin_of(const Scalar& scalar) const {
+    const Source& s = *sources_[scalar.file];
+    return Origin{s.display, static_cast<std::uint32_t>(location_at(s.text, scalar.start).line + 1)};
+  }
+
   // ---- reading ----
   fs::path resolve(const std::string& spec, std::size_t from, std::size_t) {
     const bool is_name = spec.find('/') == std::string::npos && !spec.ends_with(".yaml") && !spec.ends_with(".yml");
@@ -730,8 +736,7 @@ void Loader::read_rule(std::size_t file, const YAML::Node& entry, std::set<std::
   }
   if (bad) return;
   Rule& r = target->rule;
-  r.origin = Origin{sources_[file]->display, static_cast<std::uint32_t>(location_at(sources_[file]->text,
-                                                                                    id->start).line + 1)};
+  r.origin = origin_of(*id);
   if (title) r.title = title->value;
   if (description) r.description = description->value;
   if (severity) r.severity = *parse_severity(severity->value);
@@ -794,9 +799,7 @@ void Loader::read_waiver(std::size_t file, const YAML::Node& entry, std::set<std
   p.waiver.reason = reason->value;
   p.waiver.expires = *date;
   p.waiver.expired = *date < options_.today;
-  p.waiver.origin =
-      Origin{sources_[file]->display, static_cast<std::uint32_t>(location_at(sources_[file]->text,
-                                                                             rule->start).line + 1)};
+  p.waiver.origin = origin_of(*rule);
   p.rule = *rule;
   if (condition) {
     p.waiver.condition = condition->value;
@@ -872,8 +875,7 @@ void Loader::read_allowlist(std::size_t file, const YAML::Node& entry, std::set<
     return;
   }
   a.app = app->value;
-  a.origin = Origin{sources_[file]->display,
-                    static_cast<std::uint32_t>(location_at(sources_[file]->text, app->start).line + 1)};
+  a.origin = origin_of(*app);
   auto& list = out_.policy.allowlists;
   auto it = std::find_if(list.begin(), list.end(), [&](const Allowlist& x) { return x.app == a.app; });
   if (it != list.end()) {
