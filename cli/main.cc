@@ -431,20 +431,23 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   std::unordered_set<std::uint64_t> app_flows;
   std::uint64_t unattributed = 0;
   bool attribution_warned = false;
-  auto last_refresh = std::chrono::steady_clock::now();  // outlives the listener that uses it
+  core::TimestampNs table_time = 0;  // when the socket table was last read (outlives the listener)
   if (per_app) {
     attribution.emplace(c.pids, c.processes);
+    table_time = now_ns();
     if (!attribution->refresh(error)) {
       error_line(error);
       return kExitUsage;
     }
     auditor.set_new_flow_listener([&](const analysis::flow::Flow& f) {
       auto a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
-      const auto now = std::chrono::steady_clock::now();
-      // Not the app's by the last table: the socket may be newer than the table (a listener of
-      // another process can match by port until the new socket shows), so read it again (at most
-      // every 10 ms; a refresh costs a few milliseconds).
-      if (a.owner != capture::Owner::kSelected && now - last_refresh > std::chrono::milliseconds(10)) {
+      // Not the app's by the last table: if that table was read before this flow's first packet,
+      // the flow's socket may be newer than it (a listener of another process can match by port
+      // until the new socket shows), so read it again. A table read after the packet already
+      // answers for it: when processing falls behind a burst of new flows, refreshes thin out by
+      // themselves (no fixed rate limit, which would leave flows out for good).
+      if (a.owner != capture::Owner::kSelected && table_time <= f.first_seen()) {
+        table_time = now_ns();
         std::string refresh_error;
         if (attribution->refresh(refresh_error)) {
           a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
@@ -452,7 +455,6 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
           attribution_warned = true;
           error_line("per-app attribution: " + refresh_error);
         }
-        last_refresh = now;
       }
       if (a.owner != capture::Owner::kSelected) {
         ++unattributed;
