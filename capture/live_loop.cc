@@ -1,11 +1,13 @@
 #include "capture/live_loop.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 
@@ -47,15 +49,17 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
     stats.cancel();
   };
 
+  // Reads what has arrived; false (and the loop stops) when the capture failed.
+  const auto read_packets = [&] {
+    if (source.dispatch(kBatch, callbacks.on_packet) >= 0) return true;
+    result.error = source.info().error;
+    stop(StopReason::kCaptureError);
+    return false;
+  };
   std::function<void()> wait_packets = [&] {
     capture.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
       if (ec || stopping) return;
-      if (source.dispatch(kBatch, callbacks.on_packet) < 0) {
-        result.error = source.info().error;
-        stop(StopReason::kCaptureError);
-        return;
-      }
-      wait_packets();
+      if (read_packets()) wait_packets();
     });
   };
   wait_packets();
@@ -71,15 +75,20 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
       if (!ec) stop(StopReason::kDuration);
     });
   }
+  // The tick also reads the capture: Asio watches descriptors edge-triggered (epoll EPOLLET), so a
+  // wake-up spent while a batch was being read (more than kBatch waiting, or the error of an
+  // interface that went away arriving with a block of packets) would otherwise not come again
+  // until the next packet, and a vanished interface sends none.
   std::function<void()> arm_tick = [&] {
     tick.expires_after(seconds(options.tick_seconds));
     tick.async_wait([&](const boost::system::error_code& ec) {
       if (ec || stopping) return;
+      if (!read_packets()) return;
       if (callbacks.on_tick) callbacks.on_tick();
       arm_tick();
     });
   };
-  if (callbacks.on_tick && options.tick_seconds > 0) arm_tick();
+  if (options.tick_seconds > 0) arm_tick();
   std::function<void()> arm_stats = [&] {
     stats.expires_after(seconds(options.stats_interval_seconds));
     stats.async_wait([&](const boost::system::error_code& ec) {
@@ -93,10 +102,17 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
   io.run();
 
   // Drain: whatever the kernel still holds was captured before the stop and belongs in the report.
+  // The last block is handed over only when its timeout expires, so wait for the descriptor (twice
+  // the timeout) until it stays quiet; bounded, for an interface that never goes quiet.
   if (result.reason != StopReason::kCaptureError) {
-    for (int rounds = 0; rounds < 1024; ++rounds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    for (int rounds = 0; rounds < 1024 && std::chrono::steady_clock::now() < deadline; ++rounds) {
       const int n = source.dispatch(kBatch, callbacks.on_packet);
-      if (n <= 0) break;
+      if (n < 0) break;
+      if (n > 0) continue;
+      pollfd pfd{source.selectable_fd(), POLLIN, 0};
+      const int ready = ::poll(&pfd, 1, 2 * LiveSource::kBlockTimeoutMs);
+      if (ready <= 0 && !(ready < 0 && errno == EINTR)) break;
     }
   }
   return result;

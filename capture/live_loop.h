@@ -13,7 +13,7 @@ namespace flowaudit::capture {
 struct LoopOptions {
   double duration_seconds = 0;        // 0: until a signal
   double stats_interval_seconds = 0;  // 0: no periodic statistics
-  double tick_seconds = 1.0;          // how often on_tick runs
+  double tick_seconds = 1.0;          // how often on_tick runs (the capture is then read too, woken or not)
 };
 
 enum class StopReason { kSignal, kDuration, kCaptureError };

@@ -1,6 +1,7 @@
 // Live capture from a network interface through libpcap (pcap_create / pcap_activate), in
-// non-blocking immediate mode so that an event loop can wait on its selectable descriptor and
-// read whatever has arrived.
+// non-blocking mode so that an event loop can wait on its selectable descriptor and read whatever
+// has arrived. Packets are handed over in blocks at least every kBlockTimeoutMs (TPACKET_V3 on
+// Linux), not one by one (immediate mode): see open().
 #pragma once
 
 #include <pcap/pcap.h>
@@ -31,6 +32,10 @@ struct LiveStats {
 
 class LiveSource {
  public:
+  // Longest wait before captured packets are handed over; the drain at stop waits this long for
+  // the last block.
+  static constexpr int kBlockTimeoutMs = 50;
+
   // Opens and activates the interface; nullptr and a one-line `error` (no permission, no such
   // interface with the list of those that exist, bad filter) otherwise.
   static std::unique_ptr<LiveSource> open(const LiveOptions& options, std::string& error);

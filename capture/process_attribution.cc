@@ -111,12 +111,8 @@ ProcessAttribution::ProcessAttribution(std::vector<int> pids, std::vector<std::s
 bool ProcessAttribution::refresh(std::string& error) {
   try {
     const auto start = std::chrono::steady_clock::now();
-    // 1. The kernel's sockets, before /proc (see the header for why this order).
-    DiagDumpStats dump_stats;
-    if (!dump_inet_sockets(sockets_, kMaxSockets, netlink_buffer_, dump_stats, error)) return false;
-    const auto dumped = std::chrono::steady_clock::now();
-
-    // 2. Processes, and which of them are selected: seeds by pid or name, then their descendants.
+    // 1. Processes, and which of them are selected: seeds by pid or name, then their descendants.
+    // This is the slow part (a stat and often a cmdline read per process), so it comes first.
     if (!list_processes(procs_, kMaxProcesses, error)) return false;
     const bool filter = filtering();
     std::vector<char> selected(procs_.size(), filter ? 0 : 1);
@@ -155,6 +151,12 @@ bool ProcessAttribution::refresh(std::string& error) {
       }
     }
 
+    // 2. The kernel's sockets, then at once the selected processes' descriptors (see the header).
+    DiagDumpStats dump_stats;
+    const auto dump_start = std::chrono::steady_clock::now();
+    if (!dump_inet_sockets(sockets_, kMaxSockets, netlink_buffer_, dump_stats, error)) return false;
+    const auto dumped = std::chrono::steady_clock::now();
+
     // 3. Socket inodes of the selected processes, lowest pid first.
     Table t;
     AttributionStats st;
@@ -186,6 +188,8 @@ bool ProcessAttribution::refresh(std::string& error) {
       for (const std::uint64_t inode : inodes_) owner_of.try_emplace(inode, index);
     }
 
+    const auto scanned = std::chrono::steady_clock::now();
+
     // 4. Join on the inode.
     for (const DiagSocket& s : sockets_) {
       if (s.inode == 0) continue;
@@ -209,10 +213,12 @@ bool ProcessAttribution::refresh(std::string& error) {
     }
     add_interface_addresses(t.local_addresses, kMaxLocalAddresses);
 
-    st.dump_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(dumped - start).count());
-    st.refresh_ns = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+    const auto ns = [](auto d) {
+      return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+    };
+    st.dump_ns = ns(dumped - dump_start);
+    st.exposure_ns = ns(scanned - dump_start);
+    st.refresh_ns = ns(std::chrono::steady_clock::now() - start);
     table_ = std::move(t);
     stats_ = st;
     error.clear();

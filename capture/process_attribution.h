@@ -6,9 +6,15 @@
 // (capture/proc_scan.h), and joins the two on the inode. Lookups are then hash-table reads, no
 // syscall, no allocation beyond the returned name (a comm is at most 15 bytes: small-string storage).
 //
-// The dump comes before the /proc scan on purpose: a socket created in between is missing from the
-// table (kUnknown, so the caller refreshes again later) rather than present without an owner (which
-// would read as another app's).
+// Order: the process list first (the slow part: a stat, and for a name filter a cmdline, per
+// process), then the socket dump, then at once the descriptors of the selected processes. A client
+// that lives a few milliseconds (connect, one request, exit) must not exit between its socket being
+// seen in the dump and its descriptors being read: that window (stats().exposure_ns) is the dump plus
+// the selected processes' fd scans, well under a millisecond on a desktop, instead of the whole
+// refresh. The price: a process started after the listing has its sockets read as another app's
+// (kOther). The caller re-reads the table for any flow whose first packet is newer than the table,
+// kOther or kUnknown (cli capture), and a flow's process exists by the time its first packet is
+// sent, so a re-read that starts after that packet lists it.
 //
 // Limits of the method, for the report's caveats:
 //  - sock_diag sees the sockets of the caller's network namespace only;
@@ -75,6 +81,8 @@ struct AttributionStats {
   bool udp_supported = true;           // false: this kernel lists no UDP sockets (no udp_diag)
   std::uint64_t refresh_ns = 0;        // wall time of the last successful refresh
   std::uint64_t dump_ns = 0;           // of which the sock_diag dumps (the rest is /proc and the join)
+  std::uint64_t exposure_ns = 0;       // from the dump to the last fd scan: a selected process that
+                                       // exits in this window loses its sockets' attribution
 };
 
 class ProcessAttribution {
@@ -95,7 +103,7 @@ class ProcessAttribution {
 
   // Re-reads the socket table and /proc. Never throws. False with a one-line `error` (no permission,
   // a limit exceeded, netlink failure); the previous table then stays in use. Takes a few ms on a
-  // desktop: call it when a new flow is kUnknown, rate-limited.
+  // desktop: call it when a new flow is not the app's by a table read before its first packet.
   bool refresh(std::string& error);
 
   // The selected process owning the socket `key` (local side first), or nullopt when the socket is

@@ -681,7 +681,10 @@ TEST_SUITE("capture.attribution") {
                                    << " socket fds, " << s.unreadable_processes << " unreadable: "
                                    << best / 1000 << "-" << worst / 1000 << " us (sock_diag " << s.dump_ns / 1000
                                    << " us of the last); one pid selected: "
-                                   << one.stats().refresh_ns / 1000 << " us");
+                                   << one.stats().refresh_ns / 1000 << " us, of which dump + fd scan "
+                                   << one.stats().exposure_ns / 1000 << " us");
+    CHECK(one.stats().exposure_ns <= one.stats().refresh_ns);
+    CHECK(one.stats().dump_ns <= one.stats().exposure_ns);
     CHECK(s.sockets > 0);
   }
 
