@@ -79,11 +79,14 @@ TEST_CASE("live capture in network namespaces: report on SIGINT, root dropped, t
   CHECK(replay.at("summary").as_object().at("packets") == summary.at("packets"));
 }
 
-TEST_CASE("live capture of one app: --process keeps its flows only, names the process, and the pcapng remembers it") {
-  const auto dir = temp_dir() / "live-app";
+// A session with the app (two curls, children of one shell) and another client (openssl s_client)
+// running, captured with `options` selecting the app: exactly the two curl flows are kept, each
+// names its process, and the written pcapng remembers it.
+void check_one_app(const std::filesystem::path& dir, std::vector<std::string> options) {
+  options.insert(options.end(), {"--report", "json:" + (dir / "app.json").string(), "--write",
+                                 (dir / "app.pcapng").string(), "--policy", "none"});
   ::setenv("FA_SECOND_CLIENT", "1", 1);
-  const bool ran = live_session(dir, {"--process", "curl", "--report", "json:" + (dir / "app.json").string(),
-                                      "--write", (dir / "app.pcapng").string(), "--policy", "none"});
+  const bool ran = live_session(dir, options);
   ::unsetenv("FA_SECOND_CLIENT");
   if (!ran) return;
   INFO(read_file(dir / "capture.stderr"));
@@ -98,6 +101,8 @@ TEST_CASE("live capture of one app: --process keeps its flows only, names the pr
     CHECK(o.at("process").as_object().at("name").as_string() == "curl");
     CHECK(get_int(o.at("process").as_object().at("pid")) > 1);
   }
+  CHECK(boost::json::serialize(live.at("warnings")).find("per-app capture: 2 flows of the selected app kept, 1 flows") !=
+        std::string::npos);
   // A replay of the written pcapng knows the process of each flow (flow ids are numbered per run:
   // the live run also counted the flows it left out).
   const auto replay = audit_json({(dir / "app.pcapng").string()}, {"--policy", "none"}, 0);
@@ -107,6 +112,26 @@ TEST_CASE("live capture of one app: --process keeps its flows only, names the pr
   };
   CHECK(without_ids(replay.at("flows").as_array()) == without_ids(live.at("flows").as_array()));
   CHECK(replay.at("destinations") == live.at("destinations"));
+}
+
+TEST_CASE("live capture of one app: --process keeps its flows only, names the process, and the pcapng remembers it") {
+  check_one_app(temp_dir() / "live-app", {"--process", "curl"});
+}
+
+TEST_CASE("live capture on -i any of one app by --pid: the flows of its children only") {
+  ::setenv("FA_IFACE", "any", 1);
+  const auto dir = temp_dir() / "live-pid";
+  check_one_app(dir, {"--pid", "@APP_PID@"});  // the app's shell: the curls are its children
+  ::unsetenv("FA_IFACE");
+  if (!std::filesystem::exists(dir / "app.json")) return;
+  const auto live = boost::json::parse(read_file(dir / "app.json")).as_object();
+  const auto& input = live.at("inputs").as_array().at(0).as_object();
+  CHECK(input.at("path").as_string() == "any");
+  INFO(boost::json::serialize(input));
+  // libpcap's "any" device gives Linux cooked headers (SLL, or SLL2 where asked for).
+  const auto link = boost::json::serialize(input.at("link_types"));
+  CHECK((link.find("linux-sll") != std::string::npos || link.find("113") != std::string::npos ||
+         link.find("276") != std::string::npos));
 }
 
 TEST_CASE("live capture killed with SIGKILL leaves a pcapng that replays; an interface that goes away still gives "
