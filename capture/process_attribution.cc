@@ -109,6 +109,10 @@ ProcessAttribution::ProcessAttribution(std::vector<int> pids, std::vector<std::s
 }
 
 bool ProcessAttribution::refresh(std::string& error) {
+  table_time_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  ++refreshes_;
   try {
     const auto start = std::chrono::steady_clock::now();
     // 1. Processes, and which of them are selected: seeds by pid or name, then their descendants.
@@ -298,6 +302,15 @@ Attribution ProcessAttribution::attribute_flow(std::uint8_t protocol, const core
     if (other) return *other;
   }
   return Attribution{};
+}
+
+Attribution ProcessAttribution::attribute_new_flow(std::uint8_t protocol, const core::IpAddress& a,
+                                                   std::uint16_t a_port, const core::IpAddress& b, std::uint16_t b_port,
+                                                   core::TimestampNs first_packet_ns, std::string& error) {
+  Attribution r = attribute_flow(protocol, a, a_port, b, b_port);
+  if (r.owner == Owner::kSelected || table_time_ns_ > first_packet_ns) return r;
+  if (!refresh(error)) return r;
+  return attribute_flow(protocol, a, a_port, b, b_port);
 }
 
 std::optional<ProcessInfo> ProcessAttribution::lookup_flow(std::uint8_t protocol, const core::IpAddress& a,

@@ -40,6 +40,7 @@
 #include "capture/proc_scan.h"
 #include "capture/sock_diag.h"
 #include "core/ip_address.h"
+#include "core/timestamp.h"
 
 namespace flowaudit::capture {
 
@@ -121,6 +122,22 @@ class ProcessAttribution {
   [[nodiscard]] Attribution attribute_flow(std::uint8_t protocol, const core::IpAddress& a, std::uint16_t a_port,
                                            const core::IpAddress& b, std::uint16_t b_port) const;
 
+  // For a flow seen live whose first packet has just arrived (`first_packet_ns`: its capture time,
+  // wall clock, ns since the epoch): attribute_flow(), and when the answer is not the selected app's
+  // and the table was read before that packet, refresh() and ask again. The flow's socket may be
+  // newer than the table (and a listener of another process can match it by port until the new
+  // socket shows). A table read after the packet already answers for it, so when processing falls
+  // behind a burst of new flows, refreshes thin out by themselves: no fixed rate limit, which would
+  // leave flows out for good. A failed refresh sets `error` and the previous answer stands.
+  Attribution attribute_new_flow(std::uint8_t protocol, const core::IpAddress& a, std::uint16_t a_port,
+                                 const core::IpAddress& b, std::uint16_t b_port, core::TimestampNs first_packet_ns,
+                                 std::string& error);
+
+  // Wall-clock time (ns since the epoch) when the last refresh() began, successful or not; 0 before.
+  [[nodiscard]] core::TimestampNs table_time_ns() const noexcept { return table_time_ns_; }
+  // How many times refresh() ran.
+  [[nodiscard]] std::uint64_t refreshes() const noexcept { return refreshes_; }
+
   [[nodiscard]] const AttributionStats& stats() const noexcept { return stats_; }
   [[nodiscard]] bool filtering() const noexcept { return !pids_.empty() || !names_.empty(); }
 
@@ -158,6 +175,8 @@ class ProcessAttribution {
   std::vector<std::string> names_;
   Table table_;
   AttributionStats stats_;
+  core::TimestampNs table_time_ns_ = 0;
+  std::uint64_t refreshes_ = 0;
   // Scratch reused between refreshes.
   std::vector<DiagSocket> sockets_;
   std::vector<ProcEntry> procs_;

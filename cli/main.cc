@@ -431,30 +431,19 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   std::unordered_set<std::uint64_t> app_flows;
   std::uint64_t unattributed = 0;
   bool attribution_warned = false;
-  core::TimestampNs table_time = 0;  // when the socket table was last read (outlives the listener)
   if (per_app) {
     attribution.emplace(c.pids, c.processes);
-    table_time = now_ns();
     if (!attribution->refresh(error)) {
       error_line(error);
       return kExitUsage;
     }
     auditor.set_new_flow_listener([&](const analysis::flow::Flow& f) {
-      auto a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
-      // Not the app's by the last table: if that table was read before this flow's first packet,
-      // the flow's socket may be newer than it (a listener of another process can match by port
-      // until the new socket shows), so read it again. A table read after the packet already
-      // answers for it: when processing falls behind a burst of new flows, refreshes thin out by
-      // themselves (no fixed rate limit, which would leave flows out for good).
-      if (a.owner != capture::Owner::kSelected && table_time <= f.first_seen()) {
-        table_time = now_ns();
-        std::string refresh_error;
-        if (attribution->refresh(refresh_error)) {
-          a = attribution->attribute_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1], f.key.port[1]);
-        } else if (!attribution_warned) {
-          attribution_warned = true;
-          error_line("per-app attribution: " + refresh_error);
-        }
+      std::string refresh_error;
+      const auto a = attribution->attribute_new_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1],
+                                                     f.key.port[1], f.first_seen(), refresh_error);
+      if (!refresh_error.empty() && !attribution_warned) {
+        attribution_warned = true;
+        error_line("per-app attribution: " + refresh_error);
       }
       if (a.owner != capture::Owner::kSelected) {
         ++unattributed;

@@ -537,6 +537,46 @@ TEST_SUITE("capture.attribution") {
     }
   }
 
+  TEST_CASE("a new flow: the table is re-read when it predates the flow's first packet, not otherwise") {
+    ProcessAttribution mine({::getpid()}, {});
+    std::string error;
+    REQUIRE_MESSAGE(mine.refresh(error), error);
+    const auto read_at = mine.table_time_ns();
+    CHECK(read_at > 0);
+    CHECK(mine.refreshes() == 1);
+    const IpAddress lo = ip("127.0.0.1");
+
+    // A connection made after the table was read, its first packet after it too: re-read, found.
+    TcpPair p = tcp_pair(AF_INET, "127.0.0.1");
+    REQUIRE(p.ok);
+    CHECK(mine.attribute_flow(kTcp, lo, p.client_port, lo, p.listen_port).owner != Owner::kSelected);
+    const auto later = mine.table_time_ns() + 1;
+    auto a = mine.attribute_new_flow(kTcp, lo, p.client_port, lo, p.listen_port, later, error);
+    CHECK(error.empty());
+    CHECK(a.owner == Owner::kSelected);
+    CHECK(a.process.pid == ::getpid());
+    CHECK(mine.refreshes() == 2);
+    CHECK(mine.table_time_ns() >= later);
+
+    // Found in the table already: no re-read, whatever the packet's time.
+    a = mine.attribute_new_flow(kTcp, lo, p.client_port, lo, p.listen_port, mine.table_time_ns() + 1, error);
+    CHECK(a.owner == Owner::kSelected);
+    CHECK(mine.refreshes() == 2);
+
+    // Not in the table, but the table was read after the flow's first packet: it answers (no
+    // re-read), even though the socket exists now: it did not when the packet was sent, by the
+    // premise, and a burst of such flows must not re-read the table for each.
+    TcpPair q = tcp_pair(AF_INET, "127.0.0.1");
+    REQUIRE(q.ok);
+    a = mine.attribute_new_flow(kTcp, lo, q.client_port, lo, q.listen_port, mine.table_time_ns() - 1, error);
+    CHECK(a.owner != Owner::kSelected);
+    CHECK(mine.refreshes() == 2);
+    // The same flow with a packet newer than the table: re-read, found.
+    a = mine.attribute_new_flow(kTcp, lo, q.client_port, lo, q.listen_port, mine.table_time_ns(), error);
+    CHECK(a.owner == Owner::kSelected);
+    CHECK(mine.refreshes() == 3);
+  }
+
   TEST_CASE("a child process: found as a descendant of our pid, and by its name") {
     std::uint16_t port = 0;
     Fd listener = bound_socket(AF_INET, SOCK_STREAM, "127.0.0.1", port);
