@@ -134,6 +134,27 @@ TEST_CASE("live capture on -i any of one app by --pid: the flows of its children
          link.find("276") != std::string::npos));
 }
 
+TEST_CASE("live capture stopped right after a burst: the packets still in the kernel's last block are reported") {
+  const auto dir = temp_dir() / "live-burst";
+  std::filesystem::permissions(temp_dir(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
+                               std::filesystem::perm_options::add);
+  const std::string cmd = "'" + source_path("tests/tools/live-capture-burst") + "' '" + FLOWAUDIT_BINARY + "' '" +
+                          dir.string() + "' 300 2>'" + dir.string() + ".session-stderr'";
+  const int status = std::system(cmd.c_str());
+  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (rc == 77) {
+    MESSAGE("live capture test skipped: " << read_file(dir.string() + ".session-stderr"));
+    return;
+  }
+  INFO(read_file(dir.string() + ".session-stderr"));
+  REQUIRE(rc == 0);
+  INFO(read_file(dir / "capture.stderr"));
+  CHECK(read_file(dir / "exit") == "0\n");
+  const auto summary = boost::json::parse(read_file(dir / "burst.json")).as_object().at("summary").as_object();
+  CHECK(get_int(summary.at("packets")) == 300);  // loopback: each datagram once
+  CHECK(get_int(summary.at("live").as_object().at("dropped")) == 0);
+}
+
 TEST_CASE("live capture killed with SIGKILL leaves a pcapng that replays; an interface that goes away still gives "
           "the report") {
   const auto dir = temp_dir() / "live-kill";
