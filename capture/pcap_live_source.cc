@@ -54,12 +54,13 @@ std::unique_ptr<LiveSource> LiveSource::open(const LiveOptions& options, std::st
   source->pcap_ = p;
   pcap_set_snaplen(p, options.snaplen);
   pcap_set_promisc(p, options.promiscuous ? 1 : 0);
-  // Not immediate mode: on Linux, libpcap then uses TPACKET_V2, whose ring has fixed slots of the
-  // snapshot length (up to 256 KiB each when the interface offloads segmentation, as most do): an
-  // 8 MiB buffer held 31 packets, and a download with --write dropped packets. TPACKET_V3 packs
-  // packets into blocks by their real size; a block is handed over when full or after the
-  // timeout, so packets arrive at most kBlockTimeoutMs late (new destinations settle for 500 ms
-  // anyway) and the drain at stop waits for the last, partly filled block (block_timeout_ms()).
+  // Not immediate mode. In immediate mode libpcap (1.10, Linux) uses TPACKET_V2, whose ring has
+  // fixed slots of the snapshot length (256 KiB each when the interface offloads segmentation, as
+  // most do): an 8 MiB buffer had about 31 slots, and a download captured with --write dropped
+  // packets. Without it libpcap uses TPACKET_V3, which packs packets into blocks by their real size
+  // and hands a block over when it is full or after the timeout: packets arrive at most
+  // kBlockTimeoutMs late (new destinations settle for 500 ms anyway), and the drain at stop waits
+  // for the last, partly filled block (capture/live_loop.cc).
   pcap_set_timeout(p, kBlockTimeoutMs);
   pcap_set_buffer_size(p, options.buffer_size);
   if (pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0) source->nanosecond_ = true;
