@@ -55,10 +55,11 @@ std::unique_ptr<LiveSource> LiveSource::open(const LiveOptions& options, std::st
   pcap_set_snaplen(p, options.snaplen);
   pcap_set_promisc(p, options.promiscuous ? 1 : 0);
   // Not immediate mode. In immediate mode libpcap (1.10, Linux) uses TPACKET_V2, whose ring has
-  // fixed slots of the snapshot length (256 KiB each when the interface offloads segmentation, as
-  // most do): an 8 MiB buffer had about 31 slots, and a download captured with --write dropped
-  // packets. Without it libpcap uses TPACKET_V3, which packs packets into blocks by their real size
-  // and hands a block over when it is full or after the timeout: packets arrive at most
+  // fixed slots as large as the biggest packet (65,632 bytes on an interface that offloads
+  // segmentation, as most do): an 8 MiB buffer is 128 slots, whatever the packets' size (measured
+  // with an LD_PRELOAD shim on setsockopt(PACKET_RX_RING)), and a download captured with --write
+  // dropped packets. Without it libpcap uses TPACKET_V3, which packs packets into blocks by their
+  // real size and hands a block over when it is full or after the timeout: packets arrive at most
   // kBlockTimeoutMs late (new destinations settle for 500 ms anyway), and the drain at stop waits
   // for the last, partly filled block (capture/live_loop.cc).
   pcap_set_timeout(p, kBlockTimeoutMs);
