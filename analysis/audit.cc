@@ -80,6 +80,7 @@ void Auditor::note_new_flow(const flow::Flow& f) {
   // One entry per server endpoint, bounded: a scan of a /16 must not grow this without limit.
   constexpr std::size_t kMaxServers = 65536;
   constexpr std::size_t kMaxPending = 4096;
+  if (pending_flows_.size() < kMaxPending) pending_flows_.push_back(f);
   if (seen_servers_.size() >= kMaxServers || pending_new_.size() >= kMaxPending) return;
   const auto& ip = f.key.addr[f.server()];
   std::string key(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
@@ -112,6 +113,48 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
   }
   pending_new_ = std::move(keep);
   return out;
+}
+
+AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::TimestampNs settle_ns, bool only_attributed) {
+  AuditResult r;
+  r.strings = apps_.strings();
+  std::vector<flow::Flow> keep;
+  for (const flow::Flow& first : pending_flows_) {
+    if (now_ns < first.first_seen() + settle_ns) {
+      keep.push_back(first);
+      continue;
+    }
+    if (only_attributed && processes_.find(first.id) == processes_.end()) continue;
+    // The flow as it is now; as at its first packet if it was retired meanwhile.
+    const flow::Flow* now = table_.lookup(first.key);
+    r.flows.push_back(now != nullptr && now->id == first.id ? *now : first);
+    if (const auto it = apps_.details().find(first.id); it != apps_.details().end()) {
+      const app::FlowDetails& d = it->second;
+      app::FlowDetails copy;
+      copy.app = d.app;
+      copy.blind_spot = d.blind_spot;
+      if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
+      if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
+      if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
+      app::classify_blind_spot(r.flows.back(), copy);
+      r.details.emplace(first.id, std::move(copy));
+    }
+  }
+  pending_flows_ = std::move(keep);
+  std::vector<flow::FlowLabel> labels(r.flows.size());
+  r.names.reserve(r.flows.size());
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const flow::Flow& f = r.flows[i];
+    const auto it = r.details.find(f.id);
+    const app::FlowDetails* d = it == r.details.end() ? nullptr : &it->second;
+    r.names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
+    labels[i].hostname = r.names.back().hostname;
+    labels[i].hostname_source = r.names.back().source;
+    if (d != nullptr) labels[i].app_protocol = app::to_string(d->app);
+    labels[i].encrypted = app::encrypted(d);
+  }
+  r.destinations = flow::aggregate_destinations(r.flows, &labels);
+  return r;
 }
 
 capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t input) {

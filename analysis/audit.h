@@ -135,6 +135,12 @@ class Auditor {
   // Destinations first seen since the last call whose flow started at least `settle_ns` before
   // `now_ns` (time for the ClientHello or the request to arrive and name it).
   std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns);
+  // Live capture (with track_new_destinations): the flows that began at least `settle_ns` before
+  // `now_ns` and were not handed out yet, as a small result (flows as they are now, their names,
+  // details and destinations; no DNS, no coverage) for the flow rules to run on while the capture
+  // goes on. Bounded: at most 4096 flows wait; beyond that new flows are not offered (the final
+  // report has them all). `only_attributed`: only flows with a process (per-app capture).
+  AuditResult take_settled_flows(core::TimestampNs now_ns, core::TimestampNs settle_ns, bool only_attributed);
 
  private:
   void note_new_flow(const flow::Flow& f);
@@ -153,6 +159,7 @@ class Auditor {
   std::uint64_t max_flow_id_ = 0;
   std::unordered_set<std::string> seen_servers_;
   std::vector<flow::Flow> pending_new_;
+  std::vector<flow::Flow> pending_flows_;  // for take_settled_flows: each flow as at its first packet
   std::function<void(const flow::Flow&)> on_new_flow_;
   std::unordered_map<std::uint64_t, FlowProcess> processes_;
   std::uint64_t last_flow_id_ = 0;

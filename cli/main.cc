@@ -496,6 +496,35 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
       }
     }
   };
+  // Flow rules (TLS version and ciphers, plaintext requests, QUIC that cannot be read, ...) on
+  // each flow once it has had time to show its handshake or request: printed once per rule and
+  // destination. The final report has them all, with evidence.
+  std::unordered_set<std::string> flow_findings_shown;
+  const auto show_flow_findings = [&](core::TimestampNs settle) {
+    analysis::AuditResult settled = auditor.take_settled_flows(now_ns(), settle, per_app);
+    if (!run.policy || settled.flows.empty()) return;
+    settled.enrichment.reserve(settled.destinations.size());
+    for (const auto& d : settled.destinations) settled.enrichment.push_back(run.enricher->describe(d.ip, d.hostname));
+    rules::eval::EvalOptions eval_options;
+    eval_options.fail_on = fail_on_severity(args.fail_on);
+    const auto found = rules::eval::evaluate(*run.policy, settled, eval_options);
+    for (const auto& f : found.findings) {
+      if (f.rule->scope != rules::lang::Scope::kFlow || f.waiver != nullptr || !f.destination) continue;
+      const auto& d = settled.destinations[*f.destination];
+      // Named after the first flow behind it (flows to one address and port may carry other names).
+      std::string_view name = d.hostname;
+      if (!f.evidence.flow_ids.empty()) {
+        for (std::size_t i = 0; i < settled.flows.size(); ++i) {
+          if (settled.flows[i].id == f.evidence.flow_ids.front()) name = settled.names[i].hostname;
+        }
+      }
+      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : name, d.ip.to_string(),
+                                            d.port, rules::eval::transport_name(d.protocol));
+      if (flow_findings_shown.size() >= 1000 || !flow_findings_shown.insert(f.rule->id + " " + where).second) continue;
+      fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
+                 rules::severity_name(f.rule->severity), f.rule->id, f.rule->title);
+    }
+  };
   bool write_failed = false;
   capture::LoopCallbacks callbacks;
   callbacks.on_packet = [&](const capture::RawPacket& raw) {
@@ -508,7 +537,10 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
       error_line(writer.error() + "; packets are no longer kept, the audit goes on");
     }
   };
-  callbacks.on_tick = [&] { show_new(500'000'000); };
+  callbacks.on_tick = [&] {
+    show_new(500'000'000);
+    show_flow_findings(500'000'000);
+  };
   callbacks.on_stats = [&] {
     const auto st = source->stats();
     fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n",
@@ -521,6 +553,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   loop.tick_seconds = 0.5;
   const auto stopped = capture::run_live_loop(*source, loop, callbacks);
   show_new(0);
+  show_flow_findings(0);
   if (stopped.reason == capture::StopReason::kCaptureError) error_line(stopped.error + "; reporting what was seen");
 
   analysis::LiveCaptureInfo info;

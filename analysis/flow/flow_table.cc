@@ -36,6 +36,11 @@ std::size_t FlowTable::find(const FlowKey& key, std::uint64_t hash) const noexce
   }
 }
 
+const Flow* FlowTable::lookup(const FlowKey& key) const noexcept {
+  const std::size_t slot = find(key, key.hash());
+  return slot == kNotFound ? nullptr : &pool_[slots_[slot].index];
+}
+
 void FlowTable::grow() {
   std::vector<Slot> old(slots_.size() * 2);
   old.swap(slots_);

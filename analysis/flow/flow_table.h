@@ -48,6 +48,9 @@ class FlowTable {
   // Hands the finished flows over (after finish()), leaving the table empty.
   std::vector<Flow> take_finished() noexcept { return std::move(finished_); }
   [[nodiscard]] std::size_t live() const noexcept { return live_; }
+  // The live flow with this key (as in Flow::key), or nullptr when there is none (retired, or never
+  // seen). A later flow may reuse a key: compare ids.
+  [[nodiscard]] const Flow* lookup(const FlowKey& key) const noexcept;
   [[nodiscard]] const FlowTableStats& stats() const noexcept { return stats_; }
 
  private:

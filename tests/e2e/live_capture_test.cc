@@ -134,6 +134,27 @@ TEST_CASE("live capture on -i any of one app by --pid: the flows of its children
          link.find("276") != std::string::npos));
 }
 
+TEST_CASE("live capture prints flow-rule findings while it runs (a TLS 1.1 client), as in the final report") {
+  const auto dir = temp_dir() / "live-flow-findings";
+  ::setenv("FA_SECOND_CLIENT", "tls11", 1);
+  const bool ran = live_session(dir, {"--report", "json:" + (dir / "f.json").string()});
+  ::unsetenv("FA_SECOND_CLIENT");
+  if (!ran) return;
+  const std::string stderr_text = read_file(dir / "capture.stderr");
+  INFO(stderr_text);
+  CHECK(stderr_text.find("flowaudit: finding on api.deepseek.com 10.201.0.63:443/tcp\nflowaudit:   medium "
+                         "weak-tls.deprecated-version: TLS 1.0 or TLS 1.1 negotiated\n") != std::string::npos);
+  // Once per rule and destination, and nothing for the curls (TLS 1.3).
+  CHECK(stderr_text.find("weak-tls.deprecated-version") == stderr_text.rfind("weak-tls.deprecated-version"));
+  CHECK(stderr_text.find("finding on chat.deepseek.com") == std::string::npos);
+  const auto report = boost::json::parse(read_file(dir / "f.json")).as_object();
+  bool in_report = false;
+  for (const auto& f : report.at("findings").as_array()) {
+    in_report = in_report || f.as_object().at("rule").as_string() == "weak-tls.deprecated-version";
+  }
+  CHECK(in_report);
+}
+
 TEST_CASE("live capture stopped right after a burst: the packets still in the kernel's last block are reported") {
   const auto dir = temp_dir() / "live-burst";
   std::filesystem::permissions(temp_dir(), std::filesystem::perms::others_exec | std::filesystem::perms::group_exec,
