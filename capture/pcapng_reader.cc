@@ -5,20 +5,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "capture/pcapng_format.h"
 #include "core/byte_reader.h"
 
 namespace flowaudit::capture {
 namespace {
 
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
-constexpr std::uint32_t kInterfaceDescription = 1;
-constexpr std::uint32_t kObsoletePacket = 2;
-constexpr std::uint32_t kSimplePacket = 3;
-constexpr std::uint32_t kEnhancedPacket = 6;
-constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr std::uint16_t kOptEnd = 0;
-constexpr std::uint16_t kOptIfTsresol = 9;
-constexpr std::uint16_t kOptIfTsoffset = 14;
+using namespace pcapng;  // block types and option codes
 
 std::uint32_t swap32(std::uint32_t v) { return __builtin_bswap32(v); }
 
@@ -178,14 +171,14 @@ bool PcapngReader::parse_interface(std::span<const std::uint8_t> body, std::uint
     if (!r.read_bytes(olen, value) || !r.skip((4 - olen % 4) % 4)) {
       return fail("interface option runs past its block", at);
     }
-    if (code == kOptIfTsresol && olen >= 1) {
+    if (code == kIfTsresol && olen >= 1) {
       itf.binary_resolution = (value[0] & 0x80) != 0;
       itf.resolution_exponent = value[0] & 0x7F;
       if ((itf.binary_resolution && itf.resolution_exponent > 63) ||
           (!itf.binary_resolution && itf.resolution_exponent > 18)) {
         return fail("interface timestamp resolution out of range", at);
       }
-    } else if (code == kOptIfTsoffset && olen >= 8) {
+    } else if (code == kIfTsoffset && olen >= 8) {
       std::uint64_t off = 0;
       core::ByteReader vr(value);
       big_endian_ ? vr.read_u64be(off) : vr.read_u64le(off);
@@ -280,7 +273,7 @@ PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::sp
         std::span<const std::uint8_t> value;
         if (!r.read_u16(code, big_endian_) || !r.read_u16(length, big_endian_) || code == 0) break;
         if (!r.read_bytes(length, value) || !r.read_bytes((4 - length % 4) % 4, pad)) break;
-        if (code == 1) {
+        if (code == kOptComment) {
           packet.comment = std::string_view(reinterpret_cast<const char*>(value.data()), value.size());
           break;
         }

@@ -9,18 +9,12 @@
 
 #include <fmt/format.h>
 
+#include "capture/pcapng_format.h"
+
 namespace flowaudit::capture {
 namespace {
 
-constexpr std::uint32_t kSectionHeader = 0x0A0D0D0A;
-constexpr std::uint32_t kInterfaceDescription = 0x00000001;
-constexpr std::uint32_t kEnhancedPacket = 0x00000006;
-constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
-constexpr std::uint16_t kOptEnd = 0;
-constexpr std::uint16_t kOptComment = 1;
-constexpr std::uint16_t kIfName = 2;
-constexpr std::uint16_t kIfTsresol = 9;
-constexpr std::uint16_t kShbUserAppl = 4;
+using namespace pcapng;  // block types and option codes
 constexpr std::size_t kMaxComment = 1024;
 
 // Host byte order throughout: the section header's magic tells readers which one.
@@ -35,16 +29,15 @@ void option(std::string& b, std::uint16_t code, std::string_view value) {
   b.append(value);
   pad4(b);
 }
-// Block type, total length (placeholder), body, total length again.
+void end_options(std::string& b) {
+  u16(b, kOptEnd);
+  u16(b, 0);
+}
+// Block type, total length (placeholder), body, total length again (PcapngWriter::emit).
 void begin(std::string& b, std::uint32_t type) {
   b.clear();
   u32(b, type);
   u32(b, 0);
-}
-void end(std::string& b) {
-  const auto total = static_cast<std::uint32_t>(b.size() + 4);
-  std::memcpy(b.data() + 4, &total, sizeof total);
-  u32(b, total);
 }
 
 }  // namespace
@@ -73,10 +66,8 @@ bool PcapngWriter::open(const std::string& path, std::uint32_t link_type, std::u
   u32(buffer_, 0xFFFFFFFF);  // section length unknown
   u32(buffer_, 0xFFFFFFFF);
   option(buffer_, kShbUserAppl, std::string("flowaudit ") + FLOWAUDIT_VERSION);
-  u16(buffer_, kOptEnd);
-  u16(buffer_, 0);
-  end(buffer_);
-  if (!put(buffer_)) {
+  end_options(buffer_);
+  if (!emit()) {
     error = error_;
     return false;
   }
@@ -86,10 +77,8 @@ bool PcapngWriter::open(const std::string& path, std::uint32_t link_type, std::u
   u32(buffer_, snaplen);
   option(buffer_, kIfName, if_name.substr(0, 256));
   option(buffer_, kIfTsresol, std::string_view("\x09", 1));  // 10^-9: nanoseconds
-  u16(buffer_, kOptEnd);
-  u16(buffer_, 0);
-  end(buffer_);
-  if (!put(buffer_)) {
+  end_options(buffer_);
+  if (!emit()) {
     error = error_;
     return false;
   }
@@ -109,18 +98,20 @@ bool PcapngWriter::write(core::TimestampNs ts, std::uint32_t orig_len, std::span
   pad4(buffer_);
   if (!comment.empty()) {
     option(buffer_, kOptComment, std::string_view(comment).substr(0, kMaxComment));
-    u16(buffer_, kOptEnd);
-    u16(buffer_, 0);
+    end_options(buffer_);
   }
-  end(buffer_);
-  if (!put(buffer_)) return false;
+  if (!emit()) return false;
   ++packets_;
   return true;
 }
 
-bool PcapngWriter::put(const std::string& block) {
+bool PcapngWriter::emit() {
+  // The block's total length, at its start (left as a placeholder by begin()) and at its end.
+  const auto total = static_cast<std::uint32_t>(buffer_.size() + 4);
+  std::memcpy(buffer_.data() + 4, &total, sizeof total);
+  u32(buffer_, total);
   // fflush hands the block to the kernel: a killed process loses nothing that was written.
-  if (std::fwrite(block.data(), 1, block.size(), file_) != block.size() || std::fflush(file_) != 0) {
+  if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() || std::fflush(file_) != 0) {
     error_ = fmt::format("--write {}: {}", path_, std::strerror(errno));
     std::fclose(file_);
     file_ = nullptr;

@@ -34,7 +34,8 @@ class PcapngWriter {
   void close();
 
  private:
-  bool put(const std::string& block);
+  // Completes the block in buffer_ (its total length) and writes it; false (and error_) on failure.
+  bool emit();
   std::FILE* file_ = nullptr;
   std::string path_;
   std::string error_;
