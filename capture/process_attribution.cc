@@ -109,9 +109,7 @@ ProcessAttribution::ProcessAttribution(std::vector<int> pids, std::vector<std::s
 }
 
 bool ProcessAttribution::refresh(std::string& error) {
-  table_time_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  table_time_ns_ = core::wall_clock_ns();
   ++refreshes_;
   try {
     const auto start = std::chrono::steady_clock::now();

@@ -378,10 +378,6 @@ struct CaptureArgs {
   std::vector<std::string> processes;
 };
 
-core::TimestampNs now_ns() {
-  return static_cast<core::TimestampNs>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-}
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
@@ -464,7 +460,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   // rules they break.
   std::uint64_t shown = 0;
   const auto show_new = [&](core::TimestampNs settle) {
-    for (const auto& d : auditor.take_new_destinations(now_ns(), settle)) {
+    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle)) {
       if (++shown > 1000) continue;  // a scan must not flood the terminal; the report has them all
       const auto e = run.enricher->describe(d.ip, d.hostname);
       std::string where = e.geo.country.empty() ? "-" : e.geo.country;
@@ -501,7 +497,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   // destination. The final report has them all, with evidence.
   std::unordered_set<std::string> flow_findings_shown;
   const auto show_flow_findings = [&](core::TimestampNs settle) {
-    analysis::AuditResult settled = auditor.take_settled_flows(now_ns(), settle, per_app);
+    analysis::AuditResult settled = auditor.take_settled_flows(core::wall_clock_ns(), settle, per_app);
     if (!run.policy || settled.flows.empty()) return;
     settled.enrichment.reserve(settled.destinations.size());
     for (const auto& d : settled.destinations) settled.enrichment.push_back(run.enricher->describe(d.ip, d.hostname));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,13 @@ namespace flowaudit::core {
 
 using TimestampNs = std::int64_t;
 inline constexpr TimestampNs kNsPerSecond = 1'000'000'000;
+
+// The wall clock now, in the same terms as a live capture's packet timestamps (the kernel stamps
+// packets with the real-time clock), so the two can be compared.
+inline TimestampNs wall_clock_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // True when more than `limit` has passed from `since` to `now`; a clock that went backwards never
 // counts as elapsed. Computed unsigned so that extreme timestamps from a damaged file cannot overflow.
