@@ -84,7 +84,9 @@ TEST_CASE("every supported link type is decoded") {
       {"linux-sll.pcap", "linux-sll"}, {"linux-sll2.pcap", "linux-sll2"}, {"raw-ip.pcap", "raw"},
       {"null-loopback.pcap", "null"},  {"vlan-8021q.pcap", "ethernet"},   {"qinq-8021ad.pcap", "ethernet"},
       {"ipv6-tcp.pcap", "ethernet"},   {"nsec.pcap", "ethernet"}};
-  for (const auto& [file, lt] : cases) {
+  for (const auto& c : cases) {  // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+    const std::string& file = c.first;
+    const std::string& lt = c.second;
     CAPTURE(file);
     const auto report = audit_json({data(file)});
     CHECK(link_types(input0(report)) == std::vector<std::string>{lt});

@@ -493,7 +493,9 @@ TEST_SUITE("capture.attribution") {
 
   TEST_CASE("TCP over IPv4 and IPv6 loopback: our pid and comm; another selector gives nothing") {
     const std::string comm = own_comm();
-    for (const auto& [family, addr] : {std::pair{AF_INET, "127.0.0.1"}, std::pair{AF_INET6, "::1"}}) {
+    for (const auto& loopback : {std::pair{AF_INET, "127.0.0.1"}, std::pair{AF_INET6, "::1"}}) {  // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+      const int family = loopback.first;
+      const char* const addr = loopback.second;
       CAPTURE(addr);
       TcpPair p = tcp_pair(family, addr);
       if (!p.ok && family == AF_INET6) {

@@ -140,7 +140,9 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
   std::map<std::string, std::uint64_t> evaluated;
   for (const auto& f : e.findings) evaluated[f.rule->id] += f.evidence.flows;
   std::size_t fired = 0;
-  for (const auto& [id, n] : naive) {
+  for (const auto& rule_count : naive) {  // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+    const auto& id = rule_count.first;
+    const auto& n = rule_count.second;
     INFO("rule " << id);
     CHECK(evaluated[id] == n);
     fired += n != 0 ? 1 : 0;

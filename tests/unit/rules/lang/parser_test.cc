@@ -56,13 +56,16 @@ TEST_SUITE("rules.lang.parser") {
     CHECK(cmp.value.kind == Literal::Kind::kString);
     CHECK(cmp.value.text == "TLS 1.1");
     CHECK(cmp.value.pos.column == 21);
-    for (auto [text, op] : {std::pair{"x contains 'a'", CompareOp::kContains},
+    for (auto text_op : {std::pair{"x contains 'a'", CompareOp::kContains},
                             std::pair{"x startswith 'a'", CompareOp::kStartsWith},
                             std::pair{"x endswith 'a'", CompareOp::kEndsWith},
                             std::pair{"x glob '*.a'", CompareOp::kGlob}, std::pair{"x matches 'a+'", CompareOp::kMatches},
                             std::pair{"x != 1", CompareOp::kNe}, std::pair{"x > 1", CompareOp::kGt},
                             std::pair{"x >= 1", CompareOp::kGe}, std::pair{"x < 1", CompareOp::kLt},
                             std::pair{"x == 1", CompareOp::kEq}}) {
+      // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+      const char* const text = text_op.first;
+      const CompareOp op = text_op.second;
       CAPTURE(text);
       NodePtr n = parse_ok(text);
       CHECK(n->op == op);

@@ -100,7 +100,9 @@ TEST_SUITE("analysis.app.dns.captures") {
     CHECK(d.responses["chat.deepseek.com AAAA"].transport == "tcp");  // the TCP one came last
     CHECK(d.responses["chat.deepseek.com AAAA"].answers == Answers{cf, "2600:9000:2490:a00:1b:c3e3:bf40:93a1"});
     CHECK(d.responses["fonts.gstatic.com A"].answers == Answers{"142.250.74.35"});
-    for (const auto& [key, seen] : d.responses) {
+    for (const auto& response : d.responses) {  // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+      const auto& key = response.first;
+      const auto& seen = response.second;
       CAPTURE(key);
       if (key.rfind("nonexistent", 0) != 0) CHECK(seen.rcode == "NOERROR");
     }
@@ -124,7 +126,9 @@ TEST_SUITE("analysis.app.dns.captures") {
                                                          {"138.113.144.16", "fp-it-acc.portal101.cn"},
                                                          {"142.250.74.35", "fonts.gstatic.com"}};
     REQUIRE(d.first_tcp_to.size() == expected.size());
-    for (const auto& [address, name] : expected) {
+    for (const auto& e : expected) {  // no structured binding: doctest's CAPTURE/INFO lambda cannot take one (clang before 16)
+      const auto& address = e.first;
+      const auto& name = e.second;
       CAPTURE(address);
       REQUIRE(d.first_tcp_to.count(address) == 1);
       const auto ip = *core::IpAddress::parse(address);
