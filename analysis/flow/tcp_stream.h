@@ -57,7 +57,8 @@ class TcpStream {
   template <typename F>
   bool deliver_in_order(std::uint32_t seq, std::span<const std::uint8_t> payload, std::uint64_t budget, F& deliver) {
     // `seq` is at or before next_: skip what was delivered already.
-    const auto already = static_cast<std::uint32_t>(-diff(seq, next_));
+    // Unsigned, so a distance of exactly 2^31 does not overflow a negation (fuzz regression).
+    const std::uint32_t already = next_ - seq;
     if (already >= payload.size()) return true;
     auto fresh = payload.subspan(already);
     if (delivered_ + fresh.size() >= budget) {
