@@ -223,6 +223,7 @@ void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& aud
     rules::eval::EvalOptions eval_options;
     eval_options.app = args.app;
     eval_options.fail_on = fail_on_severity(args.fail_on);
+    eval_options.redact = !args.no_redact;
     run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
     result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
     run.outcome.policy = &*run.policy;
