@@ -72,6 +72,18 @@ bool starts_with_nocase(std::string_view s, std::size_t i, std::string_view what
   return true;
 }
 
+// The five markup characters as entities (HTML writes the apostrophe as &#39;, XML as &apos;).
+bool markup_entity(std::string& out, char c, std::string_view apostrophe) {
+  switch (c) {
+    case '&': out.append("&amp;"); return true;
+    case '<': out.append("&lt;"); return true;
+    case '>': out.append("&gt;"); return true;
+    case '"': out.append("&quot;"); return true;
+    case '\'': out.append(apostrophe); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 void append_terminal(std::string& out, std::string_view s) {
@@ -151,17 +163,10 @@ std::string escape_markdown(std::string_view s) {
 
 void append_html(std::string& out, std::string_view s) {
   walk(out, s, Style::kVisible, [&](char c, std::size_t) {
-    switch (c) {
-      case '&': out.append("&amp;"); return true;
-      case '<': out.append("&lt;"); return true;
-      case '>': out.append("&gt;"); return true;
-      case '"': out.append("&quot;"); return true;
-      case '\'': out.append("&#39;"); return true;
-      default:
-        if (!printable(c) && c != '\t' && c != '\n') return false;
-        out.push_back(c);
-        return true;
-    }
+    if (markup_entity(out, c, "&#39;")) return true;
+    if (!printable(c) && c != '\t' && c != '\n') return false;
+    out.push_back(c);
+    return true;
   });
 }
 
@@ -174,19 +179,15 @@ std::string escape_html(std::string_view s) {
 
 void append_xml(std::string& out, std::string_view s, bool attribute) {
   walk(out, s, Style::kVisible, [&](char c, std::size_t) {
-    switch (c) {
-      case '&': out.append("&amp;"); return true;
-      case '<': out.append("&lt;"); return true;
-      case '>': out.append("&gt;"); return true;
-      case '"': out.append("&quot;"); return true;
-      case '\'': out.append("&apos;"); return true;
-      case '\n': out.append(attribute ? "&#10;" : "\n"); return true;  // a raw one in an attribute reads as a space
-      case '\t': out.append(attribute ? "&#9;" : "\t"); return true;
-      default:
-        if (!printable(c)) return false;
-        out.push_back(c);
-        return true;
+    if (markup_entity(out, c, "&apos;")) return true;
+    if (c == '\n' || c == '\t') {
+      // A raw one in an attribute reads as a space.
+      out.append(!attribute ? std::string_view(&c, 1) : c == '\n' ? "&#10;" : "&#9;");
+      return true;
     }
+    if (!printable(c)) return false;
+    out.push_back(c);
+    return true;
   });
 }
 
