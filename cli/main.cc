@@ -22,6 +22,7 @@
 #include "analysis/enrich/enrichment.h"
 #include "analysis/enrich/mmdb_writer.h"
 #include "analysis/enrich/range_csv.h"
+#include "core/escape.h"
 #include "rules/eval/evaluator.h"
 #include "rules/lang/fields.h"
 #include "rules/load/loader.h"
@@ -223,6 +224,7 @@ void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& aud
     rules::eval::EvalOptions eval_options;
     eval_options.app = args.app;
     eval_options.fail_on = fail_on_severity(args.fail_on);
+    eval_options.redact = !args.no_redact;
     run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
     result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
     run.outcome.policy = &*run.policy;
@@ -465,9 +467,10 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
       const auto e = run.enricher->describe(d.ip, d.hostname);
       std::string where = e.geo.country.empty() ? "-" : e.geo.country;
       std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
+      // The name is from the wire (a TLS SNI may carry ESC, CR, U+202E): escaped, like the rest.
       fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
-                 d.hostname.empty() ? "(unnamed)" : d.hostname, d.ip.to_string(), d.port,
-                 rules::eval::transport_name(d.protocol), where, whose);
+                 d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
+                 rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
       if (!run.policy) continue;
       // The destination rules, on this destination alone.
       analysis::AuditResult one;
@@ -514,8 +517,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
           if (settled.flows[i].id == f.evidence.flow_ids.front()) name = settled.names[i].hostname;
         }
       }
-      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : name, d.ip.to_string(),
-                                            d.port, rules::eval::transport_name(d.protocol));
+      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : core::escape_terminal(name),
+                                            d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
       if (flow_findings_shown.size() >= 1000 || !flow_findings_shown.insert(f.rule->id + " " + where).second) continue;
       fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
                  rules::severity_name(f.rule->severity), f.rule->id, f.rule->title);
@@ -598,11 +601,15 @@ std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, con
     in.read(buf, sizeof buf);
     head.assign(buf, static_cast<std::size_t>(in.gcount()));
   }
-  const auto first = head.find_first_not_of(" \t\r\n");
+  // RFC 8259 lets a parser skip a UTF-8 byte order mark; editors on Windows write one.
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  const std::size_t bom = std::string_view(head).starts_with(kBom) ? kBom.size() : 0;
+  const auto first = head.find_first_not_of(" \t\r\n", bom);
   std::string error;
   if (first != std::string::npos && head[first] == '{') {
     std::ifstream in(path, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.erase(0, bom);
     boost::system::error_code ec;
     boost::json::parse_options opts;
     opts.max_depth = 64;

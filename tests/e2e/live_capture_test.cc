@@ -227,5 +227,20 @@ TEST_CASE("live capture errors: no such interface names the ones that exist; a b
   CHECK(report.at("summary").as_object().at("live").as_object().at("stopped_by").as_string() == "duration");
 }
 
+TEST_CASE("live capture: a new destination's hostile SNI is printed escaped") {
+  const auto dir = temp_dir() / "live-hostile";
+  ::setenv("FA_HOSTILE_SNI", "1", 1);
+  const bool ran = live_session(dir, {"--policy", "none"});
+  ::unsetenv("FA_HOSTILE_SNI");
+  if (!ran) return;
+  const std::string stderr_text = read_file(dir / "capture.stderr");
+  INFO(stderr_text);
+  CHECK(stderr_text.find("new destination evil\\x1b]0;pwned\\x07.example\\x0d\\x0aFAKE: line\\u202egnp.example "
+                         "10.201.0.63:443/tcp") != std::string::npos);
+  CHECK(stderr_text.find('\x1b') == std::string::npos);
+  CHECK(stderr_text.find('\x07') == std::string::npos);
+  CHECK(stderr_text.find("\xE2\x80\xAE") == std::string::npos);
+}
+
 }  // TEST_SUITE
 }  // namespace flowaudit::e2e

@@ -79,12 +79,14 @@ struct Evaluated {
   load::LoadResult loaded;
   eval::Evaluation evaluation;
   PolicyOutcome outcome;
-  explicit Evaluated(const std::string& policy_text = {}, const analysis::AuditResult& r = result()) {
+  explicit Evaluated(const std::string& policy_text = {}, const analysis::AuditResult& r = result(),
+                     bool redact = true) {
     loaded = policy_text.empty() ? load::load_policy({"default"}, load_options())
                                  : load::load_policy_text(policy_text, "test-waivers", load_options());
     REQUIRE_MESSAGE(loaded.ok(), (loaded.errors.empty() ? "" : loaded.errors.front()));
     eval::EvalOptions options;
     options.fail_on = Severity::kHigh;
+    options.redact = redact;
     evaluation = eval::evaluate(loaded.policy, r, options);
     outcome.policy = &loaded.policy;
     outcome.evaluation = &evaluation;
@@ -206,13 +208,16 @@ TEST_CASE("csv cells are quoted per RFC 4180 and guarded against formulas") {
   CHECK(cell("") == "");
   CHECK(cell("a,b") == "\"a,b\"");
   CHECK(cell("say \"hi\"") == "\"say \"\"hi\"\"\"");
-  CHECK(cell("two\nlines") == "\"two\nlines\"");
+  // Line breaks and other controls are made visible (core/escape.h): a cell is one line.
+  CHECK(cell("two\nlines") == "two\\x0alines");
+  CHECK(cell("a\x1b]0;x\x07,b") == "\"a\\x1b]0;x\\x07,b\"");
+  CHECK(cell("\xe2\x80\xaegnp.exe") == "\\u202egnp.exe");
   CHECK(cell("=HYPERLINK(\"http://evil/\",\"x\")") == "\"'=HYPERLINK(\"\"http://evil/\"\",\"\"x\"\")\"");
   CHECK(cell("+1") == "'+1");
   CHECK(cell("-2+3") == "'-2+3");
   CHECK(cell("@SUM(A1)") == "'@SUM(A1)");
-  CHECK(cell("\tcmd") == "'\tcmd");
-  CHECK(cell("bad\xff") == "bad\xEF\xBF\xBD");
+  CHECK(cell("\tcmd") == "\\x09cmd");
+  CHECK(cell("bad\xff") == "bad\\xff");
 }
 
 TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
@@ -223,17 +228,20 @@ TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
       break;
     }
   }
+  // Redacted, the segment with '=' and spaces is gone; kept (--no-redact), it is guarded and quoted.
   const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
-  CHECK(csv.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=REDACTED\",") != std::string::npos);
+  CHECK(csv.find(",'=REDACTED/REDACTED?device_id=REDACTED,") != std::string::npos);
+  const std::string kept = render([&](std::FILE* f) { write_csv(r, ReportOptions{false}, f); });
+  CHECK(kept.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=abc123\",") != std::string::npos);
 }
 
 TEST_CASE("csv, markdown and sarif redact identifiers in request targets unless told not to") {
   analysis::AuditResult r = with_identifier_in_query();
-  Evaluated e({}, r);
-  REQUIRE(!e.evaluation.findings.empty());
-  e.evaluation.findings.front().message += " (POST /api/register?device_id=abc123)";
   for (const bool redact : {true, false}) {
     INFO("redact " << redact);
+    // The plaintext rules quote {http.path}: the evaluation redacts it (or not), the reports show it.
+    Evaluated e({}, r, redact);
+    REQUIRE(!e.evaluation.findings.empty());
     const ReportOptions options{redact};
     const std::string csv = render([&](std::FILE* f) { write_csv(r, options, f); });
     const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, options, f); });
@@ -259,11 +267,13 @@ TEST_CASE("markdown report matches the golden files") {
 
 TEST_CASE("markdown escapes what would break a table or make markup") {
   CHECK(escape_markdown("a|b") == "a\\|b");
-  CHECK(escape_markdown("x\ny\rz") == "x y z");
+  CHECK(escape_markdown("x\ny\rz") == "x\\x0ay\\x0dz");
   CHECK(escape_markdown("<script>") == "\\<script\\>");
-  CHECK(escape_markdown("`code` [link](http://e)") == "\\`code\\` \\[link\\](http://e)");
-  CHECK(escape_markdown("@everyone") == "&#64;everyone");
-  CHECK(escape_markdown("bad\xc3") == "bad\xEF\xBF\xBD");
+  CHECK(escape_markdown("`code` [link](http://e)") == "\\`code\\` \\[link\\](http:&#8203;//e)");
+  CHECK(escape_markdown("@everyone") == "&#64;&#8203;everyone");
+  CHECK(escape_markdown("see www.evil.example") == "see w&#8203;ww.evil.example");
+  CHECK(escape_markdown("bad\xc3") == "bad\\xc3");
+  CHECK(escape_markdown("\xe2\x80\xae") == "\\u202e");
   CHECK(escape_markdown("Zürich") == "Zürich");
 }
 
@@ -461,7 +471,7 @@ TEST_CASE("the validators reject broken reports") {
 TEST_CASE("junit escapes what XML cannot carry") {
   std::string out;
   append_xml_escaped(out, "a<b>&\"'\x01\xff\n");
-  CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;?\xEF\xBF\xBD&#10;");
+  CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;\\x01\\xff&#10;");
   out.clear();
   append_xml_escaped(out, "line\nbreak", false);
   CHECK(out == "line\nbreak");
