@@ -104,6 +104,18 @@ TEST_SUITE("e2e") {
     }
   }
 
+  TEST_CASE("a geolocation database planted in the working directory's data/geoip is not used") {
+    const fs::path repo = fresh_dir("untrusted-geo");
+    const fs::path home = fresh_dir("empty-home");
+    fs::create_directories(repo / "data" / "geoip");
+    fs::copy_file(source_path("tests/data/geo/fixture-country.mmdb"), repo / "data" / "geoip" / "planted.mmdb");
+    const auto r = run_in(repo, "env -u FLOWAUDIT_GEOIP_DIR HOME='" + home.string() + "'",
+                          std::string("'") + FLOWAUDIT_BINARY + "' geo 1.1.1.1 --json");
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("planted.mmdb") == std::string::npos);
+  }
+
   TEST_CASE("report paths are checked before the audit; symlinks to files are refused") {
     const fs::path dir = fresh_dir("report-paths");
     {
