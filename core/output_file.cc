@@ -1,6 +1,7 @@
 #include "core/output_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -76,6 +78,67 @@ std::string check_special(const std::string& path, const struct stat& st, Output
   if (ec) out.canonical = path;
   return {};
 }
+
+// A temporary file must not outlive a Ctrl-C or a kill while a report is written: the signal
+// handler removes it and lets the signal end the process as it would have. One slot (reports are
+// written one after another); only signals left at their default action are taken over, so a
+// handler of the caller's (the live capture's) keeps working.
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+char g_temp_path[4096];
+volatile sig_atomic_t g_temp_active = 0;
+struct sigaction g_previous[std::size(kCleanupSignals)];
+bool g_taken[std::size(kCleanupSignals)] = {};
+
+extern "C" void remove_temp_and_reraise(int sig) {
+  if (g_temp_active != 0) ::unlink(g_temp_path);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigemptyset(&dfl.sa_mask);
+  ::sigaction(sig, &dfl, nullptr);
+  ::raise(sig);
+}
+
+// Called with the cleanup signals blocked, so that the handler never sees a half-copied name.
+void guard_temp(const std::string& path) {
+  if (g_temp_active != 0 || path.size() >= sizeof g_temp_path) return;
+  std::memcpy(g_temp_path, path.c_str(), path.size() + 1);
+  g_temp_active = 1;
+  for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+    struct sigaction current {};
+    g_taken[i] = false;
+    if (::sigaction(kCleanupSignals[i], nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+    struct sigaction ours {};
+    ours.sa_handler = remove_temp_and_reraise;
+    ::sigemptyset(&ours.sa_mask);
+    g_taken[i] = ::sigaction(kCleanupSignals[i], &ours, &g_previous[i]) == 0;
+  }
+}
+
+void unguard_temp(const std::string& path) {
+  if (g_temp_active == 0 || path != g_temp_path) return;
+  for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+    if (g_taken[i]) ::sigaction(kCleanupSignals[i], &g_previous[i], nullptr);
+    g_taken[i] = false;
+  }
+  g_temp_active = 0;
+}
+
+// Blocks the cleanup signals for one scope.
+class BlockSignals {
+ public:
+  BlockSignals() {
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (const int s : kCleanupSignals) ::sigaddset(&set, s);
+    ::pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  ~BlockSignals() { ::pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  BlockSignals(const BlockSignals&) = delete;
+  BlockSignals& operator=(const BlockSignals&) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 }  // namespace
 
@@ -177,9 +240,11 @@ std::string OutputFile::open(const std::string& path, Mode mode) {
         // random, created with O_EXCL and mode 0600 by mkostemp.
         std::string name = fs::path(path).filename().string().substr(0, 200);
         std::string tmpl = (directory_of(path) / ("." + name + ".tmp-XXXXXX")).string();
+        const BlockSignals blocked;
         fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
         if (fd < 0) return "cannot create a temporary file in " + directory_of(path).string() + ": " + errno_text(errno);
         temp_ = tmpl;
+        guard_temp(temp_);
         ::fchmod(fd, 0600);
         sync_ = true;
       }
@@ -224,12 +289,16 @@ std::string OutputFile::commit() {
   }
   if (temp_.empty()) return {};
   // rename replaces the directory entry: a symlink planted there since the check is replaced, not followed.
-  if (::rename(temp_.c_str(), path_.c_str()) != 0) {
-    err = errno;
-    abort();
-    return "cannot move the finished file into place: " + errno_text(err);
+  {
+    const BlockSignals blocked;
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      err = errno;
+      abort();
+      return "cannot move the finished file into place: " + errno_text(err);
+    }
+    unguard_temp(temp_);
+    temp_.clear();
   }
-  temp_.clear();
   const int dir = ::open(directory_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);  // the rename itself survives a crash
@@ -245,7 +314,9 @@ void OutputFile::abort() noexcept {
   is_stdout_ = false;
   sync_ = false;
   if (!temp_.empty()) {
+    const BlockSignals blocked;
     ::unlink(temp_.c_str());
+    unguard_temp(temp_);
     temp_.clear();
   }
 }

@@ -4,7 +4,9 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -110,6 +112,41 @@ TEST_SUITE("core.output_file") {
     f.abort();
     CHECK(slurp(path) == "old\n");
     CHECK(entries(dir.path()) == 1);
+  }
+
+  TEST_CASE("a signal while a report is written removes the temporary file") {
+    TempDir dir;
+    const auto path = dir.path() / "r.json";
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      ::signal(SIGTERM, SIG_DFL);  // doctest catches it to report crashes; a user's process does not
+      OutputFile f;
+      if (!f.open(path.string(), OutputFile::Mode::kReplace).empty()) ::_exit(3);
+      std::fputs("half a report", f.file());
+      std::fflush(f.file());
+      ::raise(SIGTERM);
+      ::_exit(4);  // not reached: SIGTERM ends the process
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    CHECK(entries(dir.path()) == 0);
+    // Once committed the handler is gone again, and a caller's own handler is never replaced.
+    struct sigaction before {};
+    REQUIRE(::sigaction(SIGTERM, nullptr, &before) == 0);
+    void (*const caller)(int) = [](int) {};
+    struct sigaction mine {};
+    mine.sa_handler = caller;
+    REQUIRE(::sigaction(SIGINT, &mine, &before) == 0);
+    OutputFile f;
+    REQUIRE(f.open(path.string(), OutputFile::Mode::kReplace).empty());
+    struct sigaction during {};
+    REQUIRE(::sigaction(SIGINT, nullptr, &during) == 0);
+    const bool kept_during = during.sa_handler == caller;
+    CHECK(kept_during);
+    CHECK(f.commit().empty());
+    REQUIRE(::sigaction(SIGINT, &before, nullptr) == 0);
   }
 
   TEST_CASE("devices, links to devices and open descriptors are written directly") {
