@@ -189,6 +189,9 @@ std::string check_output(const std::string& path, OutputCheck& out) {
 }
 
 bool same_output(const OutputCheck& a, const OutputCheck& b) noexcept {
+  // Written twice, a device or a pipe takes both (--report json:/dev/null --report html:/dev/null);
+  // a file would keep only the last.
+  if (a.kind != OutputKind::kRegular && b.kind != OutputKind::kRegular) return false;
   if (a.has_identity && b.has_identity && a.dev == b.dev && a.ino == b.ino) return true;
   return !a.canonical.empty() && a.canonical == b.canonical;
 }

@@ -37,7 +37,8 @@ struct OutputCheck {
 // Returns "" or a one-line reason (without the path: the caller names it as the user gave it).
 std::string check_output(const std::string& path, OutputCheck& out);
 
-// True when two checked outputs would land in the same place.
+// True when two checked outputs would land in the same file (one would replace the other); a
+// device or pipe named twice is not (it takes both).
 [[nodiscard]] bool same_output(const OutputCheck& a, const OutputCheck& b) noexcept;
 
 class OutputFile {

@@ -207,6 +207,7 @@ TEST_SUITE("core.output_file") {
               .find("No such file or directory") != std::string::npos);
     CHECK(check_report_targets({{Format::kJson, dir.path().string()}}).find("is a directory") != std::string::npos);
     CHECK(entries(dir.path()) == 2);  // checking creates nothing
+    CHECK(check_report_targets({{Format::kJson, "/dev/null"}, {Format::kHtml, "/dev/null"}}).empty());
     if (::geteuid() != 0) {
       const auto ro = dir.path() / "ro";
       std::filesystem::create_directory(ro);
