@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "core/output_file.h"
 #include "core/timestamp.h"
 
 namespace flowaudit::capture {
@@ -36,7 +37,8 @@ class PcapngWriter {
  private:
   // Completes the block in buffer_ (its total length) and writes it; false (and error_) on failure.
   bool emit();
-  std::FILE* file_ = nullptr;
+  core::OutputFile out_;
+  std::FILE* file_ = nullptr;  // out_.file() while writing
   std::string path_;
   std::string error_;
   std::string buffer_;  // one block, reused

@@ -105,8 +105,12 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
     return std::nullopt;
   }
   if (specs.empty()) {
+    // Auditing with no policy would pass everything: fail closed, unless the user said so.
     if (!options.builtin_dir) {
-      warnings.push_back("no built-in policies found (set FLOWAUDIT_DATA_DIR); no policy was evaluated");
+      error_line(fmt::format("no built-in policies found (looked in {}); set FLOWAUDIT_DATA_DIR, or give --policy "
+                             "FILE, or --policy none to evaluate no policy",
+                             analysis::enrich::data_dir_searched()));
+      failed = true;
       return std::nullopt;
     }
     specs.push_back("default");
@@ -301,9 +305,11 @@ bool use_color(const std::string& mode, const rules::report::ReportTarget& targe
          !(term != nullptr && std::string_view(term) == "dumb");
 }
 
-std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std::vector<std::string>& specs) {
+// Parses --report and checks every output path (with `others`, e.g. capture --write) before any
+// work: a report that cannot be written must not be found out after minutes of audit.
+std::optional<std::vector<rules::report::ReportTarget>> parse_targets(
+    const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others = {}) {
   std::vector<rules::report::ReportTarget> targets;
-  std::size_t to_stdout = 0;
   for (const auto& spec : specs) {
     std::string err;
     auto t = rules::report::parse_report_target(spec, err);
@@ -311,12 +317,11 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std:
       error_line("--report: " + err);
       return std::nullopt;
     }
-    to_stdout += t->path.empty() || t->path == "-" ? 1 : 0;
     targets.push_back(*t);
   }
   if (targets.empty()) targets.push_back({});
-  if (to_stdout > 1) {
-    error_line("--report: only one report can go to standard output; give the others a path (FORMAT:PATH)");
+  if (auto err = rules::report::check_report_targets(targets, others); !err.empty()) {
+    error_line(err);
     return std::nullopt;
   }
   return targets;
@@ -383,7 +388,7 @@ struct CaptureArgs {
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
-  const auto targets = parse_targets(args.reports);
+  const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   analysis::AuditOptions options;
   if (!audit_options(args, options)) return kExitUsage;
@@ -413,6 +418,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   AuditRun run;
   std::vector<std::string> warnings;
   if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
+  // Again as the user the capture now runs as: root could write where that user cannot.
+  if (!parse_targets(args.reports, {{"--write", c.write}})) return kExitUsage;
   capture::PcapngWriter writer;
   if (!c.write.empty() &&
       !writer.open(c.write, source->link_type(), static_cast<std::uint32_t>(source->snaplen()), c.interface, error)) {
@@ -570,7 +577,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   info.written_packets = writer.packets();
   writer.close();
   auto source_info = source->info();
-  if (write_failed) warnings.push_back(writer.error());
+  if (write_failed || !writer.error().empty()) warnings.push_back(writer.error());
   if (st.available && (st.dropped != 0 || st.interface_dropped != 0)) {
     warnings.push_back(fmt::format("{}: {} packets dropped by the kernel and {} by the interface: the audit misses "
                                    "them (a larger --buffer-size helps)",
@@ -710,8 +717,8 @@ int run_rules_check(const std::vector<std::string>& files) {
 std::optional<rules::Policy> policy_for_listing(const std::vector<std::string>& specs) {
   std::vector<std::string> warnings;
   bool failed = false;
-  auto policy = load_policies(specs.empty() ? std::vector<std::string>{"default"} : specs, warnings, failed);
-  if (!policy && !failed) error_line("no policy to list (built-in policies not found; set FLOWAUDIT_DATA_DIR)");
+  auto policy = load_policies(specs, warnings, failed);  // none given: the built-in default, or an error
+  if (!policy && !failed) error_line("--policy none: no policy to list");
   return policy;
 }
 
