@@ -20,7 +20,7 @@ std::string backreference(std::string_view spelled) {
          "cannot refer back to a group; spell the repeated text out, or test the field twice with 'and ... matches'";
 }
 
-bool is_digit(char c) noexcept { return c >= '1' && c <= '9'; }
+bool is_group_number(char c) noexcept { return c >= '1' && c <= '9'; }
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -44,7 +44,7 @@ unsigned long hex_escape(std::string_view p, std::size_t i) noexcept {
 // RE2 20220601 in Latin-1 mode mis-compiles a non-ASCII literal that alternatives share as a prefix
 // ('\xe9x|\xe9y' never matches) and a UTF-8 character is several bytes: non-ASCII literal text is
 // refused, byte classes such as [\x80-\xff] (which compile correctly) are not.
-const std::string kNonAscii =
+constexpr std::string_view kNonAscii =
     "non-ASCII character in a regular expression: matches compares bytes (Latin-1), not UTF-8 characters; use "
     "contains, startswith, endswith or = for non-ASCII text, or a byte class such as [\\x80-\\xff]";
 
@@ -74,18 +74,18 @@ Scan scan(std::string_view p) {
         const std::size_t end = std::min(p.find("\\E", i + 2), p.size());
         const std::string_view quoted = p.substr(i + 2, end - (i + 2));
         if (std::any_of(quoted.begin(), quoted.end(), [](char q) { return static_cast<unsigned char>(q) >= 0x80; })) {
-          note(out.bytes_problem, kNonAscii);
+          note(out.bytes_problem, std::string(kNonAscii));
         }
         i = end + 1;
         continue;
       }
-      if (next == 'x' && !in_class && hex_escape(p, i) >= 0x80) note(out.bytes_problem, kNonAscii);
+      if (next == 'x' && !in_class && hex_escape(p, i) >= 0x80) note(out.bytes_problem, std::string(kNonAscii));
       if (next == 'p' || next == 'P') {
         note(out.bytes_problem,
              std::string("Unicode class \\") + next +
                  " is not supported: matches compares bytes (Latin-1), not UTF-8 characters; use an ASCII class "
                  "such as [[:alpha:]] or \\w");
-      } else if (!in_class && is_digit(next)) {
+      } else if (!in_class && is_group_number(next)) {
         note(out.lookaround_or_backref, backreference(std::string("\\") + next));
       } else if (!in_class && next == 'k' && i + 2 < p.size() && (p[i + 2] == '<' || p[i + 2] == '{')) {
         note(out.lookaround_or_backref, backreference("\\k<name>"));
@@ -107,7 +107,7 @@ Scan scan(std::string_view p) {
       continue;
     }
     if (static_cast<unsigned char>(c) >= 0x80) {
-      note(out.bytes_problem, kNonAscii);
+      note(out.bytes_problem, std::string(kNonAscii));
       continue;
     }
     if (c == '[') {
