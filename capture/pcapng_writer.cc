@@ -117,6 +117,7 @@ bool PcapngWriter::emit() {
     file_ = nullptr;
     return false;
   }
+  bytes_ += buffer_.size();
   return true;
 }
 
