@@ -1,7 +1,11 @@
 // SARIF 2.1.0 (OASIS Static Analysis Results Interchange Format), the report GitHub code scanning
 // and other CI dashboards import: one run, a reporting descriptor per policy rule that ran (with
-// its help text and references), a result per finding. Streamed through JsonWriter, like the JSON
-// report: no document is built in memory.
+// its help text and references), a result per finding. A result's physical location is the capture
+// its first flow came from, with the byte range (region.byteOffset/byteLength) of that flow's first
+// packet's captured bytes in the file, or in the pcapng a live capture kept with --write; standard
+// input and a live capture kept nowhere get no region. Written so that Microsoft's SARIF Multitool
+// finds nothing to warn about (tests/tools/validate-sarif --multitool). Streamed through
+// JsonWriter, like the JSON report: no document is built in memory.
 #pragma once
 
 #include <cstdint>

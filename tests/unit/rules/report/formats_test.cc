@@ -529,6 +529,10 @@ TEST_CASE("the validators reject broken reports") {
                   R"({"artifactLocation":{"uri":"a b"}}}],"suppressions":[{"kind":"nope"}]}]}]})"},
                  "2>/dev/null") != 0);
   CHECK(validate("validate-sarif", {R"({"version":"2.0.0","runs":[]})"}, "2>/dev/null") != 0);
+  CHECK(validate("validate-sarif",
+                 {R"({"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},)"
+                  R"("locations":[{"physicalLocation":{"artifactLocation":{"uri":"a"},"region":{"byteOffset":-1}}}]}]}]})"},
+                 "2>/dev/null") != 0);
   CHECK(validate("validate-sarif", {R"({"version":"2.1.0","runs":[{"tool":{"driver":{}}}]})"}, "2>/dev/null") != 0);
   // Counts that disagree with the test cases; a test case without a name; not XML at all.
   CHECK(validate("validate-junit",
