@@ -108,6 +108,7 @@ bool PcapngWriter::emit() {
     file_ = nullptr;
     return false;
   }
+  bytes_ += buffer_.size();
   return true;
 }
 

@@ -535,7 +535,11 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   capture::LoopCallbacks callbacks;
   callbacks.on_packet = [&](const capture::RawPacket& raw) {
     pending_comment.clear();
-    auditor.process(raw, 0);
+    // With --write, where the packet's data will be in that file: reports point there (a packet
+    // of another app in a per-app capture is not written, and its flow is not reported).
+    capture::RawPacket at = raw;
+    if (writer.is_open()) at.data_offset = writer.next_data_offset();
+    auditor.process(at, 0);
     // With --pid/--process only the app's packets are kept, the first of each flow naming its process.
     if (per_app && app_flows.count(auditor.last_flow_id()) == 0) return;
     if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data, pending_comment) && !write_failed) {
@@ -575,6 +579,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   info.user = dropped.user;
   info.written = c.write;
   info.written_packets = writer.packets();
+  info.written_bytes = writer.bytes();
   writer.close();
   auto source_info = source->info();
   if (write_failed || !writer.error().empty()) warnings.push_back(writer.error());

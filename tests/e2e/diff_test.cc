@@ -118,7 +118,7 @@ TEST_CASE("every report format in one run, each file readable by its owner only"
   CHECK(read_file(dir / "report.html").find("<!DOCTYPE html>") != std::string::npos);
   const std::string tools = source_path("tests/tools/");
   CHECK(std::system(("'" + tools + "validate-report' '" + (dir / "report.json").string() + "' >/dev/null").c_str()) == 0);
-  CHECK(std::system(("'" + tools + "validate-sarif' '" + (dir / "report.sarif").string() + "' >/dev/null").c_str()) == 0);
+  CHECK(std::system(("'" + tools + "validate-sarif' --multitool '" + (dir / "report.sarif").string() + "' >/dev/null").c_str()) == 0);
   CHECK(std::system(("'" + tools + "validate-junit' '" + (dir / "report.junit").string() + "' >/dev/null").c_str()) == 0);
 }
 
