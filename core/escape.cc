@@ -198,6 +198,24 @@ std::string escape_xml(std::string_view s, bool attribute) {
   return out;
 }
 
+std::string escape_sarif_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  walk(out, s, Style::kVisible, [&](char c, std::size_t i) {
+    if (!printable(c)) return false;
+    if (c == '[' || c == ']' || c == '\\' || (c == '(' && i > 0 && s[i - 1] == ']')) {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '{' || c == '}') {
+      out.append(2, c);
+    } else {
+      out.push_back(c);
+    }
+    return true;
+  });
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
   // Fast path: printable ASCII without quotes or backslashes goes out as it is.

@@ -40,6 +40,12 @@ void append_html(std::string& out, std::string_view s);
 void append_xml(std::string& out, std::string_view s, bool attribute = true);
 [[nodiscard]] std::string escape_xml(std::string_view s, bool attribute = true);
 
+// SARIF message.text (SARIF 2.1.0 section 3.11): plain text that viewers may still render. Visible
+// escapes, then '[', ']' and '\\' backslash-escaped (the spec's own escape), a '(' right after a ']'
+// escaped too (no "](" survives for a viewer that ignores backslashes), '{' and '}' doubled
+// (placeholders, section 3.11.5).
+[[nodiscard]] std::string escape_sarif_text(std::string_view s);
+
 // A JSON string literal, quotes included (RFC 8259); always valid UTF-8 and free of raw controls.
 void append_json_string(std::string& out, std::string_view s);
 

@@ -65,6 +65,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(clean(html, true) && html.find('<') == std::string::npos);
   const std::string xml = core::escape_xml(in, true);
   FUZZ_CHECK(clean(xml, false) && xml.find('<') == std::string::npos);
+  const std::string sarif = core::escape_sarif_text(in);
+  // No SARIF embedded link ("](") and no unescaped bracket: every '[' or ']' follows a backslash.
+  FUZZ_CHECK(clean(sarif, false) && sarif.find("](") == std::string::npos);
+  for (std::size_t i = 0; i < sarif.size(); ++i) {
+    if (sarif[i] == '\\') { ++i; continue; }
+    FUZZ_CHECK(sarif[i] != '[' && sarif[i] != ']');
+  }
   std::string json;
   core::append_json_string(json, in);
   FUZZ_CHECK(clean(json, false) && json.size() >= 2 && json.front() == '"' && json.back() == '"');

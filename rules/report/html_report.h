@@ -22,7 +22,7 @@ namespace flowaudit::rules::report {
 inline constexpr std::size_t kHtmlMaxDestinations = 500;
 
 // Streams the report to `out`. `outcome` null: no policy ran (verdict "not evaluated").
-// `options.redact`: HTTP paths and finding messages pass through redact_text.
+// `options.redact`: HTTP paths are shown redacted (finding messages come redacted from the evaluation).
 void write_html(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
                 std::FILE* out);
 

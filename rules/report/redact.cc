@@ -146,6 +146,4 @@ std::string redact_target(std::string_view target, bool redact) {
   return out;
 }
 
-std::string redact_text(std::string_view text, bool) { return std::string(text); }
-
 }  // namespace flowaudit::rules::report

@@ -32,8 +32,4 @@ inline constexpr std::string_view kRedacted = "REDACTED";
 // Returns the target unchanged when `redact` is false.
 [[nodiscard]] std::string redact_target(std::string_view target, bool redact = true);
 
-// Kept for callers not yet moved (sarif_report): messages are redacted when they are rendered
-// (rules/eval render_message), so this returns `text` as it is. Do not add callers.
-[[nodiscard]] std::string redact_text(std::string_view text, bool redact = true);
-
 }  // namespace flowaudit::rules::report

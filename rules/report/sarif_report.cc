@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/escape.h"
 #include "core/timestamp.h"
 #include "core/utf8.h"
 #include "rules/eval/records.h"
@@ -109,7 +110,7 @@ void text_object(JsonWriter& w, const char* key, std::string_view text) {
 
 // A message object (result, notification): its text may quote the wire, so it is escaped. No
 // "markdown" alternative is written, so no viewer renders Markdown from it.
-void message_object(JsonWriter& w, std::string_view text) { text_object(w, "message", sarif_plain_text(text)); }
+void message_object(JsonWriter& w, std::string_view text) { text_object(w, "message", core::escape_sarif_text(text)); }
 
 // The rules of the run: every enabled policy rule (they all ran, on every record of their scope),
 // then the allowlist rules the evaluator made; index = ruleIndex.
@@ -194,13 +195,13 @@ void write_rule(JsonWriter& w, const Rule& rule) {
 using FlowIndex = std::unordered_map<std::uint64_t, const analysis::flow::Flow*>;
 
 void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Finding& f, std::size_t rule_index,
-                  const FlowIndex& flow_of, const ReportOptions& options) {
+                  const FlowIndex& flow_of) {
   const Rule& rule = *f.rule;
   w.begin_object();
   w.field("ruleId", rule.id);
   w.field("ruleIndex", static_cast<std::uint64_t>(rule_index));
   w.field("level", level(rule.severity));
-  message_object(w, redact_text(f.message, options.redact));
+  message_object(w, f.message);
   // The capture the finding's first flow came from, and its first packet there: code scanning
   // wants a physical location, and the recording is the artifact the evidence is in.
   const analysis::flow::Flow* first = nullptr;
@@ -322,51 +323,6 @@ std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoin
   return fmt::format("{:016x}", h);
 }
 
-std::string sarif_plain_text(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = core::utf8_sequence_length(s, i);
-    if (n == 0) {
-      out += core::kUtf8Replacement;
-      ++i;
-      continue;
-    }
-    if (n == 1) {
-      if (c < 0x20 || c == 0x7F) {
-        out.push_back(' ');
-      } else if (c == '[' || c == ']' || c == '\\') {
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-      } else if (c == '(' && i > 0 && s[i - 1] == ']') {
-        out += "\\(";
-      } else if (c == '{' || c == '}') {
-        out.append(2, static_cast<char>(c));
-      } else {
-        out.push_back(static_cast<char>(c));
-      }
-      ++i;
-      continue;
-    }
-    // C1 controls (U+0080-U+009F), and the bidirectional embeddings, overrides and isolates
-    // (U+202A-U+202E, U+2066-U+2069) that make text display in another order than it reads.
-    const auto b1 = static_cast<unsigned char>(s[i + 1]);
-    const bool c1 = n == 2 && c == 0xC2 && b1 < 0xA0;
-    const auto b2 = n == 3 ? static_cast<unsigned char>(s[i + 2]) : 0;
-    const bool bidi = n == 3 && c == 0xE2 &&
-                      ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9));
-    if (c1) {
-      out.push_back(' ');
-    } else if (bidi) {
-      out += core::kUtf8Replacement;
-    } else {
-      out.append(s.substr(i, n));
-    }
-    i += n;
-  }
-  return out;
-}
 
 std::string sarif_rule_name(std::string_view rule_id) {
   std::string name;
@@ -384,7 +340,7 @@ std::string sarif_rule_name(std::string_view rule_id) {
   return name;
 }
 
-void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options,
+void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& /*options: messages arrive redacted*/,
                  std::FILE* out) {
   const std::vector<const Rule*> rules = run_rules(outcome);
   std::unordered_map<const Rule*, std::size_t> rule_index;
@@ -464,7 +420,7 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
   if (outcome != nullptr && outcome->evaluation != nullptr) {
     for (const auto& f : outcome->evaluation->findings) {
       const auto it = rule_index.find(f.rule);  // always there: run_rules adds every finding's rule
-      write_result(w, r, f, it != rule_index.end() ? it->second : 0, flow_of, options);
+      write_result(w, r, f, it != rule_index.end() ? it->second : 0, flow_of);
     }
   }
   w.end_array();

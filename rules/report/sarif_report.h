@@ -43,16 +43,6 @@ void write_sarif(const analysis::AuditResult& result, const PolicyOutcome* outco
 [[nodiscard]] std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint,
                                             std::string_view hostname, std::string_view dns_query = {});
 
-// A string made safe for a SARIF plain-text message (message.text). SARIF viewers give plain text
-// two syntaxes (SARIF 2.1.0 3.11.5-3.11.6): embedded links "[text](URI)" and placeholders "{0}".
-// A host name, path or SNI from the wire must not become either: '[', ']' and the backslash are escaped
-// with a backslash (the spec's escape), a '(' right after a ']' too (so that no "](" remains for a
-// viewer that ignores the backslash), '{' and '}' are doubled (the spec's rule); control
-// characters become spaces (no fake line or paragraph), bidirectional-override characters and
-// invalid UTF-8 U+FFFD (no text that displays in another order than it reads).
-// SARIF-specific; belongs in the shared escaping module once there is one.
-[[nodiscard]] std::string sarif_plain_text(std::string_view s);
-
 // reportingDescriptor.name for a rule id: PascalCase ("china-transfer.operator" ->
 // "ChinaTransferOperator"); empty when that would equal the id, since SARIF wants the name left
 // out then.

@@ -9,6 +9,8 @@
 // the formats' required structure) and by a few values read back here.
 #include <doctest/doctest.h>
 
+#include "core/escape.h"
+
 #include <boost/json/parse.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -674,16 +676,16 @@ TEST_CASE("sarif: rules have a name apart from their id, the tool an information
 }
 
 TEST_CASE("sarif: message texts are plain text no viewer can turn into a link or placeholder") {
-  CHECK(sarif_plain_text("chat.deepseek.com (3.173.21.63)") == "chat.deepseek.com (3.173.21.63)");
-  CHECK(sarif_plain_text("[click](https://evil.example/)") == "\\[click\\]\\(https://evil.example/)");
-  CHECK(sarif_plain_text("a\\[b") == "a\\\\\\[b");
-  CHECK(sarif_plain_text("{0} {1}") == "{{0}} {{1}}");
-  CHECK(sarif_plain_text("one\ntwo\r\n\tthree\x7f") == "one two   three ");
-  CHECK(sarif_plain_text("x\xC2\x85y") == "x y");                          // C1 next line
-  CHECK(sarif_plain_text("a\xE2\x80\xAEgnp.exe") == "a\xEF\xBF\xBDgnp.exe");  // right-to-left override
-  CHECK(sarif_plain_text("a\xE2\x81\xA6" "b") == "a\xEF\xBF\xBD" "b");           // left-to-right isolate
-  CHECK(sarif_plain_text("bad\xff") == "bad\xEF\xBF\xBD");
-  CHECK(sarif_plain_text("Zürich") == "Zürich");
+  CHECK(core::escape_sarif_text("chat.deepseek.com (3.173.21.63)") == "chat.deepseek.com (3.173.21.63)");
+  CHECK(core::escape_sarif_text("[click](https://evil.example/)") == "\\[click\\]\\(https://evil.example/)");
+  CHECK(core::escape_sarif_text("a\\[b") == "a\\\\\\[b");
+  CHECK(core::escape_sarif_text("{0} {1}") == "{{0}} {{1}}");
+  CHECK(core::escape_sarif_text("one\ntwo\r\n\tthree\x7f") == "one\\x0atwo\\x0d\\x0a\\x09three\\x7f");
+  CHECK(core::escape_sarif_text("x\xC2\x85y") == "x\\u0085y");                          // C1 next line
+  CHECK(core::escape_sarif_text("a\xE2\x80\xAEgnp.exe") == "a\\u202egnp.exe");  // right-to-left override
+  CHECK(core::escape_sarif_text("a\xE2\x81\xA6" "b") == "a\\u2066" "b");           // left-to-right isolate
+  CHECK(core::escape_sarif_text("bad\xff") == "bad\\xff");
+  CHECK(core::escape_sarif_text("Zürich") == "Zürich");
 
   // A host name from the wire in a finding's message, and a warning quoting one.
   analysis::AuditResult r = audit();
