@@ -23,9 +23,15 @@ const char* to_string(BlindSpot b) noexcept {
     case BlindSpot::kDnsOverHttps: return "dns-over-https";
     case BlindSpot::kQuicUndecryptable: return "quic-undecryptable";
     case BlindSpot::kUdpUnknown: return "udp-unknown";
+    case BlindSpot::kInspectionLimit: return "inspection-limit";
     case BlindSpot::kNone: break;
   }
   return "";
+}
+
+void mark_blind_spot(FlowDetails& d, BlindSpot b) noexcept {
+  if (d.blind_spot == BlindSpot::kInspectionLimit) return;
+  if (b == BlindSpot::kInspectionLimit || d.blind_spot == BlindSpot::kNone) d.blind_spot = b;
 }
 
 int encrypted(const FlowDetails* d) noexcept {

@@ -17,9 +17,19 @@ namespace flowaudit::analysis::app {
 enum class AppProtocol : std::uint8_t { kUnknown, kDns, kTls, kQuic, kGquic, kHttp };
 const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic", "http"; unknown -> ""
 
-// Facts about what an audit could not see into; the rules use them.
-enum class BlindSpot : std::uint8_t { kNone, kEch, kDnsOverTls, kDnsOverHttps, kQuicUndecryptable, kUdpUnknown };
-inline constexpr std::size_t kBlindSpotKinds = 6;  // values of BlindSpot, kNone included
+// Facts about what an audit could not see into; the rules use them. kInspectionLimit: a parser
+// limit (HTTP head size, TLS handshake message size, TCP reordering or byte budget) was crossed
+// before the flow said what it is and where it goes, so the flow may hide what it sends.
+enum class BlindSpot : std::uint8_t {
+  kNone,
+  kEch,
+  kDnsOverTls,
+  kDnsOverHttps,
+  kQuicUndecryptable,
+  kUdpUnknown,
+  kInspectionLimit,
+};
+inline constexpr std::size_t kBlindSpotKinds = 7;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
 // Strings are views into the analyzer's StringPool (shared by every flow with the same value);
@@ -70,6 +80,11 @@ struct FlowDetails {
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;
 };
+
+// A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can
+// cause on purpose to hide from the audit, and the one the default policy fails on; the others
+// only replace kNone.
+void mark_blind_spot(FlowDetails& d, BlindSpot b) noexcept;
 
 // 1: TLS or QUIC, 0: plaintext HTTP or DNS, -1: not known.
 int encrypted(const FlowDetails* d) noexcept;
