@@ -68,6 +68,14 @@ TEST_CASE("a ClientHello whose second segment arrives first still gives its SNI 
   CHECK(inspection_limits(report) == 0);
 }
 
+TEST_CASE("a ClientHello on the SYN (TCP Fast Open) is read from its first byte") {
+  const auto report = audit_json({hostile("tls-fast-open.pcap")});
+  const object& f = tcp_flow(report);
+  CHECK(f.at("app_protocol").as_string() == "tls");
+  CHECK(f.at("sni").as_string() == "chat.deepseek.com");
+  CHECK(f.at("blind_spot").is_null());
+}
+
 TEST_CASE("more early segments than the reassembly keeps: inspection-limit, high, failing verdict") {
   const auto report = audit_default(hostile("tls-reorder-limit.pcap"));
   const object& f = tcp_flow(report);

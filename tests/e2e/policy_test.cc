@@ -351,7 +351,7 @@ TEST_CASE("rules check, list and explain") {
   }
   auto r = run(packs);
   CHECK(r.exit_code == 0);
-  CHECK(r.out.starts_with("ok: 8 files, 27 rules"));
+  CHECK(r.out.starts_with("ok: 8 files, 28 rules"));
   r = run({"rules", "list"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("china-transfer.operator") != std::string::npos);
