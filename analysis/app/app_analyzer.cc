@@ -447,7 +447,14 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
         d.quic->decrypted = true;
         on_client_hello(d, in.quic->client_hello(), true);
         done(f);
-      } else if (state != State::kCollecting || ++in.datagrams >= config_.max_quic_datagrams) {
+      } else if (state == State::kLimit ||
+                 (state == State::kCollecting && ++in.datagrams >= config_.max_quic_datagrams &&
+                  in.quic->decrypted_any())) {
+        // Decrypted, but the hello did not fit the limits: hidden on purpose, or too large to read.
+        d.quic->decrypted = true;
+        inspection_limit(f);
+        done(f);
+      } else if (state != State::kCollecting || in.datagrams >= config_.max_quic_datagrams) {
         mark_blind_spot(d, BlindSpot::kQuicUndecryptable);
         done(f);
       }
