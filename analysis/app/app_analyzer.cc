@@ -358,8 +358,10 @@ void AppAnalyzer::http_head(flow::Flow& f, Inspection& in, bool cut) {
   }
   http::Request req;
   const ParseStatus st = http::parse_request(buf, req);
-  if (st == ParseStatus::kMalformed || req.method.empty()) {
-    ++stats_.http_malformed;
+  if (st == ParseStatus::kMalformed) ++stats_.http_malformed;
+  // A valid request line followed by a broken header (obs-fold, a line without a colon) was
+  // still sent in plaintext, and some servers accept it: it is reported, as far as it was read.
+  if (req.method.empty()) {
     if (cut) inspection_limit(f);
     return;
   }

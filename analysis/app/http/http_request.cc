@@ -156,7 +156,10 @@ ParseStatus parse_request(Bytes bytes, Request& out) noexcept {
     if (!capped) return ParseStatus::kNeedMore;
     return partial_request_line(as_text(in.rest()), out) ? ParseStatus::kLimit : ParseStatus::kMalformed;
   }
-  if (!parse_request_line(line, out)) return ParseStatus::kMalformed;
+  if (!parse_request_line(line, out)) {
+    out = Request{};  // nothing of a broken request line is kept
+    return ParseStatus::kMalformed;
+  }
 
   enum class Length { kAbsent, kValue, kInvalid } length = Length::kAbsent;
   bool have_host = false;

@@ -33,7 +33,8 @@ bool looks_like_request(std::span<const std::uint8_t> bytes) noexcept;
 // Parses the request line and headers; kNeedMore until the blank line has arrived. kLimit when
 // kMaxHeaderBytes bytes hold no end of the head or the head has more than kMaxHeaders fields: the
 // method and target (cut at the limit when the request line alone is that long) and the headers
-// read before the limit are set.
+// read before the limit are set. kMalformed after a valid request line keeps the request line
+// and the headers before the broken one (method is empty when the request line itself is broken).
 app::ParseStatus parse_request(std::span<const std::uint8_t> bytes, Request& out) noexcept;
 
 }  // namespace flowaudit::analysis::http

@@ -109,6 +109,15 @@ TEST_SUITE("analysis.app.inspection-limit") {
     CHECK(d.blind_spot == app::BlindSpot::kNone);
   }
 
+  TEST_CASE("a request with a broken header line (obs-fold) is still reported as plaintext HTTP") {
+    const std::string head = "POST /collect HTTP/1.1\r\nHost: t.example\r\nX-A: b\r\n folded\r\n\r\n";
+    const auto r = audit({tcp_frame(999, 0x02), tcp_frame(1000, 0x18, head)});
+    const app::FlowDetails& d = only_details(r);
+    REQUIRE(d.http);
+    CHECK(d.http->method == "POST");
+    CHECK(d.http->host == "t.example");
+  }
+
   TEST_CASE("inspection-limit wins over the other blind spots; the others only fill kNone") {
     app::FlowDetails d;
     app::mark_blind_spot(d, app::BlindSpot::kQuicUndecryptable);

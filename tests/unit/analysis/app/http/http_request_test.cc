@@ -161,6 +161,15 @@ TEST_SUITE("analysis.app.http.request") {
     CHECK(headers("X Y: a\r\n") == ParseStatus::kMalformed);         // space in the name
     CHECK(headers("Host: a\r\n b\r\n") == ParseStatus::kMalformed);  // obs-fold
     CHECK(headers("Host: a\r\n\tb\r\n") == ParseStatus::kMalformed);
+    {  // the request line and the headers before a broken one are kept; a broken request line is not
+      Request r;
+      std::vector<std::uint8_t> keep;
+      CHECK(parse("POST /x HTTP/1.1\r\nHost: a.example\r\n b\r\n\r\n", r, keep) == ParseStatus::kMalformed);
+      CHECK(r.method == "POST");
+      CHECK(r.host == "a.example");
+      CHECK(parse("POST /x HTTP/2.0\r\nHost: a\r\n\r\n", r, keep) == ParseStatus::kMalformed);
+      CHECK(r.method.empty());
+    }
     CHECK(headers("NoColon\r\n") == ParseStatus::kMalformed);
     CHECK(headers(": value\r\n") == ParseStatus::kMalformed);
     CHECK(headers(std::string("X: a\0b\r\n", 8)) == ParseStatus::kMalformed);
