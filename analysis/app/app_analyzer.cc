@@ -160,7 +160,7 @@ void AppAnalyzer::on_retire(flow::Flow& f) noexcept {
   auto* in = f.app_state == kStateInspecting ? static_cast<Inspection*>(f.app_data) : nullptr;
   if (in != nullptr && in->protocol == AppProtocol::kHttp && !in->buffer[f.client].empty()) {
     try {
-      http_head(f, *in, false);
+      http_head(f, *in, InspectionLimit::kNone);
     } catch (const std::bad_alloc&) {
     }
   }
@@ -218,7 +218,9 @@ void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::Decod
   if (f.app_state == kStateDone) return;
   if (stream.state() != before) {  // the reordering limit or the byte budget stopped this direction
     if (stream.state() == flow::TcpStream::State::kGap) ++stats_.tcp_gaps;
-    stream_stopped(f, sender, in);
+    stream_stopped(f, sender, in,
+                   stream.state() == flow::TcpStream::State::kGap ? InspectionLimit::kTcpReorder
+                                                                   : InspectionLimit::kTcpBudget);
     if (f.app_state == kStateDone) return;
   }
   const bool both_closed = in.stream[0].state() != flow::TcpStream::State::kOpen &&
@@ -226,27 +228,29 @@ void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::Decod
   if (both_closed) done(f);
 }
 
-void AppAnalyzer::inspection_limit(const flow::Flow& f) {
-  mark_blind_spot(details_for(f), BlindSpot::kInspectionLimit);
+void AppAnalyzer::inspection_limit(const flow::Flow& f, InspectionLimit which) {
+  FlowDetails& d = details_for(f);
+  mark_blind_spot(d, BlindSpot::kInspectionLimit);
+  if (d.limit == InspectionLimit::kNone) d.limit = which;
   ++stats_.inspection_limits;
 }
 
 // One direction stopped before its parser had what the audit needs from it: the first bytes in
 // order (to know the protocol), the ClientHello or ServerHello, the HTTP request head.
-void AppAnalyzer::stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in) {
+void AppAnalyzer::stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which) {
   const bool from_client = sender == f.client;
   switch (in.protocol) {
     case AppProtocol::kUnknown:
-      inspection_limit(f);
+      inspection_limit(f, which);
       return;
     case AppProtocol::kTls: {
       const auto it = details_.find(f.id);
       const TlsDetails* t = it != details_.end() ? it->second.tls.get() : nullptr;
-      if (t == nullptr || !(from_client ? t->client_hello : t->server_hello)) inspection_limit(f);
+      if (t == nullptr || !(from_client ? t->client_hello : t->server_hello)) inspection_limit(f, which);
       return;
     }
     case AppProtocol::kHttp:
-      if (from_client) http_head(f, in, true);
+      if (from_client) http_head(f, in, which);
       return;
     default:
       return;
@@ -298,7 +302,7 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
         }
       });
       if (in.tls[sender].state() == tls::HandshakeReader::State::kLimit && reader_before != in.tls[sender].state()) {
-        stream_stopped(f, sender, in);
+        stream_stopped(f, sender, in, InspectionLimit::kTlsHandshake);
       }
       const auto client_state = in.tls[f.client].state();
       const auto server_state = in.tls[f.server()].state();
@@ -316,7 +320,7 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
       buf.insert(buf.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
       // Parsed once, when the head is complete or the limit is reached, not once per segment.
       if (buf.size() < http::kMaxHeaderBytes && !head_ends(buf, old)) return;
-      http_head(f, in, false);
+      http_head(f, in, InspectionLimit::kNone);
       return;
     }
     case AppProtocol::kDns: {
@@ -346,14 +350,14 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
   }
 }
 
-// The client's request head as far as it arrived. `cut`: its direction stopped (reordering limit
-// or capture end) before the head was complete. A head cut by a limit is still reported with what
+// The client's request head as far as it arrived. `cut` (not kNone): its direction stopped at that
+// limit before the head was complete. A head cut by a limit is still reported with what
 // was read (method, target, Host when it came before the limit), so the plaintext rules see it.
-void AppAnalyzer::http_head(flow::Flow& f, Inspection& in, bool cut) {
+void AppAnalyzer::http_head(flow::Flow& f, Inspection& in, InspectionLimit cut) {
   done(f);
   const auto& buf = in.buffer[f.client];
   if (buf.empty()) {
-    if (cut) inspection_limit(f);
+    if (cut != InspectionLimit::kNone) inspection_limit(f, cut);
     return;
   }
   http::Request req;
@@ -362,10 +366,15 @@ void AppAnalyzer::http_head(flow::Flow& f, Inspection& in, bool cut) {
   // A valid request line followed by a broken header (obs-fold, a line without a colon) was
   // still sent in plaintext, and some servers accept it: it is reported, as far as it was read.
   if (req.method.empty()) {
-    if (cut) inspection_limit(f);
+    if (cut != InspectionLimit::kNone) inspection_limit(f, cut);
     return;
   }
-  if (st == ParseStatus::kLimit || (cut && st == ParseStatus::kNeedMore)) inspection_limit(f);
+  if (st == ParseStatus::kLimit) {
+    inspection_limit(f, req.header_count == http::kMaxHeaders ? InspectionLimit::kHttpHeadLines
+                                                               : InspectionLimit::kHttpHeadBytes);
+  } else if (cut != InspectionLimit::kNone && st == ParseStatus::kNeedMore) {
+    inspection_limit(f, cut);
+  }
   FlowDetails& d = details_for(f);
   if (!d.http) d.http = std::make_unique<HttpDetails>();
   HttpDetails& h = *d.http;
@@ -454,7 +463,7 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
                   in.quic->decrypted_any())) {
         // Decrypted, but the hello did not fit the limits: hidden on purpose, or too large to read.
         d.quic->decrypted = true;
-        inspection_limit(f);
+        inspection_limit(f, InspectionLimit::kQuicClientHello);
         done(f);
       } else if (state != State::kCollecting || in.datagrams >= config_.max_quic_datagrams) {
         mark_blind_spot(d, BlindSpot::kQuicUndecryptable);

@@ -69,9 +69,9 @@ class AppAnalyzer {
   void on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts, bool tcp,
                       Inspection& in);
   void on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
-  void stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in);
-  void http_head(flow::Flow& f, Inspection& in, bool cut);
-  void inspection_limit(const flow::Flow& f);
+  void stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which);
+  void http_head(flow::Flow& f, Inspection& in, InspectionLimit cut);
+  void inspection_limit(const flow::Flow& f, InspectionLimit which);
   void done(flow::Flow& f) noexcept;
   void drop_inspection(flow::Flow& f) noexcept;
   FlowDetails& details_for(const flow::Flow& f);

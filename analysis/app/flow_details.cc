@@ -29,6 +29,19 @@ const char* to_string(BlindSpot b) noexcept {
   return "";
 }
 
+const char* to_string(InspectionLimit l) noexcept {
+  switch (l) {
+    case InspectionLimit::kTcpReorder: return "tcp-reorder";
+    case InspectionLimit::kTcpBudget: return "tcp-byte-budget";
+    case InspectionLimit::kHttpHeadBytes: return "http-head-bytes";
+    case InspectionLimit::kHttpHeadLines: return "http-head-lines";
+    case InspectionLimit::kTlsHandshake: return "tls-handshake-size";
+    case InspectionLimit::kQuicClientHello: return "quic-client-hello";
+    case InspectionLimit::kNone: break;
+  }
+  return "";
+}
+
 void mark_blind_spot(FlowDetails& d, BlindSpot b) noexcept {
   if (d.blind_spot == BlindSpot::kInspectionLimit) return;
   if (b == BlindSpot::kInspectionLimit || d.blind_spot == BlindSpot::kNone) d.blind_spot = b;

@@ -32,6 +32,18 @@ enum class BlindSpot : std::uint8_t {
 inline constexpr std::size_t kBlindSpotKinds = 7;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
+// Which limit an inspection-limit flow crossed (the first one; a report's blind_spot_reason).
+enum class InspectionLimit : std::uint8_t {
+  kNone,
+  kTcpReorder,      // early segments beyond flow::TcpStream's limits before the gap was filled
+  kTcpBudget,       // the per-direction byte budget (AppConfig::tcp_inspect_bytes)
+  kHttpHeadBytes,   // http::kMaxHeaderBytes
+  kHttpHeadLines,   // http::kMaxHeaders
+  kTlsHandshake,    // tls::HandshakeReader's message or handshake size limit
+  kQuicClientHello, // quic::InitialAssembler's limits or AppConfig::max_quic_datagrams
+};
+const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
+
 // Strings are views into the analyzer's StringPool (shared by every flow with the same value);
 // lists are joined with core::kListSeparator.
 struct TlsDetails {
@@ -76,6 +88,7 @@ struct QuicDetails {
 struct FlowDetails {
   AppProtocol app = AppProtocol::kUnknown;
   BlindSpot blind_spot = BlindSpot::kNone;
+  InspectionLimit limit = InspectionLimit::kNone;  // with kInspectionLimit
   std::unique_ptr<TlsDetails> tls;  // TLS over TCP, or the ClientHello inside QUIC
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;

@@ -3,6 +3,7 @@
 // counted in summary.blind_spots and raised at high by the blind-spots pack, so the default
 // verdict fails; what was read before the limit is still reported. Early segments are kept, so
 // a ClientHello whose segments arrive swapped still gives its SNI.
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -63,6 +64,7 @@ TEST_CASE("a ClientHello whose second segment arrives first still gives its SNI 
   CHECK(f.at("sni").as_string() == "chat.deepseek.com");
   CHECK(f.at("hostname_source").as_string() == "tls-sni");
   CHECK(f.at("blind_spot").is_null());
+  CHECK(f.at("blind_spot_reason").is_null());
   const auto& tls = f.at("tls").as_object();
   CHECK(tls.at("ja4").as_string().starts_with("t13d"));
   CHECK(inspection_limits(report) == 0);
@@ -80,6 +82,7 @@ TEST_CASE("more early segments than the reassembly keeps: inspection-limit, high
   const auto report = audit_default(hostile("tls-reorder-limit.pcap"));
   const object& f = tcp_flow(report);
   CHECK(f.at("blind_spot").as_string() == "inspection-limit");
+  CHECK(f.at("blind_spot_reason").as_string() == "tcp-reorder");
   check_fails_on_limit(report, 1);
 }
 
@@ -88,7 +91,11 @@ TEST_CASE("a 60 KB ClientHello: still TLS, inspection-limit instead of silence (
   const object& f = tcp_flow(report);
   CHECK(f.at("app_protocol").as_string() == "tls");
   CHECK(f.at("blind_spot").as_string() == "inspection-limit");
+  CHECK(f.at("blind_spot_reason").as_string() == "tls-handshake-size");
   check_fails_on_limit(report, 1);
+  const auto limit = findings_of(report, "blind-spots.inspection-limit");
+  REQUIRE(!limit.empty());
+  CHECK(limit[0]->at("message").as_string().find("(tls-handshake-size)") != std::string::npos);
   // The missing name is a fact about the audit, not about the hello: the limit finding says it.
   CHECK(findings_of(report, "weak-tls.no-sni").empty());
 }
@@ -96,6 +103,7 @@ TEST_CASE("a 60 KB ClientHello: still TLS, inspection-limit instead of silence (
 TEST_CASE("HTTP request heads over the byte and the line limit: still reported, plaintext rules fire") {
   const auto report = audit_default(hostile("http-huge-head.pcap"));
   int http = 0;
+  std::vector<std::string> reasons;
   for (const auto& v : report.at("flows").as_array()) {
     const object& f = v.as_object();
     if (f.at("transport").as_string() != "tcp") continue;
@@ -104,8 +112,11 @@ TEST_CASE("HTTP request heads over the byte and the line limit: still reported, 
     CHECK(f.at("blind_spot").as_string() == "inspection-limit");
     CHECK(f.at("hostname").as_string() == "gator.volces.com");
     CHECK(f.at("hostname_source").as_string() == "http-host");
+    reasons.emplace_back(f.at("blind_spot_reason").as_string());
   }
   CHECK(http == 2);
+  std::sort(reasons.begin(), reasons.end());
+  CHECK(reasons == std::vector<std::string>{"http-head-bytes", "http-head-lines"});
   check_fails_on_limit(report, 2);
   CHECK(!findings_of(report, "plaintext.tracker-http").empty());
 }

@@ -80,6 +80,7 @@ TEST_SUITE("analysis.app.inspection-limit") {
     const app::FlowDetails& d = only_details(r);
     CHECK(d.app == app::AppProtocol::kQuic);
     CHECK(d.blind_spot == app::BlindSpot::kInspectionLimit);
+    CHECK(d.limit == app::InspectionLimit::kQuicClientHello);
     CHECK(r.coverage.blind_spots[static_cast<std::size_t>(app::BlindSpot::kInspectionLimit)] == 1);
   }
 
