@@ -175,7 +175,11 @@ void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::De
       const bool syn = p.protocol == packet::kProtoTcp && (p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0;
       if (p.transport.payload.empty() && !syn) return;
       if (inspections_.size() >= config_.max_inspections) {
+        // A bare SYN may still find a free slot with its first data; data that finds none is a
+        // flow nobody looked into, which a sender can cause by holding many flows open.
+        if (p.transport.payload.empty()) return;
         ++stats_.inspections_skipped;
+        inspection_limit(f, InspectionLimit::kConcurrentInspections);
         f.app_state = kStateDone;
         return;
       }

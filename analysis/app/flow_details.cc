@@ -37,6 +37,7 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kHttpHeadLines: return "http-head-lines";
     case InspectionLimit::kTlsHandshake: return "tls-handshake-size";
     case InspectionLimit::kQuicClientHello: return "quic-client-hello";
+    case InspectionLimit::kConcurrentInspections: return "concurrent-inspections";
     case InspectionLimit::kNone: break;
   }
   return "";

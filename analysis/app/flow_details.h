@@ -41,6 +41,7 @@ enum class InspectionLimit : std::uint8_t {
   kHttpHeadLines,   // http::kMaxHeaders
   kTlsHandshake,    // tls::HandshakeReader's message or handshake size limit
   kQuicClientHello, // quic::InitialAssembler's limits or AppConfig::max_quic_datagrams
+  kConcurrentInspections,  // AppConfig::max_inspections flows were being inspected already
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 

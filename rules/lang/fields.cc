@@ -64,7 +64,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kDnsServer, "dns.server", kAddress, kDns, "address of the DNS server asked"},
     {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
      "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
-     "http-head-lines, tls-handshake-size, quic-client-hello)"},
+     "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections)"},
 }};
 
 constexpr bool table_in_order() {

@@ -44,8 +44,8 @@ pb::Bytes tcp_frame(std::uint32_t seq, std::uint8_t flags, std::string_view payl
   return ip_frame(6, pb::tcp_segment(t, bytes));
 }
 
-AuditResult audit(const std::vector<pb::Bytes>& frames) {
-  Auditor a(AuditOptions{});
+AuditResult audit(const std::vector<pb::Bytes>& frames, AuditOptions options = {}) {
+  Auditor a(options);
   RawPacket p;
   std::int64_t ts = 1000;
   for (const auto& f : frames) {
@@ -117,6 +117,24 @@ TEST_SUITE("analysis.app.inspection-limit") {
     REQUIRE(d.http);
     CHECK(d.http->method == "POST");
     CHECK(d.http->host == "t.example");
+  }
+
+  TEST_CASE("a flow with data that finds every inspection slot taken is inspection-limit") {
+    AuditOptions o;
+    o.app.max_inspections = 1;
+    pb::TcpSpec other;
+    other.src_port = 50002;
+    other.dst_port = 80;
+    const pb::Bytes busy = ip_frame(6, pb::tcp_segment(other));  // a SYN: holds the one slot
+    const auto r = audit({busy, tcp_frame(999, 0x02), tcp_frame(1000, 0x18, "GET / HTTP/1.1\r\n\r\n")}, o);
+    int limited = 0;
+    for (const auto& entry : r.details) {
+      const app::FlowDetails& d = entry.second;
+      if (d.blind_spot != app::BlindSpot::kInspectionLimit) continue;
+      ++limited;
+      CHECK(d.limit == app::InspectionLimit::kConcurrentInspections);
+    }
+    CHECK(limited == 1);
   }
 
   TEST_CASE("inspection-limit wins over the other blind spots; the others only fill kNone") {
