@@ -140,6 +140,7 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       app::FlowDetails copy;
       copy.app = d.app;
       copy.blind_spot = d.blind_spot;
+      copy.limit = d.limit;
       if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
       if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);

@@ -34,7 +34,7 @@ ParseStatus parse_checked(const std::uint8_t* data, std::size_t size, Request& r
   const std::span<const std::uint8_t> bytes(copy.get(), size);
   looks = analysis::http::looks_like_request(bytes);
   const ParseStatus status = analysis::http::parse_request(bytes, r);
-  if (status == ParseStatus::kOk) {
+  if (status == ParseStatus::kOk || status == ParseStatus::kLimit) {  // kLimit keeps what it read
     FUZZ_CHECK(!r.method.empty() && !r.target.empty());
     FUZZ_CHECK(r.version_minor <= 9);
     FUZZ_CHECK(r.header_count <= analysis::http::kMaxHeaders);
@@ -61,6 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const ParseStatus half_status = parse_checked(data, size / 2, half, half_looks, half_copy);
   if (half_looks) FUZZ_CHECK(full_looks);
   if (half_status == ParseStatus::kMalformed) FUZZ_CHECK(full_status == ParseStatus::kMalformed);
+  if (half_status == ParseStatus::kLimit) FUZZ_CHECK(full_status == ParseStatus::kLimit);
   if (half_status == ParseStatus::kOk) {
     FUZZ_CHECK(full_status == ParseStatus::kOk);
     FUZZ_CHECK(full.method == half.method && full.target == half.target && full.host == half.host);

@@ -112,6 +112,15 @@ std::uint16_t highest_version(const tls::ClientHello& hello) {
   return best != 0 ? best : hello.legacy_version;
 }
 
+// The blank line that ends an HTTP head lies in buf at or after `from` (it may begin before).
+bool head_ends(const std::vector<std::uint8_t>& buf, std::size_t from) noexcept {
+  for (std::size_t i = std::max<std::size_t>(from, 1); i < buf.size(); ++i) {
+    if (buf[i] != '\n') continue;
+    if (buf[i - 1] == '\n' || (buf[i - 1] == '\r' && i >= 2 && buf[i - 2] == '\n')) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 struct AppAnalyzer::Inspection {
@@ -146,7 +155,17 @@ void AppAnalyzer::drop_inspection(flow::Flow& f) noexcept {
   inspections_.erase(f.id);
 }
 
-void AppAnalyzer::on_retire(flow::Flow& f) noexcept { drop_inspection(f); }
+void AppAnalyzer::on_retire(flow::Flow& f) noexcept {
+  // A request head the capture ended in (or the flow table evicted) is still a request sent.
+  auto* in = f.app_state == kStateInspecting ? static_cast<Inspection*>(f.app_data) : nullptr;
+  if (in != nullptr && in->protocol == AppProtocol::kHttp && !in->buffer[f.client].empty()) {
+    try {
+      http_head(f, *in, InspectionLimit::kNone);
+    } catch (const std::bad_alloc&) {
+    }
+  }
+  drop_inspection(f);
+}
 
 void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p) noexcept {
   if (f.app_state == kStateDone) return;
@@ -156,7 +175,11 @@ void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::De
       const bool syn = p.protocol == packet::kProtoTcp && (p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0;
       if (p.transport.payload.empty() && !syn) return;
       if (inspections_.size() >= config_.max_inspections) {
+        // A bare SYN may still find a free slot with its first data; data that finds none is a
+        // flow nobody looked into, which a sender can cause by holding many flows open.
+        if (p.transport.payload.empty()) return;
         ++stats_.inspections_skipped;
+        inspection_limit(f, InspectionLimit::kConcurrentInspections);
         f.app_state = kStateDone;
         return;
       }
@@ -185,13 +208,65 @@ void AppAnalyzer::on_packet(flow::Flow& f, std::uint8_t sender, const packet::De
 
 void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
   flow::TcpStream& stream = in.stream[sender];
-  if ((p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0 && !stream.started()) {
-    stream.start(p.transport.tcp_seq + 1);
-  }
+  const bool syn = (p.transport.tcp_flags & packet::tcp_flag::kSyn) != 0;
+  if (syn && !stream.started()) stream.start(p.transport.tcp_seq + 1);
   const auto payload = p.transport.payload;
   if (payload.empty()) return;
+  // Data on a SYN (TCP Fast Open) starts one past the sequence number the SYN itself takes.
+  const std::uint32_t seq = syn ? p.transport.tcp_seq + 1 : p.transport.tcp_seq;
+  const auto before = stream.state();
+  // The protocol is probed on the first bytes in stream order (on_stream_bytes), not on the first
+  // segment to arrive: a ClientHello whose second segment overtakes the first is still TLS.
+  stream.add(seq, payload, config_.tcp_inspect_bytes,
+             [&](std::span<const std::uint8_t> bytes) { on_stream_bytes(f, sender, bytes, in); });
+  if (f.app_state == kStateDone) return;
+  if (stream.state() != before) {  // the reordering limit or the byte budget stopped this direction
+    if (stream.state() == flow::TcpStream::State::kGap) ++stats_.tcp_gaps;
+    stream_stopped(f, sender, in,
+                   stream.state() == flow::TcpStream::State::kGap ? InspectionLimit::kTcpReorder
+                                                                   : InspectionLimit::kTcpBudget);
+    if (f.app_state == kStateDone) return;
+  }
+  const bool both_closed = in.stream[0].state() != flow::TcpStream::State::kOpen &&
+                           in.stream[1].state() != flow::TcpStream::State::kOpen;
+  if (both_closed) done(f);
+}
+
+void AppAnalyzer::inspection_limit(const flow::Flow& f, InspectionLimit which) {
+  FlowDetails& d = details_for(f);
+  mark_blind_spot(d, BlindSpot::kInspectionLimit);
+  if (d.limit == InspectionLimit::kNone) d.limit = which;
+  ++stats_.inspection_limits;
+}
+
+// One direction stopped before its parser had what the audit needs from it: the first bytes in
+// order (to know the protocol), the ClientHello or ServerHello, the HTTP request head.
+void AppAnalyzer::stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which) {
+  const bool from_client = sender == f.client;
+  switch (in.protocol) {
+    case AppProtocol::kUnknown:
+      inspection_limit(f, which);
+      return;
+    case AppProtocol::kTls: {
+      const auto it = details_.find(f.id);
+      const TlsDetails* t = it != details_.end() ? it->second.tls.get() : nullptr;
+      if (t == nullptr || !(from_client ? t->client_hello : t->server_hello)) inspection_limit(f, which);
+      return;
+    }
+    case AppProtocol::kHttp:
+      if (from_client) http_head(f, in, which);
+      return;
+    default:
+      return;
+  }
+}
+
+void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
+                                  Inspection& in) {
+  if (f.app_state == kStateDone) return;
+  const bool from_client = sender == f.client;
   if (in.protocol == AppProtocol::kUnknown) {
-    const ProbeInput probe_input{payload, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
+    const ProbeInput probe_input{bytes, f.key.port[f.client], f.key.port[f.server()], from_client};
     in.protocol = probe(packet::kProtoTcp, probe_input);
     if (in.protocol == AppProtocol::kUnknown) {
       done(f);
@@ -199,23 +274,10 @@ void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::Decod
     }
     details_for(f).app = in.protocol;
   }
-  const auto before = stream.state();
-  stream.add(p.transport.tcp_seq, payload, config_.tcp_inspect_bytes,
-             [&](std::span<const std::uint8_t> bytes) { on_stream_bytes(f, sender, bytes, in); });
-  if (f.app_state == kStateDone) return;
-  if (stream.state() == flow::TcpStream::State::kGap && before != flow::TcpStream::State::kGap) ++stats_.tcp_gaps;
-  const bool both_closed = in.stream[0].state() != flow::TcpStream::State::kOpen &&
-                           in.stream[1].state() != flow::TcpStream::State::kOpen;
-  if (both_closed) done(f);
-}
-
-void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
-                                  Inspection& in) {
-  if (f.app_state == kStateDone) return;
-  const bool from_client = sender == f.client;
   switch (in.protocol) {
     case AppProtocol::kTls: {
       FlowDetails& d = details_for(f);
+      const auto reader_before = in.tls[sender].state();
       in.tls[sender].feed(bytes, [&](const tls::HandshakeReader::Message& m) {
         if (m.type == tls::handshake::kClientHello && from_client) {
           on_client_hello(d, m.body, false);
@@ -243,6 +305,9 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
           d.tls->cert_san = cert.san;
         }
       });
+      if (in.tls[sender].state() == tls::HandshakeReader::State::kLimit && reader_before != in.tls[sender].state()) {
+        stream_stopped(f, sender, in, InspectionLimit::kTlsHandshake);
+      }
       const auto client_state = in.tls[f.client].state();
       const auto server_state = in.tls[f.server()].state();
       const bool server_finished = server_state != tls::HandshakeReader::State::kReading ||
@@ -254,25 +319,12 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
     case AppProtocol::kHttp: {
       if (!from_client) return;
       auto& buf = in.buffer[sender];
-      buf.insert(buf.end(), bytes.begin(), bytes.end());
-      http::Request req;
-      const ParseStatus st = http::parse_request(buf, req);
-      if (st == ParseStatus::kNeedMore && buf.size() < http::kMaxHeaderBytes) return;
-      if (st == ParseStatus::kOk) {
-        FlowDetails& d = details_for(f);
-        if (!d.http) d.http = std::make_unique<HttpDetails>();
-        HttpDetails& h = *d.http;
-        h.method = strings_->intern(req.method);
-        h.host = strings_->intern(req.host);
-        h.path = strings_->intern(req.target);
-        h.user_agent = strings_->intern(req.user_agent);
-        h.content_type = strings_->intern(req.content_type);
-        h.content_length = req.content_length;
-        h.requests = 1;
-      } else {
-        ++stats_.http_malformed;
-      }
-      done(f);
+      const std::size_t old = buf.size();
+      const std::size_t room = http::kMaxHeaderBytes - std::min(old, http::kMaxHeaderBytes);
+      buf.insert(buf.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
+      // Parsed once, when the head is complete or the limit is reached, not once per segment.
+      if (buf.size() < http::kMaxHeaderBytes && !head_ends(buf, old)) return;
+      http_head(f, in, InspectionLimit::kNone);
       return;
     }
     case AppProtocol::kDns: {
@@ -300,6 +352,43 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
     default:
       return;
   }
+}
+
+// The client's request head as far as it arrived. `cut` (not kNone): its direction stopped at that
+// limit before the head was complete. A head cut by a limit is still reported with what
+// was read (method, target, Host when it came before the limit), so the plaintext rules see it.
+void AppAnalyzer::http_head(flow::Flow& f, Inspection& in, InspectionLimit cut) {
+  done(f);
+  const auto& buf = in.buffer[f.client];
+  if (buf.empty()) {
+    if (cut != InspectionLimit::kNone) inspection_limit(f, cut);
+    return;
+  }
+  http::Request req;
+  const ParseStatus st = http::parse_request(buf, req);
+  if (st == ParseStatus::kMalformed) ++stats_.http_malformed;
+  // A valid request line followed by a broken header (obs-fold, a line without a colon) was
+  // still sent in plaintext, and some servers accept it: it is reported, as far as it was read.
+  if (req.method.empty()) {
+    if (cut != InspectionLimit::kNone) inspection_limit(f, cut);
+    return;
+  }
+  if (st == ParseStatus::kLimit) {
+    inspection_limit(f, req.header_count == http::kMaxHeaders ? InspectionLimit::kHttpHeadLines
+                                                               : InspectionLimit::kHttpHeadBytes);
+  } else if (cut != InspectionLimit::kNone && st == ParseStatus::kNeedMore) {
+    inspection_limit(f, cut);
+  }
+  FlowDetails& d = details_for(f);
+  if (!d.http) d.http = std::make_unique<HttpDetails>();
+  HttpDetails& h = *d.http;
+  h.method = strings_->intern(req.method);
+  h.host = strings_->intern(req.host);
+  h.path = strings_->intern(req.target);
+  h.user_agent = strings_->intern(req.user_agent);
+  h.content_type = strings_->intern(req.content_type);
+  h.content_length = req.content_length;
+  h.requests = 1;
 }
 
 const AppAnalyzer::CachedCertificate& AppAnalyzer::certificate(std::span<const std::uint8_t> body) {
@@ -350,7 +439,7 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
     FlowDetails& d = details_for(f);
     d.app = in.protocol;
     if (in.protocol == AppProtocol::kUnknown) {
-      d.blind_spot = BlindSpot::kUdpUnknown;
+      mark_blind_spot(d, BlindSpot::kUdpUnknown);
       done(f);
       return;
     }
@@ -373,8 +462,15 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
         d.quic->decrypted = true;
         on_client_hello(d, in.quic->client_hello(), true);
         done(f);
-      } else if (state != State::kCollecting || ++in.datagrams >= config_.max_quic_datagrams) {
-        d.blind_spot = BlindSpot::kQuicUndecryptable;
+      } else if (state == State::kLimit ||
+                 (state == State::kCollecting && ++in.datagrams >= config_.max_quic_datagrams &&
+                  in.quic->decrypted_any())) {
+        // Decrypted, but the hello did not fit the limits: hidden on purpose, or too large to read.
+        d.quic->decrypted = true;
+        inspection_limit(f, InspectionLimit::kQuicClientHello);
+        done(f);
+      } else if (state != State::kCollecting || in.datagrams >= config_.max_quic_datagrams) {
+        mark_blind_spot(d, BlindSpot::kQuicUndecryptable);
         done(f);
       }
       return;
@@ -392,7 +488,7 @@ void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::Decod
         d.tls->sni = strings_->intern(hello.sni);
         done(f);
       } else if (++in.datagrams >= config_.max_quic_datagrams) {
-        d.blind_spot = BlindSpot::kQuicUndecryptable;
+        mark_blind_spot(d, BlindSpot::kQuicUndecryptable);
         done(f);
       }
       return;

@@ -33,6 +33,7 @@ struct AppStats {
   std::uint64_t tls_malformed = 0;
   std::uint64_t http_malformed = 0;
   std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
+  std::uint64_t inspection_limits = 0;  // a limit stopped a parser before it had what it needs
 };
 
 class AppAnalyzer {
@@ -68,6 +69,9 @@ class AppAnalyzer {
   void on_dns_message(const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts, bool tcp,
                       Inspection& in);
   void on_client_hello(FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
+  void stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which);
+  void http_head(flow::Flow& f, Inspection& in, InspectionLimit cut);
+  void inspection_limit(const flow::Flow& f, InspectionLimit which);
   void done(flow::Flow& f) noexcept;
   void drop_inspection(flow::Flow& f) noexcept;
   FlowDetails& details_for(const flow::Flow& f);

@@ -23,9 +23,29 @@ const char* to_string(BlindSpot b) noexcept {
     case BlindSpot::kDnsOverHttps: return "dns-over-https";
     case BlindSpot::kQuicUndecryptable: return "quic-undecryptable";
     case BlindSpot::kUdpUnknown: return "udp-unknown";
+    case BlindSpot::kInspectionLimit: return "inspection-limit";
     case BlindSpot::kNone: break;
   }
   return "";
+}
+
+const char* to_string(InspectionLimit l) noexcept {
+  switch (l) {
+    case InspectionLimit::kTcpReorder: return "tcp-reorder";
+    case InspectionLimit::kTcpBudget: return "tcp-byte-budget";
+    case InspectionLimit::kHttpHeadBytes: return "http-head-bytes";
+    case InspectionLimit::kHttpHeadLines: return "http-head-lines";
+    case InspectionLimit::kTlsHandshake: return "tls-handshake-size";
+    case InspectionLimit::kQuicClientHello: return "quic-client-hello";
+    case InspectionLimit::kConcurrentInspections: return "concurrent-inspections";
+    case InspectionLimit::kNone: break;
+  }
+  return "";
+}
+
+void mark_blind_spot(FlowDetails& d, BlindSpot b) noexcept {
+  if (d.blind_spot == BlindSpot::kInspectionLimit) return;
+  if (b == BlindSpot::kInspectionLimit || d.blind_spot == BlindSpot::kNone) d.blind_spot = b;
 }
 
 int encrypted(const FlowDetails* d) noexcept {

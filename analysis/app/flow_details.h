@@ -17,10 +17,33 @@ namespace flowaudit::analysis::app {
 enum class AppProtocol : std::uint8_t { kUnknown, kDns, kTls, kQuic, kGquic, kHttp };
 const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic", "http"; unknown -> ""
 
-// Facts about what an audit could not see into; the rules use them.
-enum class BlindSpot : std::uint8_t { kNone, kEch, kDnsOverTls, kDnsOverHttps, kQuicUndecryptable, kUdpUnknown };
-inline constexpr std::size_t kBlindSpotKinds = 6;  // values of BlindSpot, kNone included
+// Facts about what an audit could not see into; the rules use them. kInspectionLimit: a parser
+// limit (HTTP head size, TLS handshake message size, TCP reordering or byte budget) was crossed
+// before the flow said what it is and where it goes, so the flow may hide what it sends.
+enum class BlindSpot : std::uint8_t {
+  kNone,
+  kEch,
+  kDnsOverTls,
+  kDnsOverHttps,
+  kQuicUndecryptable,
+  kUdpUnknown,
+  kInspectionLimit,
+};
+inline constexpr std::size_t kBlindSpotKinds = 7;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
+
+// Which limit an inspection-limit flow crossed (the first one; a report's blind_spot_reason).
+enum class InspectionLimit : std::uint8_t {
+  kNone,
+  kTcpReorder,      // early segments beyond flow::TcpStream's limits before the gap was filled
+  kTcpBudget,       // the per-direction byte budget (AppConfig::tcp_inspect_bytes)
+  kHttpHeadBytes,   // http::kMaxHeaderBytes
+  kHttpHeadLines,   // http::kMaxHeaders
+  kTlsHandshake,    // tls::HandshakeReader's message or handshake size limit
+  kQuicClientHello, // quic::InitialAssembler's limits or AppConfig::max_quic_datagrams
+  kConcurrentInspections,  // AppConfig::max_inspections flows were being inspected already
+};
+const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 
 // Strings are views into the analyzer's StringPool (shared by every flow with the same value);
 // lists are joined with core::kListSeparator.
@@ -66,10 +89,16 @@ struct QuicDetails {
 struct FlowDetails {
   AppProtocol app = AppProtocol::kUnknown;
   BlindSpot blind_spot = BlindSpot::kNone;
+  InspectionLimit limit = InspectionLimit::kNone;  // with kInspectionLimit
   std::unique_ptr<TlsDetails> tls;  // TLS over TCP, or the ClientHello inside QUIC
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;
 };
+
+// A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can
+// cause on purpose to hide from the audit, and the one the default policy fails on; the others
+// only replace kNone.
+void mark_blind_spot(FlowDetails& d, BlindSpot b) noexcept;
 
 // 1: TLS or QUIC, 0: plaintext HTTP or DNS, -1: not known.
 int encrypted(const FlowDetails* d) noexcept;

@@ -124,6 +124,7 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
     case FieldId::kBytesOut: return number(f.out().bytes);
     case FieldId::kBytesIn: return number(f.in().bytes);
     case FieldId::kBlindSpot: return d != nullptr ? text(analysis::app::to_string(d->blind_spot)) : std::nullopt;
+    case FieldId::kBlindSpotReason: return d != nullptr ? text(analysis::app::to_string(d->limit)) : std::nullopt;
     // Named values are static strings; only unknown code points are spelled out (and kept).
     case FieldId::kTlsVersion: {
       if (t == nullptr || !t->server_hello) return std::nullopt;
@@ -178,6 +179,7 @@ lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
   if (d == nullptr) return out;
   if (d->app != analysis::app::AppProtocol::kUnknown) out |= field_bit(FieldId::kAppProtocol);
   if (d->blind_spot != analysis::app::BlindSpot::kNone) out |= field_bit(FieldId::kBlindSpot);
+  if (d->limit != analysis::app::InspectionLimit::kNone) out |= field_bit(FieldId::kBlindSpotReason);
   if (const auto* t = d->tls.get()) {
     if (t->server_hello) out |= field_bit(FieldId::kTlsVersion) | field_bit(FieldId::kTlsCipher);
     if (!t->ja3.empty()) out |= field_bit(FieldId::kTlsJa3);

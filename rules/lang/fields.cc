@@ -62,6 +62,9 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "Content-Length of the first plaintext HTTP request (bytes of body it announced)"},
     {FieldId::kDnsRcode, "dns.rcode", kString, kDns, "response code (NOERROR, NXDOMAIN, ...); no value: no response seen"},
     {FieldId::kDnsServer, "dns.server", kAddress, kDns, "address of the DNS server asked"},
+    {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
+     "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
+     "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections)"},
 }};
 
 constexpr bool table_in_order() {

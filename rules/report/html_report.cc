@@ -882,11 +882,13 @@ class Writer {
         "DNS over HTTPS to a public resolver: the names asked are hidden",
         "QUIC that could not be decrypted: no server name",
         "UDP of no known protocol",
+        "An inspection limit was crossed (oversized HTTP head or TLS handshake, TCP reordering): what the "
+        "flow sent may be hidden",
     };
     std::uint64_t total = 0;
     for (std::size_t i = 1; i < c.blind_spots.size(); ++i) total += c.blind_spots[i];
     if (total == 0) {
-      raw("<p>Blind spots: none (no flow used ECH, encrypted DNS, undecryptable QUIC or unknown UDP).</p>\n");
+      raw("<p>Blind spots: none (no flow used ECH, encrypted DNS, undecryptable QUIC or unknown UDP, or crossed an inspection limit).</p>\n");
     } else {
       raw("<h3>Blind spots</h3><table><thead><tr><th>Kind</th><th class=\"num\">Flows</th><th>Meaning</th></tr>"
           "</thead><tbody>\n");

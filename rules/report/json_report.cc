@@ -204,6 +204,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     }
     tristate(w, "encrypted", analysis::app::encrypted(d));
     w.string_or_null("blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
+    w.string_or_null("blind_spot_reason", d != nullptr ? analysis::app::to_string(d->limit) : "");
     if (has_tls) {
       const auto& t = *d->tls;
       w.key("tls");

@@ -117,6 +117,23 @@ bool plausible_partial_request_line(Bytes partial) noexcept {
   return true;
 }
 
+// A request line longer than the head limit: its method and the start of its target, so that
+// the request is still reported. False when the cut line is not one.
+bool partial_request_line(std::string_view partial, Request& out) noexcept {
+  const std::size_t sp1 = partial.find(' ');
+  if (sp1 == std::string_view::npos || !is_token(partial.substr(0, sp1))) return false;
+  std::string_view target = partial.substr(sp1 + 1);
+  target = target.substr(0, target.find(' '));
+  for (const char c : target) {
+    const auto u = static_cast<std::uint8_t>(c);
+    if (u <= 0x20 || u == 0x7F) return false;
+  }
+  if (target.empty()) return false;
+  out.method = partial.substr(0, sp1);
+  out.target = target;
+  return true;
+}
+
 }  // namespace
 
 bool looks_like_request(Bytes bytes) noexcept {
@@ -130,22 +147,36 @@ bool looks_like_request(Bytes bytes) noexcept {
 ParseStatus parse_request(Bytes bytes, Request& out) noexcept {
   out = Request{};
   const bool capped = bytes.size() >= kMaxHeaderBytes;
-  const ParseStatus incomplete = capped ? ParseStatus::kMalformed : ParseStatus::kNeedMore;
+  const ParseStatus incomplete = capped ? ParseStatus::kLimit : ParseStatus::kNeedMore;
   ByteReader in(bytes.first(capped ? kMaxHeaderBytes : bytes.size()));
 
   std::string_view line;
-  if (!read_line(in, line)) return plausible_partial_request_line(in.rest()) ? incomplete : ParseStatus::kMalformed;
-  if (!parse_request_line(line, out)) return ParseStatus::kMalformed;
+  if (!read_line(in, line)) {
+    if (!plausible_partial_request_line(in.rest())) return ParseStatus::kMalformed;
+    if (!capped) return ParseStatus::kNeedMore;
+    return partial_request_line(as_text(in.rest()), out) ? ParseStatus::kLimit : ParseStatus::kMalformed;
+  }
+  if (!parse_request_line(line, out)) {
+    out = Request{};  // nothing of a broken request line is kept
+    return ParseStatus::kMalformed;
+  }
 
   enum class Length { kAbsent, kValue, kInvalid } length = Length::kAbsent;
   bool have_host = false;
   bool have_agent = false;
   bool have_type = false;
+  ParseStatus status = ParseStatus::kOk;
   for (;;) {
-    if (!read_line(in, line)) return incomplete;
+    if (!read_line(in, line)) {
+      status = incomplete;
+      break;
+    }
     if (line.empty()) break;
     if (line.front() == ' ' || line.front() == '\t') return ParseStatus::kMalformed;  // obs-fold
-    if (out.header_count == kMaxHeaders) return ParseStatus::kMalformed;
+    if (out.header_count == kMaxHeaders) {
+      status = ParseStatus::kLimit;
+      break;
+    }
     ++out.header_count;
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) return ParseStatus::kMalformed;
@@ -174,7 +205,7 @@ ParseStatus parse_request(Bytes bytes, Request& out) noexcept {
     }
   }
   if (length != Length::kValue) out.content_length = -1;
-  return ParseStatus::kOk;
+  return status;
 }
 
 }  // namespace flowaudit::analysis::http

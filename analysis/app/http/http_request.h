@@ -9,8 +9,12 @@
 
 namespace flowaudit::analysis::http {
 
-inline constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
-inline constexpr std::size_t kMaxHeaders = 100;
+// How much of a request head is read. nginx accepts a head of up to 4 x 8 KiB by default
+// (large_client_header_buffers), Apache 100 fields of at most 8190 bytes each; a head larger than
+// these is either exotic or built to hide what follows. Past either limit the parse stops with
+// kLimit, keeping what it read (the request line and the headers before the limit).
+inline constexpr std::size_t kMaxHeaderBytes = 32 * 1024;
+inline constexpr std::size_t kMaxHeaders = 256;
 
 struct Request {  // views into the bytes given
   std::string_view method;
@@ -26,8 +30,11 @@ struct Request {  // views into the bytes given
 // True when the first bytes look like the start of an HTTP/1.x request ("GET ", "POST ", ...).
 bool looks_like_request(std::span<const std::uint8_t> bytes) noexcept;
 
-// Parses the request line and headers; kNeedMore until the blank line has arrived (or
-// kMaxHeaderBytes is reached, then kMalformed).
+// Parses the request line and headers; kNeedMore until the blank line has arrived. kLimit when
+// kMaxHeaderBytes bytes hold no end of the head or the head has more than kMaxHeaders fields: the
+// method and target (cut at the limit when the request line alone is that long) and the headers
+// read before the limit are set. kMalformed after a valid request line keeps the request line
+// and the headers before the broken one (method is empty when the request line itself is broken).
 app::ParseStatus parse_request(std::span<const std::uint8_t> bytes, Request& out) noexcept;
 
 }  // namespace flowaudit::analysis::http

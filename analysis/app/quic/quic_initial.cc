@@ -106,7 +106,7 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
 }
 
 InitialAssembler::State InitialAssembler::feed_packet(const LongHeader& header) {
-  if (++packets_ > kMaxPackets) return State::kGaveUp;
+  if (++packets_ > kMaxPackets) return State::kLimit;
   std::array<std::uint8_t, kMaxPacketBytes> scratch;  // not zeroed: only written bytes are read
   std::span<const std::uint8_t> plaintext;
   std::uint64_t pn = 0;
@@ -138,7 +138,7 @@ InitialAssembler::State InitialAssembler::parse_frames(std::span<const std::uint
           !in.read_bytes(static_cast<std::size_t>(length), data)) {
         return State::kGaveUp;
       }
-      if (!add_crypto(offset, data)) return State::kGaveUp;
+      if (!add_crypto(offset, data)) return State::kLimit;  // too many disjoint pieces
     } else if (type == frame::kConnectionClose) {
       std::uint64_t reason_len = 0;
       if (!skip_varints(in, 2) || !read_varint(in, reason_len) || reason_len > in.remaining() ||
@@ -192,7 +192,7 @@ InitialAssembler::State InitialAssembler::check_complete() {
   if (have < 4) return State::kCollecting;
   if (crypto_[0] != kClientHello) return State::kGaveUp;  // a client's first message is its ClientHello
   const std::uint32_t len = (std::uint32_t{crypto_[1]} << 16) | (std::uint32_t{crypto_[2]} << 8) | crypto_[3];
-  if (len > kMaxCryptoBytes - 4) return State::kGaveUp;
+  if (len > kMaxCryptoBytes - 4) return State::kLimit;
   if (have < 4 + len) return State::kCollecting;
   hello_len_ = len;
   return State::kComplete;

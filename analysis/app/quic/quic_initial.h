@@ -42,7 +42,9 @@ class InitialAssembler {
     kComplete,         // client_hello() holds the whole handshake message
     kUnsupportedVersion,
     kUndecryptable,    // authentication failed or the packet is broken
-    kGaveUp,           // limits hit
+    kGaveUp,           // not a client's Initial, or broken after decryption
+    kLimit,            // decrypted, but the ClientHello is larger, or in more packets or pieces,
+                       // than the limits below: a hello padded or split to hide its name
   };
 
   // Feeds one client->server UDP datagram (it may hold several coalesced QUIC packets).
@@ -50,6 +52,8 @@ class InitialAssembler {
 
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] std::uint32_t version() const noexcept { return version_; }
+  // At least one Initial of this connection was decrypted.
+  [[nodiscard]] bool decrypted_any() const noexcept { return largest_pn_ >= 0; }
   // The complete ClientHello handshake message body (after its 4-byte header) once kComplete.
   [[nodiscard]] std::span<const std::uint8_t> client_hello() const noexcept;
 

@@ -78,7 +78,7 @@ bool HandshakeReader::message_allowed(std::uint8_t type, std::size_t size) noexc
     return false;
   }
   if (size > kMaxBuffered) {
-    stop(State::kGaveUp);
+    stop(State::kLimit);
     return false;
   }
   return true;
@@ -87,7 +87,7 @@ bool HandshakeReader::message_allowed(std::uint8_t type, std::size_t size) noexc
 void HandshakeReader::handshake_bytes(std::span<const std::uint8_t> bytes, const Sink& sink) noexcept {
   handshake_total_ += bytes.size();
   if (handshake_total_ > kMaxHandshakeBytes) {
-    stop(State::kGaveUp);
+    stop(State::kLimit);
     return;
   }
   ByteReader r(bytes);

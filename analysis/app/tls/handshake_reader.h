@@ -25,7 +25,11 @@ namespace flowaudit::analysis::tls {
 
 class HandshakeReader {
  public:
-  static constexpr std::size_t kMaxBuffered = 64 * 1024;  // a handshake message larger is dropped
+  // A handshake message larger stops the reader (kLimit). Real ClientHellos are a few KiB (about
+  // 1.8 KiB with a post-quantum key share, some more with PSK tickets and ECH); server certificate
+  // chains rarely pass 16 KiB. It matches the analyzer's per-direction byte budget (AppConfig), so
+  // a message the reader would accept can also arrive.
+  static constexpr std::size_t kMaxBuffered = 32 * 1024;
   // Handshake bytes read (all messages) before giving up: a handshake in clear is a few records.
   static constexpr std::size_t kMaxHandshakeBytes = 256 * 1024;
   static constexpr std::size_t kMaxRecordLength = (1u << 14) + 2048;  // RFC 5246 6.2.3 ciphertext limit
@@ -35,7 +39,8 @@ class HandshakeReader {
     kNotTls,    // the stream does not start with a TLS record: stop feeding
     kEncrypted, // application data, or a ChangeCipherSpec not followed by a clear hello:
                 // nothing more to read
-    kGaveUp,    // a limit was hit, or a later record header was broken
+    kGaveUp,    // a later record header was broken
+    kLimit,     // a handshake message, or the handshake in all, is larger than the limits
   };
 
   struct Message {

@@ -161,6 +161,15 @@ TEST_SUITE("analysis.app.http.request") {
     CHECK(headers("X Y: a\r\n") == ParseStatus::kMalformed);         // space in the name
     CHECK(headers("Host: a\r\n b\r\n") == ParseStatus::kMalformed);  // obs-fold
     CHECK(headers("Host: a\r\n\tb\r\n") == ParseStatus::kMalformed);
+    {  // the request line and the headers before a broken one are kept; a broken request line is not
+      Request r;
+      std::vector<std::uint8_t> keep;
+      CHECK(parse("POST /x HTTP/1.1\r\nHost: a.example\r\n b\r\n\r\n", r, keep) == ParseStatus::kMalformed);
+      CHECK(r.method == "POST");
+      CHECK(r.host == "a.example");
+      CHECK(parse("POST /x HTTP/2.0\r\nHost: a\r\n\r\n", r, keep) == ParseStatus::kMalformed);
+      CHECK(r.method.empty());
+    }
     CHECK(headers("NoColon\r\n") == ParseStatus::kMalformed);
     CHECK(headers(": value\r\n") == ParseStatus::kMalformed);
     CHECK(headers(std::string("X: a\0b\r\n", 8)) == ParseStatus::kMalformed);
@@ -172,15 +181,35 @@ TEST_SUITE("analysis.app.http.request") {
     std::string many = "GET / HTTP/1.1\r\n";
     for (std::size_t i = 0; i < kMaxHeaders; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
     CHECK(parse(many + "\r\n") == ParseStatus::kOk);
-    CHECK(parse(many + "X-Last: v\r\n\r\n") == ParseStatus::kMalformed);
+    // Past the limits the parse stops but keeps what it read: the request is still reported.
+    CHECK(parse("POST /up HTTP/1.1\r\nHost: a.example\r\n" + many.substr(16) + "X-Last: v\r\n\r\n") ==
+          ParseStatus::kLimit);
+    {
+      Request r;
+      std::vector<std::uint8_t> keep;
+      CHECK(parse("POST /up HTTP/1.1\r\nHost: a.example\r\n" + many.substr(16) + "\r\n", r, keep) ==
+            ParseStatus::kLimit);
+      CHECK(r.method == "POST");
+      CHECK(r.target == "/up");
+      CHECK(r.host == "a.example");
+      CHECK(r.header_count == kMaxHeaders);
+    }
 
     std::string big = "GET / HTTP/1.1\r\nX-Big: ";
     const std::string end = "\r\n\r\n";
     big += std::string(kMaxHeaderBytes - big.size() - end.size(), 'a');
     CHECK(parse(big + end) == ParseStatus::kOk);  // exactly kMaxHeaderBytes
-    CHECK(parse(big + "a" + end) == ParseStatus::kMalformed);
+    CHECK(parse(big + "a" + end) == ParseStatus::kLimit);
     CHECK(parse(big) == ParseStatus::kNeedMore);
-    CHECK(parse(big + std::string(10, 'a')) == ParseStatus::kMalformed);  // the limit reached without the blank line
+    CHECK(parse(big + std::string(10, 'a')) == ParseStatus::kLimit);  // the limit reached without the blank line
     CHECK(parse(std::string(kMaxHeaderBytes, 'G')) == ParseStatus::kMalformed);
+    {  // a request line longer than the limit: its method and the start of its target
+      Request r;
+      std::vector<std::uint8_t> keep;
+      CHECK(parse("GET /" + std::string(kMaxHeaderBytes, 'a'), r, keep) == ParseStatus::kLimit);
+      CHECK(r.method == "GET");
+      CHECK(r.target.size() == kMaxHeaderBytes - 4);
+      CHECK(parse("GET  " + std::string(kMaxHeaderBytes, 'a')) == ParseStatus::kMalformed);
+    }
   }
 }

@@ -224,12 +224,12 @@ TEST_SUITE("analysis.app.quic") {
       for (int i = 0; i < q::InitialAssembler::kMaxPackets; ++i) {
         CHECK(a.feed(seal_initial(v1_spec(static_cast<std::uint64_t>(i)), Bytes{0x01})) == State::kCollecting);
       }
-      CHECK(a.feed(seal_initial(v1_spec(99), crypto_frame(0, m))) == State::kGaveUp);
+      CHECK(a.feed(seal_initial(v1_spec(99), crypto_frame(0, m))) == State::kLimit);
     }
     SUBCASE("ClientHello longer than kMaxCryptoBytes") {
       Bytes big = {0x01, 0x00, 0x50, 0x00};  // 20480 bytes announced
       q::InitialAssembler a;
-      CHECK(a.feed(seal_initial(v1_spec(), crypto_frame(0, big))) == State::kGaveUp);
+      CHECK(a.feed(seal_initial(v1_spec(), crypto_frame(0, big))) == State::kLimit);
     }
     SUBCASE("CRYPTO data beyond kMaxCryptoBytes is dropped, not stored") {
       q::InitialAssembler a;
@@ -244,7 +244,7 @@ TEST_SUITE("analysis.app.quic") {
         payload.insert(payload.end(), f.begin(), f.end());
       }
       q::InitialAssembler a;
-      CHECK(a.feed(seal_initial(v1_spec(), payload)) == State::kGaveUp);
+      CHECK(a.feed(seal_initial(v1_spec(), payload)) == State::kLimit);
     }
     SUBCASE("first handshake message is not a ClientHello") {
       Bytes not_ch = msg;

@@ -61,7 +61,7 @@ TEST_CASE("TLS handshake reader: one ClientHello, any split, then ChangeCipherSp
 TEST_CASE("TLS handshake reader: a huge ClientHello across several records") {
   Bytes e;
   put(e, sni_ext("big.example"));
-  put(e, extension(0xffce, Bytes(40000, 0x5c)));  // e.g. a post-quantum key share
+  put(e, extension(0xffce, Bytes(30000, 0x5c)));  // e.g. a FrodoKEM-1344 key share (about 21 KB) and more
   const Bytes body = client_hello(u16_list({0x1301}), e);
   const Bytes message = handshake(1, body);
   Bytes stream;
@@ -135,13 +135,29 @@ TEST_CASE("TLS handshake reader: not TLS") {
 }
 
 TEST_CASE("TLS handshake reader: limits") {
+  SUBCASE("a 60 KB ClientHello stops the reader at its header, not after buffering it") {
+    Bytes e;
+    put(e, sni_ext("big.example"));
+    put(e, extension(21, Bytes(60000, 0)));  // padding
+    const Bytes message = handshake(1, client_hello(u16_list({0x1301}), e));
+    Bytes stream;
+    for (std::size_t at = 0; at < message.size(); at += 16384) {
+      put(stream, record(22, Bytes(message.begin() + static_cast<std::ptrdiff_t>(at),
+                                   message.begin() + static_cast<std::ptrdiff_t>(std::min(at + 16384, message.size())))));
+    }
+    tls::HandshakeReader reader;
+    std::vector<Seen> seen;
+    CHECK(feed_chunks(reader, Bytes(stream.begin(), stream.begin() + 9), 9, seen) == State::kLimit);
+    CHECK(feed_chunks(reader, stream, 1448, seen) == State::kLimit);
+    CHECK(seen.empty());
+  }
   SUBCASE("a message larger than kMaxBuffered") {
     Bytes header;
     put_u8(header, 11);
     put_u24(header, static_cast<unsigned>(tls::HandshakeReader::kMaxBuffered));
     tls::HandshakeReader reader;
     std::vector<Seen> seen;
-    CHECK(feed_chunks(reader, record(22, header), 100, seen) == State::kGaveUp);
+    CHECK(feed_chunks(reader, record(22, header), 100, seen) == State::kLimit);
     CHECK(seen.empty());
   }
   SUBCASE("too many handshake bytes in all") {
@@ -150,7 +166,7 @@ TEST_CASE("TLS handshake reader: limits") {
     std::vector<Seen> seen;
     State s = State::kReading;
     for (int i = 0; i < 20 && s == State::kReading; ++i) s = feed_chunks(reader, one, one.size(), seen);
-    CHECK(s == State::kGaveUp);
+    CHECK(s == State::kLimit);
     CHECK(seen.size() == tls::HandshakeReader::kMaxHandshakeBytes / 16004);
   }
   SUBCASE("zero-length and heartbeat records are skipped") {
