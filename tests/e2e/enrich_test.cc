@@ -1,5 +1,6 @@
 // Where and whose, end to end: geolocation from MMDB databases and operators from the catalog, side
 // by side in the report; `flowaudit geo`; `flowaudit geodb build`; bad databases and catalogs.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -126,6 +127,18 @@ TEST_CASE("a missing or broken database named by the user is a usage error namin
   r = run({"geo", "1.1.1.1", "--geoip-db", source_path("tests/data/http-post.pcap")});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("http-post.pcap") != std::string::npos);
+  // libmaxminddb 1.7.1 (and mmdblookup) crash on this one: SIGSEGV before the fix.
+  const auto overflow = source_path("tests/data/bad/mmdb-node-count-overflow.mmdb");
+  for (const char* cmd : {"geo", "audit"}) {
+    const std::vector<std::string> args =
+        std::string(cmd) == "geo" ? std::vector<std::string>{"geo", "8.8.8.8", "--geoip-db", overflow}
+                                  : std::vector<std::string>{"audit", source_path("tests/data/http-post.pcap"),
+                                                             "--geoip-db", overflow};
+    r = run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(overflow + ": node_count 4294967295") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
 }
 
 TEST_CASE("a user catalog adds services; its mistakes are named by file, line and column") {
