@@ -17,6 +17,7 @@
 #include <system_error>
 
 #include "analysis/enrich/mmdb_check.h"
+#include "analysis/enrich/service_catalog.h"
 
 namespace flowaudit::analysis::enrich {
 
@@ -487,6 +488,8 @@ GeoipSearchEnv GeoipSearchEnv::from_process() {
   GeoipSearchEnv env;
   if (const char* d = std::getenv("FLOWAUDIT_GEOIP_DIR"); d != nullptr && *d != '\0') env.env_dir = d;
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') env.home = h;
+  // find_data_dir looks beside the executable (and at FLOWAUDIT_DATA_DIR), never in the cwd.
+  env.data_dir = find_data_dir();
   return env;
 }
 
@@ -515,7 +518,7 @@ std::vector<std::string> find_default_databases(const GeoipSearchEnv& env) {
   std::vector<std::filesystem::path> dirs;
   if (env.home) dirs.push_back(*env.home / ".local/share/flowaudit/geoip");
   dirs.push_back(env.system_dir);
-  dirs.push_back(env.checkout_dir);
+  if (env.data_dir) dirs.push_back(*env.data_dir / "geoip");
   for (const auto& d : dirs) {
     auto files = mmdb_files_in(d);
     if (!files.empty()) return files;

@@ -122,13 +122,15 @@ class GeoLookup {
 };
 
 // Where default databases are looked for. FLOWAUDIT_GEOIP_DIR, when set, is the only place;
-// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and
-// ./data/geoip (a source checkout) that holds at least one *.mmdb file.
+// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and the geoip
+// folder of the data directory (find_data_dir: the installed share/flowaudit, or the source tree's
+// data/) that holds at least one *.mmdb file. Never the working directory: an audit run inside an
+// untrusted checkout must not pick up databases planted there.
 struct GeoipSearchEnv {
-  std::optional<std::filesystem::path> env_dir;  // FLOWAUDIT_GEOIP_DIR
-  std::optional<std::filesystem::path> home;     // HOME
+  std::optional<std::filesystem::path> env_dir;   // FLOWAUDIT_GEOIP_DIR
+  std::optional<std::filesystem::path> home;      // HOME
   std::filesystem::path system_dir = "/usr/share/flowaudit/geoip";
-  std::filesystem::path checkout_dir = "data/geoip";  // relative to the working directory
+  std::optional<std::filesystem::path> data_dir;  // find_data_dir(); its geoip/ is searched
 
   [[nodiscard]] static GeoipSearchEnv from_process();
 };
