@@ -89,15 +89,16 @@ class GeoLookup {
   GeoLookup& operator=(const GeoLookup&) = delete;
 
   // Memory-maps one database. On failure returns a one-line error naming the file (missing,
-  // unreadable, not an MMDB, corrupt metadata) and leaves the databases already open untouched.
-  // Clears the cache.
+  // unreadable, not an MMDB, corrupt metadata, a layout that does not fit the file: see
+  // mmdb_check.h, checked before libmaxminddb sees the file) and leaves the databases already open
+  // untouched. Clears the cache.
   [[nodiscard]] std::optional<std::string> add_database(const std::string& path);
 
   [[nodiscard]] std::span<const GeoDatabaseInfo> databases() const noexcept { return infos_; }
 
   // What the databases say about `ip`. Special ranges are answered without a lookup; IPv4-mapped
-  // IPv6 is looked up as IPv4. Never throws on database content; a damaged record yields empty
-  // fields.
+  // IPv6 is looked up as IPv4. Never throws on database content; a record failing the bounded
+  // check (check_mmdb_value) yields empty fields.
   [[nodiscard]] GeoInfo lookup(const core::IpAddress& ip);
   [[nodiscard]] GeoInfo lookup_uncached(const core::IpAddress& ip) const;
 
