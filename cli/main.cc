@@ -805,9 +805,11 @@ int run_geo(const GeoArgs& args) {
 }
 
 int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out, const std::string& type,
-                    const std::string& description) {
+                    const std::string& description, const std::string& overlap) {
   analysis::enrich::MmdbWriterOptions options;
   if (!type.empty()) options.database_type = type;
+  options.overlap = overlap == "later-wins" ? analysis::enrich::OverlapPolicy::kLaterWins
+                                            : analysis::enrich::OverlapPolicy::kReject;
   // libmaxminddb refuses a file without a description map; it also carries the data's attribution.
   options.description_en = description.empty() ? "built by flowaudit geodb build" : description;
   analysis::enrich::GeodbBuildStats stats;
@@ -818,6 +820,10 @@ int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out
   }
   fmt::print(stderr, "flowaudit: wrote {}: {} rows, {} networks, {} records\n", out, stats.rows, stats.networks,
              stats.records);
+  if (stats.overlapping_rows > 0) {
+    fmt::print(stderr, "flowaudit: {} rows overlap another row; where they do, the row given later won\n",
+               stats.overlapping_rows);
+  }
   return kExitOk;
 }
 
@@ -920,6 +926,7 @@ int main(int argc, char** argv) {
   std::string build_out;
   std::string build_type;
   std::string build_description;
+  std::string build_overlap = "error";
   auto* geodb = app.add_subcommand("geodb", "Geolocation databases");
   geodb->require_subcommand(1);
   auto* geodb_build = geodb->add_subcommand("build", "Write an .mmdb from range CSVs and CIDR lists");
@@ -930,6 +937,11 @@ int main(int argc, char** argv) {
   geodb_build->add_option("--type", build_type, "database_type written in the metadata");
   geodb_build->add_option("--description", build_description,
                           "description.en in the metadata: say where the data comes from (reports show it)");
+  geodb_build
+      ->add_option("--overlap", build_overlap,
+                   "Overlapping rows: error (naming both FILE:LINEs) or later-wins (the row given later wins there)")
+      ->check(CLI::IsMember({"error", "later-wins"}))
+      ->default_str("error");
 
   auto* rules_cmd = app.add_subcommand("rules", "Policy rules: list, check, explain, fields");
   rules_cmd->require_subcommand(1);
@@ -974,6 +986,6 @@ int main(int argc, char** argv) {
   if (rules_check->parsed()) return run_rules_check(check_files);
   if (rules_list->parsed()) return run_rules_list(list_policies);
   if (rules_explain->parsed()) return run_rules_explain(explain_id, explain_policies);
-  if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type, build_description);
+  if (geodb_build->parsed()) return run_geodb_build(build_csvs, build_out, build_type, build_description, build_overlap);
   return kExitUsage;
 }

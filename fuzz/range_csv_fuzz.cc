@@ -18,6 +18,7 @@
 
 #include "analysis/enrich/mmdb_writer.h"
 #include "analysis/enrich/range_csv.h"
+#include "analysis/enrich/range_overlap.h"
 #include "fuzz_check.h"
 
 namespace {
@@ -53,11 +54,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_field_bytes = 128;
   limits.max_rows = 256;
 
-  MmdbWriter later_wins;
+  MmdbWriterOptions later_options;
+  later_options.overlap = OverlapPolicy::kLaterWins;
+  MmdbWriter later_wins(later_options);
   MmdbWriterOptions strict_options;
   strict_options.overlap = OverlapPolicy::kReject;
   MmdbWriter strict(strict_options);
   bool strict_ok = true;
+  bool strict_overlap = false;
+  // Fed the rows the strict writer saw: it must find an overlap exactly when the writer did.
+  RangeOverlaps overlaps;
   std::vector<RangeRow> rows;
   std::string error;
   const bool parsed = parse_range_csv(
@@ -82,6 +88,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           if (!strict_ok) {
             check_error(strict_error);
             FUZZ_CHECK(strict_error.rfind(origin + ": ", 0) == 0);
+            strict_overlap = strict_error.find("overlaps a network added before") != std::string::npos;
+          }
+          if (strict_ok || strict_overlap) {
+            const auto line = static_cast<std::uint32_t>(row.line);
+            if (row.network) {
+              overlaps.add(*row.network, 0, line);
+            } else {
+              overlaps.add(row.first, row.last, 0, line);
+            }
           }
         }
         const bool added = row.network ? later_wins.add_network(*row.network, record, origin, err)
@@ -103,6 +118,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (strict_ok) {
     std::string strict_error;
     FUZZ_CHECK(strict.build(strict_error).has_value());
+  }
+  if (strict_ok || strict_overlap) {
+    const auto found_overlaps = overlaps.check({"fuzz.csv"});
+    FUZZ_CHECK((found_overlaps.overlapping_rows > 0) == strict_overlap);
+    FUZZ_CHECK(found_overlaps.first_error.empty() == !strict_overlap);
+    if (strict_overlap) check_error(found_overlaps.first_error);
   }
 
   static const std::string path = "/tmp/range_csv_fuzz." + std::to_string(::getpid()) + ".mmdb";

@@ -1,9 +1,12 @@
 #include "analysis/enrich/geo_lookup.h"
 #include "analysis/enrich/data_dir.h"
 
+#include <fcntl.h>
 #include <maxminddb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +16,9 @@
 #include <initializer_list>
 #include <string_view>
 #include <system_error>
+
+#include "analysis/enrich/mmdb_check.h"
+#include "analysis/enrich/service_catalog.h"
 
 namespace flowaudit::analysis::enrich {
 
@@ -155,6 +161,14 @@ GeoSchema schema_from_record(MMDB_entry_s e) {
   return GeoSchema::kUnknown;
 }
 
+// libmaxminddb skips unwanted map values by unbounded recursion: a record must pass our bounded
+// check before any MMDB_aget_value reads it.
+bool record_ok(const MMDB_entry_s& entry) {
+  const MMDB_s* m = entry.mmdb;
+  if (m == nullptr || m->data_section == nullptr) return false;
+  return check_mmdb_value(std::span<const std::uint8_t>(m->data_section, m->data_section_size), entry.offset);
+}
+
 // Finds the first data record by a bounded depth-first walk of the search tree.
 std::optional<MMDB_entry_s> first_record(const MMDB_s& mmdb) {
   constexpr int kMaxNodes = 4096;
@@ -168,8 +182,12 @@ std::optional<MMDB_entry_s> first_record(const MMDB_s& mmdb) {
     ++visited;
     MMDB_search_node_s node{};
     if (MMDB_read_node(&mmdb, node_number, &node) != MMDB_SUCCESS) continue;
-    if (node.left_record_type == MMDB_RECORD_TYPE_DATA) return node.left_record_entry;
-    if (node.right_record_type == MMDB_RECORD_TYPE_DATA) return node.right_record_entry;
+    if (node.left_record_type == MMDB_RECORD_TYPE_DATA && record_ok(node.left_record_entry)) {
+      return node.left_record_entry;
+    }
+    if (node.right_record_type == MMDB_RECORD_TYPE_DATA && record_ok(node.right_record_entry)) {
+      return node.right_record_entry;
+    }
     // Right first on the stack, so the left (lower) half is walked first.
     if (node.right_record_type == MMDB_RECORD_TYPE_SEARCH_NODE && top < kMaxStack &&
         node.right_record < mmdb.metadata.node_count) {
@@ -262,6 +280,52 @@ std::string description_of(const MMDB_metadata_s& m) {
   return first;
 }
 
+// Reads the metadata at the end of the file and checks the layout it describes, before libmaxminddb
+// maps the file: MMDB_open itself walks the search tree of an IPv6 database, trusting node_count.
+std::optional<std::string> precheck_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;  // MMDB_open reports it, with errno
+  struct stat st {};
+  std::optional<std::string> problem;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    problem = "not a regular file";
+  } else {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(size, kMmdbMetadataMaxBytes));
+    std::vector<std::uint8_t> tail(want);
+    std::size_t got = 0;
+    while (got < want) {
+      const ssize_t n = ::pread(fd, tail.data() + got, want - got, static_cast<off_t>(size - want + got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got != want) {
+      problem = "cannot read the metadata";
+    } else {
+      MmdbLayout layout;
+      problem = check_mmdb_metadata(tail, size, layout);
+    }
+  }
+  ::close(fd);
+  return problem;
+}
+
+// The same layout checks on what libmaxminddb parsed and mapped (the file may have changed since).
+std::optional<std::string> postcheck(const MMDB_s& m) {
+  MmdbLayout layout;
+  layout.file_size = m.file_size < 0 ? 0 : static_cast<std::uint64_t>(m.file_size);
+  layout.node_count = m.metadata.node_count;
+  layout.record_size = m.metadata.record_size;
+  layout.ip_version = m.metadata.ip_version;
+  layout.major_version = m.metadata.binary_format_major_version;
+  if (m.metadata_section == nullptr || m.file_content == nullptr || m.metadata_section < m.file_content) {
+    return "metadata outside the file";
+  }
+  layout.metadata_offset = static_cast<std::uint64_t>(m.metadata_section - m.file_content);
+  return check_mmdb_layout(layout);
+}
+
 std::size_t round_up_pow2(std::size_t n) {
   if (n == 0) return 0;
   std::size_t p = 1;
@@ -300,6 +364,7 @@ GeoLookup::GeoLookup(GeoLookup&&) noexcept = default;
 GeoLookup& GeoLookup::operator=(GeoLookup&&) noexcept = default;
 
 std::optional<std::string> GeoLookup::add_database(const std::string& path) {
+  if (auto problem = precheck_file(path)) return "geoip database " + path + ": " + *problem;
   auto db = std::make_unique<Database>();
   errno = 0;
   const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb);
@@ -312,6 +377,7 @@ std::optional<std::string> GeoLookup::add_database(const std::string& path) {
     return msg;
   }
   db->open = true;
+  if (auto problem = postcheck(db->mmdb)) return "geoip database " + path + ": " + *problem;
   const MMDB_metadata_s& m = db->mmdb.metadata;
   GeoDatabaseInfo info;
   info.path = path;
@@ -374,6 +440,7 @@ GeoInfo GeoLookup::lookup_uncached(const core::IpAddress& ip) const {
     int mmdb_error = MMDB_SUCCESS;
     MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&db->mmdb, reinterpret_cast<const sockaddr*>(&ss), &mmdb_error);
     if (mmdb_error != MMDB_SUCCESS || !r.found_entry) continue;  // e.g. IPv6 in an IPv4-only database
+    if (!record_ok(r.entry)) continue;  // damaged: no fields from it
     Fields f = read_fields(r.entry);
     // Continent and city come with the country that answered, so that they never disagree.
     if (out.country_source.empty()) {
@@ -422,7 +489,8 @@ GeoipSearchEnv GeoipSearchEnv::from_process() {
   GeoipSearchEnv env;
   if (const char* d = std::getenv("FLOWAUDIT_GEOIP_DIR"); d != nullptr && *d != '\0') env.env_dir = d;
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') env.home = h;
-  if (const auto data = find_data_dir()) env.checkout_dir = *data / "geoip";
+  // find_data_dir looks beside the executable (and at FLOWAUDIT_DATA_DIR), never in the cwd.
+  env.data_dir = find_data_dir();
   return env;
 }
 
@@ -451,7 +519,7 @@ std::vector<std::string> find_default_databases(const GeoipSearchEnv& env) {
   std::vector<std::filesystem::path> dirs;
   if (env.home) dirs.push_back(*env.home / ".local/share/flowaudit/geoip");
   dirs.push_back(env.system_dir);
-  if (env.checkout_dir.is_absolute()) dirs.push_back(env.checkout_dir);
+  if (env.data_dir) dirs.push_back(*env.data_dir / "geoip");
   for (const auto& d : dirs) {
     auto files = mmdb_files_in(d);
     if (!files.empty()) return files;

@@ -89,15 +89,16 @@ class GeoLookup {
   GeoLookup& operator=(const GeoLookup&) = delete;
 
   // Memory-maps one database. On failure returns a one-line error naming the file (missing,
-  // unreadable, not an MMDB, corrupt metadata) and leaves the databases already open untouched.
-  // Clears the cache.
+  // unreadable, not an MMDB, corrupt metadata, a layout that does not fit the file: see
+  // mmdb_check.h, checked before libmaxminddb sees the file) and leaves the databases already open
+  // untouched. Clears the cache.
   [[nodiscard]] std::optional<std::string> add_database(const std::string& path);
 
   [[nodiscard]] std::span<const GeoDatabaseInfo> databases() const noexcept { return infos_; }
 
   // What the databases say about `ip`. Special ranges are answered without a lookup; IPv4-mapped
-  // IPv6 is looked up as IPv4. Never throws on database content; a damaged record yields empty
-  // fields.
+  // IPv6 is looked up as IPv4. Never throws on database content; a record failing the bounded
+  // check (check_mmdb_value) yields empty fields.
   [[nodiscard]] GeoInfo lookup(const core::IpAddress& ip);
   [[nodiscard]] GeoInfo lookup_uncached(const core::IpAddress& ip) const;
 
@@ -122,14 +123,15 @@ class GeoLookup {
 };
 
 // Where default databases are looked for. FLOWAUDIT_GEOIP_DIR, when set, is the only place;
-// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and geoip/ in
-// the data directory (find_data_dir: never the working directory, where an untrusted checkout could
-// plant a database that moves every server) that holds at least one *.mmdb file.
+// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and the geoip
+// folder of the data directory (find_data_dir: the installed share/flowaudit, or the source tree's
+// data/) that holds at least one *.mmdb file. Never the working directory: an audit run inside an
+// untrusted checkout must not pick up databases planted there.
 struct GeoipSearchEnv {
-  std::optional<std::filesystem::path> env_dir;  // FLOWAUDIT_GEOIP_DIR
-  std::optional<std::filesystem::path> home;     // HOME
+  std::optional<std::filesystem::path> env_dir;   // FLOWAUDIT_GEOIP_DIR
+  std::optional<std::filesystem::path> home;      // HOME
   std::filesystem::path system_dir = "/usr/share/flowaudit/geoip";
-  std::filesystem::path checkout_dir;  // <data dir>/geoip; empty, or relative: not searched
+  std::optional<std::filesystem::path> data_dir;  // find_data_dir(); its geoip/ is searched
 
   [[nodiscard]] static GeoipSearchEnv from_process();
 };

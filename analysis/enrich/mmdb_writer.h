@@ -8,11 +8,12 @@
 // database ::ffff:0:0/96 (IPv4-mapped) and 2002::/16 (6to4) are aliased to the IPv4 subtree, as
 // MaxMind's own databases do, unless the input already puts data there.
 //
-// Overlaps: with OverlapPolicy::kLaterWins (the default) a network replaces, on the addresses they
-// share, any network added before it: an override file given last wins, and the published
-// ip-location-db ASN ranges, which overlap in places (asn-ipv4.csv has 214.95.0.0-215.0.255.255 and
-// then 215.0.0.0-215.1.3.255), build as a reader would expect from the later, narrower row. With
-// kReject a network overlapping one added before is an error naming the later one.
+// Overlaps: with OverlapPolicy::kReject (the default) a network overlapping one added before is an
+// error naming the later one (build_geodb names both rows). With kLaterWins a network replaces, on
+// the addresses they share, any network added before it: an override file given last wins, and the
+// published ip-location-db ASN ranges, which overlap in places (asn-ipv4.csv has
+// 214.95.0.0-215.0.255.255 and then 215.0.0.0-215.1.3.255), build as a reader would expect from the
+// later, narrower row.
 #pragma once
 
 #include <array>
@@ -55,7 +56,7 @@ struct MmdbWriterOptions {
   std::string description_en;            // metadata description {en: ...}; omitted when empty
   std::vector<std::string> languages;    // metadata languages (may be empty)
   std::optional<std::uint64_t> build_epoch;  // default: now
-  OverlapPolicy overlap = OverlapPolicy::kLaterWins;
+  OverlapPolicy overlap = OverlapPolicy::kReject;  // fail closed: later-wins is asked for
   IpVersion ip_version = IpVersion::kAuto;
   bool ipv4_aliases = true;              // ::ffff:0:0/96 and 2002::/16 in IPv6 databases
 };

@@ -4,8 +4,11 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <system_error>
+
+#include "analysis/enrich/range_overlap.h"
 
 namespace flowaudit::analysis::enrich {
 
@@ -325,28 +328,72 @@ MmdbValue to_mmdb_record(const RangeRow& row) {
   return MmdbValue{std::move(m)};
 }
 
+namespace {
+
+// The same file, also when spelled differently (./x, a/../x, a symlink, a hard link).
+bool same_file(const std::string& a, const std::string& b) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::equivalent(a, b, ec) && !ec) return true;
+  ec.clear();
+  const fs::path ca = fs::weakly_canonical(fs::absolute(a, ec), ec);
+  if (ec) return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  const fs::path cb = fs::weakly_canonical(fs::absolute(b, ec), ec);
+  if (ec) return fs::path(a).lexically_normal() == fs::path(b).lexically_normal();
+  return ca == cb;
+}
+
+}  // namespace
+
 bool build_geodb(const std::vector<std::string>& csv_paths, const std::string& out_path, MmdbWriterOptions options,
                  std::string& error, GeodbBuildStats* stats) {
   if (csv_paths.empty()) {
     error = "no CSV files given";
     return false;
   }
-  const bool type_given = options.database_type != MmdbWriterOptions{}.database_type;
-  MmdbWriter writer(std::move(options));
-  GeodbBuildStats s;
+  // write_file writes OUT.tmp and renames it over OUT: either would destroy an input.
   for (const auto& path : csv_paths) {
+    for (const std::string& written : {out_path, out_path + ".tmp"}) {
+      if (same_file(written, path)) {
+        error = written + ": is the input " + path + " (--out must name another file)";
+        return false;
+      }
+    }
+  }
+  const bool type_given = options.database_type != MmdbWriterOptions{}.database_type;
+  const OverlapPolicy policy = options.overlap;
+  // Overlaps are found below, naming both rows; the writer only ever sees them under kLaterWins.
+  options.overlap = OverlapPolicy::kLaterWins;
+  MmdbWriter writer(std::move(options));
+  RangeOverlaps overlaps;
+  GeodbBuildStats s;
+  for (std::size_t i = 0; i < csv_paths.size(); ++i) {
+    const std::string& path = csv_paths[i];
+    const auto file = static_cast<std::uint32_t>(i);
     const auto sink = [&](const RangeRow& row, std::string& err) {
       const std::string origin = path + ":" + std::to_string(row.line);
       const MmdbValue record = to_mmdb_record(row);
       ++s.rows;
       ++(row.is_asn() ? s.asn_rows : s.country_rows);
-      return row.network ? writer.add_network(*row.network, record, origin, err)
-                         : writer.add_range(row.first, row.last, record, origin, err);
+      const auto line = static_cast<std::uint32_t>(row.line);
+      if (row.network) {
+        overlaps.add(*row.network, file, line);
+        return writer.add_network(*row.network, record, origin, err);
+      }
+      overlaps.add(row.first, row.last, file, line);
+      return writer.add_range(row.first, row.last, record, origin, err);
     };
     if (!read_range_csv(path, sink, error)) return false;
   }
   if (s.rows == 0) {
     error = "no ranges in " + std::to_string(csv_paths.size()) + (csv_paths.size() == 1 ? " file" : " files");
+    return false;
+  }
+  const RangeOverlaps::Result found = overlaps.check(csv_paths);
+  s.overlapping_rows = found.overlapping_rows;
+  if (policy == OverlapPolicy::kReject && found.overlapping_rows > 0) {
+    error = found.first_error;
+    if (found.overlapping_rows > 1) error += " [" + std::to_string(found.overlapping_rows) + " overlapping rows in all]";
     return false;
   }
   if (!type_given) {

@@ -70,12 +70,16 @@ struct GeodbBuildStats {
   std::size_t country_rows = 0;
   std::size_t networks = 0;
   std::size_t records = 0;
+  std::size_t overlapping_rows = 0;  // rows overlapping another (kLaterWins only: kReject fails on them)
 };
 
 // `flowaudit geodb build --csv FILE... --out FILE.mmdb`: every row of every file, in order, into one
 // database. The database_type, unless the caller set one other than the default "flowaudit", is
-// "flowaudit-ASN", "flowaudit-Country" or "flowaudit-ASN-Country" after what the rows held. Mixing
-// ASN and country rows only works where their ranges do not overlap (see OverlapPolicy).
+// "flowaudit-ASN", "flowaudit-Country" or "flowaudit-ASN-Country" after what the rows held.
+// Rows whose ranges overlap (within a file or across files, exact duplicates included) are an error
+// naming both FILE:LINEs under OverlapPolicy::kReject (the default); under kLaterWins the later row
+// wins where they overlap and the count is in stats. An --out that is one of the inputs (or whose
+// temporary OUT.tmp is) is refused before anything is read.
 bool build_geodb(const std::vector<std::string>& csv_paths, const std::string& out_path, MmdbWriterOptions options,
                  std::string& error, GeodbBuildStats* stats = nullptr);
 

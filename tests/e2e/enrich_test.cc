@@ -1,7 +1,9 @@
 // Where and whose, end to end: geolocation from MMDB databases and operators from the catalog, side
 // by side in the report; `flowaudit geo`; `flowaudit geodb build`; bad databases and catalogs.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "e2e/e2e_util.h"
 
@@ -118,6 +120,36 @@ TEST_CASE("geodb build writes a database that geo reads the same way") {
   CHECK(bad.err.find("not-a-capture.pcap:") != std::string::npos);
 }
 
+TEST_CASE("geodb build: overlapping rows name both lines; --out naming an input is refused") {
+  const auto dir = temp_dir();
+  const auto a = (dir / "geodb-a.csv").string();
+  const auto b = (dir / "geodb-b.csv").string();
+  std::ofstream(a) << "1.0.0.0/16,AU\n";
+  std::ofstream(b) << "# override\n1.0.3.0,1.0.3.255,CN\n";
+  const auto out = (dir / "ab.mmdb").string();
+  auto r = run({"geodb", "build", "--csv", a, "--csv", b, "--out", out});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "flowaudit: " + b + ":2: 1.0.3.0-1.0.3.255 overlaps " + a +
+                     ":1 (1.0.0.0-1.0.255.255); overlapping ranges are rejected (--overlap later-wins keeps the "
+                     "later row)\n");
+  r = run({"geodb", "build", "--csv", a, "--csv", b, "--out", out, "--overlap", "later-wins"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.err.find("1 rows overlap another row") != std::string::npos);
+  const auto g = run({"geo", "1.0.3.1", "1.0.4.1", "--json", "--geoip-db", out});
+  REQUIRE(g.exit_code == 0);
+  const auto v = boost::json::parse(g.out).as_object();
+  CHECK(v.at("addresses").as_array()[0].as_object().at("geo").as_object().at("country").as_string() == "CN");
+  CHECK(v.at("addresses").as_array()[1].as_object().at("geo").as_object().at("country").as_string() == "AU");
+
+  const auto same = (dir / "." / "geodb-a.csv").string();
+  r = run({"geodb", "build", "--csv", a, "--out", same});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "flowaudit: " + same + ": is the input " + a + " (--out must name another file)\n");
+  std::ifstream in(a);
+  std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(kept == "1.0.0.0/16,AU\n");
+}
+
 TEST_CASE("a missing or broken database named by the user is a usage error naming the file") {
   const auto missing = (temp_dir() / "nope.mmdb").string();
   auto r = run({"audit", source_path("tests/data/http-post.pcap"), "--geoip-db", missing});
@@ -126,6 +158,18 @@ TEST_CASE("a missing or broken database named by the user is a usage error namin
   r = run({"geo", "1.1.1.1", "--geoip-db", source_path("tests/data/http-post.pcap")});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("http-post.pcap") != std::string::npos);
+  // libmaxminddb 1.7.1 (and mmdblookup) crash on this one: SIGSEGV before the fix.
+  const auto overflow = source_path("tests/data/bad/mmdb-node-count-overflow.mmdb");
+  for (const char* cmd : {"geo", "audit"}) {
+    const std::vector<std::string> args =
+        std::string(cmd) == "geo" ? std::vector<std::string>{"geo", "8.8.8.8", "--geoip-db", overflow}
+                                  : std::vector<std::string>{"audit", source_path("tests/data/http-post.pcap"),
+                                                             "--geoip-db", overflow};
+    r = run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(overflow + ": node_count 4294967295") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
 }
 
 TEST_CASE("a user catalog adds services; its mistakes are named by file, line and column") {

@@ -413,7 +413,7 @@ TEST_SUITE("analysis.enrich.geo_lookup") {
     env.env_dir = env_dir;
     env.home = home;
     env.system_dir = system_dir;
-    env.checkout_dir = dir.path() / "nowhere";
+    env.data_dir = dir.path() / "nowhere";
     const auto from_env = find_default_databases(env);
     REQUIRE(from_env.size() == 2);
     CHECK(from_env[0] == (env_dir / "a.mmdb").string());
@@ -431,6 +431,39 @@ TEST_SUITE("analysis.enrich.geo_lookup") {
 
     env.env_dir = dir.path() / "missing";  // set but absent: nothing, no fallback
     CHECK(find_default_databases(env).empty());
+
+    // The data directory's geoip/ comes last.
+    const auto data_dir = dir.path() / "share";
+    std::filesystem::create_directories(data_dir / "geoip");
+    std::ofstream(data_dir / "geoip" / "d.mmdb") << "x";
+    env.env_dir.reset();
+    env.home = dir.path() / "nohome";
+    env.system_dir = dir.path() / "nosystem";
+    env.data_dir = data_dir;
+    const auto from_data = find_default_databases(env);
+    REQUIRE(from_data.size() == 1);
+    CHECK(from_data[0] == (data_dir / "geoip" / "d.mmdb").string());
+  }
+
+  // An audit run inside an untrusted checkout (CI) must not read databases planted in it.
+  TEST_CASE("databases in the working directory's data/geoip are not picked up") {
+    flowaudit::test::TempDir dir;
+    const auto planted = dir.path() / "data" / "geoip";
+    std::filesystem::create_directories(planted);
+    std::ofstream(planted / "planted-in-cwd.mmdb") << "x";
+    std::filesystem::create_directories(dir.path() / "data" / "services");  // looks like a data dir too
+    const auto cwd = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    GeoipSearchEnv env = GeoipSearchEnv::from_process();
+    env.env_dir.reset();
+    env.home = dir.path() / "nohome";
+    env.system_dir = dir.path() / "nosystem";
+    const auto found = find_default_databases(env);
+    std::filesystem::current_path(cwd);
+    for (const auto& f : found) {
+      INFO(f);
+      CHECK(f.find("planted-in-cwd") == std::string::npos);
+    }
   }
 
   TEST_CASE("lookups agree with mmdblookup") {

@@ -183,4 +183,35 @@ class MmdbBuilder {
   std::vector<std::uint8_t> data_;
 };
 
+// A hand-made file for hostile-input tests: search tree bytes as given, the 16-byte separator,
+// `data` bytes, the metadata marker and `metadata` (anything, for it is what is under test).
+inline std::vector<std::uint8_t> raw_mmdb(const std::vector<std::uint8_t>& tree, const std::vector<std::uint8_t>& data,
+                                          const std::vector<std::uint8_t>& metadata) {
+  std::vector<std::uint8_t> out = tree;
+  out.insert(out.end(), 16, 0);
+  out.insert(out.end(), data.begin(), data.end());
+  const std::string marker = "\xAB\xCD\xEFMaxMind.com";
+  out.insert(out.end(), marker.begin(), marker.end());
+  out.insert(out.end(), metadata.begin(), metadata.end());
+  return out;
+}
+
+// Metadata as MmdbBuilder writes it, with the layout fields chosen by the test.
+inline std::vector<std::uint8_t> raw_metadata(std::uint32_t node_count, std::uint16_t record_size,
+                                              std::uint16_t ip_version) {
+  std::vector<std::uint8_t> out;
+  MmdbValue::map({
+      {"binary_format_major_version", MmdbValue::u16(2)},
+      {"binary_format_minor_version", MmdbValue::u16(0)},
+      {"build_epoch", MmdbValue::u64(1767225600)},
+      {"database_type", MmdbValue::str("hostile")},
+      {"description", MmdbValue::map({})},
+      {"ip_version", MmdbValue::u16(ip_version)},
+      {"languages", MmdbValue::array({MmdbValue::str("en")})},
+      {"node_count", MmdbValue::u32(node_count)},
+      {"record_size", MmdbValue::u16(record_size)},
+  }).encode(out);
+  return out;
+}
+
 }  // namespace flowaudit::test

@@ -240,7 +240,9 @@ TEST_SUITE("analysis.enrich.mmdb_writer") {
   TEST_CASE("nested and overlapping networks: the later one wins") {
     flowaudit::test::TempDir dir;
     REQUIRE(dir.ok());
-    MmdbWriter w;
+    MmdbWriterOptions later_wins;
+    later_wins.overlap = OverlapPolicy::kLaterWins;
+    MmdbWriter w(later_wins);
     std::string error;
     REQUIRE(w.add_network(cidr("43.109.0.0/16"), asn_record(24429, "outer"), "x:1", error));
     REQUIRE(w.add_network(cidr("43.109.38.0/24"), asn_record(396986, "inner"), "x:2", error));

@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 #include <maxminddb.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
@@ -201,7 +204,15 @@ TEST_SUITE("analysis.enrich.range_csv") {
     const std::string out = (dir.path() / "asn.mmdb").string();
     std::string error;
     GeodbBuildStats stats;
-    REQUIRE_MESSAGE(build_geodb({v4, v6}, out, {}, error, &stats), error);
+    // The custom file's 43.109.38.0/24 overrides part of the published /16: asked for, and counted.
+    CHECK_FALSE(build_geodb({v4, v6}, out, {}, error, &stats));
+    CHECK(error == v6 + ":2: 43.109.38.0-43.109.38.255 overlaps " + v4 +
+                       ":2 (43.109.0.0-43.109.255.255); overlapping ranges are rejected (--overlap later-wins "
+                       "keeps the later row)");
+    MmdbWriterOptions later_wins;
+    later_wins.overlap = OverlapPolicy::kLaterWins;
+    REQUIRE_MESSAGE(build_geodb({v4, v6}, out, later_wins, error, &stats), error);
+    CHECK(stats.overlapping_rows == 1);
     CHECK(stats.rows == 4);
     CHECK(stats.asn_rows == 4);
     CHECK(stats.records == 4);
@@ -227,7 +238,7 @@ TEST_SUITE("analysis.enrich.range_csv") {
 
     const std::string cc = dir.write("cc.csv", bytes("1.0.0.0,1.0.0.255,AU\n"));
     REQUIRE(build_geodb({cc}, out, {}, error));
-    REQUIRE(build_geodb({cc, v4}, (dir.path() / "mixed.mmdb").string(), {}, error));
+    REQUIRE(build_geodb({cc, v4}, (dir.path() / "mixed.mmdb").string(), later_wins, error));
     REQUIRE(MMDB_open(out.c_str(), MMDB_MODE_MMAP, &db) == MMDB_SUCCESS);
     CHECK(std::string(db.metadata.database_type) == "flowaudit-Country");
     MMDB_close(&db);
@@ -256,10 +267,72 @@ TEST_SUITE("analysis.enrich.range_csv") {
     strict.overlap = OverlapPolicy::kReject;
     const std::string overlap = dir.write("o.csv", bytes("1.0.0.0/16,AU\n\n1.0.3.0,1.0.3.255,CN\n"));
     CHECK_FALSE(build_geodb({overlap}, out, strict, error));
-    CHECK(error == overlap + ":3: 1.0.3.0/24 overlaps a network added before (overlapping input is rejected)");
+    CHECK(error == overlap + ":3: 1.0.3.0-1.0.3.255 overlaps " + overlap +
+                       ":1 (1.0.0.0-1.0.255.255); overlapping ranges are rejected (--overlap later-wins keeps the "
+                       "later row)");
     RangeCsvLimits tiny;
     tiny.max_file_bytes = 4;
     CHECK_FALSE(read_range_csv(overlap, [](const RangeRow&, std::string&) { return true; }, error, tiny));
     CHECK(error == overlap + ": larger than 4 bytes");
+  }
+
+  TEST_CASE("build_geodb: overlapping and duplicate rows name both lines, within a file and across files") {
+    flowaudit::test::TempDir dir;
+    REQUIRE(dir.ok());
+    const std::string out = (dir.path() / "o.mmdb").string();
+    std::string error;
+    const std::string dup = dir.write("dup.csv", bytes("1.0.0.0,1.0.0.255,AU\n# x\n1.0.0.0/24,AU\n"));
+    CHECK_FALSE(build_geodb({dup}, out, {}, error));
+    CHECK(error.rfind(dup + ":3: 1.0.0.0-1.0.0.255 duplicates " + dup + ":1 (1.0.0.0-1.0.0.255); ", 0) == 0);
+    // Partial overlap, the later row starting first in address order; across two files.
+    const std::string a = dir.write("a.csv", bytes("10.0.0.128,10.0.1.255,DE\n"));
+    const std::string b = dir.write("b.csv", bytes("9.0.0.0/8,US\n10.0.0.0,10.0.0.128,FR\n"));
+    CHECK_FALSE(build_geodb({a, b}, out, {}, error));
+    CHECK(error.rfind(b + ":2: 10.0.0.0-10.0.0.128 overlaps " + a + ":1 (10.0.0.128-10.0.1.255); ", 0) == 0);
+    CHECK(error.find('\n') == std::string::npos);
+    // Adjacent is not overlapping; IPv6 covering ::/96 overlaps IPv4 (the writer puts IPv4 there).
+    const std::string adjacent = dir.write("adj.csv", bytes("10.0.0.0,10.0.0.127,DE\n10.0.0.128/25,FR\n"));
+    CHECK_MESSAGE(build_geodb({adjacent}, out, {}, error), error);
+    const std::string mixed = dir.write("mixed.csv", bytes("10.0.0.0/8,DE\n::/64,FR\n"));
+    CHECK_FALSE(build_geodb({mixed}, out, {}, error));
+    CHECK(error.rfind(mixed + ":2: ::-::ffff:ffff:ffff:ffff overlaps " + mixed + ":1 (10.0.0.0-10.255.255.255); ", 0) == 0);
+    // Three rows over one range: the count says so.
+    std::filesystem::remove(out);
+    const std::string many = dir.write("many.csv", bytes("1.0.0.0/8,AU\n1.2.0.0/16,AU\n1.3.0.0/16,AU\n"));
+    CHECK_FALSE(build_geodb({many}, out, {}, error));
+    CHECK(error.find("[2 overlapping rows in all]") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(out));
+  }
+
+  TEST_CASE("build_geodb: --out naming an input, however spelled, is refused before anything is written") {
+    flowaudit::test::TempDir dir;
+    REQUIRE(dir.ok());
+    const std::string csv = dir.write("in.csv", bytes("1.0.0.0/24,AU\n"));
+    const std::string text = "1.0.0.0/24,AU\n";
+    std::string error;
+    const auto parent = dir.path().filename().string();
+    std::filesystem::create_symlink(csv, dir.path() / "link.csv");
+    std::filesystem::create_hard_link(csv, dir.path() / "hard.csv");
+    const std::vector<std::string> spellings{
+        csv,
+        (dir.path() / "." / "in.csv").string(),
+        (dir.path() / ".." / parent / "in.csv").string(),
+        (dir.path() / "link.csv").string(),
+        (dir.path() / "hard.csv").string(),
+    };
+    for (const auto& out : spellings) {
+      INFO(out);
+      CHECK_FALSE(build_geodb({csv}, out, {}, error));
+      CHECK(error == out + ": is the input " + csv + " (--out must name another file)");
+      std::ifstream in(csv);
+      const std::string kept((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      CHECK(kept == text);
+    }
+    // OUT.tmp would be written, then renamed: it must not be an input either.
+    const std::string tmp_input = dir.write("x.mmdb.tmp", bytes(text));
+    CHECK_FALSE(build_geodb({tmp_input}, (dir.path() / "x.mmdb").string(), {}, error));
+    CHECK(error.find("is the input " + tmp_input) != std::string::npos);
+    // Another file is fine.
+    CHECK_MESSAGE(build_geodb({csv}, (dir.path() / "new.mmdb").string(), {}, error), error);
   }
 }
