@@ -62,6 +62,9 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "Content-Length of the first plaintext HTTP request (bytes of body it announced)"},
     {FieldId::kDnsRcode, "dns.rcode", kString, kDns, "response code (NOERROR, NXDOMAIN, ...); no value: no response seen"},
     {FieldId::kDnsServer, "dns.server", kAddress, kDns, "address of the DNS server asked"},
+    {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
+     "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
+     "flows, DNS messages or names out of the audit"},
 }};
 
 constexpr bool table_in_order() {

@@ -74,6 +74,7 @@ enum class FieldId : std::uint16_t {
   kHttpContentLength,
   kDnsRcode,
   kDnsServer,
+  kCaptureCapped,
   kCount,  // not a field: the number of fields
 };
 
