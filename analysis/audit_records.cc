@@ -140,13 +140,22 @@ void Auditor::fold(flow::Flow& f) {
   }
   app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
   ++caps_.flow_records_dropped;
-  if (!dropped_destinations_.add(f, label_of(name, d))) {
+  if (!dropped_destinations_.accepts(f)) {
     // Past --max-destinations: the flow is counted (coverage, caps) but in no destination.
     ++caps_.flows_over_destination_cap;
     count_coverage(f, name, d);
     forget(f);
     return;
   }
+  // A dropped flow goes into its destination now; a record kept for its group goes in at the end
+  // with the other records.
+  const auto drop = [&](const flow::Flow& gone, const app::FlowName& gone_name) {
+    const auto it = apps_.details().find(gone.id);
+    const app::FlowDetails* gone_details = it == apps_.details().end() ? nullptr : &it->second;
+    dropped_destinations_.add(gone, label_of(gone_name, gone_details));
+    count_coverage(gone, gone_name, gone_details);
+    forget(gone);
+  };
   const GroupKey key = group_key(f, name, d);
   if (const auto it = group_index_.find(key); it != group_index_.end()) {
     GroupRecord& g = groups_[it->second];
@@ -157,12 +166,12 @@ void Auditor::fold(flow::Flow& f) {
       std::swap(g.name, name);
     }
     g.folded.add(f);
-    const auto dit = apps_.details().find(f.id);
-    count_coverage(f, name, dit == apps_.details().end() ? nullptr : &dit->second);
-    forget(f);
+    drop(f, name);
     return;
   }
   if (groups_.size() < options_.max_flow_records / 2) {
+    // Kept after all, to stand for its group.
+    --caps_.flow_records_dropped;
     group_index_.emplace(key, groups_.size());
     groups_.push_back(GroupRecord{f, name, {}});
     ++caps_.flow_groups;
@@ -170,8 +179,7 @@ void Auditor::fold(flow::Flow& f) {
   }
   // Past the group cap: in its destination, but no flow rule will see it.
   ++caps_.flows_over_group_cap;
-  count_coverage(f, name, d);
-  forget(f);
+  drop(f, name);
 }
 
 void Auditor::drop_records() {

@@ -121,6 +121,11 @@ std::size_t DestinationAggregator::KeyHash::operator()(
   return static_cast<std::size_t>(ip.hash() ^ ((std::uint64_t{port} << 8 | protocol) * 0x9E3779B97F4A7C15ULL));
 }
 
+bool DestinationAggregator::accepts(const Flow& f) const {
+  const std::uint8_t s = f.server();
+  return index_.size() < max_ || index_.find(std::make_tuple(f.key.addr[s], f.key.port[s], f.key.protocol)) != index_.end();
+}
+
 bool DestinationAggregator::add(const Flow& f, const FlowLabel& label) {
   const std::uint8_t s = f.server();
   const auto key = std::make_tuple(f.key.addr[s], f.key.port[s], f.key.protocol);

@@ -62,6 +62,8 @@ std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows,
 class DestinationAggregator {
  public:
   explicit DestinationAggregator(std::size_t max_destinations) : max_(max_destinations) {}
+  // Whether add() would take the flow: its destination is known, or there is room for a new one.
+  [[nodiscard]] bool accepts(const Flow& f) const;
   // False: the flow's destination is new and the cap is reached; nothing was added.
   bool add(const Flow& f, const FlowLabel& label);
   [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
