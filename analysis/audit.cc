@@ -282,8 +282,8 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   const CapStats& c = r.caps;
   if (c.flow_records_dropped > 0) {
     r.warnings.push_back(fmt::format(
-        "{} of {} flow records were dropped to stay within --max-flow-records {} (their flows are in their "
-        "destinations and were evaluated by the flow rules through {} flow groups)",
+        "{} of {} flow records were dropped to stay within --max-flow-records {}; their flows are counted in "
+        "their destinations and, through {} records standing for flow groups, by the flow rules",
         c.flow_records_dropped, r.total_flows(), c.max_flow_records, c.flow_groups));
   }
   if (c.flows_over_destination_cap > 0) {
