@@ -25,13 +25,18 @@ struct AuditOptions {
   flow::FlowTableConfig flows;
   packet::ReassemblyConfig reassembly;
   app::AppConfig app;
-  // Records of ended flows kept for the report (--max-flow-records). Past it the oldest records
-  // are folded into their destination and into a flow group (flows whose rule-visible values are
-  // all equal, see Auditor) and dropped: destinations and findings stay what they would be.
-  // ~330 bytes each with the report's share: 500k records is about 160 MiB of the 256 MiB aimed at.
-  std::size_t max_flow_records = 500'000;
+  // Records of ended flows kept for the report (--max-flow-records). Past it the oldest are folded
+  // into their destination and into a flow group (flows whose rule-visible values are all equal,
+  // see audit_records.cc) and dropped: destinations and findings stay what they would be. A record
+  // costs ~450 bytes at its peak (the flow, its name and label, the evaluator's share), so 200k
+  // records are ~90 MiB: with the live flow table and the destinations, ~256 MiB at the defaults,
+  // and under 128 MiB with --max-flows 10000 (bench/flood). The JSON report lists them (~750 bytes
+  // each: ~150 MB at most).
+  std::size_t max_flow_records = 200'000;
   // Destinations aggregated from dropped records (--max-destinations). Past it a flow to a new
-  // destination is lost: counted, and the capture fails the default policy (capture.capped).
+  // destination is lost: counted, and the capture fails the default policy (capture.capped). An AI
+  // chat app talks to tens of destinations, a device's day of browsing to a few thousand, an office
+  // NAT to tens of thousands; 100k is past any of them (a scan or a flood) and costs ~50 MiB.
   std::size_t max_destinations = 100'000;
   // Bytes of distinct strings (names, fingerprints, headers) interned for the whole audit.
   std::size_t max_string_bytes = std::size_t{64} << 20;

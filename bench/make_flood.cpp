@@ -4,8 +4,9 @@
 //
 // Flow i goes from client 10.0.0.0/8 + i / 50000, port 10000 + i % 50000 (all distinct) to
 // destination d = mix(i) % D: address 100.64.0.0/10 + d % 2^22, port 443 + d / 2^22 (so any D up to
-// millions gives distinct destinations). P percent of the flows (spread evenly) are one UDP datagram
-// (8 bytes of payload, an unknown protocol); the others are a TCP SYN answered by RST+ACK, so each
+// millions gives distinct destinations). The flows to P percent of the destinations (spread evenly)
+// are one UDP datagram each (8 bytes of payload, an unknown protocol); the others are a TCP SYN
+// answered by RST+ACK, so each
 // closes at once, as a refused connection or a port scan would. Flow i starts at i / R seconds
 // (default R = 10000 flows per second) after 2023-11-14; the RST follows 50 us later, so the
 // packets are in time order. IPv4 header checksums are right; TCP checksums are left 0 (flowaudit
@@ -163,7 +164,8 @@ int main(int argc, char** argv) {
     const auto src = static_cast<std::uint32_t>(0x0A000000u + i / 50000);
     const auto sport = static_cast<std::uint16_t>(10000 + i % 50000);
     const std::uint64_t ts = start_us + i * 1000000 / rate;
-    const bool udp = (i * udp_percent) % 100 + udp_percent > 99 && udp_percent > 0;
+    // By destination, so that D counts destinations (address, port, transport) exactly.
+    const bool udp = (d * udp_percent) % 100 + udp_percent > 99 && udp_percent > 0;
     if (udp) {
       packet(w, ts, src, sport, dst, dport, false, 0);
       ++packets;
