@@ -28,11 +28,11 @@ struct AuditOptions {
   // Records of ended flows kept for the report (--max-flow-records). Past it the oldest are folded
   // into their destination and into a flow group (flows whose rule-visible values are all equal,
   // see audit_records.cc) and dropped: destinations and findings stay what they would be. A record
-  // costs ~450 bytes at its peak (the flow, its name and label, the evaluator's share), so 200k
-  // records are ~90 MiB: with the live flow table and the destinations, ~256 MiB at the defaults,
-  // and under 128 MiB with --max-flows 10000 (bench/flood). The JSON report lists them (~750 bytes
-  // each: ~150 MB at most).
-  std::size_t max_flow_records = 200'000;
+  // costs ~500 bytes at the peak (the flow, its name and label, the evaluator's share, vector
+  // slack), so 100k records are ~50 MiB: with the live flow table and the destinations, within
+  // 128 MiB with --max-flows 10000 and ~256-420 MiB at the defaults on a 5 M-flow flood
+  // (bench/flood). The JSON report lists them (~750 bytes each: ~75 MB at most).
+  std::size_t max_flow_records = 100'000;
   // Destinations aggregated from dropped records (--max-destinations). Past it a flow to a new
   // destination is lost: counted, and the capture fails the default policy (capture.capped). An AI
   // chat app talks to tens of destinations, a device's day of browsing to a few thousand, an office

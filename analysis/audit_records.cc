@@ -57,8 +57,9 @@ void FoldedFlows::add(const flow::Flow& f) {
   const core::TimestampNs first = f.first_seen();
   if (first_ns == 0 || (first != 0 && first < first_ns)) first_ns = first;
   last_ns = std::max(last_ns, f.last_seen);
+  if (ids.size() >= kMaxIds && f.id >= ids.back()) return;
+  if (ids.capacity() < kMaxIds) ids.reserve(kMaxIds);  // one allocation, no growth slack
   const auto at = std::lower_bound(ids.begin(), ids.end(), f.id);
-  if (at - ids.begin() >= static_cast<std::ptrdiff_t>(kMaxIds)) return;
   ids.insert(at, f.id);
   if (ids.size() > kMaxIds) ids.pop_back();
 }
@@ -75,7 +76,10 @@ Auditor::GroupKey Auditor::group_key(const flow::Flow& f, const app::FlowName& n
     h.number(f.out().bytes);
     h.number(f.in().bytes);
   }
-  if (d == nullptr) {
+  // Details that say nothing (inspected, nothing recognised) read like none to every rule.
+  const bool empty = d != nullptr && d->app == app::AppProtocol::kUnknown && d->blind_spot == app::BlindSpot::kNone &&
+                     !d->tls && !d->http && !d->quic;
+  if (d == nullptr || empty) {
     h.number(0);
     return GroupKey{h.a(), h.b()};
   }
@@ -169,7 +173,8 @@ void Auditor::fold(flow::Flow& f) {
     drop(f, name);
     return;
   }
-  if (groups_.size() < options_.max_flow_records / 2) {
+  // Records standing for groups may take every slot: the most recent flows get what is left.
+  if (groups_.size() < options_.max_flow_records) {
     // Kept after all, to stand for its group.
     --caps_.flow_records_dropped;
     group_index_.emplace(key, groups_.size());

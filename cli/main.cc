@@ -59,7 +59,7 @@ struct AuditArgs {
   std::vector<std::string> reports;
   std::string fail_on = "high";
   std::size_t max_flows = 1u << 20;
-  std::size_t max_flow_records = 200'000;
+  std::size_t max_flow_records = 100'000;
   std::size_t max_destinations = 100'000;
   std::size_t max_dns_records = 1u << 18;
   double tcp_timeout = 300;
@@ -823,10 +823,10 @@ void add_audit_options(CLI::App* cmd, AuditArgs& audit, const std::string& repor
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
       ->default_str("1048576");
   cmd->add_option("--max-flow-records", audit.max_flow_records,
-                  "Records of ended flows kept for the report (~450 bytes each); past it the oldest are folded "
+                  "Records of ended flows kept for the report (~500 bytes each); past it the oldest are folded "
                   "into their destination and findings (nothing is lost; the report counts them)")
       ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 28))
-      ->default_str("200000");
+      ->default_str("100000");
   cmd->add_option("--max-destinations", audit.max_destinations,
                   "Cap on destinations aggregated from dropped flow records; past it flows are left out and the "
                   "default policy fails (blind-spots.memory-cap)")
