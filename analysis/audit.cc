@@ -39,6 +39,13 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
   try {
     std::uint8_t sender = 0;
     flow::Flow& f = table_.update(p, input, sender);
+    if (f.id > newest_flow_id_) {
+      // Ids only grow: this packet opened the flow (or, for a reassembled IP datagram, completed
+      // the datagram that opened it).
+      newest_flow_id_ = f.id;
+      f.first_packet_offset = raw.data_offset;
+      f.first_packet_length = static_cast<std::uint32_t>(raw.data.size());
+    }
     apps_.on_packet(f, sender, p);
     last_flow_id_ = f.id;
     if (!raw.comment.empty()) {

@@ -99,6 +99,7 @@ struct LiveCaptureInfo {
   std::string user;                     // the user the analysis ran as after dropping root
   std::string written;                  // --write file, if any
   std::uint64_t written_packets = 0;
+  std::uint64_t written_bytes = 0;      // of whole blocks: a flow's first packet beyond it is not in the file
 };
 
 // The process a flow belonged to (live capture with --pid/--process, or recorded in a pcapng).
@@ -238,6 +239,7 @@ class Auditor {
   std::function<void(const flow::Flow&)> on_new_flow_;
   std::unordered_map<std::uint64_t, FlowProcess> processes_;
   std::uint64_t last_flow_id_ = 0;
+  std::uint64_t newest_flow_id_ = 0;  // to tell a flow's first packet (ids only grow)
   // Records dropped past --max-flow-records (audit_records.cc).
   flow::DestinationAggregator dropped_destinations_;
   std::vector<GroupRecord> groups_;

@@ -22,6 +22,9 @@ struct RawPacket {
   // pcapng: the packet's first opt_comment (flowaudit records the process a flow belongs to
   // there); valid like `data`.
   std::string_view comment;
+  // Where data[0] lies in the input, in bytes from its start, so that a report can point at the
+  // packet in the capture file; 0 when unknown (a live capture): no file has packet data at 0.
+  std::uint64_t data_offset = 0;
 };
 
 enum class ReadStatus { kPacket, kEnd, kError };

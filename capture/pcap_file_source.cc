@@ -83,6 +83,7 @@ class LibpcapFileSource final : public PacketSource {
       packet.interface_id = 0;
       packet.orig_len = hdr->len;
       packet.data = std::span<const std::uint8_t>(data, hdr->caplen);
+      packet.data_offset = offset_ + record_header_;
       ++info_.packets;
       info_.bytes += hdr->caplen;
       offset_ += record_header_ + hdr->caplen;

@@ -261,6 +261,8 @@ PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::sp
   packet.interface_id = interface_id;
   packet.orig_len = std::max(origlen, caplen);
   packet.data = data;
+  // The block's body is buffer_, which starts 8 bytes (type and length) into the block.
+  packet.data_offset = at + 8 + static_cast<std::uint64_t>(data.data() - buffer_.data());
   packet.comment = {};
   if (type == kEnhancedPacket) {
     // Options after the data (padded to 4): only the first opt_comment is kept. A malformed option

@@ -1,9 +1,5 @@
 #include "capture/pcapng_writer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
@@ -46,18 +42,13 @@ PcapngWriter::~PcapngWriter() { close(); }
 
 bool PcapngWriter::open(const std::string& path, std::uint32_t link_type, std::uint32_t snaplen,
                         const std::string& if_name, std::string& error) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error = fmt::format("--write {}: {}", path, std::strerror(errno));
+  // Not through a planted symlink, not truncating a file a dangling one names (core/output_file.h);
+  // written in place, not renamed at the end: a killed capture still leaves its packets.
+  if (auto err = out_.open(path, core::OutputFile::Mode::kInPlace); !err.empty()) {
+    error = fmt::format("--write {}: {}", path, err);
     return false;
   }
-  ::fchmod(fd, 0600);  // an existing file keeps its mode on O_TRUNC
-  file_ = ::fdopen(fd, "wb");
-  if (file_ == nullptr) {
-    ::close(fd);
-    error = fmt::format("--write {}: {}", path, std::strerror(errno));
-    return false;
-  }
+  file_ = out_.file();
   path_ = path;
   begin(buffer_, kSectionHeader);
   u32(buffer_, kByteOrderMagic);
@@ -113,17 +104,18 @@ bool PcapngWriter::emit() {
   // fflush hands the block to the kernel: a killed process loses nothing that was written.
   if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() || std::fflush(file_) != 0) {
     error_ = fmt::format("--write {}: {}", path_, std::strerror(errno));
-    std::fclose(file_);
+    out_.abort();
     file_ = nullptr;
     return false;
   }
+  bytes_ += buffer_.size();
   return true;
 }
 
 void PcapngWriter::close() {
   if (file_ == nullptr) return;
-  std::fclose(file_);
   file_ = nullptr;
+  if (auto err = out_.commit(); !err.empty() && error_.empty()) error_ = fmt::format("--write {}: {}", path_, err);
 }
 
 }  // namespace flowaudit::capture

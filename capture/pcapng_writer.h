@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 
+#include "core/output_file.h"
 #include "core/timestamp.h"
 
 namespace flowaudit::capture {
@@ -30,17 +31,23 @@ class PcapngWriter {
              const std::string& comment = {});
   [[nodiscard]] bool is_open() const noexcept { return file_ != nullptr; }
   [[nodiscard]] std::uint64_t packets() const noexcept { return packets_; }
+  // Bytes in the file so far (whole blocks only), and where the data of the next packet written
+  // will start: after its Enhanced Packet Block's 28-byte header. Reports point into the file with it.
+  [[nodiscard]] std::uint64_t bytes() const noexcept { return bytes_; }
+  [[nodiscard]] std::uint64_t next_data_offset() const noexcept { return bytes_ + 28; }
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   void close();
 
  private:
   // Completes the block in buffer_ (its total length) and writes it; false (and error_) on failure.
   bool emit();
-  std::FILE* file_ = nullptr;
+  core::OutputFile out_;
+  std::FILE* file_ = nullptr;  // out_.file() while writing
   std::string path_;
   std::string error_;
   std::string buffer_;  // one block, reused
   std::uint64_t packets_ = 0;
+  std::uint64_t bytes_ = 0;
 };
 
 }  // namespace flowaudit::capture

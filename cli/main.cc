@@ -22,6 +22,7 @@
 #include "analysis/enrich/enrichment.h"
 #include "analysis/enrich/mmdb_writer.h"
 #include "analysis/enrich/range_csv.h"
+#include "core/escape.h"
 #include "rules/eval/evaluator.h"
 #include "rules/lang/fields.h"
 #include "rules/load/loader.h"
@@ -107,8 +108,12 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
     return std::nullopt;
   }
   if (specs.empty()) {
+    // Auditing with no policy would pass everything: fail closed, unless the user said so.
     if (!options.builtin_dir) {
-      warnings.push_back("no built-in policies found (set FLOWAUDIT_DATA_DIR); no policy was evaluated");
+      error_line(fmt::format("no built-in policies found (looked in {}); set FLOWAUDIT_DATA_DIR, or give --policy "
+                             "FILE, or --policy none to evaluate no policy",
+                             analysis::enrich::data_dir_searched()));
+      failed = true;
       return std::nullopt;
     }
     specs.push_back("default");
@@ -229,6 +234,7 @@ void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& aud
     rules::eval::EvalOptions eval_options;
     eval_options.app = args.app;
     eval_options.fail_on = fail_on_severity(args.fail_on);
+    eval_options.redact = !args.no_redact;
     run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
     result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
     run.outcome.policy = &*run.policy;
@@ -306,9 +312,11 @@ bool use_color(const std::string& mode, const rules::report::ReportTarget& targe
          !(term != nullptr && std::string_view(term) == "dumb");
 }
 
-std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std::vector<std::string>& specs) {
+// Parses --report and checks every output path (with `others`, e.g. capture --write) before any
+// work: a report that cannot be written must not be found out after minutes of audit.
+std::optional<std::vector<rules::report::ReportTarget>> parse_targets(
+    const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others = {}) {
   std::vector<rules::report::ReportTarget> targets;
-  std::size_t to_stdout = 0;
   for (const auto& spec : specs) {
     std::string err;
     auto t = rules::report::parse_report_target(spec, err);
@@ -316,12 +324,11 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(const std:
       error_line("--report: " + err);
       return std::nullopt;
     }
-    to_stdout += t->path.empty() || t->path == "-" ? 1 : 0;
     targets.push_back(*t);
   }
   if (targets.empty()) targets.push_back({});
-  if (to_stdout > 1) {
-    error_line("--report: only one report can go to standard output; give the others a path (FORMAT:PATH)");
+  if (auto err = rules::report::check_report_targets(targets, others); !err.empty()) {
+    error_line(err);
     return std::nullopt;
   }
   return targets;
@@ -388,7 +395,7 @@ struct CaptureArgs {
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
-  const auto targets = parse_targets(args.reports);
+  const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   analysis::AuditOptions options;
   if (!audit_options(args, options)) return kExitUsage;
@@ -418,6 +425,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   AuditRun run;
   std::vector<std::string> warnings;
   if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
+  // Again as the user the capture now runs as: root could write where that user cannot.
+  if (!parse_targets(args.reports, {{"--write", c.write}})) return kExitUsage;
   capture::PcapngWriter writer;
   if (!c.write.empty() &&
       !writer.open(c.write, source->link_type(), static_cast<std::uint32_t>(source->snaplen()), c.interface, error)) {
@@ -474,9 +483,10 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
       const auto e = run.enricher->describe(d.ip, d.hostname);
       std::string where = e.geo.country.empty() ? "-" : e.geo.country;
       std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
+      // The name is from the wire (a TLS SNI may carry ESC, CR, U+202E): escaped, like the rest.
       fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
-                 d.hostname.empty() ? "(unnamed)" : d.hostname, d.ip.to_string(), d.port,
-                 rules::eval::transport_name(d.protocol), where, whose);
+                 d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
+                 rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
       if (!run.policy) continue;
       // The destination rules, on this destination alone.
       analysis::AuditResult one;
@@ -523,8 +533,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
           if (settled.flows[i].id == f.evidence.flow_ids.front()) name = settled.names[i].hostname;
         }
       }
-      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : name, d.ip.to_string(),
-                                            d.port, rules::eval::transport_name(d.protocol));
+      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : core::escape_terminal(name),
+                                            d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
       if (flow_findings_shown.size() >= 1000 || !flow_findings_shown.insert(f.rule->id + " " + where).second) continue;
       fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
                  rules::severity_name(f.rule->severity), f.rule->id, f.rule->title);
@@ -534,7 +544,11 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   capture::LoopCallbacks callbacks;
   callbacks.on_packet = [&](const capture::RawPacket& raw) {
     pending_comment.clear();
-    auditor.process(raw, 0);
+    // With --write, where the packet's data will be in that file: reports point there (a packet
+    // of another app in a per-app capture is not written, and its flow is not reported).
+    capture::RawPacket at = raw;
+    if (writer.is_open()) at.data_offset = writer.next_data_offset();
+    auditor.process(at, 0);
     // With --pid/--process only the app's packets are kept, the first of each flow naming its process.
     if (per_app && app_flows.count(auditor.last_flow_id()) == 0) return;
     if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data, pending_comment) && !write_failed) {
@@ -574,9 +588,10 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   info.user = dropped.user;
   info.written = c.write;
   info.written_packets = writer.packets();
+  info.written_bytes = writer.bytes();
   writer.close();
   auto source_info = source->info();
-  if (write_failed) warnings.push_back(writer.error());
+  if (write_failed || !writer.error().empty()) warnings.push_back(writer.error());
   if (st.available && (st.dropped != 0 || st.interface_dropped != 0)) {
     warnings.push_back(fmt::format("{}: {} packets dropped by the kernel and {} by the interface: the audit misses "
                                    "them (a larger --buffer-size helps)",
@@ -607,11 +622,15 @@ std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, con
     in.read(buf, sizeof buf);
     head.assign(buf, static_cast<std::size_t>(in.gcount()));
   }
-  const auto first = head.find_first_not_of(" \t\r\n");
+  // RFC 8259 lets a parser skip a UTF-8 byte order mark; editors on Windows write one.
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  const std::size_t bom = std::string_view(head).starts_with(kBom) ? kBom.size() : 0;
+  const auto first = head.find_first_not_of(" \t\r\n", bom);
   std::string error;
   if (first != std::string::npos && head[first] == '{') {
     std::ifstream in(path, std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.erase(0, bom);
     boost::system::error_code ec;
     boost::json::parse_options opts;
     opts.max_depth = 64;
@@ -712,8 +731,8 @@ int run_rules_check(const std::vector<std::string>& files) {
 std::optional<rules::Policy> policy_for_listing(const std::vector<std::string>& specs) {
   std::vector<std::string> warnings;
   bool failed = false;
-  auto policy = load_policies(specs.empty() ? std::vector<std::string>{"default"} : specs, warnings, failed);
-  if (!policy && !failed) error_line("no policy to list (built-in policies not found; set FLOWAUDIT_DATA_DIR)");
+  auto policy = load_policies(specs, warnings, failed);  // none given: the built-in default, or an error
+  if (!policy && !failed) error_line("--policy none: no policy to list");
   return policy;
 }
 

@@ -24,7 +24,16 @@ bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector
   std::vector<CatalogError> catalog_errors;
   std::vector<std::filesystem::path> files;
   if (const auto dir = find_data_dir()) files = catalog_files(*dir);
-  if (files.empty()) warnings.push_back("no built-in service catalog found (data/services): operators are unknown");
+  if (files.empty()) {
+    // Without the catalog every operator and jurisdiction is unknown, and a policy on them passes
+    // by default: an error, unless the user brings a catalog of their own.
+    const std::string missing = "no built-in service catalog found (looked in " + data_dir_searched() + ")";
+    if (catalogs.empty()) {
+      errors.push_back(missing + "; set FLOWAUDIT_DATA_DIR or pass --catalog FILE");
+    } else {
+      warnings.push_back(missing + ": only the --catalog files name operators");
+    }
+  }
   for (const auto& c : catalogs) files.emplace_back(c);
   if (!files.empty()) {
     ServiceCatalog catalog;

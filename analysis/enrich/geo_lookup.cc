@@ -1,4 +1,5 @@
 #include "analysis/enrich/geo_lookup.h"
+#include "analysis/enrich/data_dir.h"
 
 #include <maxminddb.h>
 #include <netinet/in.h>
@@ -421,6 +422,7 @@ GeoipSearchEnv GeoipSearchEnv::from_process() {
   GeoipSearchEnv env;
   if (const char* d = std::getenv("FLOWAUDIT_GEOIP_DIR"); d != nullptr && *d != '\0') env.env_dir = d;
   if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') env.home = h;
+  if (const auto data = find_data_dir()) env.checkout_dir = *data / "geoip";
   return env;
 }
 
@@ -449,7 +451,7 @@ std::vector<std::string> find_default_databases(const GeoipSearchEnv& env) {
   std::vector<std::filesystem::path> dirs;
   if (env.home) dirs.push_back(*env.home / ".local/share/flowaudit/geoip");
   dirs.push_back(env.system_dir);
-  dirs.push_back(env.checkout_dir);
+  if (env.checkout_dir.is_absolute()) dirs.push_back(env.checkout_dir);
   for (const auto& d : dirs) {
     auto files = mmdb_files_in(d);
     if (!files.empty()) return files;

@@ -122,13 +122,14 @@ class GeoLookup {
 };
 
 // Where default databases are looked for. FLOWAUDIT_GEOIP_DIR, when set, is the only place;
-// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and
-// ./data/geoip (a source checkout) that holds at least one *.mmdb file.
+// otherwise the first of ~/.local/share/flowaudit/geoip, /usr/share/flowaudit/geoip and geoip/ in
+// the data directory (find_data_dir: never the working directory, where an untrusted checkout could
+// plant a database that moves every server) that holds at least one *.mmdb file.
 struct GeoipSearchEnv {
   std::optional<std::filesystem::path> env_dir;  // FLOWAUDIT_GEOIP_DIR
   std::optional<std::filesystem::path> home;     // HOME
   std::filesystem::path system_dir = "/usr/share/flowaudit/geoip";
-  std::filesystem::path checkout_dir = "data/geoip";  // relative to the working directory
+  std::filesystem::path checkout_dir;  // <data dir>/geoip; empty, or relative: not searched
 
   [[nodiscard]] static GeoipSearchEnv from_process();
 };

@@ -682,21 +682,6 @@ const Service* ServiceCatalog::find(std::string_view id) const noexcept {
   return nullptr;
 }
 
-std::optional<std::filesystem::path> find_data_dir() {
-  std::error_code ec;
-  if (const char* env = std::getenv("FLOWAUDIT_DATA_DIR"); env != nullptr && *env != '\0') {
-    return std::filesystem::path(env);
-  }
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (ec) return std::nullopt;
-  const auto dir = exe.parent_path();
-  for (const auto& candidate : {dir / ".." / "share" / "flowaudit", dir / ".." / "data", dir / ".." / ".." / "data",
-                                dir / "data"}) {
-    if (std::filesystem::is_directory(candidate / "services", ec)) return candidate.lexically_normal();
-  }
-  return std::nullopt;
-}
-
 std::vector<std::filesystem::path> catalog_files(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::path dir = data_dir / "services";

@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "core/ip_address.h"
+#include "analysis/enrich/data_dir.h"
 
 namespace flowaudit::analysis::enrich {
 
@@ -175,10 +176,6 @@ class ServiceCatalog {
   std::vector<std::uint8_t> v6_prefixes_;
 };
 
-// Where the built-in data lives: $FLOWAUDIT_DATA_DIR if set, else the first of
-// <exe>/../share/flowaudit, <exe>/../data, <exe>/../../data, <exe>/data that has a services/ folder
-// (<exe> being the directory of /proc/self/exe). nullopt if none.
-[[nodiscard]] std::optional<std::filesystem::path> find_data_dir();
 // The *.yaml files of the built-in catalog under data_dir (see load_default), sorted by name.
 [[nodiscard]] std::vector<std::filesystem::path> catalog_files(const std::filesystem::path& data_dir);
 

@@ -56,7 +56,12 @@ struct Flow {
   std::uint8_t fin_from = 0;  // bit i: endpoint i sent a FIN
   FlowEnd end = FlowEnd::kActive;
   std::uint8_t app_state = 0;  // owned by the application-layer analyzer (app::AppAnalyzer)
+  // The flow's first packet in its input (capture::RawPacket::data_offset, its captured length):
+  // where a report can point into the capture file. Offset 0: not known (live capture, no file).
+  // The length sits in padding before app_data; the offset costs 8 bytes a flow.
+  std::uint32_t first_packet_length = 0;
   void* app_data = nullptr;    // its per-flow parser state while app_state says "inspecting"
+  std::uint64_t first_packet_offset = 0;
 
   [[nodiscard]] std::uint8_t server() const noexcept { return static_cast<std::uint8_t>(1 - client); }
   [[nodiscard]] const DirectionStats& out() const noexcept { return from[client]; }

@@ -6,6 +6,7 @@
 #include "analysis/enrich/special_ranges.h"
 #include "rules/eval/records.h"
 #include "rules/lang/compiler.h"
+#include "rules/report/redact.h"
 
 namespace flowaudit::rules::eval {
 namespace {
@@ -233,7 +234,7 @@ class Run {
     ++s.findings;
     Finding f;
     f.rule = &rule;
-    f.message = render_message(rule.message_template, record);
+    f.message = render_message(rule.message_template, record, options_.redact);
     f.destination = destination;
     f.waiver = waiver;
     if (destination) f.evidence.hostname_source = r_.destinations[*destination].hostname_source;
@@ -458,15 +459,22 @@ class Run {
 
 }  // namespace
 
-std::string render_message(const MessageTemplate& message, const lang::Record& record) {
+std::string render_message(const MessageTemplate& message, const lang::Record& record, bool redact) {
   std::string out;
   for (const auto& piece : message.pieces) {
     if (const auto* text = std::get_if<std::string>(&piece)) {
       out += *text;
       continue;
     }
-    const auto value = record.get(std::get<lang::FieldId>(piece));
-    out += value ? value_text(*value) : "unknown";
+    const lang::FieldId field = std::get<lang::FieldId>(piece);
+    const auto value = record.get(field);
+    if (!value) {
+      out += "unknown";
+    } else if (field == lang::FieldId::kHttpPath) {
+      out += report::redact_target(value_text(*value), redact);
+    } else {
+      out += value_text(*value);
+    }
   }
   return out;
 }

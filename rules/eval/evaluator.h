@@ -44,6 +44,9 @@ struct EvalOptions {
   std::string app;  // the allowlist to apply (audit --app); empty: none
   // Findings at or above this count toward the verdict; nullopt: never fail (--fail-on never).
   std::optional<Severity> fail_on = Severity::kHigh;
+  // Request targets quoted in messages ({http.path}) lose their identifiers (report/redact.h);
+  // --no-redact turns it off. Done here, on the value, so that no report has to find URLs in text.
+  bool redact = true;
 };
 
 struct Evaluation {
@@ -66,7 +69,9 @@ struct Evaluation {
 // (analysis::AuditOptions::group_by_flow_bytes).
 [[nodiscard]] bool flow_rules_read_flow_bytes(const Policy& policy) noexcept;
 
-// The message of a rule rendered on a record ("unknown" for fields without a value).
-[[nodiscard]] std::string render_message(const MessageTemplate& message, const lang::Record& record);
+// The message of a rule rendered on a record ("unknown" for fields without a value), request
+// targets redacted unless `redact` is false.
+[[nodiscard]] std::string render_message(const MessageTemplate& message, const lang::Record& record,
+                                         bool redact = true);
 
 }  // namespace flowaudit::rules::eval

@@ -1,10 +1,10 @@
 #include "rules/lang/compiler.h"
 
 #include "core/string_pool.h"
+#include "rules/lang/regex.h"
 
 #include <algorithm>
 #include <array>
-#include <regex>
 #include <set>
 #include <utility>
 
@@ -25,19 +25,7 @@ struct CompiledNode {
   std::vector<core::Cidr> cidrs;    // address = / != (one) and in
   std::vector<std::string> strings;  // in, sorted
   std::vector<std::int64_t> integers;  // in, sorted
-  std::optional<std::regex> regex;
-  // std::regex is slow (a backtracking matcher) and the values a rule tests repeat a lot (cipher
-  // suite names, the hostnames of one destination's flows): recent answers are remembered.
-  // Evaluation is single-threaded, which this relies on (see Predicate).
-  struct RegexMemo {
-    static constexpr std::size_t kEntries = 8;
-    static constexpr std::size_t kMaxSubject = 256;
-    std::array<std::string, kEntries> subject;
-    std::array<bool, kEntries> result{};
-    std::size_t used = 0;
-    std::size_t next = 0;
-  };
-  mutable RegexMemo memo;
+  std::optional<Regex> regex;
   std::size_t depth = 1;
   std::size_t size = 1;  // nodes evaluated when every branch runs (a shared macro counts each time)
 };
@@ -93,41 +81,6 @@ std::optional<core::Cidr> parse_address_or_cidr(std::string_view text) {
   auto ip = core::IpAddress::parse(text);
   if (!ip) return std::nullopt;
   return core::Cidr::parse(std::string(text) + (ip->is_v4() ? "/32" : "/128"));
-}
-
-// std::regex (libstdc++) expands a{n} into n copies of the automaton: a{1000}{1000} would build a
-// million states at load time. Bounded repetitions are limited, conservatively multiplied as if
-// they were all nested.
-inline constexpr std::uint64_t kMaxRegexRepetition = 10000;
-
-bool regex_repetition_ok(std::string_view pattern) noexcept {
-  std::uint64_t product = 1;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
-      ++i;
-      continue;
-    }
-    if (pattern[i] != '{') continue;
-    std::uint64_t bound = 0;
-    for (std::size_t j = i + 1; j < pattern.size() && pattern[j] != '}'; ++j) {
-      const char c = pattern[j];
-      if (c == ',') {
-        bound = std::max<std::uint64_t>(bound, 1);
-        continue;
-      }
-      if (c < '0' || c > '9') break;
-      std::uint64_t number = 0;
-      while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9' && number <= kMaxRegexRepetition) {
-        number = number * 10 + static_cast<std::uint64_t>(pattern[j] - '0');
-        ++j;
-      }
-      --j;
-      bound = std::max(bound, number);
-    }
-    product *= std::max<std::uint64_t>(bound, 1);
-    if (product > kMaxRegexRepetition) return false;
-  }
-  return true;
 }
 
 class Compiler {
@@ -272,22 +225,10 @@ class Compiler {
       default: out->text = v.text; break;
     }
     if (n.op == CompareOp::kMatches) {
-      if (v.text.size() > kMaxRegexBytes) {
-        return fail("regular expression is longer than " + std::to_string(kMaxRegexBytes) + " bytes", v.pos);
-      }
-      if (!regex_repetition_ok(v.text)) {
-        return fail("regular expression repeats too much (bounded repetitions multiply to more than " +
-                        std::to_string(kMaxRegexRepetition) + ")",
-                    v.pos);
-      }
       // Compiled here, once: a bad pattern is a policy error, never a run-time one.
-      try {
-        out->regex.emplace(v.text, std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        return fail("invalid regular expression: " + std::string(e.what()), v.pos);
-      } catch (const std::exception& e) {
-        return fail("invalid regular expression: " + std::string(e.what()), v.pos);
-      }
+      auto compiled = Regex::compile(v.text);
+      if (auto* message = std::get_if<std::string>(&compiled)) return fail(std::move(*message), v.pos);
+      out->regex.emplace(std::get<Regex>(std::move(compiled)));
     }
     return out;
   }
@@ -398,37 +339,6 @@ bool any_item(std::string_view list, F&& f) noexcept {
   return false;
 }
 
-bool regex_matches(const std::regex& re, std::string_view text) noexcept {
-  text = text.substr(0, kMaxRegexSubjectBytes);
-  try {
-    return std::regex_search(text.begin(), text.end(), re);
-  } catch (...) {
-    // error_complexity / error_stack: std::regex gave up. Not a match; the pattern was accepted
-    // when the policy loaded, so this is a property of the subject, not a policy error.
-    return false;
-  }
-}
-
-bool regex_matches_memo(const CompiledNode& n, std::string_view value) noexcept {
-  if (!n.regex) return false;
-  auto& memo = n.memo;
-  if (value.size() > CompiledNode::RegexMemo::kMaxSubject) return regex_matches(*n.regex, value);
-  for (std::size_t i = 0; i < memo.used; ++i) {
-    if (memo.subject[i] == value) return memo.result[i];
-  }
-  const bool result = regex_matches(*n.regex, value);
-  try {
-    memo.subject[memo.next].assign(value);
-    memo.result[memo.next] = result;
-    memo.next = (memo.next + 1) % CompiledNode::RegexMemo::kEntries;
-    memo.used = std::min(memo.used + 1, CompiledNode::RegexMemo::kEntries);
-  } catch (...) {
-    memo.used = 0;  // out of memory: forget rather than remember wrongly
-    memo.next = 0;
-  }
-  return result;
-}
-
 bool compare_string(const CompiledNode& n, std::string_view value) noexcept {
   const std::string_view text = n.text;
   switch (n.op) {
@@ -438,7 +348,7 @@ bool compare_string(const CompiledNode& n, std::string_view value) noexcept {
     case CompareOp::kStartsWith: return value.substr(0, text.size()) == text;
     case CompareOp::kEndsWith: return value.size() >= text.size() && value.substr(value.size() - text.size()) == text;
     case CompareOp::kGlob: return glob_match(text, value);
-    case CompareOp::kMatches: return regex_matches_memo(n, value);
+    case CompareOp::kMatches: return n.regex && n.regex->search(value);
     default: return false;
   }
 }

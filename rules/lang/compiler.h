@@ -48,10 +48,6 @@ inline constexpr std::size_t kMaxCompiledDepth = 256;
 // Macros are shared in the compiled tree, but evaluation visits every use: the number of nodes an
 // evaluation may visit is limited too (a macro used twice in each of 40 macros would be 2^40).
 inline constexpr std::size_t kMaxCompiledNodes = 100000;
-// Regular expressions: pattern length and the number of subject bytes searched (std::regex
-// recurses per character and could exhaust the stack on long subjects).
-inline constexpr std::size_t kMaxRegexBytes = 1024;
-inline constexpr std::size_t kMaxRegexSubjectBytes = 4096;
 
 namespace detail {
 struct CompiledNode;
@@ -81,9 +77,7 @@ class Predicate {
   }
 
   // A field without a value makes every comparison on it false (including !=); `not` inverts that.
-  // Not thread-safe: regular expressions remember their recent answers inside the predicate.
-  // Never throws: a regular expression that std::regex gives up on (error_complexity, error_stack)
-  // counts as not matching.
+  // Never throws; regular expressions (RE2, see regex.h) run in time linear in the value.
   [[nodiscard]] bool evaluate(const Record& record) const noexcept;
 
  private:

@@ -38,6 +38,10 @@ struct Source {
   std::string display;  // as the user named it (or the built-in path)
   std::string text;
   std::string name;
+  // Whether errors may quote the file's lines. An included file does only once it is seen to be a
+  // policy (a mapping with a policy section): `include: /etc/shadow` or a binary file must not have
+  // its lines printed into a CI log by the error saying it is not a policy.
+  bool echo = true;
 };
 
 struct ListDef {
@@ -139,7 +143,7 @@ class Loader {
     if (file == kNone) return push(one_line(message));
     const Source& s = *sources_[file];
     const Location where = offset == kNone ? Location{} : location_at(s.text, offset);
-    push(render_at(s.display, s.text, where, message));
+    push(render(s, where, message));
   }
   void error_at(std::size_t file, const YAML::Node& node, std::string_view message) {
     const int pos = node.Mark().pos;
@@ -148,7 +152,12 @@ class Loader {
   void error_in(const Scalar& scalar, std::size_t offset, std::string_view message) {
     if (scalar.file == kNone || scalar.start == kNone) return error_at(scalar.file, scalar.start, message);
     const Source& s = *sources_[scalar.file];
-    push(render_at(s.display, s.text, locate_in_scalar(s.text, scalar.start, scalar.value, offset), message));
+    push(render(s, locate_in_scalar(s.text, scalar.start, scalar.value, offset), message));
+  }
+  static std::string render(const Source& s, const Location& where, std::string_view message) {
+    if (s.echo || !where.known) return render_at(s.display, s.text, where, message);
+    return one_line(s.display) + ':' + std::to_string(where.line + 1) + ':' + std::to_string(where.column + 1) +
+           ": " + one_line(message);
   }
 
   // Where a definition is, for `rules explain` and reports: the file and the line of `scalar`.
@@ -207,6 +216,7 @@ class Loader {
       source->display = spec;
     }
     source->name = path.stem().string();
+    source->echo = from == kNone;
     std::string problem;
     if (!read_file(path, source->text, problem)) {
       const std::string display = source->display;
@@ -351,6 +361,20 @@ class Loader {
     }
     static constexpr std::string_view kSections[] = {"policy",  "include", "lists",     "macros",
                                                      "rules",   "waivers", "allowlists"};
+    const auto is_section = [](const YAML::Node& key) {
+      return key.IsScalar() &&
+             std::find(std::begin(kSections), std::end(kSections), key.Scalar()) != std::end(kSections);
+    };
+    const bool some_section =
+        std::any_of(root.begin(), root.end(), [&](const auto& kv) { return is_section(kv.first); });
+    if (!sources_[file]->echo && root.size() != 0 && !some_section) {
+      // An include of some other YAML file (a config, credentials...): one error that names no key
+      // of it. A file named on the command line gets the usual error per key (typos like `rulez:`).
+      error_at(file, root, "not a policy file: none of its keys is policy, include, lists, macros, rules, waivers "
+                           "or allowlists");
+      return;
+    }
+    sources_[file]->echo = true;
     std::map<std::string, YAML::Node, std::less<>> sections;
     for (const auto& kv : root) {
       const YAML::Node key = kv.first;

@@ -45,41 +45,6 @@ using DestinationKey = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
 
 }  // namespace
 
-void append_csv_cell(std::string& out, std::string_view value) {
-  std::string cell;
-  cell.reserve(value.size() + 1);
-  // Spreadsheets run a cell that starts with one of these as a formula (CSV injection); tab and
-  // carriage return too, since some strip them first.
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@' ||
-                         value[0] == '\t' || value[0] == '\r')) {
-    cell.push_back('\'');
-  }
-  bool quote = false;
-  for (std::size_t i = 0; i < value.size();) {
-    const std::size_t n = core::utf8_sequence_length(value, i);
-    if (n == 0) {
-      cell.append(core::kUtf8Replacement);
-      ++i;
-      continue;
-    }
-    const char c = value[i];
-    if (c == '"' || c == ',' || c == '\n' || c == '\r') quote = true;
-    cell.append(value.substr(i, n));
-    i += n;
-  }
-  if (!cell.empty() && (cell.front() == ' ' || cell.back() == ' ')) quote = true;
-  if (!quote) {
-    out.append(cell);
-    return;
-  }
-  out.push_back('"');
-  for (const char c : cell) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std::FILE* out) {
   std::map<DestinationKey, std::size_t> destination_of;
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {

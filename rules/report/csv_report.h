@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "analysis/audit.h"
+#include "core/escape.h"
 #include "rules/report/redact.h"
 
 namespace flowaudit::rules::report {
@@ -16,8 +17,7 @@ namespace flowaudit::rules::report {
 // unless options.redact is false.
 void write_csv(const analysis::AuditResult& result, const ReportOptions& options, std::FILE* out);
 
-// Appends one cell: invalid UTF-8 replaced by U+FFFD, a formula guarded, quoted when it holds a
-// comma, a quote, a line break (or leading/trailing space); quotes doubled.
-void append_csv_cell(std::string& out, std::string_view value);
+// One cell, escaped, formula-guarded and quoted by the one escaping module (core/escape.h).
+using core::append_csv_cell;
 
 }  // namespace flowaudit::rules::report

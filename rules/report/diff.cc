@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/escape.h"
 #include "rules/report/json_writer.h"
 #include "rules/report/text_report.h"
 
@@ -33,9 +34,22 @@ const json::object* obj(const json::object& o, std::string_view key) {
   return v != nullptr && v->is_object() ? &v->as_object() : nullptr;
 }
 
-const json::array* arr(const json::object& o, std::string_view key) {
+// An array the diff counts on. Missing, not an array, or holding a non-object is an error: read as
+// empty, a damaged report would show every destination as gone.
+const json::array* objects(const json::object& o, std::string_view key, const std::string& label,
+                           std::string& error) {
   const json::value* v = o.if_contains(key);
-  return v != nullptr && v->is_array() ? &v->as_array() : nullptr;
+  if (v == nullptr || !v->is_array()) {
+    error = fmt::format("{}: \"{}\" is {}, not an array", label, key, v == nullptr ? "missing" : "of another type");
+    return nullptr;
+  }
+  for (std::size_t i = 0; i < v->as_array().size(); ++i) {
+    if (!v->as_array()[i].is_object()) {
+      error = fmt::format("{}: {}[{}] is not an object", label, key, i);
+      return nullptr;
+    }
+  }
+  return &v->as_array();
 }
 
 std::string destination_key(const std::string& hostname, const std::string& ip, std::uint64_t port,
@@ -76,60 +90,57 @@ std::optional<DiffSide> diff_side_from_report(const json::value& report, std::st
   DiffSide side;
   side.label = std::move(label);
   if (const auto* summary = obj(r, "summary")) side.verdict = str(*summary, "verdict");
+  const json::array* destinations = objects(r, "destinations", side.label, error);
+  const json::array* findings = destinations != nullptr ? objects(r, "findings", side.label, error) : nullptr;
+  if (findings == nullptr) return std::nullopt;
   std::map<std::string, DiffDestination> by_key;
-  if (const auto* destinations = arr(r, "destinations")) {
-    for (const auto& v : *destinations) {
-      if (!v.is_object()) continue;
-      const json::object& d = v.as_object();
-      const std::string hostname = str(d, "hostname");
-      const std::string ip = str(d, "ip");
-      const std::uint64_t port = num(d, "port");
-      const std::string transport = str(d, "transport");
-      const std::string key = destination_key(hostname, ip, port, transport);
-      DiffDestination& out = by_key[key];
-      out.key = key;
-      out.hostname = hostname;
-      out.port = static_cast<std::uint16_t>(port);
-      out.transport = transport;
-      if (!ip.empty()) out.ips.insert(ip);
-      if (const auto* geo = obj(d, "geo")) {
-        if (const std::string c = str(*geo, "country"); !c.empty()) out.countries.insert(c);
-      }
-      if (const auto* service = obj(d, "service")) {
-        out.service_id = str(*service, "id");
-        out.service_name = str(*service, "name");
-        out.operator_name = str(*service, "operator");
-        out.jurisdiction = str(*service, "jurisdiction");
-      }
-      const json::value* enc = d.if_contains("encrypted");
-      const int e = enc != nullptr && enc->is_bool() ? (enc->as_bool() ? 1 : 0) : -1;
-      out.encrypted = out.encrypted == 0 || e == 0 ? 0 : std::max(out.encrypted, e);
-      out.bytes_out += num(d, "bytes_out");
-      out.flows += num(d, "flows");
+  for (const auto& v : *destinations) {
+    const json::object& d = v.as_object();
+    const std::string hostname = str(d, "hostname");
+    const std::string ip = str(d, "ip");
+    const std::uint64_t port = num(d, "port");
+    const std::string transport = str(d, "transport");
+    const std::string key = destination_key(hostname, ip, port, transport);
+    DiffDestination& out = by_key[key];
+    out.key = key;
+    out.hostname = hostname;
+    out.port = static_cast<std::uint16_t>(port);
+    out.transport = transport;
+    if (!ip.empty()) out.ips.insert(ip);
+    if (const auto* geo = obj(d, "geo")) {
+      if (const std::string c = str(*geo, "country"); !c.empty()) out.countries.insert(c);
     }
+    if (const auto* service = obj(d, "service")) {
+      out.service_id = str(*service, "id");
+      out.service_name = str(*service, "name");
+      out.operator_name = str(*service, "operator");
+      out.jurisdiction = str(*service, "jurisdiction");
+    }
+    const json::value* enc = d.if_contains("encrypted");
+    const int e = enc != nullptr && enc->is_bool() ? (enc->as_bool() ? 1 : 0) : -1;
+    out.encrypted = out.encrypted == 0 || e == 0 ? 0 : std::max(out.encrypted, e);
+    out.bytes_out += num(d, "bytes_out");
+    out.flows += num(d, "flows");
   }
   for (auto& [key, d] : by_key) side.destinations.push_back(std::move(d));
-  if (const auto* findings = arr(r, "findings")) {
-    for (const auto& v : *findings) {
-      if (!v.is_object()) continue;
-      const json::object& f = v.as_object();
-      DiffFinding out;
-      out.rule = str(f, "rule");
-      out.severity = parse_severity(str(f, "severity")).value_or(Severity::kInfo);
-      out.title = str(f, "title");
-      out.message = str(f, "message");
-      const json::value* waived = f.if_contains("waived");
-      out.waived = waived != nullptr && waived->is_object();
-      if (const auto* d = obj(f, "destination")) {
-        out.target = destination_key(str(*d, "hostname"), str(*d, "ip"), num(*d, "port"), str(*d, "transport"));
-      }
-      if (const auto* e = obj(f, "evidence"); e != nullptr && !str(*e, "dns_query").empty()) {
-        out.target = "dns:" + str(*e, "dns_query");
-      }
-      if (out.target.empty()) out.target = "capture";
-      out.key = out.rule + " " + out.target;
-      side.findings.push_back(std::move(out));
+  for (const auto& v : *findings) {
+    const json::object& f = v.as_object();
+    DiffFinding out;
+    out.rule = str(f, "rule");
+    out.severity = parse_severity(str(f, "severity")).value_or(Severity::kInfo);
+    out.title = str(f, "title");
+    out.message = str(f, "message");
+    const json::value* waived = f.if_contains("waived");
+    out.waived = waived != nullptr && waived->is_object();
+    if (const auto* d = obj(f, "destination")) {
+      out.target = destination_key(str(*d, "hostname"), str(*d, "ip"), num(*d, "port"), str(*d, "transport"));
     }
+    if (const auto* e = obj(f, "evidence"); e != nullptr && !str(*e, "dns_query").empty()) {
+      out.target = "dns:" + str(*e, "dns_query");
+    }
+    if (out.target.empty()) out.target = "capture";
+    out.key = out.rule + " " + out.target;
+    side.findings.push_back(std::move(out));
   }
   std::sort(side.findings.begin(), side.findings.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   side.findings.erase(std::unique(side.findings.begin(), side.findings.end(),
@@ -205,11 +216,16 @@ DiffResult compare(const DiffSide& baseline, const DiffSide& next, std::optional
 
 namespace {
 
+// Every string of a report that the diff prints came from a capture (or a file posing as a
+// report): escaped for the terminal, one call per string.
+std::string term(std::string_view s) { return core::escape_terminal(s); }
+
 std::string describe(const DiffDestination& d) {
-  std::string out = d.key;
-  std::string where = join(d.countries);
-  out += fmt::format("  (server {}", where);
-  if (!d.service_name.empty()) out += fmt::format("; {} run by {}, {}", d.service_name, d.operator_name, d.jurisdiction);
+  std::string out = term(d.key);
+  out += fmt::format("  (server {}", term(join(d.countries)));
+  if (!d.service_name.empty()) {
+    out += fmt::format("; {} run by {}, {}", term(d.service_name), term(d.operator_name), term(d.jurisdiction));
+  }
   if (d.encrypted == 0) out += "; plaintext";
   out += fmt::format("; {} flows, sent {})", d.flows, human_bytes(d.bytes_out));
   return out;
@@ -226,10 +242,10 @@ std::string upper(std::string_view s) {
 std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff) {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it, "flowaudit diff: {} -> {}\n", baseline.label, next.label);
+  fmt::format_to(it, "flowaudit diff: {} -> {}\n", term(baseline.label), term(next.label));
   fmt::format_to(it, "  destinations {} -> {}; findings {} -> {}; verdict {} -> {}\n", baseline.destinations.size(),
                  next.destinations.size(), baseline.findings.size(), next.findings.size(),
-                 baseline.verdict.empty() ? "-" : baseline.verdict, next.verdict.empty() ? "-" : next.verdict);
+                 baseline.verdict.empty() ? "-" : term(baseline.verdict), next.verdict.empty() ? "-" : term(next.verdict));
   if (diff.empty()) {
     out += "\nNo change in destinations or findings.\n";
   }
@@ -246,15 +262,15 @@ std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, con
     for (const auto& c : diff.changed) {
       std::string what;
       for (const auto& w : c.what) what += (what.empty() ? "" : "; ") + w;
-      fmt::format_to(it, "  ~ {}: {}\n", c.after->key, what);
+      fmt::format_to(it, "  ~ {}: {}\n", term(c.after->key), term(what));
     }
   }
   const auto set_line = [&](const char* what, const std::set<std::string>& added, const std::set<std::string>& gone) {
     if (added.empty() && gone.empty()) return;
     fmt::format_to(it, "{}: ", what);
-    if (!added.empty()) fmt::format_to(it, "new {}", join(added));
+    if (!added.empty()) fmt::format_to(it, "new {}", term(join(added)));
     if (!added.empty() && !gone.empty()) out += "; ";
-    if (!gone.empty()) fmt::format_to(it, "gone {}", join(gone));
+    if (!gone.empty()) fmt::format_to(it, "gone {}", term(join(gone)));
     out += '\n';
   };
   if (!diff.services_added.empty() || !diff.services_removed.empty() || !diff.countries_added.empty() ||
@@ -267,36 +283,28 @@ std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, con
   if (!diff.findings_new.empty()) {
     fmt::format_to(it, "\nNew findings ({})\n", diff.findings_new.size());
     for (const auto* f : diff.findings_new) {
-      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(severity_name(f->severity)), f->rule,
-                     f->message);
+      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(severity_name(f->severity)), term(f->rule),
+                     term(f->message));
     }
   }
   if (!diff.findings_gone.empty()) {
     fmt::format_to(it, "\nFindings gone ({})\n", diff.findings_gone.size());
     for (const auto* f : diff.findings_gone) {
-      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(severity_name(f->severity)), f->rule, f->message);
+      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(severity_name(f->severity)), term(f->rule), term(f->message));
     }
   }
-  fmt::format_to(it, "\nDiff verdict: {} (--fail-on {}: {})\n", diff.failed ? "FAIL" : "pass", diff.fail_on,
+  fmt::format_to(it, "\nDiff verdict: {} (--fail-on {}: {})\n", diff.failed ? "FAIL" : "pass", term(diff.fail_on),
                  diff.failed ? "a new finding reaches it" : "no new finding reaches it");
   return out;
 }
 
 std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff) {
-  const auto cell = [](std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-      if (c == '|') out += "\\|";
-      else if (c == '\n' || c == '\r') out += ' ';
-      else if (c == '`') out += '\'';
-      else out += c;
-    }
-    return out;
-  };
+  // The same escaping as `audit --report md`: no markup, link, mention or hidden character.
+  const auto cell = [](std::string_view s) { return core::escape_markdown(s); };
   std::string out;
   auto it = std::back_inserter(out);
   fmt::format_to(it, "### flowaudit diff: {}\n\n", diff.failed ? "FAIL" : "pass");
-  fmt::format_to(it, "`{}` -> `{}`: {} new destination{}, {} gone, {} changed; {} new finding{}, {} gone.\n\n",
+  fmt::format_to(it, "{} -> {}: {} new destination{}, {} gone, {} changed; {} new finding{}, {} gone.\n\n",
                  cell(baseline.label), cell(next.label), diff.added.size(), diff.added.size() == 1 ? "" : "s",
                  diff.removed.size(), diff.changed.size(), diff.findings_new.size(),
                  diff.findings_new.size() == 1 ? "" : "s", diff.findings_gone.size());
@@ -315,7 +323,7 @@ std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next,
   for (const auto& c : diff.changed) {
     std::string what;
     for (const auto& w : c.what) what += (what.empty() ? "" : "; ") + w;
-    fmt::format_to(it, "- changed `{}`: {}\n", cell(c.after->key), cell(what));
+    fmt::format_to(it, "- changed {}: {}\n", cell(c.after->key), cell(what));
   }
   if (!diff.changed.empty()) out += '\n';
   if (!diff.findings_new.empty()) {
@@ -329,7 +337,7 @@ std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next,
   if (!diff.findings_gone.empty()) {
     out += "Findings gone: ";
     for (std::size_t i = 0; i < diff.findings_gone.size(); ++i) {
-      fmt::format_to(it, "{}`{}` ({})", i == 0 ? "" : ", ", cell(diff.findings_gone[i]->rule),
+      fmt::format_to(it, "{}{} ({})", i == 0 ? "" : ", ", cell(diff.findings_gone[i]->rule),
                      cell(diff.findings_gone[i]->target));
     }
     out += "\n";

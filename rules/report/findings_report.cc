@@ -4,6 +4,7 @@
 
 #include "core/timestamp.h"
 #include "rules/eval/records.h"
+#include "core/escape.h"
 #include "rules/report/redact.h"
 #include "rules/report/text_report.h"
 
@@ -90,7 +91,7 @@ void write_policy_json(JsonWriter& w, const analysis::AuditResult&, const Policy
   w.end_object();
 }
 
-void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome, bool redact) {
+void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
   w.key("findings");
   w.begin_array();
   if (outcome != nullptr && outcome->evaluation != nullptr) {
@@ -100,7 +101,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
       w.field("rule", rule.id);
       w.field("severity", severity_name(rule.severity));
       w.field("title", rule.title);
-      w.field("message", redact_text(f.message, redact));
+      w.field("message", f.message);
       w.field("scope", lang::scope_name(rule.scope));
       w.field("pack", rule.pack);
       if (f.destination && *f.destination < r.destinations.size()) {
@@ -157,7 +158,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
   w.end_array();
 }
 
-std::string render_findings_text(const analysis::AuditResult&, const PolicyOutcome* outcome, bool redact, bool color) {
+std::string render_findings_text(const analysis::AuditResult&, const PolicyOutcome* outcome, bool color) {
   std::string out;
   if (outcome == nullptr || outcome->evaluation == nullptr) return out;
   const auto& e = *outcome->evaluation;
@@ -187,7 +188,7 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
         fmt::format_to(it, "           see {}{}\n", ref.title.empty() ? "" : ref.title + ": ", ref.url);
       }
     }
-    fmt::format_to(it, "    - {}\n", redact_text(f.message, redact));
+    fmt::format_to(it, "    - {}\n", core::escape_terminal(f.message));
     const bool dns = rule.scope == lang::Scope::kDns;
     std::string evidence = fmt::format("{} {}", f.evidence.flows,
                                        dns ? (f.evidence.flows == 1 ? "query" : "queries")

@@ -26,12 +26,12 @@ void write_verdict_json(JsonWriter& w, const PolicyOutcome* outcome);
 void write_finding_counts_json(JsonWriter& w, const PolicyOutcome* outcome);
 // The top-level "policy" object (null without a policy) and "findings" array.
 void write_policy_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome);
-void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome,
-                         bool redact = true);
+// Messages are written as the evaluation rendered them (redacted there, EvalOptions::redact).
+void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome);
 
 // The "Findings" section of the terminal report (empty without a policy); `color`: ANSI colours for
 // severities and the verdict.
-std::string render_findings_text(const analysis::AuditResult& r, const PolicyOutcome* outcome, bool redact = true,
-                                 bool color = false);
+// Messages carry wire strings: they are escaped for a terminal (core/escape.h).
+std::string render_findings_text(const analysis::AuditResult& r, const PolicyOutcome* outcome, bool color = false);
 
 }  // namespace flowaudit::rules::report

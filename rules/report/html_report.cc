@@ -17,6 +17,7 @@
 #include "analysis/app/flow_details.h"
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
+#include "core/escape.h"
 #include "core/timestamp.h"
 #include "rules/eval/records.h"
 #include "rules/report/html_countries.h"
@@ -27,75 +28,10 @@ namespace {
 
 // --- Escaping -------------------------------------------------------------------------------------
 
-constexpr std::string_view kReplacement = "&#xFFFD;";
-
-// HTML-escapes text for element content and quoted attribute values alike. Invalid UTF-8, control
-// characters and the bidirectional overrides (which can make "moc.evil" display as "live.com") are
-// replaced, so what the reader sees is what was on the wire.
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + s.size() / 8);
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default:
-          if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) {
-            out += kReplacement;
-          } else {
-            out.push_back(static_cast<char>(c));
-          }
-      }
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-    }
-    bool ok = len != 0 && i + len <= s.size();
-    std::uint32_t cp = 0;
-    if (ok) {
-      cp = c & (0x7Fu >> len);
-      for (std::size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) {
-          ok = false;
-          break;
-        }
-        cp = (cp << 6) | (b & 0x3Fu);
-      }
-    }
-    if (ok && ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-               (cp >= 0xD800 && cp <= 0xDFFF))) {
-      ok = false;
-    }
-    if (!ok) {
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    const bool hidden = (cp >= 0x80 && cp < 0xA0) || cp == 0x200E || cp == 0x200F ||
-                        (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
-    if (hidden) {
-      out += kReplacement;
-    } else {
-      out.append(s.substr(i, len));
-    }
-    i += len;
-  }
-  return out;
-}
+// Every string from a capture, a database or a policy goes through the one HTML escaper
+// (core/escape.h): control and bidirectional characters and invalid UTF-8 come out as visible
+// escapes (\u202e), so what the reader sees is what was on the wire.
+std::string esc(std::string_view s) { return core::escape_html(s); }
 
 // Only web links become links: a policy could name "javascript:" or "file:" as a reference.
 bool linkable(std::string_view url) {
@@ -761,7 +697,7 @@ class Writer {
   void finding_item(const eval::Finding& f) {
     const Rule& rule = *f.rule;
     raw(fmt::format("<div class=\"finding\"><div class=\"msg\">{}</div><div class=\"evidence\">",
-                    esc(redact_text(f.message, options_.redact))));
+                    esc(f.message)));
     if (f.destination && *f.destination < r_.destinations.size()) {
       raw(fmt::format("<span>{}</span>", destination_text(*f.destination)));
     } else if (!f.evidence.dns_query.empty()) {

@@ -383,7 +383,7 @@ void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutc
     w.end_object();
   }
   w.end_array();
-  write_findings_json(w, r, outcome, options.redact);
+  write_findings_json(w, r, outcome);
   w.key("warnings");
   w.begin_array();
   for (const auto& warning : r.warnings) w.value(warning);

@@ -4,8 +4,6 @@
 
 #include <cmath>
 
-#include "core/utf8.h"
-
 namespace flowaudit::rules::report {
 
 void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, bool present) {
@@ -15,43 +13,6 @@ void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, 
   }
   core::Iso8601Buffer buf;
   w.field(key, std::string_view(buf.data(), core::format_iso8601(ns, buf)));
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  // Fast path: printable ASCII without quotes or backslashes goes out as it is.
-  std::size_t plain = 0;
-  while (plain < s.size()) {
-    const auto c = static_cast<unsigned char>(s[plain]);
-    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
-    ++plain;
-  }
-  out.append(s.substr(0, plain));
-  for (std::size_t i = plain; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
-    }
-    if (c < 0x20 || c == 0x7F) {
-      fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-      ++i;
-      continue;
-    }
-    const std::size_t n = core::utf8_sequence_length(s, i);
-    if (n == 0) {
-      out += core::kUtf8Replacement;  // U+FFFD for a byte that is not valid UTF-8
-      ++i;
-    } else {
-      out.append(s.substr(i, n));
-      i += n;
-    }
-  }
-  out.push_back('"');
 }
 
 void JsonWriter::flush() {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/escape.h"
 #include "core/timestamp.h"
 
 namespace flowaudit::rules::report {
@@ -78,8 +79,8 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// Appends `s` to `out` as a JSON string literal (with quotes).
-void append_json_string(std::string& out, std::string_view s);
+// Appends `s` to `out` as a JSON string literal (with quotes); the one JSON escaper, in core.
+using core::append_json_string;
 
 // Field shapes the JSON-based reports share.
 // "key": "2024-06-01T10:00:00.196566Z", or null when !present.

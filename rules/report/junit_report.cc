@@ -25,15 +25,18 @@ std::string endpoint(const core::IpAddress& ip, std::uint16_t port) {
   return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port) : fmt::format("{}:{}", ip.to_string(), port);
 }
 
-// One finding as a few lines of plain text: message, destination, evidence.
-std::string describe(const analysis::AuditResult& r, const eval::Finding& f, const ReportOptions& options) {
-  std::string out = "- " + redact_text(f.message, options.redact) + "\n";
+// One finding as a few lines of plain text: message, destination, evidence. The wire strings in it
+// are made one visible line each (core::escape_terminal: a CR/LF in an SNI must not forge a line),
+// and the whole text is XML-escaped where it is written.
+std::string describe(const analysis::AuditResult& r, const eval::Finding& f) {
+  const auto one_line = [](std::string_view s) { return core::escape_terminal(s); };
+  std::string out = "- " + one_line(f.message) + "\n";
   if (f.destination && *f.destination < r.destinations.size()) {
     const auto& d = r.destinations[*f.destination];
     const std::string where = fmt::format("{}/{}", endpoint(d.ip, d.port), eval::transport_name(d.protocol));
-    out += "  destination: " + (d.hostname.empty() ? where : d.hostname + " (" + where + ")") + "\n";
+    out += "  destination: " + (d.hostname.empty() ? where : one_line(d.hostname) + " (" + where + ")") + "\n";
   } else if (!f.evidence.dns_query.empty()) {
-    out += "  DNS query: " + f.evidence.dns_query + "\n";
+    out += "  DNS query: " + one_line(f.evidence.dns_query) + "\n";
   }
   const auto& e = f.evidence;
   const bool dns = f.rule->scope == lang::Scope::kDns;
@@ -76,37 +79,8 @@ void write_no_policy(std::string& out) {
 
 }  // namespace
 
-void append_xml_escaped(std::string& out, std::string_view text, bool attribute) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = core::utf8_sequence_length(text, i);
-    if (n == 0) {
-      out.append(core::kUtf8Replacement);
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      // U+FFFE and U+FFFF are not XML characters either.
-      const std::string_view ch = text.substr(i, n);
-      out.append(ch == "\xEF\xBF\xBE" || ch == "\xEF\xBF\xBF" ? core::kUtf8Replacement : ch);
-      i += n;
-      continue;
-    }
-    const char c = text[i++];
-    switch (c) {
-      case '&': out.append("&amp;"); break;
-      case '<': out.append("&lt;"); break;
-      case '>': out.append("&gt;"); break;
-      case '"': out.append("&quot;"); break;
-      case '\'': out.append("&apos;"); break;
-      case '\n': out.append(attribute ? "&#10;" : "\n"); break;  // a raw one in an attribute reads as a space
-      case '\r': out.append("&#13;"); break;
-      case '\t': out.append(attribute ? "&#9;" : "\t"); break;
-      default: out.push_back(static_cast<unsigned char>(c) < 0x20 ? '?' : c);
-    }
-  }
-}
-
-void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options,
+// Messages come redacted from the evaluation; the options have nothing left to change here.
+void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& /*options*/,
                  std::FILE* out) {
   std::string xml_out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   if (outcome == nullptr || outcome->policy == nullptr || outcome->evaluation == nullptr) {
@@ -170,7 +144,7 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
       xml_out += ">\n";
       if (!c.failing.empty()) {
         std::string text;
-        for (const auto* f : c.failing) text += describe(r, *f, options);
+        for (const auto* f : c.failing) text += describe(r, *f);
         fmt::format_to(it, "      <failure message=\"{} finding{}\" type=\"{}\">{}</failure>\n", c.failing.size(),
                        c.failing.size() == 1 ? "" : "s", severity_name(rule.severity), xml(text, false));
       }
@@ -183,13 +157,13 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
           text += fmt::format("{} finding{} below --fail-on {} ({}):\n", below, below == 1 ? "" : "s", outcome->fail_on,
                               severity_name(rule.severity));
           for (const auto* f : c.other) {
-            if (f->waiver == nullptr) text += describe(r, *f, options);
+            if (f->waiver == nullptr) text += describe(r, *f);
           }
         }
         if (waived != 0) {
           text += fmt::format("{} waived finding{}:\n", waived, waived == 1 ? "" : "s");
           for (const auto* f : c.other) {
-            if (f->waiver != nullptr) text += describe(r, *f, options);
+            if (f->waiver != nullptr) text += describe(r, *f);
           }
         }
         fmt::format_to(it, "      <system-out>{}</system-out>\n", xml(text, false));

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "analysis/audit.h"
+#include "core/escape.h"
 #include "rules/report/findings_report.h"
 #include "rules/report/redact.h"
 
@@ -18,10 +19,9 @@ namespace flowaudit::rules::report {
 void write_junit(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
                  std::FILE* out);
 
-// Appends text escaped for XML 1.0 content or attribute values: markup characters as entities,
-// invalid UTF-8 as U+FFFD, characters XML cannot carry at all (most C0 controls) as '?'. In an
-// attribute, line breaks and tabs are written as character references (a parser would otherwise
-// normalise them to spaces).
-void append_xml_escaped(std::string& out, std::string_view text, bool attribute = true);
+// XML 1.0 content or attribute text, escaped by the one escaping module (core/escape.h).
+inline void append_xml_escaped(std::string& out, std::string_view text, bool attribute = true) {
+  core::append_xml(out, text, attribute);
+}
 
 }  // namespace flowaudit::rules::report

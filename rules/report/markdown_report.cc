@@ -51,8 +51,7 @@ void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
   out += '\n';
 }
 
-void write_findings(std::string& out, const analysis::AuditResult& r, const PolicyOutcome& outcome,
-                    const ReportOptions& options) {
+void write_findings(std::string& out, const analysis::AuditResult& r, const PolicyOutcome& outcome) {
   const eval::Evaluation& e = *outcome.evaluation;
   std::uint64_t total = 0;
   std::string counts;
@@ -77,7 +76,7 @@ void write_findings(std::string& out, const analysis::AuditResult& r, const Poli
       if ((f.waiver != nullptr) != waived) continue;
       if (rows++ >= kMarkdownFindings) continue;
       std::string severity(severity_name(f.rule->severity));
-      std::string message = escape_markdown(redact_text(f.message, options.redact));
+      std::string message = escape_markdown(f.message);
       if (waived) {
         severity = "waived (" + severity + ")";
         message += fmt::format(" (waived until {}: {})", format_date(f.waiver->expires),
@@ -128,53 +127,9 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
 
 }  // namespace
 
-std::string escape_markdown(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 8);
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = core::utf8_sequence_length(text, i);
-    if (n == 0) {
-      out.append(core::kUtf8Replacement);
-      ++i;
-      continue;
-    }
-    if (n > 1) {
-      out.append(text.substr(i, n));
-      i += n;
-      continue;
-    }
-    const char c = text[i++];
-    switch (c) {
-      case '\n':
-      case '\r':
-      case '\t': out.push_back(' '); break;
-      case '@': out.append("&#64;"); break;  // no @mention of whoever a capture names
-      case '\\':
-      case '`':
-      case '*':
-      case '_':
-      case '[':
-      case ']':
-      case '<':
-      case '>':
-      case '|':
-      case '~':
-      case '&':
-      case '#':
-      case '!':
-        out.push_back('\\');
-        out.push_back(c);
-        break;
-      default:
-        // Other control characters would be invisible or break the line.
-        out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7F ? '?' : c);
-    }
-  }
-  return out;
-}
-
+// Messages come redacted from the evaluation; the options have nothing left to change here.
 std::string render_markdown(const analysis::AuditResult& r, const PolicyOutcome* outcome,
-                            const ReportOptions& options) {
+                            const ReportOptions& /*options*/) {
   std::string out;
   const bool evaluated = outcome != nullptr && outcome->evaluation != nullptr;
   const char* verdict = !evaluated ? "not evaluated" : outcome->evaluation->failed ? "FAIL" : "pass";
@@ -196,7 +151,7 @@ std::string render_markdown(const analysis::AuditResult& r, const PolicyOutcome*
   line(out, "{}.", summary);
   if (evaluated) {
     out += '\n';
-    write_findings(out, r, *outcome, options);
+    write_findings(out, r, *outcome);
   }
   out += '\n';
   write_destinations(out, r);

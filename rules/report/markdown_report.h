@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "analysis/audit.h"
+#include "core/escape.h"
 #include "rules/report/findings_report.h"
 #include "rules/report/redact.h"
 
@@ -25,8 +26,7 @@ void write_markdown(const analysis::AuditResult& result, const PolicyOutcome* ou
 std::string render_markdown(const analysis::AuditResult& result, const PolicyOutcome* outcome,
                             const ReportOptions& options);
 
-// Text made safe for a table cell or a line: invalid UTF-8 replaced, line breaks and tabs turned
-// into spaces, Markdown punctuation backslash-escaped, '@' written as an entity (no mentions).
-std::string escape_markdown(std::string_view text);
+// Text made safe for a table cell or a line (core/escape.h, shared with the diff).
+using core::escape_markdown;
 
 }  // namespace flowaudit::rules::report

@@ -1,15 +1,11 @@
 #include "rules/report/report_output.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "core/output_file.h"
 
 namespace flowaudit::rules::report {
 
@@ -42,31 +38,52 @@ std::optional<ReportTarget> parse_report_target(std::string_view spec, std::stri
   return std::nullopt;
 }
 
-std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer) {
-  if (target.path.empty() || target.path == "-") {
-    writer(stdout);
-    if (std::ferror(stdout) != 0 || std::fflush(stdout) != 0) {
-      return fmt::format("cannot write report to standard output: {}", std::strerror(errno));
+std::string check_report_targets(const std::vector<ReportTarget>& targets,
+                                 const std::vector<std::pair<std::string, std::string>>& others) {
+  struct Checked {
+    std::string label;
+    std::string path;
+    core::OutputCheck check;
+  };
+  std::vector<Checked> checked;
+  const auto add = [&](std::string label, const std::string& path) -> std::string {
+    Checked c{std::move(label), path, {}};
+    if (auto err = core::check_output(path, c.check); !err.empty()) return fmt::format("{}: {}: {}", c.label, path, err);
+    const bool to_stdout = c.check.kind == core::OutputKind::kStdout;
+    for (const auto& prior : checked) {
+      if (to_stdout && prior.check.kind == core::OutputKind::kStdout) {
+        return fmt::format("{}: only one report can go to standard output ({} and {} both do); give the others a "
+                           "path (FORMAT:PATH)",
+                           c.label, prior.path.empty() ? "-" : prior.path, path.empty() ? "-" : path);
+      }
+      if (core::same_output(prior.check, c.check)) {
+        return fmt::format("{}: {} is given twice ({} and {}): one would overwrite the other", c.label, path,
+                           prior.label, c.label);
+      }
     }
+    checked.push_back(std::move(c));
     return {};
+  };
+  for (const auto& t : targets) {
+    if (auto err = add(fmt::format("--report {}", format_name(t.format)), t.path); !err.empty()) return err;
   }
-  // Reports name who talked to whom: readable by the owner only, whatever the umask.
-  const int fd = ::open(target.path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600) ::fchmod(fd, 0600);
-  std::FILE* out = ::fdopen(fd, "w");
-  if (out == nullptr) {
-    const std::string err = fmt::format("{}: cannot write report: {}", target.path, std::strerror(errno));
-    ::close(fd);
-    return err;
+  for (const auto& [label, path] : others) {
+    if (path.empty()) continue;
+    if (auto err = add(label, path); !err.empty()) return err;
   }
-  writer(out);
-  const bool failed = std::ferror(out) != 0;
-  const int saved = errno;
-  if (std::fclose(out) != 0 || failed) {
-    return fmt::format("{}: cannot write report: {}", target.path, std::strerror(failed ? saved : errno));
+  return {};
+}
+
+std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer) {
+  const bool to_stdout = target.path.empty() || target.path == "-";
+  const std::string name = to_stdout ? std::string("standard output") : target.path;
+  core::OutputFile out;
+  if (auto err = out.open(target.path, core::OutputFile::Mode::kReplace); !err.empty()) {
+    return fmt::format("{}: cannot write report: {}", name, err);
   }
+  // A writer that throws leaves no temporary file: `out` removes it when it goes.
+  writer(out.file());
+  if (auto err = out.commit(); !err.empty()) return fmt::format("{}: cannot write report: {}", name, err);
   return {};
 }
 

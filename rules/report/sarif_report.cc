@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "core/timestamp.h"
+#include "core/utf8.h"
 #include "rules/eval/records.h"
 #include "rules/report/json_writer.h"
 
@@ -62,6 +64,37 @@ std::string endpoint(const core::IpAddress& ip, std::uint16_t port) {
   return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port) : fmt::format("{}:{}", ip.to_string(), port);
 }
 
+// A live capture kept with --write: the file its packets are in (the interface is no artifact
+// anyone can open).
+const std::string* kept_file(const analysis::AuditResult& r, const capture::SourceInfo& in) {
+  if (in.format != "live" || !r.live || r.live->written.empty()) return nullptr;
+  return &r.live->written;
+}
+
+std::string artifact_uri(const analysis::AuditResult& r, const capture::SourceInfo& in) {
+  const std::string* kept = kept_file(r, in);
+  return path_uri(kept != nullptr ? *kept : in.path);
+}
+
+struct ByteRegion {
+  std::uint64_t offset = 0;
+  std::uint64_t length = 0;
+};
+
+// Where a flow's first packet is in the artifact: in a capture file, or in the file a live capture
+// was kept in (up to the last block written). Standard input and a live capture without --write
+// left no file to point into: no region then, rather than one that nothing can open.
+std::optional<ByteRegion> packet_region(const analysis::AuditResult& r, const capture::SourceInfo& in,
+                                        const analysis::flow::Flow& f) {
+  if (f.first_packet_offset == 0 || in.path == "-") return std::nullopt;
+  if (in.format == "live") {
+    if (kept_file(r, in) == nullptr || f.first_packet_offset + f.first_packet_length > r.live->written_bytes) {
+      return std::nullopt;
+    }
+  }
+  return ByteRegion{f.first_packet_offset, f.first_packet_length};
+}
+
 // SARIF leaves unknown times out rather than writing null.
 void timestamp(JsonWriter& w, const char* key, core::TimestampNs ns) {
   if (ns != 0) timestamp_field(w, key, ns);
@@ -73,6 +106,10 @@ void text_object(JsonWriter& w, const char* key, std::string_view text) {
   w.field("text", text);
   w.end_object();
 }
+
+// A message object (result, notification): its text may quote the wire, so it is escaped. No
+// "markdown" alternative is written, so no viewer renders Markdown from it.
+void message_object(JsonWriter& w, std::string_view text) { text_object(w, "message", sarif_plain_text(text)); }
 
 // The rules of the run: every enabled policy rule (they all ran, on every record of their scope),
 // then the allowlist rules the evaluator made; index = ruleIndex.
@@ -103,7 +140,7 @@ void write_rule(JsonWriter& w, const Rule& rule) {
   const std::string_view remediation = trimmed(rule.remediation);
   w.begin_object();
   w.field("id", rule.id);
-  w.field("name", rule.id);
+  if (const std::string name = sarif_rule_name(rule.id); !name.empty()) w.field("name", name);
   text_object(w, "shortDescription", rule.title.empty() ? rule.id : rule.title);
   text_object(w, "fullDescription", description.empty() ? std::string_view(rule.title) : description);
   std::string text(description);
@@ -154,20 +191,23 @@ void write_rule(JsonWriter& w, const Rule& rule) {
   w.end_object();
 }
 
+using FlowIndex = std::unordered_map<std::uint64_t, const analysis::flow::Flow*>;
+
 void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Finding& f, std::size_t rule_index,
-                  const std::unordered_map<std::uint64_t, std::uint32_t>& input_of, const ReportOptions& options) {
+                  const FlowIndex& flow_of, const ReportOptions& options) {
   const Rule& rule = *f.rule;
   w.begin_object();
   w.field("ruleId", rule.id);
   w.field("ruleIndex", static_cast<std::uint64_t>(rule_index));
   w.field("level", level(rule.severity));
-  text_object(w, "message", redact_text(f.message, options.redact));
-  // The capture the finding's first flow came from: code scanning wants a physical location, and
-  // the recording is the artifact the evidence is in.
-  std::uint32_t input = 0;
+  message_object(w, redact_text(f.message, options.redact));
+  // The capture the finding's first flow came from, and its first packet there: code scanning
+  // wants a physical location, and the recording is the artifact the evidence is in.
+  const analysis::flow::Flow* first = nullptr;
   if (!f.evidence.flow_ids.empty()) {
-    if (const auto it = input_of.find(f.evidence.flow_ids.front()); it != input_of.end()) input = it->second;
+    if (const auto it = flow_of.find(f.evidence.flow_ids.front()); it != flow_of.end()) first = it->second;
   }
+  const std::uint32_t input = first != nullptr ? first->input : 0;
   const analysis::flow::Destination* d =
       f.destination && *f.destination < r.destinations.size() ? &r.destinations[*f.destination] : nullptr;
   w.key("locations");
@@ -178,9 +218,19 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
     w.begin_object();
     w.key("artifactLocation");
     w.begin_object();
-    w.field("uri", path_uri(r.inputs[input].path));
+    w.field("uri", artifact_uri(r, r.inputs[input]));
     w.field("index", static_cast<std::uint64_t>(input));
     w.end_object();
+    if (first != nullptr) {
+      if (const auto region = packet_region(r, r.inputs[input], *first)) {
+        // The first packet's captured bytes: a hex viewer opened at this range shows the packet.
+        w.key("region");
+        w.begin_object();
+        w.field("byteOffset", region->offset);
+        w.field("byteLength", region->length);
+        w.end_object();
+      }
+    }
     w.end_object();
   }
   std::string ep;
@@ -248,7 +298,7 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
 void notification(JsonWriter& w, const char* lvl, std::string_view text) {
   w.begin_object();
   w.field("level", lvl);
-  text_object(w, "message", text);
+  message_object(w, text);
   w.end_object();
 }
 
@@ -272,14 +322,76 @@ std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoin
   return fmt::format("{:016x}", h);
 }
 
+std::string sarif_plain_text(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t n = core::utf8_sequence_length(s, i);
+    if (n == 0) {
+      out += core::kUtf8Replacement;
+      ++i;
+      continue;
+    }
+    if (n == 1) {
+      if (c < 0x20 || c == 0x7F) {
+        out.push_back(' ');
+      } else if (c == '[' || c == ']' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c == '(' && i > 0 && s[i - 1] == ']') {
+        out += "\\(";
+      } else if (c == '{' || c == '}') {
+        out.append(2, static_cast<char>(c));
+      } else {
+        out.push_back(static_cast<char>(c));
+      }
+      ++i;
+      continue;
+    }
+    // C1 controls (U+0080-U+009F), and the bidirectional embeddings, overrides and isolates
+    // (U+202A-U+202E, U+2066-U+2069) that make text display in another order than it reads.
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    const bool c1 = n == 2 && c == 0xC2 && b1 < 0xA0;
+    const auto b2 = n == 3 ? static_cast<unsigned char>(s[i + 2]) : 0;
+    const bool bidi = n == 3 && c == 0xE2 &&
+                      ((b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) || (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9));
+    if (c1) {
+      out.push_back(' ');
+    } else if (bidi) {
+      out += core::kUtf8Replacement;
+    } else {
+      out.append(s.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string sarif_rule_name(std::string_view rule_id) {
+  std::string name;
+  bool word_start = true;
+  for (const char ch : rule_id) {
+    const bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+    if (!alnum) {
+      word_start = true;
+      continue;
+    }
+    name.push_back(word_start && ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch);
+    word_start = false;
+  }
+  if (name == rule_id) name.clear();
+  return name;
+}
+
 void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options,
                  std::FILE* out) {
   const std::vector<const Rule*> rules = run_rules(outcome);
   std::unordered_map<const Rule*, std::size_t> rule_index;
   for (std::size_t i = 0; i < rules.size(); ++i) rule_index.emplace(rules[i], i);
-  std::unordered_map<std::uint64_t, std::uint32_t> input_of;
-  input_of.reserve(r.flows.size());
-  for (const auto& f : r.flows) input_of.emplace(f.id, f.input);
+  FlowIndex flow_of;
+  flow_of.reserve(r.flows.size());
+  for (const auto& f : r.flows) flow_of.emplace(f.id, &f);
 
   JsonWriter w(out);
   w.begin_object();
@@ -295,6 +407,7 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
   w.field("name", "flowaudit");
   w.field("version", FLOWAUDIT_VERSION);
   w.field("semanticVersion", FLOWAUDIT_VERSION);
+  w.field("informationUri", kSarifInformationUri);
   w.key("rules");
   w.begin_array();
   for (const Rule* rule : rules) write_rule(w, *rule);
@@ -327,16 +440,18 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
     w.begin_object();
     w.key("location");
     w.begin_object();
-    w.field("uri", path_uri(in.path));
+    w.field("uri", artifact_uri(r, in));
     w.end_object();
     w.key("roles");
     w.begin_array();
     w.value("analysisTarget");
     w.end_array();
-    w.field("mimeType", in.format == "pcapng" ? "application/x-pcapng" : "application/vnd.tcpdump.pcap");
+    const bool pcapng = in.format == "pcapng" || kept_file(r, in) != nullptr;
+    w.field("mimeType", pcapng ? "application/x-pcapng" : "application/vnd.tcpdump.pcap");
     w.key("properties");
     w.begin_object();
     w.field("format", in.format);
+    if (kept_file(r, in) != nullptr) w.field("interface", in.path);
     w.field("packets", in.packets);
     w.field("complete", in.complete);
     w.end_object();
@@ -349,7 +464,7 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
   if (outcome != nullptr && outcome->evaluation != nullptr) {
     for (const auto& f : outcome->evaluation->findings) {
       const auto it = rule_index.find(f.rule);  // always there: run_rules adds every finding's rule
-      write_result(w, r, f, it != rule_index.end() ? it->second : 0, input_of, options);
+      write_result(w, r, f, it != rule_index.end() ? it->second : 0, flow_of, options);
     }
   }
   w.end_array();

@@ -7,6 +7,7 @@
 
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
+#include "core/escape.h"
 
 namespace flowaudit::rules::report {
 
@@ -27,6 +28,17 @@ void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
   fmt::format_to(std::back_inserter(out), format, std::forward<T>(args)...);
   out += '\n';
 }
+
+// A table cell from a capture or a data file: escaped for the terminal (an SNI may carry ESC, CR,
+// U+202E), then cut to `width` bytes on a character boundary.
+std::string cell(std::string_view s, std::size_t width = std::string::npos) {
+  std::string out = core::escape_terminal(s);
+  if (out.size() <= width) return out;
+  std::size_t end = width;
+  while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80) --end;
+  out.resize(end);
+  return out;
+}
 }  // namespace
 
 std::string render_text(const analysis::AuditResult& r, const TextOptions& options) {
@@ -45,7 +57,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
       if (!lts.empty()) lts.push_back(',');
       lts.append(capture::link_type_name(lt));
     }
-    line(out, "  {}  {}  {}  {} packets  {}", in.path, in.format.empty() ? "-" : in.format, lts.empty() ? "-" : lts,
+    line(out, "  {}  {}  {}  {} packets  {}", cell(in.path), in.format.empty() ? "-" : in.format, lts.empty() ? "-" : lts,
          in.packets, in.complete ? "complete" : "INCOMPLETE");
   }
   out += '\n';
@@ -69,12 +81,12 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
       country = !e.geo.country.empty() ? e.geo.country : !special.empty() ? "lan" : "-";
       if (e.service != nullptr) {
         jurisdiction = e.service->jurisdiction;
-        service = e.service->name.substr(0, 18);
+        service = cell(e.service->name, 18);
       }
     }
     line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}",
-         d.hostname.empty() ? "(unnamed)" : d.hostname.substr(0, 30), d.hostname_source.empty() ? "-" : d.hostname_source,
-         d.ip.to_string(), d.port, d.encrypted == 0 ? app + "!" : app, country, jurisdiction, service,
+         d.hostname.empty() ? "(unnamed)" : cell(d.hostname, 30), d.hostname_source.empty() ? "-" : cell(d.hostname_source),
+         d.ip.to_string(), d.port, cell(d.encrypted == 0 ? app + "!" : app), cell(country), cell(jurisdiction), service,
          human_bytes(d.bytes_out), human_bytes(d.bytes_in));
   }
   std::uint64_t sent = 0;
@@ -107,16 +119,16 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   for (const auto& db : r.geo_databases) {
     if (db.attribution.empty() || std::find(credited.begin(), credited.end(), db.attribution) != credited.end()) continue;
     credited.push_back(db.attribution);
-    line(out, "Geolocation: {}", db.attribution);
+    line(out, "Geolocation: {}", cell(db.attribution));
   }
   if (options.outcome != nullptr) {
     out += '\n';
-    out += render_findings_text(r, options.outcome, options.redact, options.color);
+    out += render_findings_text(r, options.outcome, options.color);
   }
   if (!r.warnings.empty()) {
     out += '\n';
     line(out, "Warnings");
-    for (const auto& w : r.warnings) line(out, "  - {}", w);
+    for (const auto& w : r.warnings) line(out, "  - {}", cell(w));
   }
   return out;
 }

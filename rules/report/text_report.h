@@ -11,7 +11,7 @@ namespace flowaudit::rules::report {
 struct TextOptions {
   std::size_t max_destinations = 25;
   const PolicyOutcome* outcome = nullptr;  // adds the findings and the verdict
-  bool redact = true;                      // identifiers in messages (rules/report/redact.h)
+  bool redact = true;  // unused here: messages are redacted by the evaluation (EvalOptions::redact)
   bool color = false;                      // ANSI colours (on a terminal, unless NO_COLOR)
 };
 

@@ -118,7 +118,7 @@ TEST_CASE("every report format in one run, each file readable by its owner only"
   CHECK(read_file(dir / "report.html").find("<!DOCTYPE html>") != std::string::npos);
   const std::string tools = source_path("tests/tools/");
   CHECK(std::system(("'" + tools + "validate-report' '" + (dir / "report.json").string() + "' >/dev/null").c_str()) == 0);
-  CHECK(std::system(("'" + tools + "validate-sarif' '" + (dir / "report.sarif").string() + "' >/dev/null").c_str()) == 0);
+  CHECK(std::system(("'" + tools + "validate-sarif' --multitool '" + (dir / "report.sarif").string() + "' >/dev/null").c_str()) == 0);
   CHECK(std::system(("'" + tools + "validate-junit' '" + (dir / "report.junit").string() + "' >/dev/null").c_str()) == 0);
 }
 
@@ -147,6 +147,33 @@ TEST_CASE("diff: bad inputs are usage errors naming the file") {
   CHECK(r.exit_code == 2);
   r = diff({data("http-post.pcap"), data("http-post.pcap"), "--report", "sarif"});
   CHECK(r.exit_code == 2);
+}
+
+TEST_CASE("diff: a UTF-8 BOM is skipped; arrays that are not arrays are errors naming the file") {
+  const std::string report = read_file(report_of({data("http-post.pcap")}, "bom-source.json"));
+  const auto bom = temp_dir() / "with-bom.json";
+  std::ofstream(bom, std::ios::binary) << "\xEF\xBB\xBF" << report;
+  auto r = diff({bom.string(), data("http-post.pcap"), "--report", "json"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("with-bom.json") == std::string::npos);
+  for (const std::string key : {"destinations", "findings"}) {
+    INFO(key);
+    auto value = boost::json::parse(report).as_object();
+    value[key] = "oops";
+    const auto broken = temp_dir() / ("not-array-" + key + ".json");
+    std::ofstream(broken) << boost::json::serialize(value);
+    r = diff({broken.string(), data("http-post.pcap")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("not-array-" + key + ".json: \"" + key + "\" is of another type, not an array") !=
+          std::string::npos);
+    CHECK(r.out.find("gone") == std::string::npos);
+    value[key] = boost::json::array{1};
+    std::ofstream(broken) << boost::json::serialize(value);
+    r = diff({broken.string(), data("http-post.pcap")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(key + "[0] is not an object") != std::string::npos);
+  }
 }
 
 TEST_CASE("report options: one report on stdout at most, colour only when asked or on a terminal") {

@@ -50,14 +50,16 @@ struct Evaluated {
   report::PolicyOutcome outcome;
 };
 
-Evaluated evaluate(const analysis::AuditResult& r) {
+Evaluated evaluate(const analysis::AuditResult& r, bool redact = true) {
   rules::load::LoadOptions options;
   options.builtin_dir = source_path("data/policies");
   auto loaded = rules::load::load_policy({"default"}, options);
   REQUIRE(loaded.ok());
   Evaluated e;
   e.policy = std::move(loaded.policy);
-  e.evaluation = rules::eval::evaluate(e.policy, r, rules::eval::EvalOptions{});
+  rules::eval::EvalOptions eval_options;
+  eval_options.redact = redact;
+  e.evaluation = rules::eval::evaluate(e.policy, r, eval_options);
   return e;
 }
 
@@ -219,7 +221,7 @@ TEST_CASE("html report: strings from the capture and the policy are escaped") {
   CHECK(html.find("<iframe") == std::string::npos);
   CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;.example") != std::string::npos);
   CHECK(html.find("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;") != std::string::npos);
-  CHECK(html.find("a warning with &lt;b&gt;markup&lt;/b&gt; &amp; &#xFFFD; a control character and &#xFFFD; an "
+  CHECK(html.find("a warning with &lt;b&gt;markup&lt;/b&gt; &amp; \\x01 a control character and \\u202e an "
                   "override") != std::string::npos);
   CHECK(html.find("sent to &lt;iframe src=&quot;https://evil.example/&quot;&gt;&lt;/iframe&gt;") != std::string::npos);
   check_no_fetches(html);
@@ -227,14 +229,24 @@ TEST_CASE("html report: strings from the capture and the policy are escaped") {
 
 TEST_CASE("html report: redaction of messages, no policy, and the destinations cap") {
   auto r = audit("deepseek-session.pcapng");
+  // The plaintext rules quote {http.path}: the evaluation redacts the value before it is quoted.
+  bool has_http = false;
+  for (auto& [id, d] : r.details) {
+    if (d.http) {
+      d.http->path = "/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
+      has_http = true;
+    }
+  }
+  REQUIRE(has_http);
   auto e = evaluate(r);
   e.outcome = report::PolicyOutcome{&e.policy, &e.evaluation, "never"};
   REQUIRE(!e.evaluation.findings.empty());
-  e.evaluation.findings.front().message = "POST http://t.example/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
   const std::string redacted = html_of(r, &e.outcome, true);
-  CHECK(redacted.find("http://t.example/v1/collect?device_id=REDACTED&amp;email=REDACTED") != std::string::npos);
+  CHECK(redacted.find("/v1/collect?device_id=REDACTED&amp;email=REDACTED") != std::string::npos);
   CHECK(redacted.find("8f3a9c1e2b7d4f60") == std::string::npos);
-  const std::string kept = html_of(r, &e.outcome, false);
+  auto e_kept = evaluate(r, false);
+  e_kept.outcome = report::PolicyOutcome{&e_kept.policy, &e_kept.evaluation, "never"};
+  const std::string kept = html_of(r, &e_kept.outcome, false);
   CHECK(kept.find("device_id=8f3a9c1e2b7d4f60&amp;email=a@b.c") != std::string::npos);
 
   // A pass: nothing reaches --fail-on critical; the counts are still shown.

@@ -39,8 +39,9 @@ TEST_CASE("live capture in network namespaces: report on SIGINT, root dropped, t
   const auto dir = temp_dir() / "live";
   const auto geo = source_path("tests/data/geo/fixture-country.mmdb");
   const auto asn = source_path("tests/data/geo/fixture-asn.mmdb");
-  if (!live_session(dir, {"--report", "json:" + (dir / "live.json").string(), "--write",
-                          (dir / "live.pcapng").string(), "--geoip-db", geo, "--geoip-db", asn})) {
+  if (!live_session(dir, {"--report", "json:" + (dir / "live.json").string(), "--report",
+                          "sarif:" + (dir / "live.sarif").string(), "--write", (dir / "live.pcapng").string(),
+                          "--geoip-db", geo, "--geoip-db", asn})) {
     return;
   }
   const std::string stderr_text = read_file(dir / "capture.stderr");
@@ -77,6 +78,29 @@ TEST_CASE("live capture in network namespaces: report on SIGINT, root dropped, t
     CHECK_MESSAGE(replay.at(key) == live.at(key), key);
   }
   CHECK(replay.at("summary").as_object().at("packets") == summary.at("packets"));
+
+  // The SARIF results point into the written pcapng: the same file and byte ranges as the replay's,
+  // whose offsets come from reading the file.
+  const auto replay_sarif = dir / "replay.sarif";
+  const auto replayed = run({"audit", (dir / "live.pcapng").string(), "--geoip-db", geo, "--geoip-db", asn, "--report",
+                             "sarif:" + replay_sarif.string()});
+  CHECK(replayed.exit_code == 1);
+  const auto results_of = [](const std::filesystem::path& p) {
+    return boost::json::parse(read_file(p)).as_object().at("runs").as_array().at(0).as_object().at("results").as_array();
+  };
+  const auto live_results = results_of(dir / "live.sarif");
+  const auto replay_results = results_of(replay_sarif);
+  REQUIRE(live_results.size() == replay_results.size());
+  REQUIRE(!live_results.empty());
+  for (std::size_t i = 0; i < live_results.size(); ++i) {
+    const auto& where = live_results[i].as_object().at("locations").as_array().at(0).as_object().at("physicalLocation");
+    INFO(boost::json::serialize(where));
+    CHECK(where.as_object().contains("region"));
+    CHECK(where == replay_results[i].as_object().at("locations").as_array().at(0).as_object().at("physicalLocation"));
+  }
+  const std::string tools = source_path("tests/tools/");
+  CHECK(std::system(("'" + tools + "validate-sarif' --github --multitool '" + (dir / "live.sarif").string() + "' >/dev/null")
+                        .c_str()) == 0);
 }
 
 // A session with the app (two curls, children of one shell) and another client (openssl s_client)
@@ -225,6 +249,21 @@ TEST_CASE("live capture errors: no such interface names the ones that exist; a b
   CHECK(r.exit_code == 0);
   const auto report = boost::json::parse(r.out).as_object();
   CHECK(report.at("summary").as_object().at("live").as_object().at("stopped_by").as_string() == "duration");
+}
+
+TEST_CASE("live capture: a new destination's hostile SNI is printed escaped") {
+  const auto dir = temp_dir() / "live-hostile";
+  ::setenv("FA_HOSTILE_SNI", "1", 1);
+  const bool ran = live_session(dir, {"--policy", "none"});
+  ::unsetenv("FA_HOSTILE_SNI");
+  if (!ran) return;
+  const std::string stderr_text = read_file(dir / "capture.stderr");
+  INFO(stderr_text);
+  CHECK(stderr_text.find("new destination evil\\x1b]0;pwned\\x07.example\\x0d\\x0aFAKE: line\\u202egnp.example "
+                         "10.201.0.63:443/tcp") != std::string::npos);
+  CHECK(stderr_text.find('\x1b') == std::string::npos);
+  CHECK(stderr_text.find('\x07') == std::string::npos);
+  CHECK(stderr_text.find("\xE2\x80\xAE") == std::string::npos);
 }
 
 }  // TEST_SUITE

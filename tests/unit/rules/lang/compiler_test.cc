@@ -206,8 +206,14 @@ TEST_SUITE("rules.lang.compiler") {
     CHECK(e.pos.column == 18);
     CHECK(f.error("hostname matches '" + std::string(2000, 'a') + "'").message ==
           "regular expression is longer than 1024 bytes");
+    // RE2 refuses the nested repetition itself (the product counts), before building anything.
     CHECK(f.error("hostname matches '(a{1000}){1000}'").message ==
-          "regular expression repeats too much (bounded repetitions multiply to more than 10000)");
+          "invalid regular expression: invalid repetition size: {1000} (RE2 allows at most 1000 repetitions, nested "
+          "counts multiplied)");
+    const lang::Error lookahead = f.error("hostname = 'x' and\n  hostname matches '^a(?=b)'");
+    CHECK(lookahead.message.rfind("lookahead (?=...) is not supported", 0) == 0);
+    CHECK(lookahead.pos.line == 2);
+    CHECK(lookahead.pos.column == 20);
     CHECK(f.eval("hostname matches '^[a-z]{2,20}\\\\.'", deepseek()));
   }
 

@@ -356,6 +356,56 @@ rules:
   fs::remove_all(dir);
 }
 
+TEST_CASE("an include that is not a policy file: the error gives its position, never its lines") {
+  const fs::path dir = fs::temp_directory_path() / ("flowaudit-secret-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name, std::ios::binary) << text;
+    return (dir / name).string();
+  };
+  struct Case {
+    const char* name;
+    std::string text;
+    const char* error;  // the whole error: FILE:LINE:COL: message, one line
+  };
+  const std::vector<Case> cases{
+      {"passwd", "root:x:0:0:root:/root:/bin/bash\nalice:SECRET-hash:1000:1000::/home/alice:/bin/sh\n",
+       "passwd:1:1: a policy file must be a mapping with some of: policy, include, lists, macros, rules, waivers, "
+       "allowlists"},
+      {"creds.yaml", "aws_access_key_id: AKIAEXAMPLE\naws_secret_access_key: SECRET-key\n",
+       "creds.yaml:1:1: not a policy file: none of its keys is policy, include, lists, macros, rules, waivers or "
+       "allowlists"},
+      {"broken.yaml", "token: SECRET-token\n  nested: [unclosed\n", nullptr},
+      {"binary.bin", std::string("\x7f" "ELF\x02\x01\x01\0\0\0SECRET-bytes\n\x01\x02: [", 27), nullptr},
+      {"list.yaml", "- SECRET-one\n- SECRET-two\n", "list.yaml:1:1: a policy file must be a mapping with some of: "
+                                                    "policy, include, lists, macros, rules, waivers, allowlists"},
+  };
+  for (const Case& c : cases) {
+    const std::string name = c.name;
+    CAPTURE(name);
+    write(name, c.text);
+    const auto top = write("top.yaml", "include: [./" + name + "]\n");
+    const auto r = load_policy({top}, LoadOptions{});
+    REQUIRE(r.errors.size() == 1);
+    const std::string& e = r.errors.front();
+    CHECK(e.find("SECRET") == std::string::npos);
+    CHECK(e.find("alice") == std::string::npos);
+    CHECK(e.find("aws_") == std::string::npos);
+    CHECK(e.find('\n') == std::string::npos);
+    CHECK(e.rfind((dir / ("./" + name)).string() + ":", 0) == 0);
+    if (c.error != nullptr) CHECK(e == (dir.string() + "/./" + c.error));
+  }
+  // An included policy file with a mistake still shows its line and a caret: it is a policy.
+  write("typo.yaml", "rules:\n  - id: a.b\n    title: T\n    severity: low\n    scope: flow\n"
+                     "    condition: encrypted and prot = 1\n");
+  const auto r = load_policy({write("top.yaml", "include: [typo.yaml]\n")}, LoadOptions{});
+  REQUIRE(r.errors.size() == 1);
+  INFO(r.errors.front());
+  CHECK(r.errors.front().find("typo.yaml:6:30: unknown field 'prot'") != std::string::npos);
+  CHECK(r.errors.front().find("\n    condition: encrypted and prot = 1\n") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("positions inside scalars") {
   const std::string text = "a: \"x \\\"y\\\" z\"\nb: >\n  one\n  two\n";
   // value of a: x "y" z ; 'z' is at value offset 6, file column 12 (0-based)

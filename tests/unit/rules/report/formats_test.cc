@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -21,6 +22,7 @@
 #include "analysis/audit.h"
 #include "analysis/enrich/enrichment.h"
 #include "capture/pcap_file_source.h"
+#include "core/ip_address.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
 #include "rules/report/csv_report.h"
@@ -79,12 +81,14 @@ struct Evaluated {
   load::LoadResult loaded;
   eval::Evaluation evaluation;
   PolicyOutcome outcome;
-  explicit Evaluated(const std::string& policy_text = {}, const analysis::AuditResult& r = result()) {
+  explicit Evaluated(const std::string& policy_text = {}, const analysis::AuditResult& r = result(),
+                     bool redact = true) {
     loaded = policy_text.empty() ? load::load_policy({"default"}, load_options())
                                  : load::load_policy_text(policy_text, "test-waivers", load_options());
     REQUIRE_MESSAGE(loaded.ok(), (loaded.errors.empty() ? "" : loaded.errors.front()));
     eval::EvalOptions options;
     options.fail_on = Severity::kHigh;
+    options.redact = redact;
     evaluation = eval::evaluate(loaded.policy, r, options);
     outcome.policy = &loaded.policy;
     outcome.evaluation = &evaluation;
@@ -181,6 +185,86 @@ analysis::AuditResult with_identifier_in_query() {
   return r;
 }
 
+// The packets of a capture file as (offset of the data, captured length), found by walking its
+// records here rather than through the readers: classic pcap (little-endian, 16-byte record
+// headers) or pcapng (little-endian; Enhanced Packet Blocks, data 28 bytes into the block).
+struct FilePacket {
+  std::size_t offset;
+  std::size_t length;
+};
+
+std::uint32_t le32(const std::string& b, std::size_t at) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < 4; ++i) v |= std::uint32_t(static_cast<std::uint8_t>(b[at + i])) << (8 * i);
+  return v;
+}
+
+std::vector<FilePacket> walk_capture(const std::string& bytes) {
+  std::vector<FilePacket> out;
+  if (le32(bytes, 0) == 0x0A0D0D0A) {
+    for (std::size_t at = 0; at + 12 <= bytes.size(); at += le32(bytes, at + 4)) {
+      if (le32(bytes, at + 4) < 12) break;
+      if (le32(bytes, at) == 6) out.push_back({at + 28, le32(bytes, at + 20)});
+    }
+  } else {
+    REQUIRE(le32(bytes, 0) == 0xA1B2C3D4);
+    for (std::size_t at = 24; at + 16 <= bytes.size(); at += 16 + le32(bytes, at + 8)) {
+      out.push_back({at + 16, le32(bytes, at + 8)});
+    }
+  }
+  return out;
+}
+
+// The transport endpoints of an Ethernet frame carrying IPv4 or IPv6 and TCP or UDP, in the order
+// sent; nullopt for anything else.
+std::optional<analysis::flow::FlowKey> frame_key(std::string_view f) {
+  auto u8 = [&](std::size_t i) { return static_cast<std::uint8_t>(f[i]); };
+  if (f.size() < 14) return std::nullopt;
+  const unsigned ethertype = unsigned(u8(12)) << 8 | u8(13);
+  analysis::flow::FlowKey k;
+  std::size_t l4 = 0;
+  if (ethertype == 0x0800 && f.size() >= 34) {
+    std::array<std::uint8_t, 4> a{}, b{};
+    for (std::size_t i = 0; i < 4; ++i) {
+      a[i] = u8(26 + i);
+      b[i] = u8(30 + i);
+    }
+    k.addr[0] = core::IpAddress::v4(a);
+    k.addr[1] = core::IpAddress::v4(b);
+    k.protocol = u8(23);
+    l4 = 14 + std::size_t(u8(14) & 0x0F) * 4;
+  } else if (ethertype == 0x86DD && f.size() >= 54) {
+    std::array<std::uint8_t, 16> a{}, b{};
+    for (std::size_t i = 0; i < 16; ++i) {
+      a[i] = u8(22 + i);
+      b[i] = u8(38 + i);
+    }
+    k.addr[0] = core::IpAddress::v6(a);
+    k.addr[1] = core::IpAddress::v6(b);
+    k.protocol = u8(20);
+    l4 = 54;
+  } else {
+    return std::nullopt;
+  }
+  if ((k.protocol != 6 && k.protocol != 17) || f.size() < l4 + 4) return std::nullopt;
+  k.port[0] = static_cast<std::uint16_t>(u8(l4) << 8 | u8(l4 + 1));
+  k.port[1] = static_cast<std::uint16_t>(u8(l4 + 2) << 8 | u8(l4 + 3));
+  return k;
+}
+
+bool same_endpoints(const analysis::flow::FlowKey& a, const analysis::flow::FlowKey& b) {
+  if (a.protocol != b.protocol) return false;
+  const bool straight =
+      a.addr[0] == b.addr[0] && a.port[0] == b.port[0] && a.addr[1] == b.addr[1] && a.port[1] == b.port[1];
+  const bool crossed =
+      a.addr[0] == b.addr[1] && a.port[0] == b.port[1] && a.addr[1] == b.addr[0] && a.port[1] == b.port[0];
+  return straight || crossed;
+}
+
+const boost::json::object& location_of(const boost::json::value& result) {
+  return result.as_object().at("locations").as_array().at(0).as_object();
+}
+
 }  // namespace
 
 TEST_SUITE("report.formats") {
@@ -206,13 +290,16 @@ TEST_CASE("csv cells are quoted per RFC 4180 and guarded against formulas") {
   CHECK(cell("") == "");
   CHECK(cell("a,b") == "\"a,b\"");
   CHECK(cell("say \"hi\"") == "\"say \"\"hi\"\"\"");
-  CHECK(cell("two\nlines") == "\"two\nlines\"");
+  // Line breaks and other controls are made visible (core/escape.h): a cell is one line.
+  CHECK(cell("two\nlines") == "two\\x0alines");
+  CHECK(cell("a\x1b]0;x\x07,b") == "\"a\\x1b]0;x\\x07,b\"");
+  CHECK(cell("\xe2\x80\xaegnp.exe") == "\\u202egnp.exe");
   CHECK(cell("=HYPERLINK(\"http://evil/\",\"x\")") == "\"'=HYPERLINK(\"\"http://evil/\"\",\"\"x\"\")\"");
   CHECK(cell("+1") == "'+1");
   CHECK(cell("-2+3") == "'-2+3");
   CHECK(cell("@SUM(A1)") == "'@SUM(A1)");
-  CHECK(cell("\tcmd") == "'\tcmd");
-  CHECK(cell("bad\xff") == "bad\xEF\xBF\xBD");
+  CHECK(cell("\tcmd") == "\\x09cmd");
+  CHECK(cell("bad\xff") == "bad\\xff");
 }
 
 TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
@@ -223,17 +310,20 @@ TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
       break;
     }
   }
+  // Redacted, the segment with '=' and spaces is gone; kept (--no-redact), it is guarded and quoted.
   const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
-  CHECK(csv.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=REDACTED\",") != std::string::npos);
+  CHECK(csv.find(",'=REDACTED/REDACTED?device_id=REDACTED,") != std::string::npos);
+  const std::string kept = render([&](std::FILE* f) { write_csv(r, ReportOptions{false}, f); });
+  CHECK(kept.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=abc123\",") != std::string::npos);
 }
 
 TEST_CASE("csv, markdown and sarif redact identifiers in request targets unless told not to") {
   analysis::AuditResult r = with_identifier_in_query();
-  Evaluated e({}, r);
-  REQUIRE(!e.evaluation.findings.empty());
-  e.evaluation.findings.front().message += " (POST /api/register?device_id=abc123)";
   for (const bool redact : {true, false}) {
     INFO("redact " << redact);
+    // The plaintext rules quote {http.path}: the evaluation redacts it (or not), the reports show it.
+    Evaluated e({}, r, redact);
+    REQUIRE(!e.evaluation.findings.empty());
     const ReportOptions options{redact};
     const std::string csv = render([&](std::FILE* f) { write_csv(r, options, f); });
     const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, options, f); });
@@ -259,11 +349,13 @@ TEST_CASE("markdown report matches the golden files") {
 
 TEST_CASE("markdown escapes what would break a table or make markup") {
   CHECK(escape_markdown("a|b") == "a\\|b");
-  CHECK(escape_markdown("x\ny\rz") == "x y z");
+  CHECK(escape_markdown("x\ny\rz") == "x\\x0ay\\x0dz");
   CHECK(escape_markdown("<script>") == "\\<script\\>");
-  CHECK(escape_markdown("`code` [link](http://e)") == "\\`code\\` \\[link\\](http://e)");
-  CHECK(escape_markdown("@everyone") == "&#64;everyone");
-  CHECK(escape_markdown("bad\xc3") == "bad\xEF\xBF\xBD");
+  CHECK(escape_markdown("`code` [link](http://e)") == "\\`code\\` \\[link\\](http:&#8203;//e)");
+  CHECK(escape_markdown("@everyone") == "&#64;&#8203;everyone");
+  CHECK(escape_markdown("see www.evil.example") == "see w&#8203;ww.evil.example");
+  CHECK(escape_markdown("bad\xc3") == "bad\\xc3");
+  CHECK(escape_markdown("\xe2\x80\xae") == "\\u202e");
   CHECK(escape_markdown("Zürich") == "Zürich");
 }
 
@@ -278,7 +370,8 @@ TEST_CASE("sarif report is valid SARIF 2.1.0 with a result per finding") {
   // The required structure from the spec, plus GitHub code scanning's needs. Tests use no network:
   // `validate-sarif --fetch-schema` (the official schema from npm) is for a manual check, or set
   // FLOWAUDIT_SARIF_SCHEMA to a local copy.
-  CHECK(validate("validate-sarif", {sarif, bare, with_waivers}, "--github") == 0);
+  // The SARIF Multitool too, when scripts/install-deps could install it (else validate-sarif says so).
+  CHECK(validate("validate-sarif", {sarif, bare, with_waivers}, "--github --multitool") == 0);
 
   const auto doc = boost::json::parse(sarif).as_object();
   CHECK(doc.at("version").as_string() == "2.1.0");
@@ -402,7 +495,7 @@ TEST_CASE("hostile names and messages stay inside their cells and parse") {
   const std::string junit = render([&](std::FILE* f) { write_junit(r, &e.outcome, ReportOptions{}, f); });
   const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
   CHECK(validate("validate-junit", {junit}) == 0);
-  CHECK(validate("validate-sarif", {sarif}, "--github") == 0);
+  CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
   // Every table row still has its columns: as many unescaped '|' as the header.
   std::istringstream lines(md);
   std::string row;
@@ -428,7 +521,7 @@ TEST_CASE("sarif: a run that read no input is not successful and says why") {
   missing.error = "missing dir/none.pcap: No such file or directory";
   r.inputs.push_back(missing);
   const std::string sarif = render([&](std::FILE* f) { write_sarif(r, nullptr, ReportOptions{}, f); });
-  CHECK(validate("validate-sarif", {sarif}, "--github") == 0);
+  CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
   const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
   const auto& inv = run.at("invocations").as_array().at(0).as_object();
   CHECK(inv.at("executionSuccessful") == false);
@@ -446,6 +539,10 @@ TEST_CASE("the validators reject broken reports") {
                   R"({"artifactLocation":{"uri":"a b"}}}],"suppressions":[{"kind":"nope"}]}]}]})"},
                  "2>/dev/null") != 0);
   CHECK(validate("validate-sarif", {R"({"version":"2.0.0","runs":[]})"}, "2>/dev/null") != 0);
+  CHECK(validate("validate-sarif",
+                 {R"({"version":"2.1.0","runs":[{"tool":{"driver":{"name":"x"}},"results":[{"message":{"text":"m"},)"
+                  R"("locations":[{"physicalLocation":{"artifactLocation":{"uri":"a"},"region":{"byteOffset":-1}}}]}]}]})"},
+                 "2>/dev/null") != 0);
   CHECK(validate("validate-sarif", {R"({"version":"2.1.0","runs":[{"tool":{"driver":{}}}]})"}, "2>/dev/null") != 0);
   // Counts that disagree with the test cases; a test case without a name; not XML at all.
   CHECK(validate("validate-junit",
@@ -461,10 +558,163 @@ TEST_CASE("the validators reject broken reports") {
 TEST_CASE("junit escapes what XML cannot carry") {
   std::string out;
   append_xml_escaped(out, "a<b>&\"'\x01\xff\n");
-  CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;?\xEF\xBF\xBD&#10;");
+  CHECK(out == "a&lt;b&gt;&amp;&quot;&apos;\\x01\\xff&#10;");
   out.clear();
   append_xml_escaped(out, "line\nbreak", false);
   CHECK(out == "line\nbreak");
+}
+
+
+TEST_CASE("sarif: a result's region is the byte range of its flow's first packet in the capture file") {
+  const auto& r = result();
+  const Evaluated e;
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
+  const auto& results = run.at("results").as_array();
+  REQUIRE(!results.empty());
+  std::set<std::string> uris;
+  for (const auto& v : results) {
+    const auto& props = v.as_object().at("properties").as_object();
+    const auto flow_id = static_cast<std::uint64_t>(props.at("flowIds").as_array().at(0).as_int64());
+    const analysis::flow::Flow* flow = nullptr;
+    for (const auto& f : r.flows) flow = f.id == flow_id ? &f : flow;
+    REQUIRE(flow != nullptr);
+    const auto& physical = location_of(v).at("physicalLocation").as_object();
+    const std::string uri(physical.at("artifactLocation").as_object().at("uri").as_string());
+    CHECK(uri == kCaptures.at(flow->input));
+    uris.insert(uri);
+    INFO(uri << " flow " << flow_id);
+    REQUIRE(physical.contains("region"));
+    const auto& region = physical.at("region").as_object();
+    const auto offset = static_cast<std::size_t>(region.at("byteOffset").as_int64());
+    const auto length = static_cast<std::size_t>(region.at("byteLength").as_int64());
+    // Exactly one packet's captured bytes, that packet carries the flow's endpoints, and no packet
+    // before it in the file does.
+    const std::string bytes = read_file(source_path(uri));
+    bool found = false;
+    for (const auto& p : walk_capture(bytes)) {
+      const auto key = frame_key(std::string_view(bytes).substr(p.offset, p.length));
+      if (p.offset == offset) {
+        CHECK(p.length == length);
+        REQUIRE(key);
+        CHECK(same_endpoints(*key, flow->key));
+        found = true;
+        break;
+      }
+      CHECK_FALSE((key && same_endpoints(*key, flow->key)));
+    }
+    CHECK(found);
+  }
+  CHECK(uris.size() == 2);  // findings from both captures
+}
+
+TEST_CASE("sarif: no region where there is no file to point into") {
+  const Evaluated e;
+  auto region_count = [&](const analysis::AuditResult& r) {
+    const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+    const auto doc = boost::json::parse(sarif);
+    std::size_t n = 0;
+    for (const auto& v : doc.as_object().at("runs").as_array().at(0).as_object().at("results").as_array()) {
+      n += location_of(v).at("physicalLocation").as_object().contains("region") ? 1 : 0;
+    }
+    return std::pair{n, sarif};
+  };
+  const std::size_t all = region_count(result()).first;
+  REQUIRE(all == e.evaluation.findings.size());
+  std::size_t from_first = 0;  // findings whose first flow is in the first capture
+  for (const auto& f : e.evaluation.findings) {
+    for (const auto& flow : result().flows) from_first += flow.id == f.evidence.flow_ids.front() && flow.input == 0 ? 1 : 0;
+  }
+  REQUIRE(from_first > 0);
+
+  analysis::AuditResult piped = audit();
+  piped.inputs[0].path = "-";  // standard input
+  CHECK(region_count(piped).first == all - from_first);
+
+  // A live capture: the regions are in the file kept with --write, as far as it was written.
+  analysis::AuditResult live = audit();
+  live.inputs[0].format = "live";
+  live.inputs[0].path = "eth0";
+  CHECK(region_count(live).first == all - from_first);  // nothing kept
+  live.live.emplace();
+  live.live->written = "kept.pcapng";
+  live.live->written_bytes = 1u << 30;
+  // Plain names, not structured bindings: clang before 16 cannot capture those in CHECK.
+  const auto counted = region_count(live);
+  const std::size_t kept = counted.first;
+  const std::string& sarif = counted.second;
+  CHECK(kept == all);
+  CHECK(sarif.find("\"uri\": \"kept.pcapng\"") != std::string::npos);
+  CHECK(sarif.find("\"uri\": \"eth0\"") == std::string::npos);
+  CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
+  live.live->written_bytes = 100;  // the write failed early: the packets are not in the file
+  CHECK(region_count(live).first == all - from_first);
+}
+
+TEST_CASE("sarif: rules have a name apart from their id, the tool an information URI") {
+  CHECK(sarif_rule_name("china-transfer.operator") == "ChinaTransferOperator");
+  CHECK(sarif_rule_name("blind-spots.quic-undecryptable") == "BlindSpotsQuicUndecryptable");
+  CHECK(sarif_rule_name("allow_list.x1") == "AllowListX1");
+  CHECK(sarif_rule_name("123") == "");  // would equal the id: SARIF wants no name then
+  const Evaluated e;
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(result(), &e.outcome, ReportOptions{}, f); });
+  const auto doc = boost::json::parse(sarif);
+  const auto& driver =
+      doc.as_object().at("runs").as_array().at(0).as_object().at("tool").as_object().at("driver").as_object();
+  CHECK(driver.at("informationUri") == kSarifInformationUri);
+  CHECK(std::string_view(kSarifInformationUri).starts_with("https://"));
+  std::size_t named = 0;
+  for (const auto& v : driver.at("rules").as_array()) {
+    const auto& rule = v.as_object();
+    REQUIRE(rule.contains("name"));
+    CHECK(rule.at("name") != rule.at("id"));
+    ++named;
+  }
+  CHECK(named == enabled_rules(e.loaded.policy));
+}
+
+TEST_CASE("sarif: message texts are plain text no viewer can turn into a link or placeholder") {
+  CHECK(sarif_plain_text("chat.deepseek.com (3.173.21.63)") == "chat.deepseek.com (3.173.21.63)");
+  CHECK(sarif_plain_text("[click](https://evil.example/)") == "\\[click\\]\\(https://evil.example/)");
+  CHECK(sarif_plain_text("a\\[b") == "a\\\\\\[b");
+  CHECK(sarif_plain_text("{0} {1}") == "{{0}} {{1}}");
+  CHECK(sarif_plain_text("one\ntwo\r\n\tthree\x7f") == "one two   three ");
+  CHECK(sarif_plain_text("x\xC2\x85y") == "x y");                          // C1 next line
+  CHECK(sarif_plain_text("a\xE2\x80\xAEgnp.exe") == "a\xEF\xBF\xBDgnp.exe");  // right-to-left override
+  CHECK(sarif_plain_text("a\xE2\x81\xA6" "b") == "a\xEF\xBF\xBD" "b");           // left-to-right isolate
+  CHECK(sarif_plain_text("bad\xff") == "bad\xEF\xBF\xBD");
+  CHECK(sarif_plain_text("Zürich") == "Zürich");
+
+  // A host name from the wire in a finding's message, and a warning quoting one.
+  analysis::AuditResult r = audit();
+  for (auto& d : r.destinations) d.hostname = "[login](https://evil.example/){0}";
+  r.warnings.push_back("odd name [x](https://evil.example/) seen");
+  Evaluated e({}, r);
+  REQUIRE(!e.evaluation.findings.empty());
+  bool quoted = false;
+  for (const auto& f : e.evaluation.findings) quoted = quoted || f.message.find("[login](https://evil") != std::string::npos;
+  REQUIRE(quoted);
+  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
+  std::vector<std::string> texts;
+  for (const auto& v : run.at("results").as_array()) {
+    const auto& message = v.as_object().at("message").as_object();
+    CHECK_FALSE(message.contains("markdown"));
+    texts.emplace_back(message.at("text").as_string());
+  }
+  for (const auto& v : run.at("invocations").as_array().at(0).as_object().at("toolExecutionNotifications").as_array()) {
+    texts.emplace_back(v.as_object().at("message").as_object().at("text").as_string());
+  }
+  std::size_t escaped = 0;
+  for (const auto& t : texts) {
+    INFO(t);
+    CHECK(t.find("](") == std::string::npos);
+    for (std::size_t i = t.find('['); i != std::string::npos; i = t.find('[', i + 1)) CHECK((i > 0 && t[i - 1] == '\\'));
+    for (std::size_t i = t.find("{0"); i != std::string::npos; i = t.find("{0", i + 1)) CHECK((i > 0 && t[i - 1] == '{'));
+    escaped += t.find("\\[login\\]\\(https://evil.example/){{0}}") != std::string::npos ? 1 : 0;
+  }
+  CHECK(escaped > 0);
+  CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
 }
 
 }  // TEST_SUITE

@@ -121,7 +121,8 @@ TEST_SUITE("rules.report.output") {
     TempDir dir;
     const std::string path = (dir.path() / "no-such-dir" / "r.json").string();
     const std::string err = write_report(ReportTarget{Format::kJson, path}, "x");
-    CHECK(err == path + ": cannot write report: No such file or directory");
+    CHECK(err.find(path + ": cannot write report: ") == 0);
+    CHECK(err.find("No such file or directory") != std::string::npos);
     CHECK(err.find('\n') == std::string::npos);
     const std::string dir_err = write_report(ReportTarget{Format::kJson, dir.path().string()}, "x");
     CHECK(dir_err.find(dir.path().string() + ": cannot write report: ") == 0);
