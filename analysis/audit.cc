@@ -11,8 +11,16 @@
 namespace flowaudit::analysis {
 
 Auditor::Auditor(AuditOptions options)
-    : options_(std::move(options)), decoder_(options_.reassembly), table_(options_.flows), apps_(options_.app) {
+    : options_(std::move(options)),
+      decoder_(options_.reassembly),
+      table_(options_.flows),
+      apps_(options_.app),
+      dropped_destinations_(options_.max_destinations) {
   table_.set_retire_listener([this](flow::Flow& f) { apps_.on_retire(f); });
+  apps_.pool().set_max_bytes(options_.max_string_bytes);
+  if (options_.max_flow_records == 0) options_.max_flow_records = 1;
+  caps_.max_flow_records = options_.max_flow_records;
+  caps_.max_destinations = options_.max_destinations;
 }
 
 const app::FlowDetails* Auditor::details_of(const AuditResult& r, const flow::Flow& f) {
@@ -47,6 +55,11 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
       max_flow_id_ = f.id;
       if (track_new_) note_new_flow(f);
       if (on_new_flow_) on_new_flow_(f);
+    }
+    // In batches of a quarter of the cap, so that removing from the front of the records costs
+    // O(1) per flow.
+    if (table_.finished().size() + groups_.size() > options_.max_flow_records + options_.max_flow_records / 4) {
+      drop_records();
     }
   } catch (const std::bad_alloc&) {
     // Growth failed: keep counting packets, say so in the report.
@@ -174,35 +187,64 @@ capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t in
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
   table_.finish();
   apps_.finish();
+  options_.only_attributed = options_.only_attributed || only_attributed;
+  // The flows still open at the end count against the cap like the others.
+  drop_records();
   AuditResult r;
   r.inputs = std::move(inputs);
   r.flows = table_.take_finished();
   r.strings = apps_.strings();
+  r.processes = std::move(processes_);
+  if (options_.only_attributed) {
+    std::erase_if(r.flows, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
+  }
+  // Names for the records kept as they are; the records standing for groups keep the name their
+  // group was made with. Then all in id order, as if nothing had been dropped.
+  std::vector<app::FlowName> names;
+  names.reserve(r.flows.size() + groups_.size());
+  for (const flow::Flow& f : r.flows) {
+    const auto it = apps_.details().find(f.id);
+    app::FlowDetails* d = it == apps_.details().end() ? nullptr : &it->second;
+    if (d != nullptr) app::classify_blind_spot(f, *d);
+    names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
+  }
+  for (GroupRecord& g : groups_) {
+    r.flows.push_back(g.flow);
+    names.push_back(g.name);
+    if (g.folded.flows != 0) r.folded.emplace(g.flow.id, std::move(g.folded));
+  }
+  groups_.clear();
+  group_index_.clear();
+  {
+    std::vector<std::size_t> order(r.flows.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return r.flows[a].id < r.flows[b].id; });
+    std::vector<flow::Flow> flows;
+    flows.reserve(order.size());
+    r.names.reserve(order.size());
+    for (const std::size_t i : order) {
+      flows.push_back(r.flows[i]);
+      r.names.push_back(names[i]);
+    }
+    r.flows = std::move(flows);
+  }
   r.details = std::move(apps_.details());
   r.dns = std::move(apps_.dns_records());
-  r.processes = std::move(processes_);
-  if (only_attributed) {
-    const auto unknown = [&](std::uint64_t id) { return r.processes.find(id) == r.processes.end(); };
-    std::erase_if(r.flows, [&](const flow::Flow& f) { return unknown(f.id); });
-    std::erase_if(r.dns, [&](const app::DnsRecord& q) { return unknown(q.flow_id); });
+  if (options_.only_attributed) {
+    std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
   }
   r.app_stats = apps_.stats();
 
-  // Names, blind spots and labels for grouping, now that every DNS answer is in.
-  r.names.reserve(r.flows.size());
+  // Blind spots and labels for grouping, now that every DNS answer is in.
   std::vector<flow::FlowLabel> labels(r.flows.size());
+  r.coverage = dropped_coverage_;
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
     const flow::Flow& f = r.flows[i];
-    app::FlowDetails* d = nullptr;
-    if (const auto it = r.details.find(f.id); it != r.details.end()) {
-      d = &it->second;
-      app::classify_blind_spot(f, *d);
-      ++r.coverage.blind_spots[static_cast<std::size_t>(d->blind_spot)];
-    }
-    r.names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
+    const app::FlowDetails* d = details_of(r, f);
+    if (d != nullptr) ++r.coverage.blind_spots[static_cast<std::size_t>(d->blind_spot)];
     flow::FlowLabel& label = labels[i];
-    label.hostname = r.names.back().hostname;
-    label.hostname_source = r.names.back().source;
+    label.hostname = r.names[i].hostname;
+    label.hostname_source = r.names[i].source;
     if (d != nullptr) label.app_protocol = app::to_string(d->app);
     label.encrypted = app::encrypted(d);
     ++r.coverage.flows;
@@ -212,7 +254,10 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
       r.coverage.named_bytes_out += f.out().bytes;
     }
   }
-  r.destinations = flow::aggregate_destinations(r.flows, &labels);
+  r.destinations = flow::aggregate_destinations(r.flows, &labels, dropped_destinations_.take());
+  r.caps = caps_;
+  r.caps.strings_dropped = apps_.pool().dropped();
+  r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
@@ -239,8 +284,30 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
                                      r.app_stats.inspections_skipped));
   }
   if (r.app_stats.dns_records_dropped > 0) {
-    r.warnings.push_back(fmt::format("{} DNS messages were not recorded: the DNS log is full",
+    r.warnings.push_back(fmt::format("{} DNS messages were not recorded: the DNS log is full (raise --max-dns-records)",
                                      r.app_stats.dns_records_dropped));
+  }
+  const CapStats& c = r.caps;
+  if (c.flow_records_dropped > 0) {
+    r.warnings.push_back(fmt::format(
+        "{} of {} flow records were dropped to stay within --max-flow-records {}; their flows are counted in "
+        "their destinations and, through {} records standing for flow groups, by the flow rules",
+        c.flow_records_dropped, r.total_flows(), c.max_flow_records, c.flow_groups));
+  }
+  if (c.flows_over_destination_cap > 0) {
+    r.warnings.push_back(fmt::format("{} flows went to destinations past --max-destinations {}: they are in no "
+                                     "destination and no rule saw them (raise --max-destinations)",
+                                     c.flows_over_destination_cap, c.max_destinations));
+  }
+  if (c.flows_over_group_cap > 0) {
+    r.warnings.push_back(fmt::format("{} flows were not evaluated by the flow rules: too many distinct flows to keep "
+                                     "one record per group within --max-flow-records {} (raise it)",
+                                     c.flows_over_group_cap, c.max_flow_records));
+  }
+  if (c.strings_dropped > 0) {
+    r.warnings.push_back(fmt::format("{} names or fingerprints were not kept: the string pool is full ({} bytes); "
+                                     "they read as \"{}\"",
+                                     c.strings_dropped, options_.max_string_bytes, core::StringPool::kOverflow));
   }
   if (out_of_memory_) r.warnings.push_back("out of memory while tracking flows: some packets were not tracked");
   const auto& a = r.anomalies.all();

@@ -25,6 +25,55 @@ struct AuditOptions {
   flow::FlowTableConfig flows;
   packet::ReassemblyConfig reassembly;
   app::AppConfig app;
+  // Records of ended flows kept for the report (--max-flow-records). Past it the oldest are folded
+  // into their destination and into a flow group (flows whose rule-visible values are all equal,
+  // see audit_records.cc) and dropped: destinations and findings stay what they would be. A record
+  // costs ~500 bytes at the peak (the flow, its name and label, the evaluator's share, vector
+  // slack), so 100k records are ~50 MiB: with the live flow table and the destinations, within
+  // 128 MiB with --max-flows 10000 and ~256-420 MiB at the defaults on a 5 M-flow flood
+  // (bench/flood). The JSON report lists them (~750 bytes each: ~75 MB at most).
+  std::size_t max_flow_records = 100'000;
+  // Destinations aggregated from dropped records (--max-destinations). Past it a flow to a new
+  // destination is lost: counted, and the capture fails the default policy (capture.capped). An AI
+  // chat app talks to tens of destinations, a device's day of browsing to a few thousand, an office
+  // NAT to tens of thousands; 100k is past any of them (a scan or a flood) and costs ~50 MiB.
+  std::size_t max_destinations = 100'000;
+  // Bytes of distinct strings (names, fingerprints, headers) interned for the whole audit.
+  std::size_t max_string_bytes = std::size_t{64} << 20;
+  // A flow rule reads the flow's own bytes_out or bytes_in: flow groups must then also agree on
+  // them (set by the CLI from the policy).
+  bool group_by_flow_bytes = false;
+  // Per-app audit: flows without a known process are left out as they are dropped.
+  bool only_attributed = false;
+};
+
+// Flows whose records were dropped, folded into the record that stands for their group: the flow
+// rules see the record once and count these with it (AuditResult::folded).
+struct FoldedFlows {
+  static constexpr std::size_t kMaxIds = 20;  // the lowest ids, for evidence
+  std::uint64_t flows = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t bytes_in = 0;
+  core::TimestampNs first_ns = 0;
+  core::TimestampNs last_ns = 0;
+  std::vector<std::uint64_t> ids;  // ascending
+  void add(const flow::Flow& f);
+};
+
+// What the memory caps did; everything but flow_records_dropped means something is missing.
+struct CapStats {
+  std::uint64_t flow_records_dropped = 0;  // records dropped, their flows folded (all the ones below too)
+  std::uint64_t flow_groups = 0;           // records kept to stand for dropped ones
+  std::uint64_t flows_over_destination_cap = 0;  // in no destination, no flow rule ran on them
+  std::uint64_t flows_over_group_cap = 0;        // in their destination, no flow rule ran on them
+  std::uint64_t strings_dropped = 0;             // values not interned: the string pool was full
+  std::uint64_t dns_records_dropped = 0;         // DNS messages not recorded: the DNS log was full
+  std::size_t max_flow_records = 0;
+  std::size_t max_destinations = 0;
+  // True when a cap left something out of the audit (a blind spot: capture.capped).
+  [[nodiscard]] bool capped() const noexcept {
+    return flows_over_destination_cap + flows_over_group_cap + strings_dropped + dns_records_dropped > 0;
+  }
 };
 
 struct Coverage {
@@ -68,7 +117,9 @@ struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
-  std::vector<flow::Flow> flows;
+  std::vector<flow::Flow> flows;  // records kept (see CapStats); total_flows() counts every flow
+  std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
+  CapStats caps;
   std::vector<flow::Destination> destinations;
   std::vector<app::FlowName> names;  // parallel to flows
   std::shared_ptr<const core::StringPool> strings;  // what `details` point into
@@ -87,6 +138,7 @@ struct AuditResult {
   core::TimestampNs first_ns = 0;
   core::TimestampNs last_ns = 0;
   std::uint64_t skipped_unsupported_link = 0;
+  [[nodiscard]] std::uint64_t total_flows() const noexcept { return flows.size() + caps.flow_records_dropped; }
 };
 
 // Seconds between two timestamps, computed in double so that no pair of timestamps can overflow.
@@ -145,6 +197,29 @@ class Auditor {
 
  private:
   void note_new_flow(const flow::Flow& f);
+  // Folds the oldest ended flows until at most max_flow_records records are kept.
+  void drop_records();
+  void fold(flow::Flow& f);
+  void count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d);
+  [[nodiscard]] bool attributed(std::uint64_t id) const { return processes_.find(id) != processes_.end(); }
+  void forget(const flow::Flow& f);
+
+  // A record kept to stand for a group of dropped flows, with the name it had when its group
+  // began (the names of dropped flows are fixed as they are dropped).
+  struct GroupRecord {
+    flow::Flow flow;
+    app::FlowName name;
+    FoldedFlows folded;
+  };
+  struct GroupKey {
+    std::uint64_t a = 0, b = 0;
+    friend bool operator==(const GroupKey&, const GroupKey&) = default;
+  };
+  struct GroupKeyHash {
+    std::size_t operator()(const GroupKey& k) const noexcept { return static_cast<std::size_t>(k.a); }
+  };
+  [[nodiscard]] GroupKey group_key(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d) const;
+
 
   AuditOptions options_;
   packet::Decoder decoder_;
@@ -165,6 +240,13 @@ class Auditor {
   std::unordered_map<std::uint64_t, FlowProcess> processes_;
   std::uint64_t last_flow_id_ = 0;
   std::uint64_t newest_flow_id_ = 0;  // to tell a flow's first packet (ids only grow)
+  // Records dropped past --max-flow-records (audit_records.cc).
+  flow::DestinationAggregator dropped_destinations_;
+  std::vector<GroupRecord> groups_;
+  std::unordered_map<GroupKey, std::size_t, GroupKeyHash> group_index_;
+  Coverage dropped_coverage_;  // of the flows whose records were dropped
+  CapStats caps_;
+  std::size_t kept_dns_processes_ = 0;
 };
 
 }  // namespace flowaudit::analysis

@@ -60,6 +60,9 @@ struct AuditArgs {
   std::vector<std::string> reports;
   std::string fail_on = "high";
   std::size_t max_flows = 1u << 20;
+  std::size_t max_flow_records = 100'000;
+  std::size_t max_destinations = 100'000;
+  std::size_t max_dns_records = 1u << 18;
   double tcp_timeout = 300;
   double udp_timeout = 120;
   std::size_t fragment_memory = 8u << 20;
@@ -189,6 +192,9 @@ bool audit_options(const AuditArgs& args, analysis::AuditOptions& options) {
     options.flows.clients.push_back(*cidr);
   }
   options.flows.max_flows = args.max_flows;
+  options.max_flow_records = args.max_flow_records;
+  options.max_destinations = args.max_destinations;
+  options.app.max_dns_records = args.max_dns_records;
   options.flows.tcp_idle_ns = static_cast<core::TimestampNs>(args.tcp_timeout * 1e9);
   options.flows.udp_idle_ns = static_cast<core::TimestampNs>(args.udp_timeout * 1e9);
   options.reassembly.memory_limit = args.fragment_memory;
@@ -250,6 +256,7 @@ int build_audit(const AuditArgs& args, const std::vector<std::string>& captures,
   }
   std::vector<std::string> warnings;
   if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
+  options.group_by_flow_bytes = run.policy && rules::eval::flow_rules_read_flow_bytes(*run.policy);
   analysis::Auditor auditor(options);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;
@@ -426,6 +433,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
     error_line(error);
     return kExitUsage;
   }
+  options.group_by_flow_bytes = run.policy && rules::eval::flow_rules_read_flow_bytes(*run.policy);
+  options.only_attributed = per_app;
   analysis::Auditor auditor(options);
   auditor.track_new_destinations(true);
 
@@ -838,6 +847,21 @@ void add_audit_options(CLI::App* cmd, AuditArgs& audit, const std::string& repor
   cmd->add_option("--max-flows", audit.max_flows, "Cap on live flows; the stalest is evicted beyond it")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
       ->default_str("1048576");
+  cmd->add_option("--max-flow-records", audit.max_flow_records,
+                  "Records of ended flows kept for the report (~500 bytes each); past it the oldest are folded "
+                  "into their destination and findings (nothing is lost; the report counts them)")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 28))
+      ->default_str("100000");
+  cmd->add_option("--max-destinations", audit.max_destinations,
+                  "Cap on destinations aggregated from dropped flow records; past it flows are left out and the "
+                  "default policy fails (blind-spots.memory-cap)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
+      ->default_str("100000");
+  cmd->add_option("--max-dns-records", audit.max_dns_records,
+                  "DNS messages recorded for dns[] and the DNS rules; past it they are counted, not recorded, and "
+                  "the default policy fails")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
+      ->default_str("262144");
   cmd->add_option("--tcp-timeout", audit.tcp_timeout, "Seconds before an idle TCP flow is closed")
       ->check(CLI::Range(0.001, 31536000.0))
       ->default_str("300");

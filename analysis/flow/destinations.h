@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "analysis/flow/flow.h"
@@ -22,6 +24,7 @@ struct NameSeen {
   std::string name;
   std::string source;
   std::uint64_t flows = 0;
+  std::uint64_t first_flow = 0;  // lowest flow id with this name: names are listed in that order
 };
 
 struct Destination {
@@ -46,9 +49,35 @@ struct Destination {
 };
 
 // Sorted by bytes sent to the destination, largest first (ties by address and port). `labels`,
-// when given, is parallel to `flows`.
+// when given, is parallel to `flows`. `folded`, when given, holds destinations already aggregated
+// from flows whose records were dropped (see DestinationAggregator); they are merged in, so the
+// result is the same as if those flows had been in `flows`.
 std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows,
-                                                const std::vector<FlowLabel>* labels = nullptr);
+                                                const std::vector<FlowLabel>* labels = nullptr,
+                                                std::vector<Destination> folded = {});
+
+// Destinations aggregated one flow at a time, for flows whose records are dropped to bound memory
+// (--max-flow-records). Bounded itself (--max-destinations): add() refuses a new destination past
+// the cap, and the caller counts the flow as lost.
+class DestinationAggregator {
+ public:
+  explicit DestinationAggregator(std::size_t max_destinations) : max_(max_destinations) {}
+  // Whether add() would take the flow: its destination is known, or there is room for a new one.
+  [[nodiscard]] bool accepts(const Flow& f) const;
+  // False: the flow's destination is new and the cap is reached; nothing was added.
+  bool add(const Flow& f, const FlowLabel& label);
+  [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
+  // Hands the destinations over (unsorted, hostnames not chosen yet), leaving this empty.
+  std::vector<Destination> take();
+
+ private:
+  struct KeyHash {
+    std::size_t operator()(const std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>& k) const noexcept;
+  };
+  std::size_t max_;
+  std::unordered_map<std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>, std::size_t, KeyHash> index_;
+  std::vector<Destination> destinations_;
+};
 
 // Lower is better: tls-sni and quic-sni, then http-host, then dns.
 int name_source_rank(std::string_view source) noexcept;

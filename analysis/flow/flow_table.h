@@ -45,6 +45,9 @@ class FlowTable {
   void set_retire_listener(std::function<void(Flow&)> listener) { on_retire_ = std::move(listener); }
 
   [[nodiscard]] const std::vector<Flow>& finished() const noexcept { return finished_; }
+  // Oldest first until finish() sorts them by id: the owner may drop records from the front to
+  // bound memory (Auditor, --max-flow-records).
+  [[nodiscard]] std::vector<Flow>& finished() noexcept { return finished_; }
   // Hands the finished flows over (after finish()), leaving the table empty.
   std::vector<Flow> take_finished() noexcept { return std::move(finished_); }
   [[nodiscard]] std::size_t live() const noexcept { return live_; }

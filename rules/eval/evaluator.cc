@@ -174,6 +174,7 @@ class Run {
       index.emplace(DestKey{d.ip, d.port, d.protocol}, i);
     }
     flow_dest_.assign(r_.flows.size(), kNoDest);
+    folded_.assign(r_.flows.size(), nullptr);
     dest_flows_.assign(r_.destinations.size(), {});
     for (std::size_t i = 0; i < r_.flows.size(); ++i) {
       const auto& f = r_.flows[i];
@@ -181,7 +182,11 @@ class Run {
       if (it == index.end()) continue;
       flow_dest_[i] = it->second;
       auto& ids = dest_flows_[it->second];
-      if (ids.size() < kMaxEvidenceFlows) ids.push_back(f.id);
+      add_id(ids, f.id);
+      if (const auto fit = r_.folded.find(f.id); fit != r_.folded.end()) {
+        folded_[i] = &fit->second;
+        for (const std::uint64_t id : fit->second.ids) add_id(ids, id);
+      }
     }
     dns_dest_ = std::move(index);
     dest_present_.resize(r_.destinations.size());
@@ -189,6 +194,16 @@ class Run {
       dest_.bind(i);
       dest_present_[i] = dest_.presence();
     }
+  }
+
+  // Evidence lists the lowest flow ids: records arrive in id order, but the flows folded into a
+  // record (dropped records, see analysis::FoldedFlows) do not.
+  static void add_id(std::vector<std::uint64_t>& ids, std::uint64_t id) {
+    if (ids.size() >= kMaxEvidenceFlows && id >= ids.back()) return;
+    const auto at = std::lower_bound(ids.begin(), ids.end(), id);
+    if (at != ids.end() && *at == id) return;
+    ids.insert(at, id);
+    if (ids.size() > kMaxEvidenceFlows) ids.pop_back();
   }
 
   // The waiver that covers a record for a rule, if any.
@@ -290,10 +305,17 @@ class Run {
         if (f == nullptr) continue;
         const auto& fl = r_.flows[i];
         ++f->evidence.flows;
-        if (f->evidence.flow_ids.size() < kMaxEvidenceFlows) f->evidence.flow_ids.push_back(fl.id);
+        add_id(f->evidence.flow_ids, fl.id);
         f->evidence.bytes_out += fl.out().bytes;
         f->evidence.bytes_in += fl.in().bytes;
         add_time(f->evidence, fl.first_seen(), fl.last_seen);
+        if (const analysis::FoldedFlows* more = folded_[i]) {
+          f->evidence.flows += more->flows;
+          for (const std::uint64_t id : more->ids) add_id(f->evidence.flow_ids, id);
+          f->evidence.bytes_out += more->bytes_out;
+          f->evidence.bytes_in += more->bytes_in;
+          add_time(f->evidence, more->first_ns, more->last_ns);
+        }
       }
     }
   }
@@ -336,7 +358,7 @@ class Run {
       if (!states_[state].rule->predicate->evaluate(capture_)) continue;
       Finding* f = finding(state, 0, waiver_for(states_[state], capture_), capture_, std::nullopt);
       if (f == nullptr) continue;
-      f->evidence.flows = r_.flows.size();
+      f->evidence.flows = r_.total_flows();
       f->evidence.bytes_out = r_.coverage.bytes_out;
       for (const auto& d : r_.destinations) f->evidence.bytes_in += d.bytes_in;
       add_time(f->evidence, r_.first_ns, r_.last_ns);
@@ -428,6 +450,7 @@ class Run {
   std::vector<RuleState> states_;
   std::array<std::vector<std::size_t>, kScopes> by_scope_;
   std::vector<std::size_t> flow_dest_;
+  std::vector<const analysis::FoldedFlows*> folded_;  // parallel to the flows
   std::vector<lang::FieldSet> dest_present_;
   std::vector<std::vector<std::uint64_t>> dest_flows_;
   std::unordered_map<DestKey, std::size_t, DestKeyHash> dns_dest_;
@@ -454,6 +477,20 @@ std::string render_message(const MessageTemplate& message, const lang::Record& r
     }
   }
   return out;
+}
+
+bool flow_rules_read_flow_bytes(const Policy& policy) noexcept {
+  const lang::FieldSet bytes = lang::field_bit(lang::FieldId::kBytesOut) | lang::field_bit(lang::FieldId::kBytesIn);
+  for (const Rule& rule : policy.rules) {
+    if (rule.enabled && rule.predicate && rule.scope == Scope::kFlow && (rule.predicate->fields() & bytes) != 0) {
+      return true;
+    }
+  }
+  for (const Waiver& w : policy.waivers) {
+    const lang::Predicate* p = w.predicate_for(Scope::kFlow);
+    if (p != nullptr && (p->fields() & bytes) != 0) return true;
+  }
+  return false;
 }
 
 Evaluation evaluate(const Policy& policy, const analysis::AuditResult& result, const EvalOptions& options) noexcept {

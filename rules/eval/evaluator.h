@@ -64,6 +64,11 @@ struct Evaluation {
 [[nodiscard]] Evaluation evaluate(const Policy& policy, const analysis::AuditResult& result,
                                   const EvalOptions& options) noexcept;
 
+// Whether a flow rule (or a waiver of one) reads a flow's own bytes_out or bytes_in: flows whose
+// records are dropped can then be grouped only with flows of the same byte counts
+// (analysis::AuditOptions::group_by_flow_bytes).
+[[nodiscard]] bool flow_rules_read_flow_bytes(const Policy& policy) noexcept;
+
 // The message of a rule rendered on a record ("unknown" for fields without a value), request
 // targets redacted unless `redact` is false.
 [[nodiscard]] std::string render_message(const MessageTemplate& message, const lang::Record& record,

@@ -47,15 +47,17 @@ std::optional<Value> CaptureRecord::get(FieldId field) const {
       // Percent of the bytes sent that went to named destinations, rounded down: 99.9 is not 100.
       return Value(static_cast<std::int64_t>(r_.coverage.bytes_out_share() * 100.0));
     case FieldId::kCapturePackets: return number(r_.packets);
-    case FieldId::kCaptureFlows: return number(r_.flows.size());
+    case FieldId::kCaptureFlows: return number(r_.total_flows());
     case FieldId::kCaptureComplete: return Value(complete_);
+    case FieldId::kCaptureCapped: return Value(r_.caps.capped());
     default: return std::nullopt;
   }
 }
 
 lang::FieldSet CaptureRecord::presence() const noexcept {
   return lang::field_bit(FieldId::kCaptureCoverage) | lang::field_bit(FieldId::kCapturePackets) |
-         lang::field_bit(FieldId::kCaptureFlows) | lang::field_bit(FieldId::kCaptureComplete);
+         lang::field_bit(FieldId::kCaptureFlows) | lang::field_bit(FieldId::kCaptureComplete) |
+         lang::field_bit(FieldId::kCaptureCapped);
 }
 
 lang::FieldSet DestinationRecord::presence() const {

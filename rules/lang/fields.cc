@@ -65,6 +65,9 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
      "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
      "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections)"},
+    {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
+     "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
+     "flows, DNS messages or names out of the audit"},
 }};
 
 constexpr bool table_in_order() {

@@ -75,6 +75,7 @@ enum class FieldId : std::uint16_t {
   kDnsRcode,
   kDnsServer,
   kBlindSpotReason,
+  kCaptureCapped,
   kCount,  // not a field: the number of fields
 };
 

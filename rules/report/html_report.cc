@@ -364,7 +364,7 @@ class Writer {
     const double seconds = analysis::duration_seconds(r_.first_ns, r_.last_ns);
     raw(fmt::format("<p class=\"sub\">{} ({:.1f} s) · {} · {} captured · {} · {}</p>\n", esc(range_text()), seconds,
                     plural(r_.packets, "packet", "packets"), bytes_text(r_.bytes),
-                    plural(r_.flows.size(), "flow", "flows"), plural(r_.destinations.size(), "destination", "destinations")));
+                    plural(r_.total_flows(), "flow", "flows"), plural(r_.destinations.size(), "destination", "destinations")));
   }
 
   void verdict() {

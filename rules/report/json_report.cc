@@ -52,14 +52,34 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.end_object();
 }
 
+// What the memory caps did (flows[] lists the records kept; summary.flows counts every flow).
+void write_caps(JsonWriter& w, const analysis::AuditResult& r) {
+  const analysis::CapStats& c = r.caps;
+  w.key("caps");
+  w.begin_object();
+  w.field("capped", c.capped());
+  w.field("max_flow_records", static_cast<std::uint64_t>(c.max_flow_records));
+  w.field("max_destinations", static_cast<std::uint64_t>(c.max_destinations));
+  w.field("flow_records", static_cast<std::uint64_t>(r.flows.size()));
+  w.field("flow_records_dropped", c.flow_records_dropped);
+  w.field("flow_groups", c.flow_groups);
+  w.field("flows_over_destination_cap", c.flows_over_destination_cap);
+  w.field("flows_over_group_cap", c.flows_over_group_cap);
+  w.field("dns_records", static_cast<std::uint64_t>(r.dns.size()));
+  w.field("dns_records_dropped", c.dns_records_dropped);
+  w.field("strings_dropped", c.strings_dropped);
+  w.end_object();
+}
+
 void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
   w.key("summary");
   w.begin_object();
   write_verdict_json(w, outcome);
   w.field("packets", r.packets);
   w.field("bytes", r.bytes);
-  w.field("flows", static_cast<std::uint64_t>(r.flows.size()));
+  w.field("flows", r.total_flows());
   w.field("destinations", static_cast<std::uint64_t>(r.destinations.size()));
+  write_caps(w, r);
   timestamp_field(w, "first_seen", r.first_ns, r.packets > 0);
   timestamp_field(w, "last_seen", r.last_ns, r.packets > 0);
   w.field("duration_seconds", analysis::duration_seconds(r.first_ns, r.last_ns));

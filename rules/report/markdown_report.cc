@@ -135,7 +135,7 @@ std::string render_markdown(const analysis::AuditResult& r, const PolicyOutcome*
   const char* verdict = !evaluated ? "not evaluated" : outcome->evaluation->failed ? "FAIL" : "pass";
   line(out, "## flowaudit: {}", verdict);
   out += '\n';
-  std::string summary = fmt::format("{} packets, {} flows to {} destinations", r.packets, r.flows.size(),
+  std::string summary = fmt::format("{} packets, {} flows to {} destinations", r.packets, r.total_flows(),
                                     r.destinations.size());
   if (r.packets > 0) {
     summary += fmt::format(", {} to {} ({:.1f} s)", core::format_iso8601(r.first_ns), core::format_iso8601(r.last_ns),

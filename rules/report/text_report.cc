@@ -45,7 +45,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   std::string out;
   const double seconds = analysis::duration_seconds(r.first_ns, r.last_ns);
   line(out, "flowaudit {}: {} packets, {} captured, {} flows to {} destinations", FLOWAUDIT_VERSION, r.packets,
-       human_bytes(r.bytes), r.flows.size(), r.destinations.size());
+       human_bytes(r.bytes), r.total_flows(), r.destinations.size());
   if (r.packets > 0) {
     line(out, "  from {} to {} ({:.1f} s)", core::format_iso8601(r.first_ns), core::format_iso8601(r.last_ns), seconds);
   }

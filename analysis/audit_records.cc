@@ -1,0 +1,198 @@
+// Bounding the records of ended flows (--max-flow-records). A record is dropped only once nothing
+// the report or the policy needs is lost with it: its flow is added to its destination (as it
+// would be at the end), counted in the coverage, and folded into a flow group, the flows to one
+// destination whose values visible to flow rules (name, TLS, HTTP, QUIC, blind spot, and bytes
+// when a rule reads them) are all equal. One record per group is kept, the one with the lowest
+// id, so the rules evaluate it once at the end, against the final destination and capture, and
+// count the folded flows with it: findings, messages and evidence are what they would be with
+// every record (the rule fields a flow shares with its destination are the destination's, which
+// is complete by then; evaluating at drop time could not know them).
+#include <algorithm>
+
+#include "analysis/app/naming.h"
+#include "analysis/audit.h"
+
+namespace flowaudit::analysis {
+namespace {
+
+// Two independent 64-bit lanes: a collision would merge groups whose rules might differ, and at
+// 128 bits that is out of reach of any flood.
+class KeyHasher {
+ public:
+  void bytes(const void* p, std::size_t n) noexcept {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      a_ = (a_ ^ b[i]) * 0x100000001B3ULL;
+      b_ = (b_ ^ b[i]) * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+    }
+  }
+  void number(std::uint64_t v) noexcept { bytes(&v, sizeof v); }
+  void text(std::string_view s) noexcept {
+    number(s.size());
+    bytes(s.data(), s.size());
+  }
+  [[nodiscard]] std::uint64_t a() const noexcept { return a_; }
+  [[nodiscard]] std::uint64_t b() const noexcept { return b_; }
+
+ private:
+  std::uint64_t a_ = 0xCBF29CE484222325ULL;
+  std::uint64_t b_ = 0x84222325CBF29CE4ULL;
+};
+
+flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d) {
+  flow::FlowLabel label;
+  label.hostname = name.hostname;
+  label.hostname_source = name.source;
+  if (d != nullptr) label.app_protocol = app::to_string(d->app);
+  label.encrypted = app::encrypted(d);
+  return label;
+}
+
+}  // namespace
+
+void FoldedFlows::add(const flow::Flow& f) {
+  ++flows;
+  bytes_out += f.out().bytes;
+  bytes_in += f.in().bytes;
+  const core::TimestampNs first = f.first_seen();
+  if (first_ns == 0 || (first != 0 && first < first_ns)) first_ns = first;
+  last_ns = std::max(last_ns, f.last_seen);
+  if (ids.size() >= kMaxIds && f.id >= ids.back()) return;
+  if (ids.capacity() < kMaxIds) ids.reserve(kMaxIds);  // one allocation, no growth slack
+  const auto at = std::lower_bound(ids.begin(), ids.end(), f.id);
+  ids.insert(at, f.id);
+  if (ids.size() > kMaxIds) ids.pop_back();
+}
+
+Auditor::GroupKey Auditor::group_key(const flow::Flow& f, const app::FlowName& name,
+                                     const app::FlowDetails* d) const {
+  KeyHasher h;
+  const std::uint8_t s = f.server();
+  h.bytes(f.key.addr[s].bytes().data(), f.key.addr[s].bytes().size());
+  h.number(std::uint64_t{f.key.port[s]} << 8 | f.key.protocol);
+  h.text(name.hostname);
+  h.text(name.source);
+  if (options_.group_by_flow_bytes) {
+    h.number(f.out().bytes);
+    h.number(f.in().bytes);
+  }
+  // Details that say nothing (inspected, nothing recognised) read like none to every rule.
+  const bool empty = d != nullptr && d->app == app::AppProtocol::kUnknown && d->blind_spot == app::BlindSpot::kNone &&
+                     !d->tls && !d->http && !d->quic;
+  if (d == nullptr || empty) {
+    h.number(0);
+    return GroupKey{h.a(), h.b()};
+  }
+  h.number(1 + (std::uint64_t{static_cast<std::uint8_t>(d->app)} << 8) +
+           (std::uint64_t{static_cast<std::uint8_t>(d->blind_spot)} << 16) +
+           (std::uint64_t{static_cast<std::uint8_t>(d->limit)} << 24));  // blind_spot_reason
+  if (const app::TlsDetails* t = d->tls.get()) {
+    h.number(std::uint64_t{t->client_hello} | std::uint64_t{t->server_hello} << 1 | std::uint64_t{t->has_sni} << 2 |
+             std::uint64_t{t->ech} << 3 | std::uint64_t{t->client_version} << 16 | std::uint64_t{t->version} << 32 |
+             std::uint64_t{t->cipher} << 48);
+    for (const std::string_view v :
+         {t->sni, t->alpn_offered, t->ja3, t->ja4, t->cert_subject, t->cert_issuer}) {
+      h.text(v);
+    }
+  } else {
+    h.number(2);
+  }
+  if (const app::HttpDetails* x = d->http.get()) {
+    for (const std::string_view v : {x->method, x->host, x->path, x->user_agent, x->content_type}) h.text(v);
+    h.number(static_cast<std::uint64_t>(x->content_length));
+  } else {
+    h.number(3);
+  }
+  if (d->quic) {
+    h.text(d->quic->version_name);
+  } else {
+    h.number(4);
+  }
+  return GroupKey{h.a(), h.b()};
+}
+
+void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d) {
+  Coverage& c = dropped_coverage_;
+  if (d != nullptr) ++c.blind_spots[static_cast<std::size_t>(d->blind_spot)];
+  ++c.flows;
+  c.bytes_out += f.out().bytes;
+  if (!name.hostname.empty()) {
+    ++c.named_flows;
+    c.named_bytes_out += f.out().bytes;
+  }
+}
+
+void Auditor::forget(const flow::Flow& f) {
+  apps_.details().erase(f.id);
+  // A per-app audit keeps the DNS records of attributed flows, found by their flow's process at
+  // the end: DNS flows keep it, as many as there can be DNS records.
+  if (options_.only_attributed && f.key.port[f.server()] == 53 && kept_dns_processes_ < options_.app.max_dns_records) {
+    ++kept_dns_processes_;
+    return;
+  }
+  processes_.erase(f.id);
+}
+
+void Auditor::fold(flow::Flow& f) {
+  if (options_.only_attributed && !attributed(f.id)) {
+    apps_.details().erase(f.id);  // left out of the audit, as finish() would
+    return;
+  }
+  app::FlowDetails* d = nullptr;
+  if (const auto it = apps_.details().find(f.id); it != apps_.details().end()) {
+    d = &it->second;
+    app::classify_blind_spot(f, *d);
+  }
+  app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
+  ++caps_.flow_records_dropped;
+  if (!dropped_destinations_.accepts(f)) {
+    // Past --max-destinations: the flow is counted (coverage, caps) but in no destination.
+    ++caps_.flows_over_destination_cap;
+    count_coverage(f, name, d);
+    forget(f);
+    return;
+  }
+  // A dropped flow goes into its destination now; a record kept for its group goes in at the end
+  // with the other records.
+  const auto drop = [&](const flow::Flow& gone, const app::FlowName& gone_name) {
+    const auto it = apps_.details().find(gone.id);
+    const app::FlowDetails* gone_details = it == apps_.details().end() ? nullptr : &it->second;
+    dropped_destinations_.add(gone, label_of(gone_name, gone_details));
+    count_coverage(gone, gone_name, gone_details);
+    forget(gone);
+  };
+  const GroupKey key = group_key(f, name, d);
+  if (const auto it = group_index_.find(key); it != group_index_.end()) {
+    GroupRecord& g = groups_[it->second];
+    if (f.id < g.flow.id) {
+      // The lowest id stands for the group, as the first such flow would in a full evaluation
+      // (its message and bytes are the ones a finding shows).
+      std::swap(g.flow, f);
+      std::swap(g.name, name);
+    }
+    g.folded.add(f);
+    drop(f, name);
+    return;
+  }
+  // Records standing for groups may take every slot: the most recent flows get what is left.
+  if (groups_.size() < options_.max_flow_records) {
+    // Kept after all, to stand for its group.
+    --caps_.flow_records_dropped;
+    group_index_.emplace(key, groups_.size());
+    groups_.push_back(GroupRecord{f, name, {}});
+    ++caps_.flow_groups;
+    return;
+  }
+  // Past the group cap: in its destination, but no flow rule will see it.
+  ++caps_.flows_over_group_cap;
+  drop(f, name);
+}
+
+void Auditor::drop_records() {
+  std::vector<flow::Flow>& records = table_.finished();
+  std::size_t i = 0;
+  while (i < records.size() && records.size() - i + groups_.size() > options_.max_flow_records) fold(records[i++]);
+  records.erase(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
+}  // namespace flowaudit::analysis
