@@ -117,18 +117,20 @@ Scan scan(std::string_view p) {
     }
     if (c != '(' || next != '?') continue;
     const std::string_view rest = p.substr(i + 2);
-    if (rest.starts_with("=")) {
-      note(out.lookaround_or_backref,
-           lookaround("lookahead (?=...)", "test the field twice with 'and ... matches' instead"));
-    } else if (rest.starts_with("!")) {
-      note(out.lookaround_or_backref,
-           lookaround("negative lookahead (?!...)", "test the field twice with 'and not ... matches' instead"));
-    } else if (rest.starts_with("<=")) {
-      note(out.lookaround_or_backref,
-           lookaround("lookbehind (?<=...)", "test the field twice with 'and ... matches' instead"));
-    } else if (rest.starts_with("<!")) {
-      note(out.lookaround_or_backref,
-           lookaround("negative lookbehind (?<!...)", "test the field twice with 'and not ... matches' instead"));
+    // Lookaround: the construct and how to say the same without it.
+    struct Look {
+      std::string_view opener, construct, rewrite;
+    };
+    static constexpr Look kLookaround[] = {
+        {"=", "lookahead (?=...)", "test the field twice with 'and ... matches' instead"},
+        {"!", "negative lookahead (?!...)", "test the field twice with 'and not ... matches' instead"},
+        {"<=", "lookbehind (?<=...)", "test the field twice with 'and ... matches' instead"},
+        {"<!", "negative lookbehind (?<!...)", "test the field twice with 'and not ... matches' instead"},
+    };
+    const auto look = std::find_if(std::begin(kLookaround), std::end(kLookaround),
+                                   [&](const Look& l) { return rest.starts_with(l.opener); });
+    if (look != std::end(kLookaround)) {
+      note(out.lookaround_or_backref, lookaround(look->construct, look->rewrite));
     } else if (rest.starts_with("P=")) {
       note(out.lookaround_or_backref, backreference("(?P=name)"));
     } else if (rest.starts_with("<")) {

@@ -16,18 +16,7 @@ namespace fs = std::filesystem;
 
 // `command` run by the shell in `cwd` (with `env` prefixed); stderr is returned with the exit code.
 RunResult run_in(const fs::path& cwd, const std::string& env, const std::string& command) {
-  static int counter = 0;
-  const auto out = temp_dir() / ("dd-out" + std::to_string(counter) + ".txt");
-  const auto err = temp_dir() / ("dd-err" + std::to_string(counter) + ".txt");
-  ++counter;
-  const std::string cmd = "cd '" + cwd.string() + "' && " + env + " " + command + " > '" + out.string() + "' 2> '" +
-                          err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
+  return run_shell("cd '" + cwd.string() + "' && " + env + " " + command);
 }
 
 std::size_t lines(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }

@@ -43,23 +43,36 @@ struct RunResult {
   std::string err;
 };
 
-// Arguments are passed to the shell single-quoted; `stdin_file` (optional) is redirected in.
-inline RunResult run(const std::vector<std::string>& args, const std::string& stdin_file = "") {
+// Runs a shell command line with its standard output and error captured (in temp files).
+inline RunResult run_shell(const std::string& command) {
   static int counter = 0;
   const auto dir = temp_dir();
   const auto out_path = dir / ("out" + std::to_string(counter) + ".txt");
   const auto err_path = dir / ("err" + std::to_string(counter) + ".txt");
   ++counter;
-  std::string cmd = std::string("'") + FLOWAUDIT_BINARY + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  if (!stdin_file.empty()) cmd += " < '" + stdin_file + "'";
-  cmd += " > '" + out_path.string() + "' 2> '" + err_path.string() + "'";
+  const std::string cmd = command + " > '" + out_path.string() + "' 2> '" + err_path.string() + "'";
   const int status = std::system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = read_file(out_path);
   r.err = read_file(err_path);
   return r;
+}
+
+// The binary with `args` single-quoted, after `prefix` (e.g. "timeout 120"); `stdin_file`
+// (optional) is redirected in.
+inline std::string binary_command(const std::vector<std::string>& args, const std::string& prefix = "",
+                                  const std::string& stdin_file = "") {
+  std::string cmd = prefix.empty() ? std::string() : prefix + " ";
+  cmd += std::string("'") + FLOWAUDIT_BINARY + "'";
+  for (const auto& a : args) cmd += " '" + a + "'";
+  if (!stdin_file.empty()) cmd += " < '" + stdin_file + "'";
+  return cmd;
+}
+
+// Arguments are passed to the shell single-quoted; `stdin_file` (optional) is redirected in.
+inline RunResult run(const std::vector<std::string>& args, const std::string& stdin_file = "") {
+  return run_shell(binary_command(args, "", stdin_file));
 }
 
 // Audits captures with a JSON report to a temp file and returns the parsed report.

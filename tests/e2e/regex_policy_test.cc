@@ -46,20 +46,7 @@ std::string write_http_capture(const std::string& name, const std::string& host,
 }
 
 // With a time limit: a backtracking engine would never return, and the test must fail, not hang.
-RunResult run_limited(std::vector<std::string> args) {
-  const std::string binary = FLOWAUDIT_BINARY;
-  std::string cmd = "timeout 120 '" + binary + "'";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  const auto out = temp_dir() / "regex-out.txt";
-  const auto err = temp_dir() / "regex-err.txt";
-  cmd += " > '" + out.string() + "' 2> '" + err.string() + "'";
-  const int status = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
+RunResult run_limited(const std::vector<std::string>& args) { return run_shell(binary_command(args, "timeout 120")); }
 
 }  // namespace
 
