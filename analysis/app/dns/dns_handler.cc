@@ -1,6 +1,7 @@
 #include "analysis/app/dns/dns_handler.h"
 
 #include <array>
+#include <limits>
 #include <string>
 
 namespace flowaudit::analysis::dns {
@@ -59,19 +60,21 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     r.server = f.key.addr[f.server()];
     r.query = std::string(m.qname.view());
     r.qtype = std::string(type_name(m.qtype, scratch));
-    if (pending_.size() == pending_.capacity()) {  // forget the oldest unanswered query
-      for (std::size_t i = 1; i < pending_.size(); ++i) pending_[i - 1] = pending_[i];
-      pending_.clear_last();
+    if (records.size() <= std::numeric_limits<std::uint32_t>::max()) {
+      if (pending_.size() == pending_.capacity()) {  // forget the oldest unanswered query
+        for (std::size_t i = 1; i < pending_.size(); ++i) pending_[i - 1] = pending_[i];
+        pending_.clear_last();
+      }
+      pending_.push_back({static_cast<std::uint32_t>(records.size()), m.id});
     }
-    pending_.push_back({m.id, records.size()});
     records.push_back(std::move(r));
     return;
   }
   ctx.names.add_response(m, ts);
   app::DnsRecord* r = nullptr;
   for (std::size_t i = 0; i < pending_.size(); ++i) {
-    if (pending_[i].first != m.id) continue;
-    r = &records[pending_[i].second];
+    if (pending_[i].id != m.id) continue;
+    r = &records[pending_[i].record];
     pending_[i] = pending_[pending_.size() - 1];
     pending_.clear_last();
     break;

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <span>
-#include <utility>
 
 #include "analysis/app/app_context.h"
 #include "analysis/app/dns/tcp_framing.h"
@@ -31,8 +30,14 @@ class DnsHandler {
 
   TcpFraming framing_[2];  // by sender; empty (no allocation) over UDP
   std::uint32_t messages_ = 0;  // up to AppConfig::max_dns_messages_per_flow
-  // Queries of this flow waiting for their response: (DNS id, index into AppContext::dns).
-  core::FixedList<std::pair<std::uint16_t, std::size_t>, 16> pending_;
+  // A query of this flow waiting for its response. The index is 32 bits (8 bytes an entry, not 16,
+  // in every DNS flow's state): AppConfig::max_dns_records is 2^18; a query past index 2^32 - 1
+  // is not kept waiting, and its response gets a record of its own.
+  struct Pending {
+    std::uint32_t record;  // index into AppContext::dns
+    std::uint16_t id;      // DNS message id
+  };
+  core::FixedList<Pending, 16> pending_;
 };
 
 }  // namespace flowaudit::analysis::dns
