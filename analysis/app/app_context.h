@@ -1,0 +1,79 @@
+// What the protocol handlers share: the analyzer's limits, counters and results, and the few
+// helpers every handler needs. A handler (analysis/app/<protocol>/<protocol>_handler.h, see
+// README.md in this folder) is per-flow state plus entry points that receive an AppContext; it
+// reaches nothing else of the analyzer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/app/dns/dns_message.h"
+#include "analysis/app/dns/name_cache.h"
+#include "analysis/app/flow_details.h"
+#include "analysis/app/tls/certificate_cache.h"
+#include "analysis/flow/flow.h"
+#include "core/string_pool.h"
+
+namespace flowaudit::analysis::app {
+
+struct AppConfig {
+  std::uint64_t tcp_inspect_bytes = 32 * 1024;  // per direction
+  std::size_t max_inspections = 1u << 16;      // flows inspected at the same time
+  std::size_t max_dns_records = 1u << 18;
+  std::size_t max_dns_messages_per_flow = 64;
+  std::size_t max_quic_datagrams = 8;
+};
+
+// Malformed input and crossed limits are counted here, never thrown.
+struct AppStats {
+  std::uint64_t inspections_skipped = 0;  // max_inspections reached
+  std::uint64_t dns_records_dropped = 0;  // max_dns_records reached
+  std::uint64_t dns_malformed = 0;
+  std::uint64_t tls_malformed = 0;
+  std::uint64_t http_malformed = 0;
+  std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
+  std::uint64_t inspection_limits = 0;  // a limit stopped a parser before it had what it needs
+};
+
+// The first bytes of a flow (first datagram, or first bytes in stream order), for the handlers'
+// claim functions.
+struct ProbeInput {
+  std::span<const std::uint8_t> payload;
+  std::uint16_t client_port;
+  std::uint16_t server_port;
+  bool from_client;
+};
+
+// Flow::app_state values.
+inline constexpr std::uint8_t kStateNew = 0;
+inline constexpr std::uint8_t kStateInspecting = 1;
+inline constexpr std::uint8_t kStateDone = 2;
+
+// Marks the flow finished: it gets no more bytes, and its handler state is dropped once the
+// entry point that said so has returned.
+inline void done(flow::Flow& f) noexcept { f.app_state = kStateDone; }
+[[nodiscard]] inline bool is_done(const flow::Flow& f) noexcept { return f.app_state == kStateDone; }
+
+struct AppContext {
+  explicit AppContext(AppConfig c);
+
+  // Created on first use: a flow has details only when something was learned about it.
+  FlowDetails& details_for(const flow::Flow& f) { return details[f.id]; }
+  // A limit stopped a parser before it had what the audit needs: the flow is an inspection-limit
+  // blind spot (the first limit crossed is the one named).
+  void inspection_limit(const flow::Flow& f, InspectionLimit which);
+
+  AppConfig config;
+  AppStats stats;
+  std::unordered_map<std::uint64_t, FlowDetails> details;
+  std::vector<DnsRecord> dns;
+  dns::NameCache names;
+  std::unique_ptr<dns::Message> message;  // reused: a DNS message is large
+  std::shared_ptr<core::StringPool> strings;  // owns the strings the details point to
+  tls::CertificateCache certificates;
+};
+
+}  // namespace flowaudit::analysis::app

@@ -1,0 +1,126 @@
+#include "analysis/app/dns/dns_handler.h"
+
+#include <array>
+#include <limits>
+#include <string>
+
+namespace flowaudit::analysis::dns {
+namespace {
+
+constexpr std::uint16_t kDnsPort = 53;
+constexpr std::uint16_t kMdnsPort = 5353;
+
+}  // namespace
+
+bool DnsHandler::on_port(const app::ProbeInput& in) noexcept {
+  return in.server_port == kDnsPort || in.client_port == kDnsPort || in.server_port == kMdnsPort;
+}
+
+bool DnsHandler::looks_like_dns(const app::ProbeInput& in) {
+  thread_local Message m;
+  return in.payload.size() >= 12 && parse_message(in.payload, m) == app::ParseStatus::kOk && m.opcode == 0 &&
+         m.question_count == 1 && m.qname.length > 0;
+}
+
+void DnsHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t /*sender*/,
+                             std::span<const std::uint8_t> payload, core::TimestampNs ts) {
+  message(ctx, f, payload, ts, false);
+  if (++messages_ >= ctx.config.max_dns_messages_per_flow) app::done(f);
+}
+
+void DnsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
+                           std::span<const std::uint8_t> bytes) {
+  const auto result = framing_[sender].feed(bytes, [&](std::span<const std::uint8_t> m) {
+    message(ctx, f, m, f.last_seen, true);
+    return ++messages_ < ctx.config.max_dns_messages_per_flow;
+  });
+  if (result != TcpFraming::Result::kMore) app::done(f);
+}
+
+void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> bytes,
+                         core::TimestampNs ts, bool tcp) {
+  Message& m = *ctx.message;
+  const app::ParseStatus status = parse_message(bytes, m);
+  // A message cut short (snap length) still says what was asked and the answers read before the cut.
+  if (status == app::ParseStatus::kMalformed || (status == app::ParseStatus::kNeedMore && m.qname.length == 0)) {
+    ++ctx.stats.dns_malformed;
+    return;
+  }
+  std::vector<app::DnsRecord>& records = ctx.dns;
+  std::array<char, 16> scratch{};
+  if (!m.response) {
+    if (records.size() >= ctx.config.max_dns_records) {
+      ++ctx.stats.dns_records_dropped;
+      return;
+    }
+    app::DnsRecord r;
+    r.flow_id = f.id;
+    r.ts_ns = ts;
+    r.transport = tcp ? "tcp" : "udp";
+    r.server = f.key.addr[f.server()];
+    r.query = std::string(m.qname.view());
+    r.qtype = std::string(type_name(m.qtype, scratch));
+    if (records.size() <= std::numeric_limits<std::uint32_t>::max()) {
+      if (pending_.size() == pending_.capacity()) {  // forget the oldest unanswered query
+        for (std::size_t i = 1; i < pending_.size(); ++i) pending_[i - 1] = pending_[i];
+        pending_.clear_last();
+      }
+      pending_.push_back({static_cast<std::uint32_t>(records.size()), m.id});
+    }
+    records.push_back(std::move(r));
+    return;
+  }
+  ctx.names.add_response(m, ts);
+  app::DnsRecord* r = nullptr;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    if (pending_[i].id != m.id) continue;
+    r = &records[pending_[i].record];
+    pending_[i] = pending_[pending_.size() - 1];
+    pending_.clear_last();
+    break;
+  }
+  if (r == nullptr) {
+    if (records.size() >= ctx.config.max_dns_records) {
+      ++ctx.stats.dns_records_dropped;
+      return;
+    }
+    records.emplace_back();
+    r = &records.back();
+    r->flow_id = f.id;
+    r->ts_ns = ts;
+    r->transport = tcp ? "tcp" : "udp";
+    r->server = f.key.addr[f.server()];
+    r->query = std::string(m.qname.view());
+    r->qtype = std::string(type_name(m.qtype, scratch));
+  }
+  r->rcode = std::string(rcode_name(m.rcode, scratch));
+  r->answers.clear();
+  r->svcb.clear();
+  for (const auto& a : m.answers) {
+    switch (a.type) {
+      case rr::kA:
+      case rr::kAaaa:
+        r->answers.push_back(a.address.to_string());
+        break;
+      case rr::kCname:
+      case rr::kPtr:
+        r->answers.emplace_back(a.target.view());
+        break;
+      case rr::kSvcb:
+      case rr::kHttps: {
+        app::SvcbAnswer svc;
+        svc.priority = a.svc_priority;
+        svc.target = a.target.length == 0 ? std::string(".") : std::string(a.target.view());
+        svc.ech = a.ech;
+        for (const auto& h : a.hints) svc.hints.push_back(h.to_string());
+        r->ech = r->ech || a.ech;
+        r->svcb.push_back(std::move(svc));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace flowaudit::analysis::dns

@@ -1,0 +1,82 @@
+#include "analysis/app/http/http_handler.h"
+
+#include <algorithm>
+
+#include "analysis/app/http/http_request.h"
+
+namespace flowaudit::analysis::http {
+namespace {
+
+// The blank line that ends an HTTP head lies in buf at or after `from` (it may begin before).
+bool head_ends(const std::vector<std::uint8_t>& buf, std::size_t from) noexcept {
+  for (std::size_t i = std::max<std::size_t>(from, 1); i < buf.size(); ++i) {
+    if (buf[i] != '\n') continue;
+    if (buf[i - 1] == '\n' || (buf[i - 1] == '\r' && i >= 2 && buf[i - 2] == '\n')) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool HttpHandler::claims(const app::ProbeInput& in) noexcept {
+  return in.from_client && looks_like_request(in.payload);
+}
+
+void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
+                            std::span<const std::uint8_t> bytes) {
+  if (sender != f.client) return;
+  const std::size_t old = head_.size();
+  const std::size_t room = kMaxHeaderBytes - std::min(old, kMaxHeaderBytes);
+  head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
+  // Parsed once, when the head is complete or the limit is reached, not once per segment.
+  if (head_.size() < kMaxHeaderBytes && !head_ends(head_, old)) return;
+  head(ctx, f, app::InspectionLimit::kNone);
+}
+
+void HttpHandler::on_stream_stopped(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
+                                    app::InspectionLimit which) {
+  if (sender == f.client) head(ctx, f, which);
+}
+
+void HttpHandler::on_retire(app::AppContext& ctx, flow::Flow& f) {
+  if (!head_.empty()) head(ctx, f, app::InspectionLimit::kNone);
+}
+
+// The client's request head as far as it arrived. `cut` (not kNone): its direction stopped at that
+// limit before the head was complete. A head cut by a limit is still reported with what
+// was read (method, target, Host when it came before the limit), so the plaintext rules see it.
+void HttpHandler::head(app::AppContext& ctx, flow::Flow& f, app::InspectionLimit cut) {
+  app::done(f);
+  if (head_.empty()) {
+    if (cut != app::InspectionLimit::kNone) ctx.inspection_limit(f, cut);
+    return;
+  }
+  Request req;
+  const app::ParseStatus st = parse_request(head_, req);
+  if (st == app::ParseStatus::kMalformed) ++ctx.stats.http_malformed;
+  // A valid request line followed by a broken header (obs-fold, a line without a colon) was
+  // still sent in plaintext, and some servers accept it: it is reported, as far as it was read.
+  if (req.method.empty()) {
+    if (cut != app::InspectionLimit::kNone) ctx.inspection_limit(f, cut);
+    return;
+  }
+  if (st == app::ParseStatus::kLimit) {
+    ctx.inspection_limit(f, req.header_count == kMaxHeaders ? app::InspectionLimit::kHttpHeadLines
+                                                            : app::InspectionLimit::kHttpHeadBytes);
+  } else if (cut != app::InspectionLimit::kNone && st == app::ParseStatus::kNeedMore) {
+    ctx.inspection_limit(f, cut);
+  }
+  app::FlowDetails& d = ctx.details_for(f);
+  if (!d.http) d.http = std::make_unique<app::HttpDetails>();
+  app::HttpDetails& h = *d.http;
+  core::StringPool& strings = *ctx.strings;
+  h.method = strings.intern(req.method);
+  h.host = strings.intern(req.host);
+  h.path = strings.intern(req.target);
+  h.user_agent = strings.intern(req.user_agent);
+  h.content_type = strings.intern(req.content_type);
+  h.content_length = req.content_length;
+  h.requests = 1;
+}
+
+}  // namespace flowaudit::analysis::http

@@ -1,0 +1,39 @@
+// QUIC (RFC 9000 and drafts): the ClientHello inside the client's Initial packets, decrypted with
+// the keys every observer can derive. gQUIC (Google's QUIC before IETF): the CHLO's SNI, in clear.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "analysis/app/app_context.h"
+#include "analysis/app/quic/quic_initial.h"
+
+namespace flowaudit::analysis::quic {
+
+class QuicHandler {
+ public:
+  static constexpr app::AppProtocol kProtocol = app::AppProtocol::kQuic;
+  static bool claims(const app::ProbeInput& in) noexcept;  // a long header from the client, not gQUIC
+
+  void on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> payload,
+                   core::TimestampNs ts);
+
+ private:
+  std::unique_ptr<InitialAssembler> assembler_;  // large: allocated on the flow's first client datagram
+  std::uint32_t datagrams_ = 0;
+};
+
+class GquicHandler {
+ public:
+  static constexpr app::AppProtocol kProtocol = app::AppProtocol::kGquic;
+  static bool claims(const app::ProbeInput& in) noexcept;  // a gQUIC version (Q0xx, T0xx) from the client
+
+  void on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> payload,
+                   core::TimestampNs ts);
+
+ private:
+  std::uint32_t datagrams_ = 0;
+};
+
+}  // namespace flowaudit::analysis::quic
