@@ -12,7 +12,7 @@
 #include "core/escape.h"
 #include "core/utf8.h"
 #include "fuzz_check.h"
-#include "rules/report/redact.h"
+#include "report/redact.h"
 
 namespace {
 

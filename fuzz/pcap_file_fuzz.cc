@@ -14,8 +14,8 @@
 #include "analysis/audit.h"
 #include "capture/pcap_file_source.h"
 #include "fuzz_check.h"
-#include "rules/report/json_report.h"
-#include "rules/report/text_report.h"
+#include "report/json_report.h"
+#include "report/text_report.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include "analysis/enrich/special_ranges.h"
 #include "rules/eval/records.h"
 #include "rules/lang/compiler.h"
-#include "rules/report/redact.h"
+#include "report/redact.h"
 
 namespace flowaudit::rules::eval {
 namespace {

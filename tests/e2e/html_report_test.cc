@@ -16,7 +16,7 @@
 #include "e2e/e2e_util.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
-#include "rules/report/html_report.h"
+#include "report/html_report.h"
 
 namespace flowaudit::e2e {
 namespace {

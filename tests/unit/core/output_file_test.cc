@@ -16,7 +16,7 @@
 #include <string>
 
 #include "capture/pcapng_writer.h"
-#include "rules/report/report_output.h"
+#include "report/report_output.h"
 #include "unit/temp_dir.h"
 
 using flowaudit::core::OutputCheck;

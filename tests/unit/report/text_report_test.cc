@@ -1,0 +1,50 @@
+#include "report/text_report.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using flowaudit::analysis::AuditResult;
+using flowaudit::rules::report::human_bytes;
+using flowaudit::rules::report::render_text;
+using flowaudit::rules::report::TextOptions;
+
+TEST_SUITE("rules.report.text") {
+  TEST_CASE("human_bytes") {
+    CHECK(human_bytes(0) == "0 B");
+    CHECK(human_bytes(999) == "999 B");
+    CHECK(human_bytes(1000) == "1.0 kB");
+    CHECK(human_bytes(1'234'567) == "1.2 MB");
+    CHECK(human_bytes(5'000'000'000ull) == "5.0 GB");
+    CHECK(human_bytes(7'000'000'000'000'000ull) == "7000.0 TB");
+  }
+
+  TEST_CASE("inputs, destinations and warnings") {
+    AuditResult r;
+    flowaudit::capture::SourceInfo in;
+    in.path = "a.pcap";
+    in.format = "pcap";
+    in.link_types = {1};
+    in.complete = false;
+    r.inputs = {in};
+    for (int i = 0; i < 3; ++i) {
+      flowaudit::analysis::flow::Destination d;
+      d.ip = *flowaudit::core::IpAddress::parse("192.0.2." + std::to_string(i + 1));
+      d.port = 443;
+      d.protocol = 6;
+      d.bytes_out = static_cast<std::uint64_t>(3 - i) * 1000;
+      r.destinations.push_back(d);
+    }
+    r.warnings = {"something odd"};
+    TextOptions o;
+    o.max_destinations = 2;
+    const std::string text = render_text(r, o);
+    CHECK(text.find("a.pcap  pcap  ethernet") != std::string::npos);
+    CHECK(text.find("INCOMPLETE") != std::string::npos);
+    CHECK(text.find("Destinations by bytes sent (2 of 3)") != std::string::npos);
+    CHECK(text.find("192.0.2.1 ") != std::string::npos);
+    CHECK(text.find("192.0.2.3") == std::string::npos);
+    CHECK(text.find("  - something odd") != std::string::npos);
+    CHECK(text.find("sent 6.0 kB") != std::string::npos);  // totals cover every destination
+  }
+}
