@@ -5,12 +5,13 @@
 #include <map>
 #include <tuple>
 
-#include "core/utf8.h"
 #include "analysis/app/tls/client_hello.h"
+#include "core/redact.h"
 #include "core/timestamp.h"
+#include "core/utf8.h"
 #include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 constexpr std::string_view kHeader =
@@ -45,7 +46,8 @@ using DestinationKey = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
 
 }  // namespace
 
-void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std::FILE* out) {
+void write_csv(const ReportInput& input, const ReportOptions& options, Output& out) {
+  const analysis::AuditResult& r = input.result;
   std::map<DestinationKey, std::size_t> destination_of;
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {
     const auto& d = r.destinations[i];
@@ -55,7 +57,7 @@ void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std
   line.reserve(1024);
   line.append(kHeader);
   line.append("\r\n");
-  std::fwrite(line.data(), 1, line.size(), out);
+  out.write(line);
   static const analysis::app::FlowName kNoName;
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
     const auto& f = r.flows[i];
@@ -68,7 +70,7 @@ void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std
     row.number(f.id);
     row.time(f.first_seen());
     row.time(f.last_seen);
-    row.cell(eval::transport_name(f.key.protocol));
+    row.cell(rules::eval::transport_name(f.key.protocol));
     row.cell(f.key.addr[f.client].to_string());
     row.number(f.key.port[f.client]);
     row.cell(f.key.addr[f.server()].to_string());
@@ -87,7 +89,7 @@ void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std
     row.cell(tls != nullptr ? tls->ja4 : std::string_view());
     row.cell(http != nullptr ? http->method : std::string_view());
     row.cell(http != nullptr ? http->host : std::string_view());
-    row.cell(http != nullptr ? redact_target(http->path, options.redact) : std::string());
+    row.cell(http != nullptr ? core::redact_target(http->path, options.redact) : std::string());
     row.number(f.out().packets);
     row.number(f.in().packets);
     row.number(f.out().bytes);
@@ -105,8 +107,8 @@ void write_csv(const analysis::AuditResult& r, const ReportOptions& options, std
     row.cell(s != nullptr ? std::string_view(s->operator_name) : std::string_view());
     row.cell(s != nullptr ? std::string_view(s->jurisdiction) : std::string_view());
     line.append("\r\n");
-    std::fwrite(line.data(), 1, line.size(), out);
+    out.write(line);
   }
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -3,21 +3,20 @@
 // a formula gets a leading apostrophe.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "analysis/audit.h"
 #include "core/escape.h"
-#include "report/redact.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 // Header row, then one row per flow (CRLF line ends, as RFC 4180 asks). HTTP paths are redacted
 // unless options.redact is false.
-void write_csv(const analysis::AuditResult& result, const ReportOptions& options, std::FILE* out);
+void write_csv(const ReportInput& input, const ReportOptions& options, Output& out);
 
 // One cell, escaped, formula-guarded and quoted by the one escaping module (core/escape.h).
 using core::append_csv_cell;
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

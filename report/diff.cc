@@ -6,10 +6,11 @@
 #include <map>
 
 #include "core/escape.h"
+#include "core/format.h"
 #include "report/json_writer.h"
 #include "report/text_report.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 namespace json = boost::json;
@@ -127,7 +128,7 @@ std::optional<DiffSide> diff_side_from_report(const json::value& report, std::st
     const json::object& f = v.as_object();
     DiffFinding out;
     out.rule = str(f, "rule");
-    out.severity = parse_severity(str(f, "severity")).value_or(Severity::kInfo);
+    out.severity = rules::parse_severity(str(f, "severity")).value_or(rules::Severity::kInfo);
     out.title = str(f, "title");
     out.message = str(f, "message");
     const json::value* waived = f.if_contains("waived");
@@ -149,7 +150,7 @@ std::optional<DiffSide> diff_side_from_report(const json::value& report, std::st
   return side;
 }
 
-DiffResult compare(const DiffSide& baseline, const DiffSide& next, std::optional<Severity> fail_on,
+DiffResult compare(const DiffSide& baseline, const DiffSide& next, std::optional<rules::Severity> fail_on,
                    std::string fail_on_text) {
   DiffResult out;
   out.fail_on = std::move(fail_on_text);
@@ -227,7 +228,7 @@ std::string describe(const DiffDestination& d) {
     out += fmt::format("; {} run by {}, {}", term(d.service_name), term(d.operator_name), term(d.jurisdiction));
   }
   if (d.encrypted == 0) out += "; plaintext";
-  out += fmt::format("; {} flows, sent {})", d.flows, human_bytes(d.bytes_out));
+  out += fmt::format("; {} flows, sent {})", d.flows, core::human_bytes(d.bytes_out));
   return out;
 }
 
@@ -239,7 +240,10 @@ std::string upper(std::string_view s) {
 
 }  // namespace
 
-std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff) {
+void write_diff_text(const DiffInput& input, const ReportOptions& /*options*/, Output& output) {
+  const DiffSide& baseline = input.baseline;
+  const DiffSide& next = input.next;
+  const DiffResult& diff = input.diff;
   std::string out;
   auto it = std::back_inserter(out);
   fmt::format_to(it, "flowaudit diff: {} -> {}\n", term(baseline.label), term(next.label));
@@ -283,22 +287,25 @@ std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, con
   if (!diff.findings_new.empty()) {
     fmt::format_to(it, "\nNew findings ({})\n", diff.findings_new.size());
     for (const auto* f : diff.findings_new) {
-      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(severity_name(f->severity)), term(f->rule),
+      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(rules::severity_name(f->severity)), term(f->rule),
                      term(f->message));
     }
   }
   if (!diff.findings_gone.empty()) {
     fmt::format_to(it, "\nFindings gone ({})\n", diff.findings_gone.size());
     for (const auto* f : diff.findings_gone) {
-      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(severity_name(f->severity)), term(f->rule), term(f->message));
+      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(rules::severity_name(f->severity)), term(f->rule), term(f->message));
     }
   }
   fmt::format_to(it, "\nDiff verdict: {} (--fail-on {}: {})\n", diff.failed ? "FAIL" : "pass", term(diff.fail_on),
                  diff.failed ? "a new finding reaches it" : "no new finding reaches it");
-  return out;
+  output.write(out);
 }
 
-std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff) {
+void write_diff_markdown(const DiffInput& input, const ReportOptions& /*options*/, Output& output) {
+  const DiffSide& baseline = input.baseline;
+  const DiffSide& next = input.next;
+  const DiffResult& diff = input.diff;
   // The same escaping as `audit --report md`: no markup, link, mention or hidden character.
   const auto cell = [](std::string_view s) { return core::escape_markdown(s); };
   std::string out;
@@ -312,11 +319,11 @@ std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next,
     out += "| | destination | server | service | operator | jur. | sent |\n|---|---|---|---|---|---|---:|\n";
     for (const auto* d : diff.added) {
       fmt::format_to(it, "| new | {} | {} | {} | {} | {} | {} |\n", cell(d->key), cell(join(d->countries)),
-                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), human_bytes(d->bytes_out));
+                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), core::human_bytes(d->bytes_out));
     }
     for (const auto* d : diff.removed) {
       fmt::format_to(it, "| gone | {} | {} | {} | {} | {} | {} |\n", cell(d->key), cell(join(d->countries)),
-                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), human_bytes(d->bytes_out));
+                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), core::human_bytes(d->bytes_out));
     }
     out += '\n';
   }
@@ -329,7 +336,7 @@ std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next,
   if (!diff.findings_new.empty()) {
     out += "| new finding | severity | target | message |\n|---|---|---|---|\n";
     for (const auto* f : diff.findings_new) {
-      fmt::format_to(it, "| {} | {} | {} | {} |\n", cell(f->rule), f->waived ? "waived" : severity_name(f->severity),
+      fmt::format_to(it, "| {} | {} | {} | {} |\n", cell(f->rule), f->waived ? "waived" : rules::severity_name(f->severity),
                      cell(f->target), cell(f->message));
     }
     out += '\n';
@@ -342,10 +349,13 @@ std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next,
     }
     out += "\n";
   }
-  return out;
+  output.write(out);
 }
 
-void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff, std::FILE* out) {
+void write_diff_json(const DiffInput& input, const ReportOptions& /*options*/, Output& out) {
+  const DiffSide& baseline = input.baseline;
+  const DiffSide& next = input.next;
+  const DiffResult& diff = input.diff;
   JsonWriter w(out);
   const auto destination = [&](const DiffDestination& d) {
     w.begin_object();
@@ -370,7 +380,7 @@ void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffR
   const auto finding = [&](const DiffFinding& f) {
     w.begin_object();
     w.field("rule", f.rule);
-    w.field("severity", severity_name(f.severity));
+    w.field("severity", rules::severity_name(f.severity));
     w.field("title", f.title);
     w.field("target", f.target);
     w.field("message", f.message);
@@ -432,4 +442,4 @@ void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffR
   w.end_object();
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -7,15 +7,16 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "report/input.h"
+#include "report/output.h"
 #include "rules/load/policy.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 // A destination as the diff sees it: keyed by name (or address when unnamed), port and transport,
 // so that a CDN answering from another address is not a new destination.
@@ -38,7 +39,7 @@ struct DiffDestination {
 struct DiffFinding {
   std::string key;  // rule + target
   std::string rule;
-  Severity severity = Severity::kInfo;
+  rules::Severity severity = rules::Severity::kInfo;
   std::string title;
   std::string message;
   std::string target;  // destination key, "dns:NAME" or "capture"
@@ -79,11 +80,19 @@ struct DiffResult {
 };
 
 // The sides must outlive the result (it points into them).
-[[nodiscard]] DiffResult compare(const DiffSide& baseline, const DiffSide& next, std::optional<Severity> fail_on,
+[[nodiscard]] DiffResult compare(const DiffSide& baseline, const DiffSide& next, std::optional<rules::Severity> fail_on,
                                  std::string fail_on_text);
 
-[[nodiscard]] std::string render_diff_text(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff);
-[[nodiscard]] std::string render_diff_markdown(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff);
-void write_diff_json(const DiffSide& baseline, const DiffSide& next, const DiffResult& diff, std::FILE* out);
+// What every diff writer is given (the diff's counterpart of ReportInput); the table in
+// report/report.h says which formats have a diff writer.
+struct DiffInput {
+  const DiffSide& baseline;
+  const DiffSide& next;
+  const DiffResult& diff;
+};
 
-}  // namespace flowaudit::rules::report
+void write_diff_text(const DiffInput& input, const ReportOptions& options, Output& out);
+void write_diff_markdown(const DiffInput& input, const ReportOptions& options, Output& out);
+void write_diff_json(const DiffInput& input, const ReportOptions& options, Output& out);
+
+}  // namespace flowaudit::report

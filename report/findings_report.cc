@@ -2,24 +2,24 @@
 
 #include <fmt/format.h>
 
-#include "core/timestamp.h"
-#include "rules/eval/records.h"
 #include "core/escape.h"
-#include "report/redact.h"
+#include "core/format.h"
+#include "core/timestamp.h"
 #include "report/text_report.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 // ANSI colours by severity: critical and high red, medium yellow, low cyan, info dim.
-std::string paint(Severity severity, std::string_view text) {
+std::string paint(rules::Severity severity, std::string_view text) {
   const char* code = "2";
   switch (severity) {
-    case Severity::kCritical: code = "1;31"; break;
-    case Severity::kHigh: code = "31"; break;
-    case Severity::kMedium: code = "33"; break;
-    case Severity::kLow: code = "36"; break;
-    case Severity::kInfo: code = "2"; break;
+    case rules::Severity::kCritical: code = "1;31"; break;
+    case rules::Severity::kHigh: code = "31"; break;
+    case rules::Severity::kMedium: code = "33"; break;
+    case rules::Severity::kLow: code = "36"; break;
+    case rules::Severity::kInfo: code = "2"; break;
   }
   return fmt::format("\033[{}m{}\033[0m", code, text);
 }
@@ -44,7 +44,7 @@ void write_finding_counts_json(JsonWriter& w, const PolicyOutcome* outcome) {
   const auto& e = *outcome->evaluation;
   w.key("findings");
   w.begin_object();
-  for (std::size_t s = kSeverityCount; s-- > 0;) w.field(severity_name(static_cast<Severity>(s)), e.counts[s]);
+  for (std::size_t s = rules::kSeverityCount; s-- > 0;) w.field(rules::severity_name(static_cast<rules::Severity>(s)), e.counts[s]);
   w.field("waived", e.waived);
   w.field("not_listed", e.dropped);
   w.end_object();
@@ -55,7 +55,7 @@ void write_policy_json(JsonWriter& w, const analysis::AuditResult&, const Policy
     w.null_field("policy");
     return;
   }
-  const Policy& p = *outcome->policy;
+  const rules::Policy& p = *outcome->policy;
   w.key("policy");
   w.begin_object();
   w.key("files");
@@ -81,7 +81,7 @@ void write_policy_json(JsonWriter& w, const analysis::AuditResult&, const Policy
     w.field("rule", wv.rule);
     w.string_or_null("condition", wv.condition);
     w.field("reason", wv.reason);
-    w.field("expires", format_date(wv.expires));
+    w.field("expires", rules::format_date(wv.expires));
     w.field("expired", wv.expired);
     w.field("file", wv.origin.file);
     w.field("line", wv.origin.line);
@@ -96,13 +96,13 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
   w.begin_array();
   if (outcome != nullptr && outcome->evaluation != nullptr) {
     for (const auto& f : outcome->evaluation->findings) {
-      const Rule& rule = *f.rule;
+      const rules::Rule& rule = *f.rule;
       w.begin_object();
       w.field("rule", rule.id);
-      w.field("severity", severity_name(rule.severity));
+      w.field("severity", rules::severity_name(rule.severity));
       w.field("title", rule.title);
       w.field("message", f.message);
-      w.field("scope", lang::scope_name(rule.scope));
+      w.field("scope", rules::lang::scope_name(rule.scope));
       w.field("pack", rule.pack);
       if (f.destination && *f.destination < r.destinations.size()) {
         const auto& d = r.destinations[*f.destination];
@@ -111,7 +111,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
         w.string_or_null("hostname", d.hostname);
         w.field("ip", d.ip.to_string());
         w.field("port", d.port);
-        w.field("transport", eval::transport_name(d.protocol));
+        w.field("transport", rules::eval::transport_name(d.protocol));
         w.end_object();
       } else {
         w.null_field("destination");
@@ -147,7 +147,7 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
         w.key("waived");
         w.begin_object();
         w.field("reason", f.waiver->reason);
-        w.field("expires", format_date(f.waiver->expires));
+        w.field("expires", rules::format_date(f.waiver->expires));
         w.end_object();
       } else {
         w.null_field("waived");
@@ -168,20 +168,20 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
   fmt::format_to(it, "Findings: {}{}\n", total, e.waived != 0 ? fmt::format(" (and {} waived)", e.waived) : "");
   // Grouped by rule (findings are sorted by severity, then rule): the rule's title and first
   // reference once, then one line per destination with its evidence.
-  const Rule* current = nullptr;
+  const rules::Rule* current = nullptr;
   bool current_waived = false;
   for (const auto& f : e.findings) {
-    const Rule& rule = *f.rule;
+    const rules::Rule& rule = *f.rule;
     const bool waived = f.waiver != nullptr;
     if (&rule != current || waived != current_waived) {
       current = &rule;
       current_waived = waived;
-      std::string severity(severity_name(rule.severity));
+      std::string severity(rules::severity_name(rule.severity));
       for (auto& c : severity) c = static_cast<char>(c - ('a' <= c && c <= 'z' ? 32 : 0));
       out += '\n';
       const std::string label = fmt::format("{:<8}", waived ? "waived" : severity);
       fmt::format_to(it, "  {} {}  [{}]{}\n", color && !waived ? paint(rule.severity, label) : label, rule.title, rule.id,
-                     waived ? fmt::format(" ({}, until {})", f.waiver->reason, format_date(f.waiver->expires))
+                     waived ? fmt::format(" ({}, until {})", f.waiver->reason, rules::format_date(f.waiver->expires))
                             : std::string());
       if (!rule.references.empty()) {
         const auto& ref = rule.references.front();
@@ -189,13 +189,13 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
       }
     }
     fmt::format_to(it, "    - {}\n", core::escape_terminal(f.message));
-    const bool dns = rule.scope == lang::Scope::kDns;
+    const bool dns = rule.scope == rules::lang::Scope::kDns;
     std::string evidence = fmt::format("{} {}", f.evidence.flows,
                                        dns ? (f.evidence.flows == 1 ? "query" : "queries")
                                            : (f.evidence.flows == 1 ? "flow" : "flows"));
     if (f.evidence.bytes_out != 0 || f.evidence.bytes_in != 0) {
-      evidence += fmt::format(", sent {}, received {}", human_bytes(f.evidence.bytes_out),
-                              human_bytes(f.evidence.bytes_in));
+      evidence += fmt::format(", sent {}, received {}", core::human_bytes(f.evidence.bytes_out),
+                              core::human_bytes(f.evidence.bytes_in));
     }
     if (!f.evidence.hostname_source.empty()) evidence += ", name from " + f.evidence.hostname_source;
     if (f.evidence.first_seen != 0) evidence += ", first at " + core::format_iso8601(f.evidence.first_seen);
@@ -205,9 +205,9 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
   const std::string verdict = e.failed ? (color ? "\033[1;31mFAIL\033[0m" : "FAIL") : (color ? "\033[1;32mpass\033[0m" : "pass");
   fmt::format_to(it, "Verdict: {} (--fail-on {}", verdict, outcome->fail_on);
   std::string counts;
-  for (std::size_t s = kSeverityCount; s-- > 0;) {
+  for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
     if (e.counts[s] == 0) continue;
-    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], severity_name(static_cast<Severity>(s)));
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], rules::severity_name(static_cast<rules::Severity>(s)));
   }
   out += counts.empty() ? "; no findings" : "; " + counts;
   if (e.waived != 0) out += fmt::format("; {} waived", e.waived);
@@ -215,4 +215,4 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
   return out;
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

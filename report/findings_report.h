@@ -2,23 +2,16 @@
 // evidence and references, waivers, and the verdict. Shared by the JSON and text writers.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "analysis/audit.h"
+#include "report/input.h"
+#include "report/json_writer.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/policy.h"
-#include "report/json_writer.h"
 
-namespace flowaudit::rules::report {
-
-// The outcome of a policy run; reports without one say "not-evaluated".
-struct PolicyOutcome {
-  const Policy* policy = nullptr;
-  const eval::Evaluation* evaluation = nullptr;
-  std::string fail_on = "high";  // as given on the command line
-};
+namespace flowaudit::report {
 
 // summary.verdict and summary.fail_on (first in the summary), summary.findings (counts by severity,
 // written last: flat readers of the summary's leading numbers stop at the first nested object).
@@ -34,4 +27,4 @@ void write_findings_json(JsonWriter& w, const analysis::AuditResult& r, const Po
 // Messages carry wire strings: they are escaped for a terminal (core/escape.h).
 std::string render_findings_text(const analysis::AuditResult& r, const PolicyOutcome* outcome, bool color = false);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 void write_geo_fields(JsonWriter& w, const analysis::enrich::DestinationEnrichment& e) {
   w.key("geo");
   w.begin_object();
@@ -50,27 +50,26 @@ void write_database_list(JsonWriter& w, std::span<const analysis::enrich::GeoDat
   w.end_array();
 }
 
-void write_geo_json(const GeoAnswers& answers, std::span<const analysis::enrich::GeoDatabaseInfo> databases,
-                    std::FILE* out) {
+void write_geo_json(const GeoInput& input, Output& out) {
   JsonWriter w(out);
   w.begin_object();
   w.field("schema", "flowaudit.geo/v1");
   w.key("addresses");
   w.begin_array();
-  for (const auto& [ip, e] : answers) {
+  for (const auto& [ip, e] : input.answers) {
     w.begin_object();
     w.field("ip", ip.to_string());
     write_geo_fields(w, e);
     w.end_object();
   }
   w.end_array();
-  write_database_list(w, databases);
+  write_database_list(w, input.databases);
   w.end_object();
 }
 
-std::string render_geo_text(const GeoAnswers& answers, std::span<const analysis::enrich::GeoDatabaseInfo> databases) {
+void write_geo_text(const GeoInput& input, Output& output) {
   std::string out;
-  for (const auto& [ip, e] : answers) {
+  for (const auto& [ip, e] : input.answers) {
     const auto special = analysis::enrich::special_range_name(e.geo.special);
     fmt::format_to(std::back_inserter(out), "{}\n", ip.to_string());
     if (!special.empty()) fmt::format_to(std::back_inserter(out), "  range         {}\n", special);
@@ -89,12 +88,12 @@ std::string render_geo_text(const GeoAnswers& answers, std::span<const analysis:
       fmt::format_to(std::back_inserter(out), "  service       -\n");
     }
   }
-  for (const auto& db : databases) {
+  for (const auto& db : input.databases) {
     fmt::format_to(std::back_inserter(out), "database: {} ({}, built {}){}\n", db.path, db.database_type,
                    db.build_date.empty() ? "?" : db.build_date,
                    db.attribution.empty() ? "" : " - " + db.attribution);
   }
-  return out;
+  output.write(out);
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 // Sorted by code (find_country searches it). Centres rounded to about a degree or better.
@@ -258,7 +258,6 @@ constexpr std::array kCountries = {
     CountryInfo{"ZW", "Zimbabwe", -19.0, 29.2},
 };
 
-
 // Coarse outlines, (longitude, latitude) pairs, traced by hand at a few degrees' precision.
 constexpr double kNorthAmerica[] = {
     -168, 65.6, -164.5, 67, -163.5, 68.5, -166.3, 68.9, -162, 70.3, -156.5, 71.3, -152, 70.8, -145, 70.1, -141, 69.6,
@@ -436,4 +435,4 @@ std::optional<CountryInfo> find_country(std::string_view code) noexcept {
 
 std::span<const LandOutline> land_outlines() noexcept { return kLand; }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

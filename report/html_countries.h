@@ -7,7 +7,7 @@
 #include <span>
 #include <string_view>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 struct CountryInfo {
   std::string_view code;  // ISO 3166-1 alpha-2, upper case ("XK" Kosovo and "EU" are included too)
@@ -27,4 +27,4 @@ struct LandOutline {
 };
 [[nodiscard]] std::span<const LandOutline> land_outlines() noexcept;
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -18,12 +18,15 @@
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 #include "core/escape.h"
+#include "core/format.h"
+#include "core/redact.h"
 #include "core/timestamp.h"
-#include "rules/eval/records.h"
+#include "report/findings_report.h"
 #include "report/html_countries.h"
 #include "report/text_report.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 // --- Escaping -------------------------------------------------------------------------------------
@@ -81,7 +84,7 @@ std::string time_text(core::TimestampNs ns, bool millis) {
   return iso + " UTC";
 }
 
-std::string bytes_text(std::uint64_t bytes) { return human_bytes(bytes); }
+std::string bytes_text(std::uint64_t bytes) { return core::human_bytes(bytes); }
 
 std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
@@ -97,7 +100,7 @@ std::string country_label(std::string_view code) {
 constexpr int kNoFinding = -1;
 
 // Colours that survive printing in grey: darker for more severe.
-constexpr std::array<std::string_view, kSeverityCount> kSeverityColour = {"#2f6db5", "#8f7a00", "#d97706", "#c62828",
+constexpr std::array<std::string_view, rules::kSeverityCount> kSeverityColour = {"#2f6db5", "#8f7a00", "#d97706", "#c62828",
                                                                            "#6a0f1f"};
 constexpr std::string_view kNeutralColour = "#6b7f95";
 
@@ -106,7 +109,7 @@ std::string_view colour_of(int severity) {
 }
 
 std::string_view severity_text(int severity) {
-  return severity < 0 ? std::string_view("no finding") : severity_name(static_cast<Severity>(severity));
+  return severity < 0 ? std::string_view("no finding") : rules::severity_name(static_cast<rules::Severity>(severity));
 }
 
 std::string badge(int severity) {
@@ -140,7 +143,7 @@ bool is_code(std::string_view key) { return !key.empty() && key.front() != '('; 
 struct Facts {
   explicit Facts(const analysis::AuditResult& result) : r(result) {}
   const analysis::AuditResult& r;
-  const eval::Evaluation* evaluation = nullptr;
+  const rules::eval::Evaluation* evaluation = nullptr;
   std::vector<int> worst;  // per destination
   std::vector<Group> countries;
   std::vector<Group> jurisdictions;
@@ -297,7 +300,7 @@ footer { margin-top: 40px; font-size: 12px; color: var(--muted); border-top: 1px
 
 class Writer {
  public:
-  Writer(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options, std::FILE* out)
+  Writer(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options, Output& out)
       : r_(r), outcome_(outcome), options_(options), out_(out), facts_(compute(r, outcome)) {}
 
   void write() {
@@ -321,9 +324,9 @@ class Writer {
   }
 
  private:
-  void raw(std::string_view s) { std::fwrite(s.data(), 1, s.size(), out_); }
+  void raw(std::string_view s) { out_.write(s); }
 
-  [[nodiscard]] const eval::Evaluation* evaluation() const { return facts_.evaluation; }
+  [[nodiscard]] const rules::eval::Evaluation* evaluation() const { return facts_.evaluation; }
 
   std::string inputs_text() const {
     std::string names;
@@ -374,10 +377,10 @@ class Writer {
           "(<code>--policy none</code>): this report is an inventory of destinations, without findings or a "
           "verdict.</div></section>\n");
     } else {
-      const auto fail_on = parse_severity(outcome_->fail_on);
+      const auto fail_on = rules::parse_severity(outcome_->fail_on);
       std::uint64_t reaching = 0;
       std::uint64_t total = 0;
-      for (std::size_t s = 0; s < kSeverityCount; ++s) {
+      for (std::size_t s = 0; s < rules::kSeverityCount; ++s) {
         total += e->counts[s];
         if (fail_on && s >= static_cast<std::size_t>(*fail_on)) reaching += e->counts[s];
       }
@@ -397,9 +400,9 @@ class Writer {
       raw(fmt::format("<section class=\"verdict {}\"><div class=\"word\">{}</div><div><div class=\"why\">{}</div>"
                       "<div class=\"counts\">",
                       e->failed ? "fail" : "pass", e->failed ? "FAIL" : "PASS", why));
-      for (std::size_t s = kSeverityCount; s-- > 0;) {
+      for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
         raw(fmt::format("<span class=\"count{}\"><b>{}</b> {}</span>", e->counts[s] == 0 ? " zero" : "", e->counts[s],
-                        severity_name(static_cast<Severity>(s))));
+                        rules::severity_name(static_cast<rules::Severity>(s))));
       }
       if (e->waived != 0) raw(fmt::format("<span class=\"count\"><b>{}</b> waived</span>", e->waived));
       if (e->dropped != 0) raw(fmt::format("<span class=\"count\"><b>{}</b> not listed</span>", e->dropped));
@@ -551,9 +554,9 @@ class Writer {
 
   void legend() {
     raw("<div class=\"legend\"><span>Colour: the worst finding for the destinations there</span>");
-    for (std::size_t s = kSeverityCount; s-- > 0;) {
+    for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
       raw(fmt::format("<span><i style=\"background:{}\"></i>{}</span>", kSeverityColour[s],
-                      severity_name(static_cast<Severity>(s))));
+                      rules::severity_name(static_cast<rules::Severity>(s))));
     }
     raw(fmt::format("<span><i style=\"background:{}\"></i>no finding</span></div>\n", kNeutralColour));
   }
@@ -689,13 +692,13 @@ class Writer {
 
   std::string destination_text(std::size_t i) const {
     const auto& d = r_.destinations[i];
-    const std::string where = fmt::format("{}:{}/{}", d.ip.to_string(), d.port, eval::transport_name(d.protocol));
+    const std::string where = fmt::format("{}:{}/{}", d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
     if (d.hostname.empty()) return fmt::format("<span class=\"mono\">{}</span>", esc(where));
     return fmt::format("<b>{}</b> <span class=\"mono\">{}</span>", esc(d.hostname), esc(where));
   }
 
-  void finding_item(const eval::Finding& f) {
-    const Rule& rule = *f.rule;
+  void finding_item(const rules::eval::Finding& f) {
+    const rules::Rule& rule = *f.rule;
     raw(fmt::format("<div class=\"finding\"><div class=\"msg\">{}</div><div class=\"evidence\">",
                     esc(f.message)));
     if (f.destination && *f.destination < r_.destinations.size()) {
@@ -703,7 +706,7 @@ class Writer {
     } else if (!f.evidence.dns_query.empty()) {
       raw(fmt::format("<span>DNS query <b>{}</b></span>", esc(f.evidence.dns_query)));
     }
-    const bool dns = rule.scope == lang::Scope::kDns;
+    const bool dns = rule.scope == rules::lang::Scope::kDns;
     raw(fmt::format("<span>{}</span>", plural(f.evidence.flows, dns ? "query" : "flow", dns ? "queries" : "flows")));
     if (f.evidence.bytes_out != 0 || f.evidence.bytes_in != 0) {
       raw(fmt::format("<span>sent <b>{}</b></span><span>received {}</span>", bytes_text(f.evidence.bytes_out),
@@ -716,12 +719,12 @@ class Writer {
       raw(fmt::format("<span>name from {}</span>", esc(f.evidence.hostname_source)));
     }
     if (f.waiver != nullptr) {
-      raw(fmt::format("<span>waived until {}: {}</span>", esc(format_date(f.waiver->expires)), esc(f.waiver->reason)));
+      raw(fmt::format("<span>waived until {}: {}</span>", esc(rules::format_date(f.waiver->expires)), esc(f.waiver->reason)));
     }
     raw("</div></div>\n");
   }
 
-  void rule_header(const Rule& rule, std::size_t count, bool waived) {
+  void rule_header(const rules::Rule& rule, std::size_t count, bool waived) {
     const int sev = static_cast<int>(rule.severity);
     raw(fmt::format("<article class=\"rule\" style=\"border-left-color:{}\"><h4>{} {} <span class=\"id\">{} · {} "
                     "pack{}</span></h4>\n",
@@ -746,7 +749,7 @@ class Writer {
   }
 
   // Findings come sorted by severity, then rule: consecutive runs of one rule make one card.
-  void rule_cards(const std::vector<const eval::Finding*>& list, bool waived) {
+  void rule_cards(const std::vector<const rules::eval::Finding*>& list, bool waived) {
     std::size_t i = 0;
     while (i < list.size()) {
       std::size_t j = i;
@@ -769,8 +772,8 @@ class Writer {
       raw("<p>The policy found nothing in this capture.</p>\n");
       return;
     }
-    std::array<std::vector<const eval::Finding*>, kSeverityCount> by_severity;
-    std::vector<const eval::Finding*> waived;
+    std::array<std::vector<const rules::eval::Finding*>, rules::kSeverityCount> by_severity;
+    std::vector<const rules::eval::Finding*> waived;
     for (const auto& f : e->findings) {
       if (f.waiver != nullptr) {
         waived.push_back(&f);
@@ -778,9 +781,9 @@ class Writer {
         by_severity[static_cast<std::size_t>(f.rule->severity)].push_back(&f);
       }
     }
-    for (std::size_t s = kSeverityCount; s-- > 0;) {
+    for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
       if (by_severity[s].empty()) continue;
-      std::string name(severity_name(static_cast<Severity>(s)));
+      std::string name(rules::severity_name(static_cast<rules::Severity>(s)));
       if (!name.empty()) name[0] = static_cast<char>(name[0] - 'a' + 'A');
       raw(fmt::format("<section class=\"sevgroup\"><h3>{} {}</h3>\n", badge(static_cast<int>(s)),
                       plural(by_severity[s].size(), "finding", "findings")));
@@ -794,7 +797,7 @@ class Writer {
     }
     if (e->dropped != 0) {
       raw(fmt::format("<p class=\"note\">{} more findings are counted but not listed: a rule lists at most {}.</p>\n",
-                      e->dropped, eval::kMaxFindingsPerRule));
+                      e->dropped, rules::eval::kMaxFindingsPerRule));
     }
   }
 
@@ -855,7 +858,7 @@ class Writer {
                       "<td>{}</td><td>{}</td><td{}>{}</td><td class=\"num\">{}</td>"
                       "<td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
                       host, d.hostname_source.empty() ? "<span class=\"muted\">-</span>" : esc(d.hostname_source),
-                      esc(fmt::format("{}:{}/{}", d.ip.to_string(), d.port, eval::transport_name(d.protocol))),
+                      esc(fmt::format("{}:{}/{}", d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol))),
                       d.app_protocol.empty() ? "<span class=\"muted\">-</span>" : esc(d.app_protocol), encrypted,
                       country, service, differs ? " class=\"differs\"" : "", jurisdiction,
                       bytes_text(d.bytes_out), bytes_text(d.bytes_in), d.flows,
@@ -946,7 +949,7 @@ class Writer {
       raw("<p class=\"muted\">Policy: none (not evaluated).</p>\n");
       return;
     }
-    const Policy& p = *outcome_->policy;
+    const rules::Policy& p = *outcome_->policy;
     raw("<p>Policy files: ");
     for (std::size_t i = 0; i < p.files.size(); ++i) {
       raw(fmt::format("{}<b>{}</b> <span class=\"muted\">({})</span>", i == 0 ? "" : ", ", esc(p.files[i].name),
@@ -958,7 +961,7 @@ class Writer {
       for (const auto& w : p.waivers) {
         raw(fmt::format("<li>Waiver for <code>{}</code>{} until {}{}: {}</li>", esc(w.rule),
                         w.condition.empty() ? std::string() : " when <code>" + esc(w.condition) + "</code>",
-                        esc(format_date(w.expires)), w.expired ? " (expired, not applied)" : "", esc(w.reason)));
+                        esc(rules::format_date(w.expires)), w.expired ? " (expired, not applied)" : "", esc(w.reason)));
       }
       raw("</ul>\n");
     }
@@ -987,21 +990,20 @@ class Writer {
   const analysis::AuditResult& r_;
   const PolicyOutcome* outcome_;
   ReportOptions options_;
-  std::FILE* out_;
+  Output& out_;
   Facts facts_;
 };
 
 }  // namespace
 
-void write_html(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
-                std::FILE* out) {
+void write_html(const ReportInput& input, const ReportOptions& options, Output& out) {
   // Nothing may escape into the caller: a report that runs out of memory ends where it stopped and
   // says so (the other reports of the run are still written).
   try {
-    Writer(result, outcome, options, out).write();
+    Writer(input.result, input.outcome, options, out).write();
   } catch (const std::exception&) {
-    std::fputs("\n<p>flowaudit: the HTML report could not be completed (out of memory).</p>\n", out);
+    out.write("\n<p>flowaudit: the HTML report could not be completed (out of memory).</p>\n");
   }
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

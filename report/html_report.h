@@ -10,20 +10,17 @@
 #pragma once
 
 #include <cstddef>
-#include <cstdio>
 
-#include "analysis/audit.h"
-#include "report/findings_report.h"
-#include "report/redact.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 // Rows of the destinations table (by bytes sent); beyond it the report says how many were left out.
 inline constexpr std::size_t kHtmlMaxDestinations = 500;
 
-// Streams the report to `out`. `outcome` null: no policy ran (verdict "not evaluated").
+// Streams the report to `out`. `input.outcome` null: no policy ran (verdict "not evaluated").
 // `options.redact`: HTTP paths are shown redacted (finding messages come redacted from the evaluation).
-void write_html(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
-                std::FILE* out);
+void write_html(const ReportInput& input, const ReportOptions& options, Output& out);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -7,15 +7,17 @@
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
+#include "core/redact.h"
 #include "core/string_pool.h"
-#include "rules/eval/records.h"
+#include "report/findings_report.h"
 #include "report/geo_report.h"
 #include "report/json_writer.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
-using eval::transport_name;
+using rules::eval::transport_name;
 
 void tristate(JsonWriter& w, const char* key, int value) {
   if (value < 0) {
@@ -268,7 +270,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.begin_object();
       w.field("method", h.method);
       w.string_or_null("host", h.host);
-      w.field("path", redact_target(h.path, options.redact));
+      w.field("path", core::redact_target(h.path, options.redact));
       w.string_or_null("user_agent", h.user_agent);
       w.string_or_null("content_type", h.content_type);
       if (h.content_length >= 0) {
@@ -335,8 +337,9 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
 
 }  // namespace
 
-void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutcome* outcome,
-                const ReportOptions& options) {
+void write_json(const ReportInput& input, const ReportOptions& options, Output& out) {
+  const analysis::AuditResult& r = input.result;
+  const PolicyOutcome* outcome = input.outcome;
   JsonWriter w(out);
   w.begin_object();
   w.field("schema", kReportSchema);
@@ -392,21 +395,11 @@ void write_json(const analysis::AuditResult& r, std::FILE* out, const PolicyOutc
   w.end_object();
 }
 
-std::string render_json(const analysis::AuditResult& result, const PolicyOutcome* outcome,
-                        const ReportOptions& options) {
-  char* data = nullptr;
-  std::size_t size = 0;
-  std::FILE* mem = open_memstream(&data, &size);
-  if (mem == nullptr) return {};
-  write_json(result, mem, outcome, options);
-  std::fclose(mem);
-  std::string out(data, size);
-  std::free(data);
-  return out;
+boost::json::value to_json(const ReportInput& input, const ReportOptions& options) {
+  std::string text;
+  Output out(text);
+  write_json(input, options, out);
+  return boost::json::parse(text);
 }
 
-boost::json::value to_json(const analysis::AuditResult& result, const PolicyOutcome* outcome) {
-  return boost::json::parse(render_json(result, outcome));
-}
-
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, bool present) {
   if (!present) {
@@ -16,7 +16,7 @@ void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, 
 }
 
 void JsonWriter::flush() {
-  if (!buf_.empty()) std::fwrite(buf_.data(), 1, buf_.size(), out_);
+  out_.write(buf_);
   buf_.clear();
 }
 
@@ -111,4 +111,4 @@ void JsonWriter::null() {
   raw("null");
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -12,12 +12,13 @@
 
 #include "core/escape.h"
 #include "core/timestamp.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::FILE* out, bool pretty = true) : out_(out), pretty_(pretty) { buf_.reserve(kFlushAt + 4096); }
+  explicit JsonWriter(Output& out, bool pretty = true) : out_(out), pretty_(pretty) { buf_.reserve(kFlushAt + 4096); }
   ~JsonWriter() { flush(); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -71,7 +72,7 @@ class JsonWriter {
   void string(std::string_view s);
 
   static constexpr std::size_t kFlushAt = 64 * 1024;
-  std::FILE* out_;
+  Output& out_;
   std::string buf_;  // written out in large blocks: stdio per-call overhead dominated otherwise
   bool pretty_;
   // One entry per open container: true once it has a member (a comma is then needed).
@@ -94,4 +95,4 @@ void string_array(JsonWriter& w, std::string_view key, const Range& values) {
   w.end_array();
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -7,12 +7,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/utf8.h"
+#include "core/format.h"
 #include "core/timestamp.h"
-#include "rules/eval/records.h"
+#include "core/utf8.h"
+#include "report/findings_report.h"
 #include "report/text_report.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 std::string xml(std::string_view text, bool attribute = true) {
@@ -28,21 +30,21 @@ std::string endpoint(const core::IpAddress& ip, std::uint16_t port) {
 // One finding as a few lines of plain text: message, destination, evidence. The wire strings in it
 // are made one visible line each (core::escape_terminal: a CR/LF in an SNI must not forge a line),
 // and the whole text is XML-escaped where it is written.
-std::string describe(const analysis::AuditResult& r, const eval::Finding& f) {
+std::string describe(const analysis::AuditResult& r, const rules::eval::Finding& f) {
   const auto one_line = [](std::string_view s) { return core::escape_terminal(s); };
   std::string out = "- " + one_line(f.message) + "\n";
   if (f.destination && *f.destination < r.destinations.size()) {
     const auto& d = r.destinations[*f.destination];
-    const std::string where = fmt::format("{}/{}", endpoint(d.ip, d.port), eval::transport_name(d.protocol));
+    const std::string where = fmt::format("{}/{}", endpoint(d.ip, d.port), rules::eval::transport_name(d.protocol));
     out += "  destination: " + (d.hostname.empty() ? where : one_line(d.hostname) + " (" + where + ")") + "\n";
   } else if (!f.evidence.dns_query.empty()) {
     out += "  DNS query: " + one_line(f.evidence.dns_query) + "\n";
   }
   const auto& e = f.evidence;
-  const bool dns = f.rule->scope == lang::Scope::kDns;
+  const bool dns = f.rule->scope == rules::lang::Scope::kDns;
   out += fmt::format("  evidence: {} {}", e.flows, dns ? (e.flows == 1 ? "query" : "queries") : (e.flows == 1 ? "flow" : "flows"));
   if (e.bytes_out != 0 || e.bytes_in != 0) {
-    out += fmt::format(", sent {}, received {}", human_bytes(e.bytes_out), human_bytes(e.bytes_in));
+    out += fmt::format(", sent {}, received {}", core::human_bytes(e.bytes_out), core::human_bytes(e.bytes_in));
   }
   if (!e.hostname_source.empty()) out += ", name from " + e.hostname_source;
   if (e.first_seen != 0) out += ", first seen " + core::format_iso8601(e.first_seen);
@@ -52,15 +54,15 @@ std::string describe(const analysis::AuditResult& r, const eval::Finding& f) {
   }
   out += "\n";
   if (f.waiver != nullptr) {
-    out += fmt::format("  waived until {}: {}\n", format_date(f.waiver->expires), f.waiver->reason);
+    out += fmt::format("  waived until {}: {}\n", rules::format_date(f.waiver->expires), f.waiver->reason);
   }
   return out;
 }
 
 struct Case {
-  const Rule* rule = nullptr;
-  std::vector<const eval::Finding*> failing;  // not waived, at or above --fail-on
-  std::vector<const eval::Finding*> other;    // below --fail-on, or waived
+  const rules::Rule* rule = nullptr;
+  std::vector<const rules::eval::Finding*> failing;  // not waived, at or above --fail-on
+  std::vector<const rules::eval::Finding*> other;    // below --fail-on, or waived
 };
 
 struct Suite {
@@ -80,22 +82,23 @@ void write_no_policy(std::string& out) {
 }  // namespace
 
 // Messages come redacted from the evaluation; the options have nothing left to change here.
-void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& /*options*/,
-                 std::FILE* out) {
+void write_junit(const ReportInput& input, const ReportOptions& /*options*/, Output& out) {
+  const analysis::AuditResult& r = input.result;
+  const PolicyOutcome* outcome = input.outcome;
   std::string xml_out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   if (outcome == nullptr || outcome->policy == nullptr || outcome->evaluation == nullptr) {
     write_no_policy(xml_out);
-    std::fwrite(xml_out.data(), 1, xml_out.size(), out);
+    out.write(xml_out);
     return;
   }
-  const eval::Evaluation& e = *outcome->evaluation;
+  const rules::eval::Evaluation& e = *outcome->evaluation;
   // --fail-on as given; "never" (or anything unparsable, which the CLI rejects earlier) fails nothing.
-  const std::optional<Severity> fail_on = parse_severity(outcome->fail_on);
+  const std::optional<rules::Severity> fail_on = rules::parse_severity(outcome->fail_on);
 
   // Suites in the order the packs were loaded (rules are in definition order), allowlist rules last.
   std::vector<Suite> suites;
-  std::unordered_map<const Rule*, std::pair<std::size_t, std::size_t>> where;  // rule -> suite, case
-  auto add_rule = [&](const Rule& rule) {
+  std::unordered_map<const rules::Rule*, std::pair<std::size_t, std::size_t>> where;  // rule -> suite, case
+  auto add_rule = [&](const rules::Rule& rule) {
     if (where.count(&rule) != 0) return;
     auto suite = std::find_if(suites.begin(), suites.end(), [&](const Suite& s) { return s.pack == rule.pack; });
     if (suite == suites.end()) {
@@ -105,10 +108,10 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
     suite->cases.push_back(Case{&rule, {}, {}});
     where.emplace(&rule, std::pair{static_cast<std::size_t>(suite - suites.begin()), suite->cases.size() - 1});
   };
-  for (const Rule& rule : outcome->policy->rules) {
+  for (const rules::Rule& rule : outcome->policy->rules) {
     if (rule.enabled) add_rule(rule);
   }
-  for (const Rule& rule : e.synthetic_rules) add_rule(rule);
+  for (const rules::Rule& rule : e.synthetic_rules) add_rule(rule);
   for (const auto& f : e.findings) {
     add_rule(*f.rule);
     const auto found = where.find(f.rule);  // there: add_rule just made sure
@@ -135,7 +138,7 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
                        "      <property name=\"verdict\" value=\"{}\"/>\n    </properties>\n",
                    xml(outcome->fail_on), e.verdict());
     for (const auto& c : s.cases) {
-      const Rule& rule = *c.rule;
+      const rules::Rule& rule = *c.rule;
       fmt::format_to(it, "    <testcase classname=\"{}\" name=\"{}: {}\"", xml(rule.pack), xml(rule.id), xml(rule.title));
       if (c.failing.empty() && c.other.empty()) {
         xml_out += "/>\n";
@@ -146,7 +149,7 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
         std::string text;
         for (const auto* f : c.failing) text += describe(r, *f);
         fmt::format_to(it, "      <failure message=\"{} finding{}\" type=\"{}\">{}</failure>\n", c.failing.size(),
-                       c.failing.size() == 1 ? "" : "s", severity_name(rule.severity), xml(text, false));
+                       c.failing.size() == 1 ? "" : "s", rules::severity_name(rule.severity), xml(text, false));
       }
       if (!c.other.empty()) {
         std::string text;
@@ -155,7 +158,7 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
         const std::size_t below = c.other.size() - waived;
         if (below != 0) {
           text += fmt::format("{} finding{} below --fail-on {} ({}):\n", below, below == 1 ? "" : "s", outcome->fail_on,
-                              severity_name(rule.severity));
+                              rules::severity_name(rule.severity));
           for (const auto* f : c.other) {
             if (f->waiver == nullptr) text += describe(r, *f);
           }
@@ -173,7 +176,7 @@ void write_junit(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
     xml_out += "  </testsuite>\n";
   }
   xml_out += "</testsuites>\n";
-  std::fwrite(xml_out.data(), 1, xml_out.size(), out);
+  out.write(xml_out);
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

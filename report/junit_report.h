@@ -4,24 +4,21 @@
 // findings are still there to read.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "analysis/audit.h"
 #include "core/escape.h"
-#include "report/findings_report.h"
-#include "report/redact.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 // Without a policy: one suite with a single skipped test case "no policy evaluated".
-void write_junit(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
-                 std::FILE* out);
+void write_junit(const ReportInput& input, const ReportOptions& options, Output& out);
 
 // XML 1.0 content or attribute text, escaped by the one escaping module (core/escape.h).
 inline void append_xml_escaped(std::string& out, std::string_view text, bool attribute = true) {
   core::append_xml(out, text, attribute);
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/utf8.h"
+#include "core/format.h"
 #include "core/timestamp.h"
-#include "rules/eval/records.h"
+#include "core/utf8.h"
+#include "report/findings_report.h"
 #include "report/text_report.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 // A rule id or similar token as inline code; falls back to escaped text when it holds a backtick
@@ -32,7 +34,7 @@ std::string endpoint(const core::IpAddress& ip, std::uint16_t port) {
   return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port) : fmt::format("{}:{}", ip.to_string(), port);
 }
 
-std::string destination_cell(const analysis::AuditResult& r, const eval::Finding& f) {
+std::string destination_cell(const analysis::AuditResult& r, const rules::eval::Finding& f) {
   if (f.destination && *f.destination < r.destinations.size()) {
     const auto& d = r.destinations[*f.destination];
     const std::string where = endpoint(d.ip, d.port);
@@ -52,13 +54,13 @@ void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
 }
 
 void write_findings(std::string& out, const analysis::AuditResult& r, const PolicyOutcome& outcome) {
-  const eval::Evaluation& e = *outcome.evaluation;
+  const rules::eval::Evaluation& e = *outcome.evaluation;
   std::uint64_t total = 0;
   std::string counts;
-  for (std::size_t s = kSeverityCount; s-- > 0;) {
+  for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
     total += e.counts[s];
     if (e.counts[s] == 0) continue;
-    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], severity_name(static_cast<Severity>(s)));
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], rules::severity_name(static_cast<rules::Severity>(s)));
   }
   out += "### Findings\n\n";
   std::string summary = total == 0 ? std::string("No findings") : fmt::format("{} findings ({})", total, counts);
@@ -75,11 +77,11 @@ void write_findings(std::string& out, const analysis::AuditResult& r, const Poli
     for (const auto& f : e.findings) {
       if ((f.waiver != nullptr) != waived) continue;
       if (rows++ >= kMarkdownFindings) continue;
-      std::string severity(severity_name(f.rule->severity));
+      std::string severity(rules::severity_name(f.rule->severity));
       std::string message = escape_markdown(f.message);
       if (waived) {
         severity = "waived (" + severity + ")";
-        message += fmt::format(" (waived until {}: {})", format_date(f.waiver->expires),
+        message += fmt::format(" (waived until {}: {})", rules::format_date(f.waiver->expires),
                                escape_markdown(f.waiver->reason));
       }
       line(out, "| {} | {} | {} | {} |", severity, code(f.rule->id), destination_cell(r, f), message);
@@ -113,12 +115,12 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
         service = escape_markdown(en.service->name);
       }
     }
-    const std::string app = d.app_protocol.empty() ? std::string(eval::transport_name(d.protocol)) : d.app_protocol;
+    const std::string app = d.app_protocol.empty() ? std::string(rules::eval::transport_name(d.protocol)) : d.app_protocol;
     const char* enc = d.encrypted == 1 ? "yes" : d.encrypted == 0 ? "**no**" : "?";
     line(out, "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
          d.hostname.empty() ? "(unnamed)" : escape_markdown(d.hostname),
          d.hostname_source.empty() ? "-" : escape_markdown(d.hostname_source), escape_markdown(endpoint(d.ip, d.port)),
-         escape_markdown(app), enc, geo, jurisdiction, service, human_bytes(d.bytes_out), human_bytes(d.bytes_in));
+         escape_markdown(app), enc, geo, jurisdiction, service, core::human_bytes(d.bytes_out), core::human_bytes(d.bytes_in));
   }
   if (r.destinations.size() > shown) {
     line(out, "\n{} more destinations: see the JSON or CSV report.", r.destinations.size() - shown);
@@ -128,8 +130,9 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
 }  // namespace
 
 // Messages come redacted from the evaluation; the options have nothing left to change here.
-std::string render_markdown(const analysis::AuditResult& r, const PolicyOutcome* outcome,
-                            const ReportOptions& /*options*/) {
+void write_markdown(const ReportInput& input, const ReportOptions& /*options*/, Output& output) {
+  const analysis::AuditResult& r = input.result;
+  const PolicyOutcome* outcome = input.outcome;
   std::string out;
   const bool evaluated = outcome != nullptr && outcome->evaluation != nullptr;
   const char* verdict = !evaluated ? "not evaluated" : outcome->evaluation->failed ? "FAIL" : "pass";
@@ -186,13 +189,7 @@ std::string render_markdown(const analysis::AuditResult& r, const PolicyOutcome*
     out += '\n';
     for (const auto c : credited) line(out, "Geolocation: {}", escape_markdown(c));
   }
-  return out;
+  output.write(out);
 }
 
-void write_markdown(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& options,
-                    std::FILE* out) {
-  const std::string text = render_markdown(r, outcome, options);
-  std::fwrite(text.data(), 1, text.size(), out);
-}
-
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

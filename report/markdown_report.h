@@ -4,29 +4,24 @@
 // HTML, mentions or extra table columns.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "analysis/audit.h"
 #include "core/escape.h"
-#include "report/findings_report.h"
-#include "report/redact.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 inline constexpr std::size_t kMarkdownDestinations = 25;
 // Rows of the findings table; the rest are counted. GitHub cuts a comment at 65536 characters.
 inline constexpr std::size_t kMarkdownFindings = 100;
 
 // Deterministic for a given result: no clock, no version, no absolute path that the result does
-// not carry itself. `outcome` null: verdict "not evaluated", no findings section.
-void write_markdown(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
-                    std::FILE* out);
-std::string render_markdown(const analysis::AuditResult& result, const PolicyOutcome* outcome,
-                            const ReportOptions& options);
+// not carry itself. `input.outcome` null: verdict "not evaluated", no findings section.
+void write_markdown(const ReportInput& input, const ReportOptions& options, Output& out);
 
 // Text made safe for a table cell or a line (core/escape.h, shared with the diff).
 using core::escape_markdown;
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

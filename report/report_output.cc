@@ -7,34 +7,18 @@
 
 #include "core/output_file.h"
 
-namespace flowaudit::rules::report {
-
-namespace {
-constexpr std::pair<Format, std::string_view> kFormats[] = {
-    {Format::kText, "text"},   {Format::kJson, "json"},   {Format::kHtml, "html"}, {Format::kMarkdown, "md"},
-    {Format::kJunit, "junit"}, {Format::kSarif, "sarif"}, {Format::kCsv, "csv"},
-};
-}  // namespace
-
-std::string_view format_name(Format format) noexcept {
-  for (const auto& [f, name] : kFormats) {
-    if (f == format) return name;
-  }
-  return "?";
-}
+namespace flowaudit::report {
 
 std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error) {
   const auto colon = spec.find(':');
   const std::string_view name = spec.substr(0, colon);
   ReportTarget t;
   if (colon != std::string_view::npos) t.path = std::string(spec.substr(colon + 1));
-  for (const auto& [f, n] : kFormats) {
-    if (n == name || (f == Format::kMarkdown && name == "markdown")) {
-      t.format = f;
-      return t;
-    }
+  if (const auto* f = find_format(name)) {
+    t.format = f->format;
+    return t;
   }
-  error = fmt::format("unknown report format '{}' (formats: text, json, html, md, junit, sarif, csv)", name);
+  error = fmt::format("unknown report format '{}' (formats: {})", name, format_list(Subject::kAudit));
   return std::nullopt;
 }
 
@@ -74,7 +58,7 @@ std::string check_report_targets(const std::vector<ReportTarget>& targets,
   return {};
 }
 
-std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer) {
+std::string write_report(const ReportTarget& target, const std::function<void(Output&)>& writer) {
   const bool to_stdout = target.path.empty() || target.path == "-";
   const std::string name = to_stdout ? std::string("standard output") : target.path;
   core::OutputFile out;
@@ -82,13 +66,14 @@ std::string write_report(const ReportTarget& target, const std::function<void(st
     return fmt::format("{}: cannot write report: {}", name, err);
   }
   // A writer that throws leaves no temporary file: `out` removes it when it goes.
-  writer(out.file());
+  Output output(out.file());
+  writer(output);
   if (auto err = out.commit(); !err.empty()) return fmt::format("{}: cannot write report: {}", name, err);
   return {};
 }
 
 std::string write_report(const ReportTarget& target, std::string_view content) {
-  return write_report(target, [content](std::FILE* out) { std::fwrite(content.data(), 1, content.size(), out); });
+  return write_report(target, [content](Output& out) { out.write(content); });
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -3,7 +3,6 @@
 // never through a symlink to a file (core/output_file.h says what each kind of path gets).
 #pragma once
 
-#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,19 +10,17 @@
 #include <utility>
 #include <vector>
 
-namespace flowaudit::rules::report {
+#include "report/output.h"
+#include "report/report.h"
 
-enum class Format { kText, kJson, kHtml, kMarkdown, kJunit, kSarif, kCsv };
-
-// "text", "json", "html", "md", "junit", "sarif", "csv".
-[[nodiscard]] std::string_view format_name(Format format) noexcept;
+namespace flowaudit::report {
 
 struct ReportTarget {
   Format format = Format::kText;
   std::string path;  // empty or "-": standard output
 };
 
-// Returns nullopt and sets `error` for an unknown format.
+// Returns nullopt and sets `error` for an unknown format (report.h: formats()).
 std::optional<ReportTarget> parse_report_target(std::string_view spec, std::string& error);
 
 // Checks every target before any work starts, with the other outputs of the run (`others`: label
@@ -34,7 +31,7 @@ std::string check_report_targets(const std::vector<ReportTarget>& targets,
 
 // Lets `writer` stream the report into the target; returns an empty string or a one-line error
 // naming the path.
-std::string write_report(const ReportTarget& target, const std::function<void(std::FILE*)>& writer);
+std::string write_report(const ReportTarget& target, const std::function<void(Output&)>& writer);
 std::string write_report(const ReportTarget& target, std::string_view content);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

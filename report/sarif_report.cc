@@ -10,33 +10,34 @@
 #include "core/escape.h"
 #include "core/timestamp.h"
 #include "core/utf8.h"
-#include "rules/eval/records.h"
+#include "report/findings_report.h"
 #include "report/json_writer.h"
+#include "rules/eval/records.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 // SARIF's levels: GitHub shows error/warning/note; critical and high must block, medium warn.
-const char* level(Severity s) noexcept {
+const char* level(rules::Severity s) noexcept {
   switch (s) {
-    case Severity::kCritical:
-    case Severity::kHigh: return "error";
-    case Severity::kMedium: return "warning";
-    case Severity::kLow:
-    case Severity::kInfo: return "note";
+    case rules::Severity::kCritical:
+    case rules::Severity::kHigh: return "error";
+    case rules::Severity::kMedium: return "warning";
+    case rules::Severity::kLow:
+    case rules::Severity::kInfo: return "note";
   }
   return "note";
 }
 
 // GitHub's "security-severity" property: a CVSS-like score as a string; its bands are
 // critical >= 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.
-const char* security_severity(Severity s) noexcept {
+const char* security_severity(rules::Severity s) noexcept {
   switch (s) {
-    case Severity::kCritical: return "9.5";
-    case Severity::kHigh: return "8.0";
-    case Severity::kMedium: return "5.5";
-    case Severity::kLow: return "3.0";
-    case Severity::kInfo: return "1.0";
+    case rules::Severity::kCritical: return "9.5";
+    case rules::Severity::kHigh: return "8.0";
+    case rules::Severity::kMedium: return "5.5";
+    case rules::Severity::kLow: return "3.0";
+    case rules::Severity::kInfo: return "1.0";
   }
   return "1.0";
 }
@@ -114,14 +115,14 @@ void message_object(JsonWriter& w, std::string_view text) { text_object(w, "mess
 
 // The rules of the run: every enabled policy rule (they all ran, on every record of their scope),
 // then the allowlist rules the evaluator made; index = ruleIndex.
-std::vector<const Rule*> run_rules(const PolicyOutcome* outcome) {
-  std::vector<const Rule*> rules;
+std::vector<const rules::Rule*> run_rules(const PolicyOutcome* outcome) {
+  std::vector<const rules::Rule*> rules;
   if (outcome == nullptr || outcome->policy == nullptr) return rules;
-  for (const Rule& r : outcome->policy->rules) {
+  for (const rules::Rule& r : outcome->policy->rules) {
     if (r.enabled) rules.push_back(&r);
   }
   if (outcome->evaluation != nullptr) {
-    for (const Rule& r : outcome->evaluation->synthetic_rules) rules.push_back(&r);
+    for (const rules::Rule& r : outcome->evaluation->synthetic_rules) rules.push_back(&r);
     // A finding's rule is always one of those; should one not be, it still gets a descriptor.
     for (const auto& f : outcome->evaluation->findings) {
       if (std::find(rules.begin(), rules.end(), f.rule) == rules.end()) rules.push_back(f.rule);
@@ -136,7 +137,7 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-void write_rule(JsonWriter& w, const Rule& rule) {
+void write_rule(JsonWriter& w, const rules::Rule& rule) {
   const std::string_view description = trimmed(rule.description);
   const std::string_view remediation = trimmed(rule.remediation);
   w.begin_object();
@@ -183,10 +184,10 @@ void write_rule(JsonWriter& w, const Rule& rule) {
     if (t != "security") w.value(t);
   }
   w.end_array();
-  w.field("severity", severity_name(rule.severity));
+  w.field("severity", rules::severity_name(rule.severity));
   w.field("security-severity", security_severity(rule.severity));
   w.field("pack", rule.pack);
-  w.field("scope", lang::scope_name(rule.scope));
+  w.field("scope", rules::lang::scope_name(rule.scope));
   w.field("condition", rule.condition);
   w.end_object();
   w.end_object();
@@ -194,9 +195,9 @@ void write_rule(JsonWriter& w, const Rule& rule) {
 
 using FlowIndex = std::unordered_map<std::uint64_t, const analysis::flow::Flow*>;
 
-void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Finding& f, std::size_t rule_index,
+void write_result(JsonWriter& w, const analysis::AuditResult& r, const rules::eval::Finding& f, std::size_t rule_index,
                   const FlowIndex& flow_of) {
-  const Rule& rule = *f.rule;
+  const rules::Rule& rule = *f.rule;
   w.begin_object();
   w.field("ruleId", rule.id);
   w.field("ruleIndex", static_cast<std::uint64_t>(rule_index));
@@ -243,7 +244,7 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
       ep = endpoint(d->ip, d->port);
       const std::string_view host = d->hostname.empty() ? std::string_view(ep) : std::string_view(d->hostname);
       w.field("name", d->hostname.empty() ? ep : fmt::format("{}:{}", host, d->port));
-      w.field("fullyQualifiedName", fmt::format("{}/{}", ep, eval::transport_name(d->protocol)));
+      w.field("fullyQualifiedName", fmt::format("{}/{}", ep, rules::eval::transport_name(d->protocol)));
     } else {
       w.field("name", f.evidence.dns_query);
       w.field("fullyQualifiedName", "dns:" + f.evidence.dns_query);
@@ -269,7 +270,7 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
     w.field("justification", f.waiver->reason);
     w.key("properties");
     w.begin_object();
-    w.field("expires", format_date(f.waiver->expires));
+    w.field("expires", rules::format_date(f.waiver->expires));
     w.field("file", f.waiver->origin.file);
     w.field("line", f.waiver->origin.line);
     w.end_object();
@@ -279,7 +280,7 @@ void write_result(JsonWriter& w, const analysis::AuditResult& r, const eval::Fin
   const auto& e = f.evidence;
   w.key("properties");
   w.begin_object();
-  w.field("severity", severity_name(rule.severity));
+  w.field("severity", rules::severity_name(rule.severity));
   w.field("pack", rule.pack);
   w.field("flows", e.flows);
   w.key("flowIds");
@@ -323,7 +324,6 @@ std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoin
   return fmt::format("{:016x}", h);
 }
 
-
 std::string sarif_rule_name(std::string_view rule_id) {
   std::string name;
   bool word_start = true;
@@ -340,10 +340,11 @@ std::string sarif_rule_name(std::string_view rule_id) {
   return name;
 }
 
-void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, const ReportOptions& /*options: messages arrive redacted*/,
-                 std::FILE* out) {
-  const std::vector<const Rule*> rules = run_rules(outcome);
-  std::unordered_map<const Rule*, std::size_t> rule_index;
+void write_sarif(const ReportInput& input, const ReportOptions& /*options: messages arrive redacted*/, Output& out) {
+  const analysis::AuditResult& r = input.result;
+  const PolicyOutcome* outcome = input.outcome;
+  const std::vector<const rules::Rule*> rules = run_rules(outcome);
+  std::unordered_map<const rules::Rule*, std::size_t> rule_index;
   for (std::size_t i = 0; i < rules.size(); ++i) rule_index.emplace(rules[i], i);
   FlowIndex flow_of;
   flow_of.reserve(r.flows.size());
@@ -366,7 +367,7 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
   w.field("informationUri", kSarifInformationUri);
   w.key("rules");
   w.begin_array();
-  for (const Rule* rule : rules) write_rule(w, *rule);
+  for (const rules::Rule* rule : rules) write_rule(w, *rule);
   w.end_array();
   w.end_object();
   w.end_object();
@@ -441,4 +442,4 @@ void write_sarif(const analysis::AuditResult& r, const PolicyOutcome* outcome, c
   w.flush();
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

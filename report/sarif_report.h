@@ -9,15 +9,13 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <string_view>
 
-#include "analysis/audit.h"
-#include "report/findings_report.h"
-#include "report/redact.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
 inline constexpr const char* kSarifSchemaUri = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -31,10 +29,9 @@ inline constexpr const char* kSarifInformationUri = FLOWAUDIT_INFORMATION_URI;
 inline constexpr const char* kSarifInformationUri = "https://flowaudit.invalid/";
 #endif
 
-// Without a policy (outcome null) the run has no rules and no results, only the inventory's inputs
-// as artifacts. Finding messages are redacted unless options.redact is false.
-void write_sarif(const analysis::AuditResult& result, const PolicyOutcome* outcome, const ReportOptions& options,
-                 std::FILE* out);
+// Without a policy (input.outcome null) the run has no rules and no results, only the inventory's
+// inputs as artifacts. Finding messages arrive redacted from the evaluation (unless --no-redact).
+void write_sarif(const ReportInput& input, const ReportOptions& options, Output& out);
 
 // partialFingerprints["flowaudit/v1"]: 64-bit FNV-1a over the rule id, the destination's address
 // and port, and its host name, in hex. Stable across runs and versions, so that a dashboard can
@@ -48,4 +45,4 @@ void write_sarif(const analysis::AuditResult& result, const PolicyOutcome* outco
 // out then.
 [[nodiscard]] std::string sarif_rule_name(std::string_view rule_id);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -8,19 +8,10 @@
 #include "analysis/packet/transport.h"
 #include "capture/pcap_file_source.h"
 #include "core/escape.h"
+#include "core/format.h"
+#include "report/findings_report.h"
 
-namespace flowaudit::rules::report {
-
-std::string human_bytes(std::uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "kB", "MB", "GB", "TB"};
-  double v = static_cast<double>(bytes);
-  std::size_t u = 0;
-  while (v >= 1000.0 && u + 1 < std::size(kUnits)) {
-    v /= 1000.0;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, kUnits[u]);
-}
+namespace flowaudit::report {
 
 namespace {
 template <typename... T>
@@ -41,11 +32,12 @@ std::string cell(std::string_view s, std::size_t width = std::string::npos) {
 }
 }  // namespace
 
-std::string render_text(const analysis::AuditResult& r, const TextOptions& options) {
+std::string render_text(const ReportInput& input, const ReportOptions& options, std::size_t max_destinations) {
+  const analysis::AuditResult& r = input.result;
   std::string out;
   const double seconds = analysis::duration_seconds(r.first_ns, r.last_ns);
   line(out, "flowaudit {}: {} packets, {} captured, {} flows to {} destinations", FLOWAUDIT_VERSION, r.packets,
-       human_bytes(r.bytes), r.total_flows(), r.destinations.size());
+       core::human_bytes(r.bytes), r.total_flows(), r.destinations.size());
   if (r.packets > 0) {
     line(out, "  from {} to {} ({:.1f} s)", core::format_iso8601(r.first_ns), core::format_iso8601(r.last_ns), seconds);
   }
@@ -61,7 +53,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
          in.packets, in.complete ? "complete" : "INCOMPLETE");
   }
   out += '\n';
-  const std::size_t shown = std::min(options.max_destinations, r.destinations.size());
+  const std::size_t shown = std::min(max_destinations, r.destinations.size());
   line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());
   if (shown > 0) {
     line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}", "name", "from", "server", "port",
@@ -87,7 +79,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
     line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}",
          d.hostname.empty() ? "(unnamed)" : cell(d.hostname, 30), d.hostname_source.empty() ? "-" : cell(d.hostname_source),
          d.ip.to_string(), d.port, cell(d.encrypted == 0 ? app + "!" : app), cell(country), cell(jurisdiction), service,
-         human_bytes(d.bytes_out), human_bytes(d.bytes_in));
+         core::human_bytes(d.bytes_out), core::human_bytes(d.bytes_in));
   }
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
@@ -97,7 +89,7 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   }
   out += '\n';
   line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
-       human_bytes(sent), human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp, r.decode.other_ip,
+       core::human_bytes(sent), core::human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp, r.decode.other_ip,
        r.decode.not_ip, r.decode.malformed);
   line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
        100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
@@ -121,9 +113,9 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
     credited.push_back(db.attribution);
     line(out, "Geolocation: {}", cell(db.attribution));
   }
-  if (options.outcome != nullptr) {
+  if (input.outcome != nullptr) {
     out += '\n';
-    out += render_findings_text(r, options.outcome, options.color);
+    out += render_findings_text(r, input.outcome, options.color);
   }
   if (!r.warnings.empty()) {
     out += '\n';
@@ -133,4 +125,8 @@ std::string render_text(const analysis::AuditResult& r, const TextOptions& optio
   return out;
 }
 
-}  // namespace flowaudit::rules::report
+void write_text(const ReportInput& input, const ReportOptions& options, Output& out) {
+  out.write(render_text(input, options));
+}
+
+}  // namespace flowaudit::report

@@ -1,23 +1,23 @@
 // The terminal summary: inputs, destinations sorted by bytes sent, totals, warnings.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
-#include "analysis/audit.h"
-#include "report/findings_report.h"
+#include "report/input.h"
+#include "report/output.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
-struct TextOptions {
-  std::size_t max_destinations = 25;
-  const PolicyOutcome* outcome = nullptr;  // adds the findings and the verdict
-  bool redact = true;  // unused here: messages are redacted by the evaluation (EvalOptions::redact)
-  bool color = false;                      // ANSI colours (on a terminal, unless NO_COLOR)
-};
+// Rows of the destinations table (by bytes sent); the rest are counted.
+inline constexpr std::size_t kTextDestinations = 25;
 
-std::string render_text(const analysis::AuditResult& result, const TextOptions& options = {});
+// The terminal report; `input.outcome` adds the findings and the verdict, `options.color` ANSI
+// colours. Finding messages arrive redacted from the evaluation (EvalOptions::redact).
+void write_text(const ReportInput& input, const ReportOptions& options, Output& out);
 
-// "1.2 MB", "512 B": decimal units as people read them.
-std::string human_bytes(std::uint64_t bytes);
+// The same with another cap on the destinations table (tests).
+std::string render_text(const ReportInput& input, const ReportOptions& options,
+                        std::size_t max_destinations = kTextDestinations);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -27,14 +27,21 @@
 #include "core/ip_address.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
-#include "report/csv_report.h"
 #include "report/junit_report.h"
-#include "report/markdown_report.h"
+#include "report/report.h"
 #include "report/sarif_report.h"
 #include "unit/temp_dir.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
+
+namespace eval = rules::eval;
+namespace load = rules::load;
+using core::append_csv_cell;
+using core::escape_markdown;
+using rules::Policy;
+using rules::Rule;
+using rules::Severity;
 
 std::string source_path(const std::string& relative) { return std::string(FLOWAUDIT_SOURCE_DIR) + "/" + relative; }
 
@@ -97,19 +104,6 @@ struct Evaluated {
     outcome.fail_on = "high";
   }
 };
-
-template <typename Write>
-std::string render(Write&& write) {
-  char* data = nullptr;
-  std::size_t size = 0;
-  std::FILE* mem = open_memstream(&data, &size);
-  REQUIRE(mem != nullptr);
-  write(mem);
-  std::fclose(mem);
-  std::string out(data, size);
-  std::free(data);
-  return out;
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -273,7 +267,7 @@ TEST_SUITE("report.formats") {
 
 TEST_CASE("csv report of the flows matches the golden file") {
   const auto& r = result();
-  const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
+  const std::string csv = render(Format::kCsv, {r}, ReportOptions{});
   check_golden("deepseek-trackers.csv", csv);
   // Header plus one CRLF-terminated row per flow (no cell of these captures holds a line break).
   std::size_t rows = 0;
@@ -313,9 +307,9 @@ TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
     }
   }
   // Redacted, the segment with '=' and spaces is gone; kept (--no-redact), it is guarded and quoted.
-  const std::string csv = render([&](std::FILE* f) { write_csv(r, ReportOptions{}, f); });
+  const std::string csv = render(Format::kCsv, {r}, ReportOptions{});
   CHECK(csv.find(",'=REDACTED/REDACTED?device_id=REDACTED,") != std::string::npos);
-  const std::string kept = render([&](std::FILE* f) { write_csv(r, ReportOptions{false}, f); });
+  const std::string kept = render(Format::kCsv, {r}, ReportOptions{false});
   CHECK(kept.find(",\"'=cmd|' /C calc'!A0,\"\"x\"\"?device_id=abc123\",") != std::string::npos);
 }
 
@@ -327,9 +321,9 @@ TEST_CASE("csv, markdown and sarif redact identifiers in request targets unless 
     Evaluated e({}, r, redact);
     REQUIRE(!e.evaluation.findings.empty());
     const ReportOptions options{redact};
-    const std::string csv = render([&](std::FILE* f) { write_csv(r, options, f); });
-    const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, options, f); });
-    const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, options, f); });
+    const std::string csv = render(Format::kCsv, {r}, options);
+    const std::string md = render(Format::kMarkdown, {r, &e.outcome}, options);
+    const std::string sarif = render(Format::kSarif, {r, &e.outcome}, options);
     for (const std::string* text : {&csv, &md, &sarif}) {
       INFO("report " << std::string(text == &csv ? "csv" : text == &md ? "md" : "sarif"));
       // Markdown escapes the underscore.
@@ -344,9 +338,9 @@ TEST_CASE("markdown report matches the golden files") {
   const auto& r = result();
   const Evaluated e;
   check_golden("deepseek-trackers.md",
-               render([&](std::FILE* f) { write_markdown(r, &e.outcome, ReportOptions{}, f); }));
+               render(Format::kMarkdown, {r, &e.outcome}, ReportOptions{}));
   check_golden("deepseek-trackers-no-policy.md",
-               render([&](std::FILE* f) { write_markdown(r, nullptr, ReportOptions{}, f); }));
+               render(Format::kMarkdown, {r, nullptr}, ReportOptions{}));
 }
 
 TEST_CASE("markdown escapes what would break a table or make markup") {
@@ -364,11 +358,11 @@ TEST_CASE("markdown escapes what would break a table or make markup") {
 TEST_CASE("sarif report is valid SARIF 2.1.0 with a result per finding") {
   const auto& r = result();
   const Evaluated e;
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
-  const std::string bare = render([&](std::FILE* f) { write_sarif(r, nullptr, ReportOptions{}, f); });
+  const std::string sarif = render(Format::kSarif, {r, &e.outcome}, ReportOptions{});
+  const std::string bare = render(Format::kSarif, {r, nullptr}, ReportOptions{});
   const Evaluated waived(kWaiverPolicy);
   const std::string with_waivers =
-      render([&](std::FILE* f) { write_sarif(r, &waived.outcome, ReportOptions{}, f); });
+      render(Format::kSarif, {r, &waived.outcome}, ReportOptions{});
   // The required structure from the spec, plus GitHub code scanning's needs. Tests use no network:
   // `validate-sarif --fetch-schema` (the official schema from npm) is for a manual check, or set
   // FLOWAUDIT_SARIF_SCHEMA to a local copy.
@@ -451,10 +445,10 @@ TEST_CASE("junit report has a test case per rule and fails the rules at or above
   const auto& r = result();
   const Evaluated e;
   const Evaluated waived(kWaiverPolicy);
-  const std::string junit = render([&](std::FILE* f) { write_junit(r, &e.outcome, ReportOptions{}, f); });
-  const std::string bare = render([&](std::FILE* f) { write_junit(r, nullptr, ReportOptions{}, f); });
+  const std::string junit = render(Format::kJunit, {r, &e.outcome}, ReportOptions{});
+  const std::string bare = render(Format::kJunit, {r, nullptr}, ReportOptions{});
   const std::string with_waivers =
-      render([&](std::FILE* f) { write_junit(r, &waived.outcome, ReportOptions{}, f); });
+      render(Format::kJunit, {r, &waived.outcome}, ReportOptions{});
   CHECK(validate("validate-junit", {junit, bare, with_waivers}) == 0);
 
   CHECK(occurrences(junit, "<testcase ") == enabled_rules(e.loaded.policy));
@@ -493,9 +487,9 @@ TEST_CASE("hostile names and messages stay inside their cells and parse") {
   Evaluated e({}, r);
   REQUIRE(!e.evaluation.findings.empty());
   for (auto& f : e.evaluation.findings) f.message = "msg|<b>&\"'\x01\xff\r\n]]>" + f.message;
-  const std::string md = render([&](std::FILE* f) { write_markdown(r, &e.outcome, ReportOptions{}, f); });
-  const std::string junit = render([&](std::FILE* f) { write_junit(r, &e.outcome, ReportOptions{}, f); });
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const std::string md = render(Format::kMarkdown, {r, &e.outcome}, ReportOptions{});
+  const std::string junit = render(Format::kJunit, {r, &e.outcome}, ReportOptions{});
+  const std::string sarif = render(Format::kSarif, {r, &e.outcome}, ReportOptions{});
   CHECK(validate("validate-junit", {junit}) == 0);
   CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
   // Every table row still has its columns: as many unescaped '|' as the header.
@@ -522,7 +516,7 @@ TEST_CASE("sarif: a run that read no input is not successful and says why") {
   missing.path = "missing dir/none.pcap";
   missing.error = "missing dir/none.pcap: No such file or directory";
   r.inputs.push_back(missing);
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, nullptr, ReportOptions{}, f); });
+  const std::string sarif = render(Format::kSarif, {r, nullptr}, ReportOptions{});
   CHECK(validate("validate-sarif", {sarif}, "--github --multitool") == 0);
   const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
   const auto& inv = run.at("invocations").as_array().at(0).as_object();
@@ -570,7 +564,7 @@ TEST_CASE("junit escapes what XML cannot carry") {
 TEST_CASE("sarif: a result's region is the byte range of its flow's first packet in the capture file") {
   const auto& r = result();
   const Evaluated e;
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const std::string sarif = render(Format::kSarif, {r, &e.outcome}, ReportOptions{});
   const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
   const auto& results = run.at("results").as_array();
   REQUIRE(!results.empty());
@@ -613,7 +607,7 @@ TEST_CASE("sarif: a result's region is the byte range of its flow's first packet
 TEST_CASE("sarif: no region where there is no file to point into") {
   const Evaluated e;
   auto region_count = [&](const analysis::AuditResult& r) {
-    const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+    const std::string sarif = render(Format::kSarif, {r, &e.outcome}, ReportOptions{});
     const auto doc = boost::json::parse(sarif);
     std::size_t n = 0;
     for (const auto& v : doc.as_object().at("runs").as_array().at(0).as_object().at("results").as_array()) {
@@ -659,7 +653,7 @@ TEST_CASE("sarif: rules have a name apart from their id, the tool an information
   CHECK(sarif_rule_name("allow_list.x1") == "AllowListX1");
   CHECK(sarif_rule_name("123") == "");  // would equal the id: SARIF wants no name then
   const Evaluated e;
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(result(), &e.outcome, ReportOptions{}, f); });
+  const std::string sarif = render(Format::kSarif, {result(), &e.outcome}, ReportOptions{});
   const auto doc = boost::json::parse(sarif);
   const auto& driver =
       doc.as_object().at("runs").as_array().at(0).as_object().at("tool").as_object().at("driver").as_object();
@@ -696,7 +690,7 @@ TEST_CASE("sarif: message texts are plain text no viewer can turn into a link or
   bool quoted = false;
   for (const auto& f : e.evaluation.findings) quoted = quoted || f.message.find("[login](https://evil") != std::string::npos;
   REQUIRE(quoted);
-  const std::string sarif = render([&](std::FILE* f) { write_sarif(r, &e.outcome, ReportOptions{}, f); });
+  const std::string sarif = render(Format::kSarif, {r, &e.outcome}, ReportOptions{});
   const auto run = boost::json::parse(sarif).as_object().at("runs").as_array().at(0).as_object();
   std::vector<std::string> texts;
   for (const auto& v : run.at("results").as_array()) {
@@ -720,4 +714,4 @@ TEST_CASE("sarif: message texts are plain text no viewer can turn into a link or
 }
 
 }  // TEST_SUITE
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

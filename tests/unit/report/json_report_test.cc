@@ -1,4 +1,5 @@
 #include "report/json_report.h"
+#include "report/report.h"
 
 #include <doctest/doctest.h>
 
@@ -16,7 +17,7 @@ using flowaudit::capture::SourceInfo;
 using flowaudit::core::IpAddress;
 using flowaudit::core::kNsPerSecond;
 namespace json = boost::json;
-namespace report = flowaudit::rules::report;
+namespace report = flowaudit::report;
 
 namespace {
 
@@ -98,7 +99,7 @@ AuditResult sample() {
 }
 
 json::value parsed(const AuditResult& r) {
-  const std::string text = report::render_json(r);
+  const std::string text = report::render(report::Format::kJson, {r});
   REQUIRE(!text.empty());
   CHECK(text.back() == '\n');
   boost::system::error_code ec;
@@ -109,7 +110,7 @@ json::value parsed(const AuditResult& r) {
 
 }  // namespace
 
-TEST_SUITE("rules.report.json") {
+TEST_SUITE("report.json") {
   TEST_CASE("schema and tool") {
     const json::value v = parsed(sample());
     REQUIRE(v.is_object());
@@ -225,8 +226,8 @@ TEST_SUITE("rules.report.json") {
 
   TEST_CASE("the pretty text and the value agree") {
     const AuditResult r = sample();
-    CHECK(parsed(r) == report::to_json(r));
-    const std::string text = report::render_json(r);
+    CHECK(parsed(r) == report::to_json({r}));
+    const std::string text = report::render(report::Format::kJson, {r});
     CHECK(text.rfind("{\n  \"schema\": \"flowaudit.report/v1\",\n", 0) == 0);
   }
 }

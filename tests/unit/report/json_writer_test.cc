@@ -5,22 +5,17 @@
 
 #include "report/json_writer.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 namespace {
 
 template <typename F>
 std::string capture(F&& body, bool pretty = true) {
-  char* data = nullptr;
-  std::size_t size = 0;
-  std::FILE* mem = open_memstream(&data, &size);
-  REQUIRE(mem != nullptr);
+  std::string out;
+  Output output(out);
   {
-    JsonWriter w(mem, pretty);
+    JsonWriter w(output, pretty);
     body(w);
   }
-  std::fclose(mem);
-  std::string out(data, size);
-  std::free(data);
   return out;
 }
 
@@ -91,4 +86,4 @@ TEST_CASE("nested containers produce valid JSON, pretty or compact") {
   }
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -2,11 +2,11 @@
 #include <doctest/doctest.h>
 
 #include "analysis/packet/transport.h"
-#include "report/json_report.h"
+#include "report/report.h"
 
-namespace flowaudit::rules::report {
+namespace flowaudit::report {
 
-TEST_SUITE("rules.report") {
+TEST_SUITE("report") {
 
 TEST_CASE("flows[].http.path is redacted by default and kept with redact off") {
   analysis::AuditResult r;
@@ -26,13 +26,13 @@ TEST_CASE("flows[].http.path is redacted by default and kept with redact off") {
   d.http->host = "gator.volces.com";
   d.http->path = "/service/2/app_log/?device_id=7351861239000&aid=1";
   r.destinations = analysis::flow::aggregate_destinations(r.flows);
-  const std::string redacted = render_json(r);
+  const std::string redacted = render(Format::kJson, {r});
   CHECK(redacted.find("\"/service/2/app_log/?device_id=REDACTED&aid=REDACTED\"") != std::string::npos);
   CHECK(redacted.find("7351861239000") == std::string::npos);
   ReportOptions keep;
   keep.redact = false;
-  CHECK(render_json(r, nullptr, keep).find("device_id=7351861239000") != std::string::npos);
+  CHECK(render(Format::kJson, {r}, keep).find("device_id=7351861239000") != std::string::npos);
 }
 
 }  // TEST_SUITE
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::report

@@ -12,10 +12,10 @@
 
 #include "unit/temp_dir.h"
 
-using flowaudit::rules::report::Format;
-using flowaudit::rules::report::parse_report_target;
-using flowaudit::rules::report::ReportTarget;
-using flowaudit::rules::report::write_report;
+using flowaudit::report::Format;
+using flowaudit::report::parse_report_target;
+using flowaudit::report::ReportTarget;
+using flowaudit::report::write_report;
 using flowaudit::test::TempDir;
 
 namespace {
@@ -44,7 +44,7 @@ struct Umask {
 
 }  // namespace
 
-TEST_SUITE("rules.report.output") {
+TEST_SUITE("report.output") {
   TEST_CASE("format parsing") {
     std::string err;
     auto t = parse_report_target("text", err);

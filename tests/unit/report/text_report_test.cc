@@ -5,20 +5,9 @@
 #include <string>
 
 using flowaudit::analysis::AuditResult;
-using flowaudit::rules::report::human_bytes;
-using flowaudit::rules::report::render_text;
-using flowaudit::rules::report::TextOptions;
+using flowaudit::report::render_text;
 
-TEST_SUITE("rules.report.text") {
-  TEST_CASE("human_bytes") {
-    CHECK(human_bytes(0) == "0 B");
-    CHECK(human_bytes(999) == "999 B");
-    CHECK(human_bytes(1000) == "1.0 kB");
-    CHECK(human_bytes(1'234'567) == "1.2 MB");
-    CHECK(human_bytes(5'000'000'000ull) == "5.0 GB");
-    CHECK(human_bytes(7'000'000'000'000'000ull) == "7000.0 TB");
-  }
-
+TEST_SUITE("report.text") {
   TEST_CASE("inputs, destinations and warnings") {
     AuditResult r;
     flowaudit::capture::SourceInfo in;
@@ -36,9 +25,7 @@ TEST_SUITE("rules.report.text") {
       r.destinations.push_back(d);
     }
     r.warnings = {"something odd"};
-    TextOptions o;
-    o.max_destinations = 2;
-    const std::string text = render_text(r, o);
+    const std::string text = render_text({r}, {}, 2);
     CHECK(text.find("a.pcap  pcap  ethernet") != std::string::npos);
     CHECK(text.find("INCOMPLETE") != std::string::npos);
     CHECK(text.find("Destinations by bytes sent (2 of 3)") != std::string::npos);

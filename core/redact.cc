@@ -1,8 +1,8 @@
-#include "report/redact.h"
+#include "core/redact.h"
 
 #include <algorithm>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::core {
 namespace {
 
 // A resource name longer than this is data, not a name.
@@ -146,4 +146,4 @@ std::string redact_target(std::string_view target, bool redact) {
   return out;
 }
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::core

@@ -10,11 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace flowaudit::rules::report {
-
-struct ReportOptions {
-  bool redact = true;  // --no-redact turns it off
-};
+namespace flowaudit::core {
 
 inline constexpr std::string_view kRedacted = "REDACTED";
 
@@ -32,4 +28,4 @@ inline constexpr std::string_view kRedacted = "REDACTED";
 // Returns the target unchanged when `redact` is false.
 [[nodiscard]] std::string redact_target(std::string_view target, bool redact = true);
 
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::core

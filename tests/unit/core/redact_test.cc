@@ -1,10 +1,10 @@
-#include "report/redact.h"
+#include "core/redact.h"
 
 #include <doctest/doctest.h>
 
-namespace flowaudit::rules::report {
+namespace flowaudit::core {
 
-TEST_SUITE("rules.report") {
+TEST_SUITE("core.redact") {
 
 TEST_CASE("request targets keep their shape, lose their identifiers") {
   CHECK(redact_target("/service/2/device_register/") == "/service/2/device_register/");
@@ -67,4 +67,4 @@ TEST_CASE("hostile request targets: every value, fragment and identifier is reda
 }
 
 }  // TEST_SUITE
-}  // namespace flowaudit::rules::report
+}  // namespace flowaudit::core
