@@ -369,6 +369,7 @@ struct CaptureArgs {
   std::vector<std::string> processes;
 };
 
+
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   const auto targets = parse_targets(args.reports, {{"--write", c.write}});
@@ -584,8 +585,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
 }
 
 // One side of a diff: a JSON report as it is, or a capture audited now with the same options.
-std::optional<report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path,
-                                                      AuditRun& run, int& status) {
+std::optional<report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path, AuditRun& run,
+                                               int& status) {
   std::string head;
   if (path != "-") {
     std::ifstream in(path, std::ios::binary);
@@ -641,7 +642,8 @@ int run_diff(const AuditArgs& args, const std::string& baseline_path, const std:
   if (!targets) return kExitUsage;
   for (const auto& t : *targets) {
     if (!report::supports(t.format, report::Subject::kDiff)) {
-      error_line(fmt::format("--report: diff writes {}, not {}", report::format_list(report::Subject::kDiff, false, " and "),
+      error_line(fmt::format("--report: diff writes {}, not {}",
+                             report::format_list(report::Subject::kDiff, false, " and "),
                              report::format_name(t.format)));
       return kExitUsage;
     }

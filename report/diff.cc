@@ -287,14 +287,15 @@ void write_diff_text(const DiffInput& input, const ReportOptions& /*options*/, O
   if (!diff.findings_new.empty()) {
     fmt::format_to(it, "\nNew findings ({})\n", diff.findings_new.size());
     for (const auto* f : diff.findings_new) {
-      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(rules::severity_name(f->severity)), term(f->rule),
-                     term(f->message));
+      fmt::format_to(it, "  + {:<8} {}  {}\n", f->waived ? "waived" : upper(rules::severity_name(f->severity)),
+                     term(f->rule), term(f->message));
     }
   }
   if (!diff.findings_gone.empty()) {
     fmt::format_to(it, "\nFindings gone ({})\n", diff.findings_gone.size());
     for (const auto* f : diff.findings_gone) {
-      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(rules::severity_name(f->severity)), term(f->rule), term(f->message));
+      fmt::format_to(it, "  - {:<8} {}  {}\n", upper(rules::severity_name(f->severity)), term(f->rule),
+                     term(f->message));
     }
   }
   fmt::format_to(it, "\nDiff verdict: {} (--fail-on {}: {})\n", diff.failed ? "FAIL" : "pass", term(diff.fail_on),
@@ -319,11 +320,13 @@ void write_diff_markdown(const DiffInput& input, const ReportOptions& /*options*
     out += "| | destination | server | service | operator | jur. | sent |\n|---|---|---|---|---|---|---:|\n";
     for (const auto* d : diff.added) {
       fmt::format_to(it, "| new | {} | {} | {} | {} | {} | {} |\n", cell(d->key), cell(join(d->countries)),
-                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), core::human_bytes(d->bytes_out));
+                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction),
+                     core::human_bytes(d->bytes_out));
     }
     for (const auto* d : diff.removed) {
       fmt::format_to(it, "| gone | {} | {} | {} | {} | {} | {} |\n", cell(d->key), cell(join(d->countries)),
-                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction), core::human_bytes(d->bytes_out));
+                     cell(d->service_name), cell(d->operator_name), cell(d->jurisdiction),
+                     core::human_bytes(d->bytes_out));
     }
     out += '\n';
   }
@@ -336,8 +339,8 @@ void write_diff_markdown(const DiffInput& input, const ReportOptions& /*options*
   if (!diff.findings_new.empty()) {
     out += "| new finding | severity | target | message |\n|---|---|---|---|\n";
     for (const auto* f : diff.findings_new) {
-      fmt::format_to(it, "| {} | {} | {} | {} |\n", cell(f->rule), f->waived ? "waived" : rules::severity_name(f->severity),
-                     cell(f->target), cell(f->message));
+      fmt::format_to(it, "| {} | {} | {} | {} |\n", cell(f->rule),
+                     f->waived ? "waived" : rules::severity_name(f->severity), cell(f->target), cell(f->message));
     }
     out += '\n';
   }

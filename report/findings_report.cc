@@ -44,7 +44,8 @@ void write_finding_counts_json(JsonWriter& w, const PolicyOutcome* outcome) {
   const auto& e = *outcome->evaluation;
   w.key("findings");
   w.begin_object();
-  for (std::size_t s = rules::kSeverityCount; s-- > 0;) w.field(rules::severity_name(static_cast<rules::Severity>(s)), e.counts[s]);
+  for (std::size_t s = rules::kSeverityCount; s-- > 0;)
+    w.field(rules::severity_name(static_cast<rules::Severity>(s)), e.counts[s]);
   w.field("waived", e.waived);
   w.field("not_listed", e.dropped);
   w.end_object();
@@ -207,7 +208,8 @@ std::string render_findings_text(const analysis::AuditResult&, const PolicyOutco
   std::string counts;
   for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
     if (e.counts[s] == 0) continue;
-    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], rules::severity_name(static_cast<rules::Severity>(s)));
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s],
+                          rules::severity_name(static_cast<rules::Severity>(s)));
   }
   out += counts.empty() ? "; no findings" : "; " + counts;
   if (e.waived != 0) out += fmt::format("; {} waived", e.waived);

@@ -100,8 +100,8 @@ std::string country_label(std::string_view code) {
 constexpr int kNoFinding = -1;
 
 // Colours that survive printing in grey: darker for more severe.
-constexpr std::array<std::string_view, rules::kSeverityCount> kSeverityColour = {"#2f6db5", "#8f7a00", "#d97706", "#c62828",
-                                                                           "#6a0f1f"};
+constexpr std::array<std::string_view, rules::kSeverityCount> kSeverityColour = {"#2f6db5", "#8f7a00", "#d97706",
+                                                                                 "#c62828", "#6a0f1f"};
 constexpr std::string_view kNeutralColour = "#6b7f95";
 
 std::string_view colour_of(int severity) {
@@ -692,7 +692,8 @@ class Writer {
 
   std::string destination_text(std::size_t i) const {
     const auto& d = r_.destinations[i];
-    const std::string where = fmt::format("{}:{}/{}", d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
+    const std::string where =
+        fmt::format("{}:{}/{}", d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
     if (d.hostname.empty()) return fmt::format("<span class=\"mono\">{}</span>", esc(where));
     return fmt::format("<b>{}</b> <span class=\"mono\">{}</span>", esc(d.hostname), esc(where));
   }
@@ -719,7 +720,8 @@ class Writer {
       raw(fmt::format("<span>name from {}</span>", esc(f.evidence.hostname_source)));
     }
     if (f.waiver != nullptr) {
-      raw(fmt::format("<span>waived until {}: {}</span>", esc(rules::format_date(f.waiver->expires)), esc(f.waiver->reason)));
+      raw(fmt::format("<span>waived until {}: {}</span>", esc(rules::format_date(f.waiver->expires)),
+                      esc(f.waiver->reason)));
     }
     raw("</div></div>\n");
   }

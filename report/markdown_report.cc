@@ -60,7 +60,8 @@ void write_findings(std::string& out, const analysis::AuditResult& r, const Poli
   for (std::size_t s = rules::kSeverityCount; s-- > 0;) {
     total += e.counts[s];
     if (e.counts[s] == 0) continue;
-    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s], rules::severity_name(static_cast<rules::Severity>(s)));
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", e.counts[s],
+                          rules::severity_name(static_cast<rules::Severity>(s)));
   }
   out += "### Findings\n\n";
   std::string summary = total == 0 ? std::string("No findings") : fmt::format("{} findings ({})", total, counts);
@@ -115,12 +116,14 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
         service = escape_markdown(en.service->name);
       }
     }
-    const std::string app = d.app_protocol.empty() ? std::string(rules::eval::transport_name(d.protocol)) : d.app_protocol;
+    const std::string app =
+        d.app_protocol.empty() ? std::string(rules::eval::transport_name(d.protocol)) : d.app_protocol;
     const char* enc = d.encrypted == 1 ? "yes" : d.encrypted == 0 ? "**no**" : "?";
     line(out, "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
          d.hostname.empty() ? "(unnamed)" : escape_markdown(d.hostname),
          d.hostname_source.empty() ? "-" : escape_markdown(d.hostname_source), escape_markdown(endpoint(d.ip, d.port)),
-         escape_markdown(app), enc, geo, jurisdiction, service, core::human_bytes(d.bytes_out), core::human_bytes(d.bytes_in));
+         escape_markdown(app), enc, geo, jurisdiction, service, core::human_bytes(d.bytes_out),
+         core::human_bytes(d.bytes_in));
   }
   if (r.destinations.size() > shown) {
     line(out, "\n{} more destinations: see the JSON or CSV report.", r.destinations.size() - shown);

@@ -89,8 +89,8 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
   }
   out += '\n';
   line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
-       core::human_bytes(sent), core::human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp, r.decode.other_ip,
-       r.decode.not_ip, r.decode.malformed);
+       core::human_bytes(sent), core::human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp,
+       r.decode.other_ip, r.decode.not_ip, r.decode.malformed);
   line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
        100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
        r.coverage.flows);
