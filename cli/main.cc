@@ -26,7 +26,7 @@
 #include "rules/eval/evaluator.h"
 #include "rules/lang/fields.h"
 #include "rules/load/loader.h"
-#include "rules/report/geo_report.h"
+#include "report/geo_report.h"
 #include "analysis/packet/link_layer.h"
 #include "capture/live_loop.h"
 #include "capture/pcap_file_source.h"
@@ -35,16 +35,11 @@
 #include "capture/privileges.h"
 #include "capture/process_attribution.h"
 #include "rules/eval/records.h"
-#include "rules/report/csv_report.h"
-#include "rules/report/diff.h"
-#include "rules/report/html_report.h"
-#include "rules/report/junit_report.h"
-#include "rules/report/markdown_report.h"
-#include "rules/report/redact.h"
-#include "rules/report/sarif_report.h"
-#include "rules/report/json_report.h"
-#include "rules/report/report_output.h"
-#include "rules/report/text_report.h"
+#include "core/format.h"
+#include "report/diff.h"
+#include "report/json_report.h"
+#include "report/report.h"
+#include "report/report_output.h"
 
 namespace {
 
@@ -142,8 +137,8 @@ struct AuditRun {
   analysis::AuditResult result;
   std::optional<rules::Policy> policy;
   rules::eval::Evaluation evaluation;
-  rules::report::PolicyOutcome outcome;
-  [[nodiscard]] const rules::report::PolicyOutcome* outcome_or_null() const { return policy ? &outcome : nullptr; }
+  report::PolicyOutcome outcome;
+  [[nodiscard]] const report::PolicyOutcome* outcome_or_null() const { return policy ? &outcome : nullptr; }
 };
 
 // Progress on stderr while a long replay runs, only when stderr is a terminal.
@@ -165,7 +160,7 @@ class Progress {
     std::string share;
     if (size_ > 0 && position > 0) share = fmt::format("  {:.0f}%", 100.0 * static_cast<double>(position) / static_cast<double>(size_));
     fmt::print(stderr, "\rflowaudit: {}  {} packets  {}{}\033[K", path_, packets,
-               rules::report::human_bytes(position), share);
+               core::human_bytes(position), share);
     shown_ = true;
   }
   void done() {
@@ -302,7 +297,7 @@ int build_audit(const AuditArgs& args, const std::vector<std::string>& captures,
 }
 
 // Colour for a text report: only on a terminal, never with NO_COLOR set or TERM=dumb.
-bool use_color(const std::string& mode, const rules::report::ReportTarget& target) {
+bool use_color(const std::string& mode, const report::ReportTarget& target) {
   if (mode == "always") return true;
   if (mode == "never") return false;
   const bool to_stdout = target.path.empty() || target.path == "-";
@@ -314,12 +309,12 @@ bool use_color(const std::string& mode, const rules::report::ReportTarget& targe
 
 // Parses --report and checks every output path (with `others`, e.g. capture --write) before any
 // work: a report that cannot be written must not be found out after minutes of audit.
-std::optional<std::vector<rules::report::ReportTarget>> parse_targets(
+std::optional<std::vector<report::ReportTarget>> parse_targets(
     const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others = {}) {
-  std::vector<rules::report::ReportTarget> targets;
+  std::vector<report::ReportTarget> targets;
   for (const auto& spec : specs) {
     std::string err;
-    auto t = rules::report::parse_report_target(spec, err);
+    auto t = report::parse_report_target(spec, err);
     if (!t) {
       error_line("--report: " + err);
       return std::nullopt;
@@ -327,7 +322,7 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(
     targets.push_back(*t);
   }
   if (targets.empty()) targets.push_back({});
-  if (auto err = rules::report::check_report_targets(targets, others); !err.empty()) {
+  if (auto err = report::check_report_targets(targets, others); !err.empty()) {
     error_line(err);
     return std::nullopt;
   }
@@ -336,33 +331,15 @@ std::optional<std::vector<rules::report::ReportTarget>> parse_targets(
 
 // Writes every requested report; the exit status from the verdict (or kExitUsage when a report
 // could not be written).
-int write_reports(const AuditArgs& args, const std::vector<rules::report::ReportTarget>& targets, AuditRun& run) {
-  const auto* outcome = run.outcome_or_null();
-  rules::report::ReportOptions report_options;
-  report_options.redact = !args.no_redact;
+int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets, AuditRun& run) {
+  const report::ReportInput input{run.result, run.outcome_or_null()};
   int status = run.evaluation.failed ? kExitFindings : kExitOk;
   for (const auto& t : targets) {
-    const auto writer = [&](std::FILE* out) {
-      switch (t.format) {
-        case rules::report::Format::kJson: rules::report::write_json(run.result, out, outcome, report_options); break;
-        case rules::report::Format::kHtml: rules::report::write_html(run.result, outcome, report_options, out); break;
-        case rules::report::Format::kMarkdown:
-          rules::report::write_markdown(run.result, outcome, report_options, out);
-          break;
-        case rules::report::Format::kJunit: rules::report::write_junit(run.result, outcome, report_options, out); break;
-        case rules::report::Format::kSarif: rules::report::write_sarif(run.result, outcome, report_options, out); break;
-        case rules::report::Format::kCsv: rules::report::write_csv(run.result, report_options, out); break;
-        case rules::report::Format::kText: {
-          rules::report::TextOptions text_options;
-          text_options.outcome = outcome;
-          text_options.redact = report_options.redact;
-          text_options.color = use_color(args.color, t);
-          const std::string text = rules::report::render_text(run.result, text_options);
-          std::fwrite(text.data(), 1, text.size(), out);
-        }
-      }
-    };
-    if (auto err = rules::report::write_report(t, writer); !err.empty()) {
+    report::ReportOptions options;
+    options.redact = !args.no_redact;
+    options.color = use_color(args.color, t);
+    const auto writer = [&](report::Output& out) { report::write(t.format, input, options, out); };
+    if (auto err = report::write_report(t, writer); !err.empty()) {
       error_line(err);
       status = kExitUsage;
     }
@@ -563,7 +540,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   callbacks.on_stats = [&] {
     const auto st = source->stats();
     fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n",
-               source->info().packets, rules::report::human_bytes(source->info().bytes), st.dropped,
+               source->info().packets, core::human_bytes(source->info().bytes), st.dropped,
                st.interface_dropped);
   };
   capture::LoopOptions loop;
@@ -608,8 +585,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
 }
 
 // One side of a diff: a JSON report as it is, or a capture audited now with the same options.
-std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path,
-                                                      AuditRun& run, int& status) {
+std::optional<report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path, AuditRun& run,
+                                               int& status) {
   std::string head;
   if (path != "-") {
     std::ifstream in(path, std::ios::binary);
@@ -640,7 +617,7 @@ std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, con
       status = kExitUsage;
       return std::nullopt;
     }
-    auto side = rules::report::diff_side_from_report(value, path, error);
+    auto side = report::diff_side_from_report(value, path, error);
     if (!side) {
       error_line(error);
       status = kExitUsage;
@@ -651,8 +628,8 @@ std::optional<rules::report::DiffSide> load_diff_side(const AuditArgs& args, con
     status = rc;
     return std::nullopt;
   }
-  const auto value = boost::json::parse(rules::report::render_json(run.result, run.outcome_or_null()));
-  auto side = rules::report::diff_side_from_report(value, path, error);
+  const auto value = report::to_json({run.result, run.outcome_or_null()});
+  auto side = report::diff_side_from_report(value, path, error);
   if (!side) {
     error_line(error);
     status = kExitUsage;
@@ -664,9 +641,10 @@ int run_diff(const AuditArgs& args, const std::string& baseline_path, const std:
   const auto targets = parse_targets(args.reports);
   if (!targets) return kExitUsage;
   for (const auto& t : *targets) {
-    if (t.format != rules::report::Format::kText && t.format != rules::report::Format::kJson &&
-        t.format != rules::report::Format::kMarkdown) {
-      error_line(fmt::format("--report: diff writes text, json and md, not {}", rules::report::format_name(t.format)));
+    if (!report::supports(t.format, report::Subject::kDiff)) {
+      error_line(fmt::format("--report: diff writes {}, not {}",
+                             report::format_list(report::Subject::kDiff, false, " and "),
+                             report::format_name(t.format)));
       return kExitUsage;
     }
   }
@@ -677,20 +655,15 @@ int run_diff(const AuditArgs& args, const std::string& baseline_path, const std:
   if (!baseline) return status;
   const auto next = load_diff_side(args, next_path, next_run, status);
   if (!next) return status;
-  const auto diff = rules::report::compare(*baseline, *next, fail_on_severity(args.fail_on), args.fail_on);
+  const auto diff = report::compare(*baseline, *next, fail_on_severity(args.fail_on), args.fail_on);
   status = diff.failed ? kExitFindings : kExitOk;
+  const report::DiffInput input{*baseline, *next, diff};
+  report::ReportOptions options;
+  options.redact = !args.no_redact;
   for (const auto& t : *targets) {
-    const auto writer = [&](std::FILE* out) {
-      if (t.format == rules::report::Format::kJson) {
-        rules::report::write_diff_json(*baseline, *next, diff, out);
-        return;
-      }
-      const std::string text = t.format == rules::report::Format::kMarkdown
-                                   ? rules::report::render_diff_markdown(*baseline, *next, diff)
-                                   : rules::report::render_diff_text(*baseline, *next, diff);
-      std::fwrite(text.data(), 1, text.size(), out);
-    };
-    if (auto err = rules::report::write_report(t, writer); !err.empty()) {
+    options.color = use_color(args.color, t);
+    const auto writer = [&](report::Output& out) { (void)report::write_diff(t.format, input, options, out); };
+    if (auto err = report::write_report(t, writer); !err.empty()) {
       error_line(err);
       status = kExitUsage;
     }
@@ -798,15 +771,15 @@ int run_geo(const GeoArgs& args) {
     }
     answers.emplace_back(*ip, enricher.describe(*ip, args.hostname));
   }
-  const auto writer = [&](std::FILE* out) {
+  const report::GeoInput input{answers, enricher.geo().databases()};
+  const auto writer = [&](report::Output& out) {
     if (args.json) {
-      rules::report::write_geo_json(answers, enricher.geo().databases(), out);
+      report::write_geo_json(input, out);
     } else {
-      const std::string text = rules::report::render_geo_text(answers, enricher.geo().databases());
-      std::fwrite(text.data(), 1, text.size(), out);
+      report::write_geo_text(input, out);
     }
   };
-  if (auto err = rules::report::write_report({}, writer); !err.empty()) {
+  if (auto err = report::write_report({}, writer); !err.empty()) {
     error_line(err);
     return kExitUsage;
   }
@@ -836,11 +809,15 @@ int run_geodb_build(const std::vector<std::string>& csvs, const std::string& out
   return kExitOk;
 }
 
-// Options shared by audit and diff (a capture given to diff is audited with them).
-void add_audit_options(CLI::App* cmd, AuditArgs& audit, const std::string& report_help) {
+// Options shared by audit and diff (a capture given to diff is audited with them). The report
+// formats, in the --report help and the footer, come from the table in report/report.h.
+void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject, std::string_view report_note = {}) {
   cmd->add_option("--client", audit.clients,
                   "Address or CIDR of the audited device (orients flows without a TCP handshake); repeatable");
-  cmd->add_option("--report", audit.reports, report_help);
+  cmd->add_option("--report", audit.reports,
+                  fmt::format("FORMAT[:PATH], repeatable; formats: {}{}{}", report::format_list(subject, true),
+                              report_note.empty() ? "" : "; ", report_note));
+  cmd->footer("Report formats:\n" + report::format_help(subject));
   cmd->add_option("--fail-on", audit.fail_on, "Exit 1 when a (new, for diff) finding reaches this severity")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical", "never"}))
       ->default_str("high");
@@ -897,8 +874,7 @@ int main(int argc, char** argv) {
   AuditArgs audit;
   auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
   cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
-  add_audit_options(cmd, audit, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, junit, sarif, "
-                                "csv; no PATH writes to stdout");
+  add_audit_options(cmd, audit, report::Subject::kAudit, "no PATH writes to stdout");
 
   AuditArgs live_args;
   CaptureArgs capture_args;
@@ -926,8 +902,7 @@ int main(int argc, char** argv) {
                           "Keep only the flows of processes with this name (and their children); repeatable");
   capture_cmd->add_option("--user", capture_args.user,
                           "User to run as once the interface is open (default: the user who ran sudo, else nobody)");
-  add_audit_options(capture_cmd, live_args, "FORMAT[:PATH], repeatable; formats: text (default), json, html, md, "
-                                            "junit, sarif, csv; written when the capture stops");
+  add_audit_options(capture_cmd, live_args, report::Subject::kAudit, "written when the capture stops");
 
   AuditArgs diff;
   std::string diff_baseline;
@@ -936,7 +911,7 @@ int main(int argc, char** argv) {
       "diff", "Compare two audits (JSON reports or captures): destinations, services, countries, findings");
   diff_cmd->add_option("BASELINE", diff_baseline, "JSON report or capture of the earlier version")->required();
   diff_cmd->add_option("NEW", diff_next, "JSON report or capture of the new version")->required();
-  add_audit_options(diff_cmd, diff, "FORMAT[:PATH], repeatable; formats: text (default), json, md");
+  add_audit_options(diff_cmd, diff, report::Subject::kDiff);
 
   GeoArgs geo;
   auto* geo_cmd = app.add_subcommand("geo", "What an audit would attach to each address: country, ASN, operator");

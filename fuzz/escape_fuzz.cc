@@ -1,4 +1,4 @@
-// Fuzz target: the escaping module (core/escape.h) and request-target redaction (report/redact.h).
+// Fuzz target: the escaping module (core/escape.h) and request-target redaction (core/redact.h).
 //
 // The input is any bytes, as a wire string would be. Every escaper's output must be valid UTF-8
 // without a raw control, DEL, C1 or bidirectional control (JSON: inside a quoted literal); the
@@ -12,7 +12,7 @@
 #include "core/escape.h"
 #include "core/utf8.h"
 #include "fuzz_check.h"
-#include "rules/report/redact.h"
+#include "core/redact.h"
 
 namespace {
 
@@ -76,8 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   core::append_json_string(json, in);
   FUZZ_CHECK(clean(json, false) && json.size() >= 2 && json.front() == '"' && json.back() == '"');
 
-  FUZZ_CHECK(rules::report::redact_target(in, false) == in);
-  const std::string redacted = rules::report::redact_target(in, true);
+  FUZZ_CHECK(core::redact_target(in, false) == in);
+  const std::string redacted = core::redact_target(in, true);
   FUZZ_CHECK(redacted.find('#') == std::string::npos);
   if (const std::size_t q = redacted.find('?'); q != std::string::npos) {
     std::string_view params = std::string_view(redacted).substr(q + 1);
@@ -86,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string_view pair = params.substr(0, sep);
       if (const std::size_t eq = pair.find('='); eq != std::string_view::npos) {
         const std::string_view value = pair.substr(eq + 1);
-        FUZZ_CHECK(value.empty() || value == rules::report::kRedacted);
+        FUZZ_CHECK(value.empty() || value == core::kRedacted);
       }
       if (sep == std::string_view::npos) break;
       params.remove_prefix(sep + 1);

@@ -14,8 +14,7 @@
 #include "analysis/audit.h"
 #include "capture/pcap_file_source.h"
 #include "fuzz_check.h"
-#include "rules/report/json_report.h"
-#include "rules/report/text_report.h"
+#include "report/report.h"
 
 namespace {
 
@@ -71,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& f : result.flows) in_flows += f.from[0].packets + f.from[1].packets;
   FUZZ_CHECK(in_flows <= result.packets);  // each captured packet is in at most one flow
 
-  const std::string json = rules::report::render_json(result);
-  const std::string text = rules::report::render_text(result);
+  const std::string json = report::render(report::Format::kJson, {result});
+  const std::string text = report::render(report::Format::kText, {result});
   FUZZ_CHECK(!json.empty() && json.back() == '\n');
   static_cast<void>(text);
   return 0;

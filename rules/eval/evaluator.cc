@@ -6,7 +6,7 @@
 #include "analysis/enrich/special_ranges.h"
 #include "rules/eval/records.h"
 #include "rules/lang/compiler.h"
-#include "rules/report/redact.h"
+#include "core/redact.h"
 
 namespace flowaudit::rules::eval {
 namespace {
@@ -471,7 +471,7 @@ std::string render_message(const MessageTemplate& message, const lang::Record& r
     if (!value) {
       out += "unknown";
     } else if (field == lang::FieldId::kHttpPath) {
-      out += report::redact_target(value_text(*value), redact);
+      out += core::redact_target(value_text(*value), redact);
     } else {
       out += value_text(*value);
     }

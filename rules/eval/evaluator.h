@@ -44,7 +44,7 @@ struct EvalOptions {
   std::string app;  // the allowlist to apply (audit --app); empty: none
   // Findings at or above this count toward the verdict; nullopt: never fail (--fail-on never).
   std::optional<Severity> fail_on = Severity::kHigh;
-  // Request targets quoted in messages ({http.path}) lose their identifiers (report/redact.h);
+  // Request targets quoted in messages ({http.path}) lose their identifiers (core/redact.h);
   // --no-redact turns it off. Done here, on the value, so that no report has to find URLs in text.
   bool redact = true;
 };

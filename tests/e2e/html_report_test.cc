@@ -16,12 +16,12 @@
 #include "e2e/e2e_util.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
-#include "rules/report/html_report.h"
+#include "report/html_report.h"
+#include "report/report.h"
 
 namespace flowaudit::e2e {
 namespace {
 
-namespace report = rules::report;
 
 analysis::AuditResult audit(const std::string& capture) {
   analysis::Auditor auditor{analysis::AuditOptions{}};
@@ -64,15 +64,9 @@ Evaluated evaluate(const analysis::AuditResult& r, bool redact = true) {
 }
 
 std::string html_of(const analysis::AuditResult& r, const report::PolicyOutcome* outcome, bool redact = true) {
-  char* data = nullptr;
-  std::size_t size = 0;
-  std::FILE* mem = open_memstream(&data, &size);
-  REQUIRE(mem != nullptr);
-  report::write_html(r, outcome, report::ReportOptions{redact}, mem);
-  std::fclose(mem);
-  std::string out(data, size);
-  std::free(data);
-  return out;
+  report::ReportOptions options;
+  options.redact = redact;
+  return report::render(report::Format::kHtml, {r, outcome}, options);
 }
 
 std::size_t count(const std::string& haystack, const std::string& needle) {
@@ -288,7 +282,8 @@ TEST_CASE("html report: headless chromium renders it (screenshot)") {
   {
     std::FILE* f = std::fopen(html_path.c_str(), "w");
     REQUIRE(f != nullptr);
-    report::write_html(r, &e.outcome, report::ReportOptions{}, f);
+    report::Output out(f);
+    report::write(report::Format::kHtml, {r, &e.outcome}, {}, out);
     std::fclose(f);
   }
   const std::string cmd = "'" + source_path("tests/tools/screenshot-report") + "' '" + html_path.string() + "' '" +

@@ -16,16 +16,16 @@
 #include <string>
 
 #include "capture/pcapng_writer.h"
-#include "rules/report/report_output.h"
+#include "report/report_output.h"
 #include "unit/temp_dir.h"
 
 using flowaudit::core::OutputCheck;
 using flowaudit::core::OutputFile;
 using flowaudit::core::OutputKind;
-using flowaudit::rules::report::check_report_targets;
-using flowaudit::rules::report::Format;
-using flowaudit::rules::report::ReportTarget;
-using flowaudit::rules::report::write_report;
+using flowaudit::report::check_report_targets;
+using flowaudit::report::Format;
+using flowaudit::report::ReportTarget;
+using flowaudit::report::write_report;
 using flowaudit::test::TempDir;
 
 namespace {
@@ -99,8 +99,8 @@ TEST_SUITE("core.output_file") {
     const auto path = dir.path() / "r.json";
     put(path, "old\n");
     CHECK_THROWS_AS(write_report(ReportTarget{Format::kJson, path.string()},
-                                 [](std::FILE* out) {
-                                   std::fputs("partial", out);
+                                 [](flowaudit::report::Output& out) {
+                                   out.write("partial");
                                    throw std::runtime_error("writer failed");
                                  }),
                     std::runtime_error);

@@ -1,0 +1,405 @@
+#include "report/json_report.h"
+
+#include <boost/json/parse.hpp>
+
+#include <array>
+
+#include "analysis/app/tls/client_hello.h"
+#include "analysis/packet/transport.h"
+#include "capture/pcap_file_source.h"
+#include "core/redact.h"
+#include "core/string_pool.h"
+#include "report/findings_report.h"
+#include "report/geo_report.h"
+#include "report/json_writer.h"
+#include "rules/eval/records.h"
+
+namespace flowaudit::report {
+namespace {
+
+using rules::eval::transport_name;
+
+void tristate(JsonWriter& w, const char* key, int value) {
+  if (value < 0) {
+    w.null_field(key);
+  } else {
+    w.field(key, value == 1);
+  }
+}
+
+void joined_array(JsonWriter& w, const char* key, std::string_view joined) {
+  w.key(key);
+  w.begin_array();
+  core::for_each_item(joined, [&](std::string_view item) { w.value(item); });
+  w.end_array();
+}
+
+void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("coverage");
+  w.begin_object();
+  w.field("flows", r.coverage.flows);
+  w.field("named_flows", r.coverage.named_flows);
+  w.field("flows_share", r.coverage.flow_share());
+  w.field("bytes_out", r.coverage.bytes_out);
+  w.field("named_bytes_out", r.coverage.named_bytes_out);
+  w.field("bytes_out_share", r.coverage.bytes_out_share());
+  w.end_object();
+  // How many flows fall into each blind spot.
+  const auto& counts = r.coverage.blind_spots;
+  w.key("blind_spots");
+  w.begin_object();
+  for (std::size_t i = 1; i < counts.size(); ++i) {
+    w.field(analysis::app::to_string(static_cast<analysis::app::BlindSpot>(i)), counts[i]);
+  }
+  w.end_object();
+}
+
+// What the memory caps did (flows[] lists the records kept; summary.flows counts every flow).
+void write_caps(JsonWriter& w, const analysis::AuditResult& r) {
+  const analysis::CapStats& c = r.caps;
+  w.key("caps");
+  w.begin_object();
+  w.field("capped", c.capped());
+  w.field("max_flow_records", static_cast<std::uint64_t>(c.max_flow_records));
+  w.field("max_destinations", static_cast<std::uint64_t>(c.max_destinations));
+  w.field("flow_records", static_cast<std::uint64_t>(r.flows.size()));
+  w.field("flow_records_dropped", c.flow_records_dropped);
+  w.field("flow_groups", c.flow_groups);
+  w.field("flows_over_destination_cap", c.flows_over_destination_cap);
+  w.field("flows_over_group_cap", c.flows_over_group_cap);
+  w.field("dns_records", static_cast<std::uint64_t>(r.dns.size()));
+  w.field("dns_records_dropped", c.dns_records_dropped);
+  w.field("strings_dropped", c.strings_dropped);
+  w.end_object();
+}
+
+void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
+  w.key("summary");
+  w.begin_object();
+  write_verdict_json(w, outcome);
+  w.field("packets", r.packets);
+  w.field("bytes", r.bytes);
+  w.field("flows", r.total_flows());
+  w.field("destinations", static_cast<std::uint64_t>(r.destinations.size()));
+  write_caps(w, r);
+  timestamp_field(w, "first_seen", r.first_ns, r.packets > 0);
+  timestamp_field(w, "last_seen", r.last_ns, r.packets > 0);
+  w.field("duration_seconds", analysis::duration_seconds(r.first_ns, r.last_ns));
+  write_coverage(w, r);
+  w.key("decode");
+  w.begin_object();
+  w.field("ipv4", r.decode.ipv4);
+  w.field("ipv6", r.decode.ipv6);
+  w.field("tcp", r.decode.tcp);
+  w.field("udp", r.decode.udp);
+  w.field("icmp", r.decode.icmp);
+  w.field("other_ip", r.decode.other_ip);
+  w.field("not_ip", r.decode.not_ip);
+  w.field("malformed", r.decode.malformed);
+  w.field("unsupported_link", r.decode.unsupported_link);
+  w.field("fragments", r.decode.fragments);
+  w.field("reassembled", r.decode.reassembled);
+  w.end_object();
+  w.key("flow_table");
+  w.begin_object();
+  w.field("created", r.flow_stats.created);
+  w.field("evicted", r.flow_stats.evicted);
+  w.field("idle_expired", r.flow_stats.idle_expired);
+  w.field("peak_live", r.flow_stats.peak_live);
+  w.end_object();
+  w.key("anomalies");
+  w.begin_object();
+  const auto& a = r.anomalies.all();
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != 0) w.field(analysis::packet::kAnomalyNames[i], a[i]);
+  }
+  w.end_object();
+  write_finding_counts_json(w, outcome);
+  if (r.live) {
+    const auto& l = *r.live;
+    w.key("live");
+    w.begin_object();
+    w.field("interface", l.interface);
+    if (l.stats_available) {
+      w.field("received", l.received);
+      w.field("dropped", l.dropped);
+      w.field("interface_dropped", l.interface_dropped);
+    } else {
+      w.null_field("received");
+      w.null_field("dropped");
+      w.null_field("interface_dropped");
+    }
+    w.field("stopped_by", l.stopped_by);
+    w.string_or_null("user", l.user);
+    w.string_or_null("written", l.written);
+    w.field("written_packets", l.written_packets);
+    w.end_object();
+  } else {
+    w.null_field("live");
+  }
+  w.end_object();
+}
+
+void write_inputs(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("inputs");
+  w.begin_array();
+  for (const auto& in : r.inputs) {
+    w.begin_object();
+    w.field("path", in.path);
+    if (in.format.empty()) {
+      w.null_field("format");
+    } else {
+      w.field("format", in.format);
+    }
+    w.key("link_types");
+    w.begin_array();
+    for (const auto lt : in.link_types) w.value(capture::link_type_name(lt));
+    w.end_array();
+    w.field("packets", in.packets);
+    w.field("bytes", in.bytes);
+    w.field("complete", in.complete);
+    if (in.error.empty()) {
+      w.null_field("error");
+    } else {
+      w.field("error", in.error);
+    }
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_endpoint(JsonWriter& w, const char* key, const core::IpAddress& ip, std::uint16_t port) {
+  w.key(key);
+  w.begin_object();
+  w.field("ip", ip.to_string());
+  w.field("port", port);
+  w.end_object();
+}
+
+void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOptions& options) {
+  w.key("flows");
+  w.begin_array();
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const auto& f = r.flows[i];
+    w.begin_object();
+    w.field("id", f.id);
+    w.field("transport", transport_name(f.key.protocol));
+    write_endpoint(w, "client", f.key.addr[f.client], f.key.port[f.client]);
+    write_endpoint(w, "server", f.key.addr[f.server()], f.key.port[f.server()]);
+    w.field("orientation", analysis::flow::to_string(f.orientation));
+    if (f.key.protocol == analysis::packet::kProtoTcp) {
+      w.field("tcp_state", analysis::flow::to_string(f.tcp));
+    } else {
+      w.null_field("tcp_state");
+    }
+    w.field("end", analysis::flow::to_string(f.end));
+    if (const auto it = r.processes.find(f.id); it != r.processes.end()) {
+      w.key("process");
+      w.begin_object();
+      w.field("pid", it->second.pid);
+      w.field("name", it->second.name);
+      w.end_object();
+    } else {
+      w.null_field("process");
+    }
+    w.field("input", f.input);
+    timestamp_field(w, "first_seen", f.first_seen());
+    timestamp_field(w, "last_seen", f.last_seen);
+    w.field("packets_out", f.out().packets);
+    w.field("packets_in", f.in().packets);
+    w.field("bytes_out", f.out().bytes);
+    w.field("bytes_in", f.in().bytes);
+    w.field("payload_bytes_out", f.out().payload_bytes);
+    w.field("payload_bytes_in", f.in().payload_bytes);
+    const analysis::app::FlowDetails* d = analysis::Auditor::details_of(r, f);
+    static const analysis::app::FlowName kNoName;
+    const analysis::app::FlowName& name = i < r.names.size() ? r.names[i] : kNoName;
+    w.string_or_null("app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
+    w.string_or_null("hostname", name.hostname);
+    w.string_or_null("hostname_source", name.source);
+    if (!name.dns_cnames.empty()) joined_array(w, "dns_cnames", name.dns_cnames);
+    const bool has_tls = d != nullptr && d->tls != nullptr;
+    if (has_tls && d->tls->has_sni) {
+      w.field("sni", d->tls->sni);
+    } else {
+      w.null_field("sni");
+    }
+    tristate(w, "encrypted", analysis::app::encrypted(d));
+    w.string_or_null("blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
+    w.string_or_null("blind_spot_reason", d != nullptr ? analysis::app::to_string(d->limit) : "");
+    if (has_tls) {
+      const auto& t = *d->tls;
+      w.key("tls");
+      w.begin_object();
+      w.string_or_null("sni", t.has_sni ? t.sni : std::string_view());
+      if (t.server_hello) {
+        w.field("version", analysis::tls::version_name(t.version));
+        w.field("cipher", analysis::tls::cipher_name(t.cipher));
+      } else {
+        w.null_field("version");
+        w.null_field("cipher");
+      }
+      if (t.client_hello) {
+        w.field("client_version", analysis::tls::version_name(t.client_version));
+        w.field("cipher_suites_offered", t.cipher_count);
+      } else {
+        w.null_field("client_version");
+      }
+      joined_array(w, "alpn_offered", t.alpn_offered);
+      w.string_or_null("alpn", t.alpn);
+      w.field("ech", t.ech);
+      w.string_or_null("ja3", t.ja3);
+      w.string_or_null("ja3_string", t.ja3_string);
+      w.string_or_null("ja3s", t.ja3s);
+      w.string_or_null("ja4", t.ja4);
+      if (!t.cert_subject.empty() || !t.cert_issuer.empty()) {
+        w.key("certificate");
+        w.begin_object();
+        w.field("subject", t.cert_subject);
+        w.field("issuer", t.cert_issuer);
+        joined_array(w, "san", t.cert_san);
+        w.end_object();
+      }
+      w.end_object();
+    } else {
+      w.null_field("tls");
+    }
+    if (d != nullptr && d->http) {
+      const auto& h = *d->http;
+      w.key("http");
+      w.begin_object();
+      w.field("method", h.method);
+      w.string_or_null("host", h.host);
+      w.field("path", core::redact_target(h.path, options.redact));
+      w.string_or_null("user_agent", h.user_agent);
+      w.string_or_null("content_type", h.content_type);
+      if (h.content_length >= 0) {
+        w.field("content_length", h.content_length);
+      } else {
+        w.null_field("content_length");
+      }
+      w.end_object();
+    }
+    if (d != nullptr && d->quic) {
+      w.key("quic");
+      w.begin_object();
+      w.string_or_null("version", d->quic->version_name);
+      w.field("decrypted", d->quic->decrypted);
+      w.end_object();
+    }
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
+  w.key("destinations");
+  w.begin_array();
+  for (std::size_t i = 0; i < r.destinations.size(); ++i) {
+    const auto& d = r.destinations[i];
+    w.begin_object();
+    w.field("ip", d.ip.to_string());
+    w.field("port", d.port);
+    w.field("transport", transport_name(d.protocol));
+    w.string_or_null("hostname", d.hostname);
+    w.string_or_null("hostname_source", d.hostname_source);
+    w.key("names");
+    w.begin_array();
+    for (const auto& n : d.names) {
+      w.begin_object();
+      w.field("name", n.name);
+      w.field("source", n.source);
+      w.field("flows", n.flows);
+      w.end_object();
+    }
+    w.end_array();
+    w.string_or_null("app_protocol", d.app_protocol);
+    tristate(w, "encrypted", d.encrypted);
+    if (i < r.enrichment.size()) {
+      write_geo_fields(w, r.enrichment[i]);
+    } else {
+      w.null_field("geo");
+      w.null_field("service");
+    }
+    w.field("flows", d.flows);
+    w.field("packets_out", d.packets_out);
+    w.field("packets_in", d.packets_in);
+    w.field("bytes_out", d.bytes_out);
+    w.field("bytes_in", d.bytes_in);
+    w.field("payload_bytes_out", d.payload_bytes_out);
+    w.field("payload_bytes_in", d.payload_bytes_in);
+    timestamp_field(w, "first_seen", d.first_ns);
+    timestamp_field(w, "last_seen", d.last_ns);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
+void write_json(const ReportInput& input, const ReportOptions& options, Output& out) {
+  const analysis::AuditResult& r = input.result;
+  const PolicyOutcome* outcome = input.outcome;
+  JsonWriter w(out);
+  w.begin_object();
+  w.field("schema", kReportSchema);
+  w.key("tool");
+  w.begin_object();
+  w.field("name", "flowaudit");
+  w.field("version", FLOWAUDIT_VERSION);
+  w.end_object();
+  write_summary(w, r, outcome);
+  write_policy_json(w, r, outcome);
+  write_inputs(w, r);
+  write_database_list(w, r.geo_databases);
+  write_destinations(w, r);
+  write_flows(w, r, options);
+  w.key("dns");
+  w.begin_array();
+  for (const auto& q : r.dns) {
+    w.begin_object();
+    timestamp_field(w, "ts", q.ts_ns);
+    w.field("transport", q.transport);
+    w.field("server", q.server.to_string());
+    w.field("query", q.query);
+    w.field("qtype", q.qtype);
+    if (q.rcode) {
+      w.field("rcode", *q.rcode);
+    } else {
+      w.null_field("rcode");
+    }
+    string_array(w, "answers", q.answers);
+    if (!q.svcb.empty()) {
+      w.key("svcb");
+      w.begin_array();
+      for (const auto& svc : q.svcb) {
+        w.begin_object();
+        w.field("priority", svc.priority);
+        w.field("target", svc.target);
+        w.field("ech", svc.ech);
+        string_array(w, "hints", svc.hints);
+        w.end_object();
+      }
+      w.end_array();
+    }
+    w.field("ech", q.ech);
+    w.field("flow", q.flow_id);
+    w.end_object();
+  }
+  w.end_array();
+  write_findings_json(w, r, outcome);
+  w.key("warnings");
+  w.begin_array();
+  for (const auto& warning : r.warnings) w.value(warning);
+  w.end_array();
+  w.end_object();
+}
+
+boost::json::value to_json(const ReportInput& input, const ReportOptions& options) {
+  std::string text;
+  Output out(text);
+  write_json(input, options, out);
+  return boost::json::parse(text);
+}
+
+}  // namespace flowaudit::report

@@ -1,0 +1,132 @@
+#include "report/text_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+
+#include "analysis/packet/transport.h"
+#include "capture/pcap_file_source.h"
+#include "core/escape.h"
+#include "core/format.h"
+#include "report/findings_report.h"
+
+namespace flowaudit::report {
+
+namespace {
+template <typename... T>
+void line(std::string& out, fmt::format_string<T...> format, T&&... args) {
+  fmt::format_to(std::back_inserter(out), format, std::forward<T>(args)...);
+  out += '\n';
+}
+
+// A table cell from a capture or a data file: escaped for the terminal (an SNI may carry ESC, CR,
+// U+202E), then cut to `width` bytes on a character boundary.
+std::string cell(std::string_view s, std::size_t width = std::string::npos) {
+  std::string out = core::escape_terminal(s);
+  if (out.size() <= width) return out;
+  std::size_t end = width;
+  while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80) --end;
+  out.resize(end);
+  return out;
+}
+}  // namespace
+
+std::string render_text(const ReportInput& input, const ReportOptions& options, std::size_t max_destinations) {
+  const analysis::AuditResult& r = input.result;
+  std::string out;
+  const double seconds = analysis::duration_seconds(r.first_ns, r.last_ns);
+  line(out, "flowaudit {}: {} packets, {} captured, {} flows to {} destinations", FLOWAUDIT_VERSION, r.packets,
+       core::human_bytes(r.bytes), r.total_flows(), r.destinations.size());
+  if (r.packets > 0) {
+    line(out, "  from {} to {} ({:.1f} s)", core::format_iso8601(r.first_ns), core::format_iso8601(r.last_ns), seconds);
+  }
+  out += '\n';
+  line(out, "Inputs");
+  for (const auto& in : r.inputs) {
+    std::string lts;
+    for (const auto lt : in.link_types) {
+      if (!lts.empty()) lts.push_back(',');
+      lts.append(capture::link_type_name(lt));
+    }
+    line(out, "  {}  {}  {}  {} packets  {}", cell(in.path), in.format.empty() ? "-" : in.format, lts.empty() ? "-" : lts,
+         in.packets, in.complete ? "complete" : "INCOMPLETE");
+  }
+  out += '\n';
+  const std::size_t shown = std::min(max_destinations, r.destinations.size());
+  line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());
+  if (shown > 0) {
+    line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}", "name", "from", "server", "port",
+         "app", "geo", "jur", "service", "sent", "received");
+  }
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto& d = r.destinations[i];
+    const std::string app = d.app_protocol.empty() ? (d.protocol == analysis::packet::kProtoTcp ? "tcp" : "udp")
+                                                   : d.app_protocol;
+    // Where the server is (geo) and under which jurisdiction its operator is (jur), side by side.
+    std::string country = "-";
+    std::string jurisdiction = "-";
+    std::string service = "-";
+    if (i < r.enrichment.size()) {
+      const auto& e = r.enrichment[i];
+      const auto special = analysis::enrich::special_range_name(e.geo.special);
+      country = !e.geo.country.empty() ? e.geo.country : !special.empty() ? "lan" : "-";
+      if (e.service != nullptr) {
+        jurisdiction = e.service->jurisdiction;
+        service = cell(e.service->name, 18);
+      }
+    }
+    line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}",
+         d.hostname.empty() ? "(unnamed)" : cell(d.hostname, 30), d.hostname_source.empty() ? "-" : cell(d.hostname_source),
+         d.ip.to_string(), d.port, cell(d.encrypted == 0 ? app + "!" : app), cell(country), cell(jurisdiction), service,
+         core::human_bytes(d.bytes_out), core::human_bytes(d.bytes_in));
+  }
+  std::uint64_t sent = 0;
+  std::uint64_t received = 0;
+  for (const auto& d : r.destinations) {
+    sent += d.bytes_out;
+    received += d.bytes_in;
+  }
+  out += '\n';
+  line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
+       core::human_bytes(sent), core::human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp,
+       r.decode.other_ip, r.decode.not_ip, r.decode.malformed);
+  line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
+       100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
+       r.coverage.flows);
+  {
+    const auto& counts = r.coverage.blind_spots;
+    std::string spots;
+    for (std::size_t i = 1; i < counts.size(); ++i) {
+      if (counts[i] == 0) continue;
+      if (!spots.empty()) spots += ", ";
+      spots += fmt::format("{} {}", counts[i], analysis::app::to_string(static_cast<analysis::app::BlindSpot>(i)));
+    }
+    if (!spots.empty()) line(out, "Blind spots (flows): {}", spots);
+  }
+  if (r.decode.fragments > 0) {
+    line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
+  }
+  std::vector<std::string_view> credited;  // each licence's credit once, however many files carry it
+  for (const auto& db : r.geo_databases) {
+    if (db.attribution.empty() || std::find(credited.begin(), credited.end(), db.attribution) != credited.end()) continue;
+    credited.push_back(db.attribution);
+    line(out, "Geolocation: {}", cell(db.attribution));
+  }
+  if (input.outcome != nullptr) {
+    out += '\n';
+    out += render_findings_text(r, input.outcome, options.color);
+  }
+  if (!r.warnings.empty()) {
+    out += '\n';
+    line(out, "Warnings");
+    for (const auto& w : r.warnings) line(out, "  - {}", cell(w));
+  }
+  return out;
+}
+
+void write_text(const ReportInput& input, const ReportOptions& options, Output& out) {
+  out.write(render_text(input, options));
+}
+
+}  // namespace flowaudit::report
