@@ -42,6 +42,8 @@ enum class InspectionLimit : std::uint8_t {
   kTlsHandshake,    // tls::HandshakeReader's message or handshake size limit
   kQuicClientHello, // quic::InitialAssembler's limits or AppConfig::max_quic_datagrams
   kConcurrentInspections,  // AppConfig::max_inspections flows were being inspected already
+  kProtocolDetection,  // the first bytes ended (or the other side spoke) before any claim decided
+  kDnsMessages,        // AppConfig::max_dns_messages_per_flow
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 
