@@ -66,6 +66,8 @@ struct AppAnalyzer::Probing {
   std::uint8_t size = 0;
   std::uint8_t sender = 0;  // valid when size > 0
 };
+static_assert(kProbeBytes <= 255, "Probing::size is a byte");
+static_assert(sizeof(AppAnalyzer::Probing) <= sizeof(tls::TlsHandler), "waiting must not grow the per-flow state");
 
 namespace {
 
