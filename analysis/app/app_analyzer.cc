@@ -1,5 +1,7 @@
 #include "analysis/app/app_analyzer.h"
 
+#include <algorithm>
+#include <array>
 #include <new>
 #include <tuple>
 #include <type_traits>
@@ -32,7 +34,7 @@ template <typename H, std::uint8_t Transport>
 struct Row {
   static_assert(Transport != packet::kProtoTcp || StreamHandler<H>, "a TCP row needs on_stream");
   static_assert(Transport != packet::kProtoUdp || DatagramHandler<H>, "a UDP row needs on_datagram");
-  bool (*claims)(const ProbeInput&);  // may this handler take a flow starting with these bytes?
+  Claim (*claims)(const ProbeInput&);  // may this handler take a flow starting with these bytes?
 };
 
 constexpr std::uint8_t kTcp = packet::kProtoTcp;
@@ -54,7 +56,24 @@ constexpr std::tuple kHandlers{
     Row<dns::DnsHandler, kUdp>{dns::DnsHandler::looks_like_dns},
 };
 
-// std::variant<std::monostate, each handler of the table once>; monostate: not claimed yet.
+}  // namespace
+
+// Before a row has claimed a TCP flow: the first bytes so far, while a claim needs more of them.
+// Kept here, inside the variant that the handlers' larger state sizes anyway, so waiting costs no
+// allocation and no byte of per-flow state. Only the direction that spoke first is probed.
+struct AppAnalyzer::Probing {
+  std::array<std::uint8_t, kProbeBytes> bytes{};
+  std::uint8_t size = 0;
+  std::uint8_t sender = 0;  // valid when size > 0
+};
+static_assert(kProbeBytes <= 255, "Probing::size is a byte");
+static_assert(sizeof(AppAnalyzer::Probing) <= sizeof(tls::TlsHandler), "waiting must not grow the per-flow state");
+
+namespace {
+
+using Probing = AppAnalyzer::Probing;
+
+// std::variant<Probing, each handler of the table once>; Probing: not claimed yet.
 template <typename V, typename... Ts>
 struct AppendUnique {
   using type = V;
@@ -67,23 +86,38 @@ template <typename Table>
 struct StateOf;
 template <typename... H, std::uint8_t... T>
 struct StateOf<std::tuple<Row<H, T>...>> {
-  using type = typename AppendUnique<std::variant<std::monostate>, H...>::type;
+  using type = typename AppendUnique<std::variant<Probing>, H...>::type;
 };
 using HandlerState = StateOf<std::remove_cv_t<decltype(kHandlers)>>::type;
 
+// kYes: the row takes the flow. kNeedMore stops the search as kYes does: a later row may take
+// the flow only once every earlier row has said no, or the order of the table would depend on
+// how the sender cut its first segment. Over UDP a datagram is whole: kNeedMore is kNo.
 template <typename H, std::uint8_t T>
-bool claim(const Row<H, T>& row, std::uint8_t transport, const ProbeInput& in, HandlerState& state) {
-  if (transport != T || !row.claims(in)) return false;
-  state.template emplace<H>();
-  return true;
+Claim claim(const Row<H, T>& row, std::uint8_t transport, const ProbeInput& in, HandlerState& state) {
+  if (transport != T) return Claim::kNo;
+  const Claim c = row.claims(in);
+  if (c == Claim::kYes) state.template emplace<H>();
+  if (c == Claim::kNeedMore && T == kUdp) return Claim::kNo;
+  return c;
 }
 
-// Gives the flow to the first row that claims it; returns its protocol (kUnknown: none did).
-AppProtocol probe(std::uint8_t transport, const ProbeInput& in, HandlerState& state) {
-  std::apply([&](const auto&... row) { (claim(row, transport, in, state) || ...); }, kHandlers);
+// Gives the flow to the first row that claims it. kYes: `state` holds that row's handler; kNo:
+// no row takes these bytes (unknown); kNeedMore: a row needs more bytes to decide.
+Claim probe(std::uint8_t transport, const ProbeInput& in, HandlerState& state) {
+  Claim result = Claim::kNo;
+  std::apply(
+      [&](const auto&... row) {
+        ((result = claim(row, transport, in, state), result != Claim::kNo) || ...);
+      },
+      kHandlers);
+  return result;
+}
+
+AppProtocol protocol_of(const HandlerState& state) {
   return std::visit(
       []<typename H>(const H&) {
-        if constexpr (std::is_same_v<H, std::monostate>) {
+        if constexpr (std::is_same_v<H, Probing>) {
           return AppProtocol::kUnknown;
         } else {
           return H::kProtocol;
@@ -117,7 +151,13 @@ void AppAnalyzer::on_retire(flow::Flow& f) noexcept {
     try {
       std::visit(
           [&]<typename H>(H& h) {
-            if constexpr (requires { h.on_retire(ctx_, f); }) h.on_retire(ctx_, f);
+            if constexpr (std::is_same_v<H, Probing>) {
+              // The flow ended on first bytes no claim could decide ("G", one 0x16): the
+              // protocol, and so what it sent, stays unknown.
+              if (h.size > 0) ctx_.inspection_limit(f, InspectionLimit::kProtocolDetection);
+            } else if constexpr (requires { h.on_retire(ctx_, f); }) {
+              h.on_retire(ctx_, f);
+            }
           },
           in->handler);
     } catch (const std::bad_alloc&) {
@@ -196,7 +236,7 @@ void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::Decod
 void AppAnalyzer::stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which) {
   std::visit(
       [&]<typename H>(H& h) {
-        if constexpr (std::is_same_v<H, std::monostate>) {
+        if constexpr (std::is_same_v<H, Probing>) {
           ctx_.inspection_limit(f, which);
         } else if constexpr (requires { h.on_stream_stopped(ctx_, f, sender, which); }) {
           h.on_stream_stopped(ctx_, f, sender, which);
@@ -208,15 +248,14 @@ void AppAnalyzer::stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection&
 void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
                                   Inspection& in) {
   if (is_done(f)) return;
-  if (std::holds_alternative<std::monostate>(in.handler)) {
-    const ProbeInput probe_input{bytes, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
-    const AppProtocol protocol = probe(packet::kProtoTcp, probe_input, in.handler);
-    if (protocol == AppProtocol::kUnknown) {
-      done(f);
-      return;
-    }
-    ctx_.details_for(f).app = protocol;
+  if (auto* probing = std::get_if<Probing>(&in.handler)) {
+    claim_stream(f, sender, bytes, *probing, in);
+  } else {
+    feed(f, sender, bytes, in);
   }
+}
+
+void AppAnalyzer::feed(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Inspection& in) {
   std::visit(
       [&]<typename H>(H& h) {
         if constexpr (StreamHandler<H>) h.on_stream(ctx_, f, sender, bytes);
@@ -224,12 +263,66 @@ void AppAnalyzer::on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<
       in.handler);
 }
 
+// The flow's first bytes in stream order, probed as they come: the first run alone when it
+// decides (no copy), else gathered in `held` (up to kProbeBytes) until a claim decides. Once a
+// row takes the flow, its handler gets every byte from the first, the held ones included.
+void AppAnalyzer::claim_stream(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
+                               Probing& held, Inspection& in) {
+  if (held.size > 0 && sender != held.sender) {
+    // The other side spoke before the first side's bytes said what they are: which bytes lead
+    // is unclear, so the flow is not guessed at.
+    ctx_.inspection_limit(f, InspectionLimit::kProtocolDetection);
+    done(f);
+    return;
+  }
+  std::array<std::uint8_t, kProbeBytes> first{};
+  std::size_t first_size = 0;  // held bytes, with the head of `bytes` that joined them
+  std::span<const std::uint8_t> probe_bytes = bytes;
+  if (held.size > 0) {
+    const std::size_t take = std::min(bytes.size(), kProbeBytes - held.size);
+    std::copy_n(bytes.begin(), take, held.bytes.begin() + held.size);
+    held.size = static_cast<std::uint8_t>(held.size + take);
+    first = held.bytes;  // `held` goes when a handler takes its place
+    first_size = held.size;
+    bytes = bytes.subspan(take);
+    probe_bytes = std::span<const std::uint8_t>(first.data(), first_size);
+  }
+  const ProbeInput probe_input{probe_bytes, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
+  switch (probe(packet::kProtoTcp, probe_input, in.handler)) {
+    case Claim::kNo:
+      done(f);
+      return;
+    case Claim::kNeedMore:
+      if (first_size == 0 && bytes.size() < kProbeBytes) {
+        std::copy(bytes.begin(), bytes.end(), held.bytes.begin());
+        held.size = static_cast<std::uint8_t>(bytes.size());
+        held.sender = sender;
+        return;
+      }
+      if (first_size > 0 && first_size < kProbeBytes) return;
+      // Every claim decides within kProbeBytes: undecided past them is a claim's bug or a
+      // sender's trick; either way the flow is named as one the audit could not see into.
+      ctx_.inspection_limit(f, InspectionLimit::kProtocolDetection);
+      done(f);
+      return;
+    case Claim::kYes:
+      break;
+  }
+  ctx_.details_for(f).app = protocol_of(in.handler);
+  if (first_size > 0) {
+    feed(f, sender, std::span<const std::uint8_t>(first.data(), first_size), in);
+    if (is_done(f) || bytes.empty()) return;
+  }
+  feed(f, sender, bytes, in);
+}
+
 void AppAnalyzer::on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in) {
   const auto payload = p.transport.payload;
   if (payload.empty()) return;
-  if (std::holds_alternative<std::monostate>(in.handler)) {
+  if (std::holds_alternative<Probing>(in.handler)) {
     const ProbeInput probe_input{payload, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
-    const AppProtocol protocol = probe(packet::kProtoUdp, probe_input, in.handler);
+    probe(packet::kProtoUdp, probe_input, in.handler);
+    const AppProtocol protocol = protocol_of(in.handler);
     FlowDetails& d = ctx_.details_for(f);
     d.app = protocol;
     if (protocol == AppProtocol::kUnknown) {

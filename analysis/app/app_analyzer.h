@@ -45,12 +45,16 @@ class AppAnalyzer {
   // Per-flow state while a flow is inspected: its TCP streams and its handler's state. Defined in
   // the .cc, next to the handler table it is made from.
   struct Inspection;
+  struct Probing;  // the first bytes of a TCP flow while no claim has decided
   static std::size_t inspection_size() noexcept;  // sizeof(Inspection), for the memory budget
 
  private:
   void on_tcp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
   void on_udp(flow::Flow& f, std::uint8_t sender, const packet::DecodedPacket& p, Inspection& in);
   void on_stream_bytes(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Inspection& in);
+  void claim_stream(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Probing& held,
+                    Inspection& in);
+  void feed(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes, Inspection& in);
   void stream_stopped(flow::Flow& f, std::uint8_t sender, Inspection& in, InspectionLimit which);
   void drop_inspection(flow::Flow& f) noexcept;
 

@@ -23,7 +23,11 @@ struct AppConfig {
   std::uint64_t tcp_inspect_bytes = 32 * 1024;  // per direction
   std::size_t max_inspections = 1u << 16;      // flows inspected at the same time
   std::size_t max_dns_records = 1u << 18;
-  std::size_t max_dns_messages_per_flow = 64;
+  // One flow's DNS messages. A stub resolver takes a new source port per query (RFC 5452), so a
+  // fixed-port conversation is mDNS or a forwarder; mDNS sends a record at most once a second
+  // (RFC 6762 section 6), so 65,536 messages is some 18 hours of it. Crossing the limit is an
+  // inspection-limit blind spot (dns-messages): past it, queries would go unseen.
+  std::size_t max_dns_messages_per_flow = 1u << 16;
   std::size_t max_quic_datagrams = 8;
 };
 
@@ -39,13 +43,19 @@ struct AppStats {
 };
 
 // The first bytes of a flow (first datagram, or first bytes in stream order), for the handlers'
-// claim functions.
+// claim functions. Over TCP they may be only the first few bytes so far.
 struct ProbeInput {
   std::span<const std::uint8_t> payload;
   std::uint16_t client_port;
   std::uint16_t server_port;
   bool from_client;
 };
+
+// A claim function's answer. kNeedMore: these bytes are a proper prefix of what the handler would
+// take, so only more bytes can tell (a TCP client may send its first byte alone). Over UDP a
+// datagram is all there is, and kNeedMore counts as kNo. A claim decides within kProbeBytes.
+enum class Claim : std::uint8_t { kNo, kYes, kNeedMore };
+inline constexpr std::size_t kProbeBytes = 16;
 
 // Flow::app_state values.
 inline constexpr std::uint8_t kStateNew = 0;

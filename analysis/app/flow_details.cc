@@ -38,6 +38,8 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kTlsHandshake: return "tls-handshake-size";
     case InspectionLimit::kQuicClientHello: return "quic-client-hello";
     case InspectionLimit::kConcurrentInspections: return "concurrent-inspections";
+    case InspectionLimit::kProtocolDetection: return "protocol-detection";
+    case InspectionLimit::kDnsMessages: return "dns-messages";
     case InspectionLimit::kNone: break;
   }
   return "";

@@ -18,8 +18,9 @@ enum class AppProtocol : std::uint8_t { kUnknown, kDns, kTls, kQuic, kGquic, kHt
 const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic", "http"; unknown -> ""
 
 // Facts about what an audit could not see into; the rules use them. kInspectionLimit: a parser
-// limit (HTTP head size, TLS handshake message size, TCP reordering or byte budget) was crossed
-// before the flow said what it is and where it goes, so the flow may hide what it sends.
+// limit (HTTP head size, TLS handshake message size, TCP reordering or byte budget, first bytes
+// too few to tell the protocol, DNS messages per flow) was crossed before the flow said what it
+// is and where it goes, so the flow may hide what it sends.
 enum class BlindSpot : std::uint8_t {
   kNone,
   kEch,
@@ -42,6 +43,8 @@ enum class InspectionLimit : std::uint8_t {
   kTlsHandshake,    // tls::HandshakeReader's message or handshake size limit
   kQuicClientHello, // quic::InitialAssembler's limits or AppConfig::max_quic_datagrams
   kConcurrentInspections,  // AppConfig::max_inspections flows were being inspected already
+  kProtocolDetection,  // the first bytes ended (or the other side spoke) before any claim decided
+  kDnsMessages,        // AppConfig::max_dns_messages_per_flow
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 

@@ -64,7 +64,8 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kDnsServer, "dns.server", kAddress, kDns, "address of the DNS server asked"},
     {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
      "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
-     "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections)"},
+     "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections, protocol-detection, "
+     "dns-messages)"},
     {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
      "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
      "flows, DNS messages or names out of the audit"},

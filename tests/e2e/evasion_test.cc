@@ -121,6 +121,53 @@ TEST_CASE("HTTP request heads over the byte and the line limit: still reported, 
   CHECK(!findings_of(report, "plaintext.tracker-http").empty());
 }
 
+TEST_CASE("a ClientHello whose record header is cut 1 + 4 bytes still gives its SNI") {
+  const auto report = audit_json({hostile("tls-split-header.pcap")});
+  const object& f = tcp_flow(report);
+  CHECK(f.at("app_protocol").as_string() == "tls");
+  CHECK(f.at("sni").as_string() == "chat.deepseek.com");
+  CHECK(f.at("hostname_source").as_string() == "tls-sni");
+  CHECK(f.at("blind_spot").is_null());
+  CHECK(inspection_limits(report) == 0);
+}
+
+TEST_CASE("an HTTP request whose first byte travels alone still gives its Host, and the plaintext rules fire") {
+  const auto report = audit_default(hostile("http-split-first-byte.pcap"));
+  const object& f = tcp_flow(report);
+  CHECK(f.at("app_protocol").as_string() == "http");
+  CHECK(f.at("hostname").as_string() == "gator.volces.com");
+  CHECK(f.at("hostname_source").as_string() == "http-host");
+  CHECK(f.at("blind_spot").is_null());
+  CHECK(inspection_limits(report) == 0);
+  CHECK(!findings_of(report, "plaintext.tracker-http").empty());
+}
+
+TEST_CASE("first bytes that never say their protocol: inspection-limit protocol-detection, failing verdict") {
+  const auto report = audit_default(hostile("undecided-first-bytes.pcap"));
+  int tcp = 0;
+  for (const auto& v : report.at("flows").as_array()) {
+    const object& f = v.as_object();
+    if (f.at("transport").as_string() != "tcp") continue;
+    ++tcp;
+    CHECK(f.at("app_protocol").is_null());
+    CHECK(f.at("blind_spot").as_string() == "inspection-limit");
+    CHECK(f.at("blind_spot_reason").as_string() == "protocol-detection");
+  }
+  CHECK(tcp == 2);
+  check_fails_on_limit(report, 2);
+}
+
+TEST_CASE("DNS over TCP past the byte budget: inspection-limit instead of a silent stop") {
+  const auto report = audit_default(hostile("dns-tcp-flood.pcap"));
+  const object& f = tcp_flow(report);
+  CHECK(f.at("app_protocol").as_string() == "dns");
+  CHECK(f.at("blind_spot").as_string() == "inspection-limit");
+  CHECK(f.at("blind_spot_reason").as_string() == "tcp-byte-budget");
+  check_fails_on_limit(report, 1);
+  // Every query within the budget is recorded (the old per-flow limit stopped at 64, silently).
+  CHECK(report.at("dns").as_array().size() > 64);
+}
+
 TEST_CASE("no committed capture of real software crosses an inspection limit") {
   std::vector<std::string> captures;
   for (const auto& e : std::filesystem::directory_iterator(source_path("tests/data"))) {

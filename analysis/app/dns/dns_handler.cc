@@ -12,29 +12,54 @@ constexpr std::uint16_t kMdnsPort = 5353;
 
 }  // namespace
 
-bool DnsHandler::on_port(const app::ProbeInput& in) noexcept {
-  return in.server_port == kDnsPort || in.client_port == kDnsPort || in.server_port == kMdnsPort;
+app::Claim DnsHandler::on_port(const app::ProbeInput& in) noexcept {
+  const bool dns = in.server_port == kDnsPort || in.client_port == kDnsPort || in.server_port == kMdnsPort;
+  return dns ? app::Claim::kYes : app::Claim::kNo;
 }
 
-bool DnsHandler::looks_like_dns(const app::ProbeInput& in) {
+app::Claim DnsHandler::looks_like_dns(const app::ProbeInput& in) {
   thread_local Message m;
-  return in.payload.size() >= 12 && parse_message(in.payload, m) == app::ParseStatus::kOk && m.opcode == 0 &&
-         m.question_count == 1 && m.qname.length > 0;
+  const bool dns = in.payload.size() >= 12 && parse_message(in.payload, m) == app::ParseStatus::kOk &&
+                   m.opcode == 0 && m.question_count == 1 && m.qname.length > 0;
+  return dns ? app::Claim::kYes : app::Claim::kNo;
+}
+
+// A message past the flow's limit is not read, and the flow says so: the queries after it (which
+// may carry data in their names) are unseen. A flow of exactly the limit is not marked.
+bool DnsHandler::count_message(app::AppContext& ctx, const flow::Flow& f) {
+  if (messages_ >= ctx.config.max_dns_messages_per_flow) {
+    ctx.inspection_limit(f, app::InspectionLimit::kDnsMessages);
+    return false;
+  }
+  ++messages_;
+  return true;
 }
 
 void DnsHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t /*sender*/,
                              std::span<const std::uint8_t> payload, core::TimestampNs ts) {
+  if (!count_message(ctx, f)) {
+    app::done(f);
+    return;
+  }
   message(ctx, f, payload, ts, false);
-  if (++messages_ >= ctx.config.max_dns_messages_per_flow) app::done(f);
 }
 
 void DnsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                            std::span<const std::uint8_t> bytes) {
   const auto result = framing_[sender].feed(bytes, [&](std::span<const std::uint8_t> m) {
+    if (!count_message(ctx, f)) return false;
     message(ctx, f, m, f.last_seen, true);
-    return ++messages_ < ctx.config.max_dns_messages_per_flow;
+    return true;
   });
   if (result != TcpFraming::Result::kMore) app::done(f);
+}
+
+// The client's direction stopped at the byte budget or the reordering limit: its later queries
+// are unseen. The server's direction stopping loses answers only (a zone transfer passes the
+// budget as a matter of course); the flows those answers would have named stay visible, unnamed.
+void DnsHandler::on_stream_stopped(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
+                                   app::InspectionLimit which) {
+  if (sender == f.client) ctx.inspection_limit(f, which);
 }
 
 void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> bytes,

@@ -15,16 +15,18 @@ class DnsHandler {
  public:
   static constexpr app::AppProtocol kProtocol = app::AppProtocol::kDns;
   // Port 53 either side, or mDNS's port as the server's.
-  static bool on_port(const app::ProbeInput& in) noexcept;
+  static app::Claim on_port(const app::ProbeInput& in) noexcept;
   // DNS on another port (dig -p, local resolvers): a message that parses strictly as one standard
   // query or response. For UDP that nothing else claimed.
-  static bool looks_like_dns(const app::ProbeInput& in);
+  static app::Claim looks_like_dns(const app::ProbeInput& in);
 
   void on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> payload,
                    core::TimestampNs ts);
   void on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes);
+  void on_stream_stopped(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, app::InspectionLimit which);
 
  private:
+  bool count_message(app::AppContext& ctx, const flow::Flow& f);
   void message(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> bytes, core::TimestampNs ts,
                bool tcp);
 

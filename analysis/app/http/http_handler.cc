@@ -18,8 +18,13 @@ bool head_ends(const std::vector<std::uint8_t>& buf, std::size_t from) noexcept 
 
 }  // namespace
 
-bool HttpHandler::claims(const app::ProbeInput& in) noexcept {
-  return in.from_client && looks_like_request(in.payload);
+app::Claim HttpHandler::claims(const app::ProbeInput& in) noexcept {
+  if (!in.from_client) return app::Claim::kNo;
+  switch (request_start(in.payload)) {
+    case app::ParseStatus::kOk: return app::Claim::kYes;
+    case app::ParseStatus::kNeedMore: return app::Claim::kNeedMore;
+    default: return app::Claim::kNo;
+  }
 }
 
 void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,

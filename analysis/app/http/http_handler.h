@@ -14,7 +14,7 @@ namespace flowaudit::analysis::http {
 class HttpHandler {
  public:
   static constexpr app::AppProtocol kProtocol = app::AppProtocol::kHttp;
-  static bool claims(const app::ProbeInput& in) noexcept;  // a request line from the client
+  static app::Claim claims(const app::ProbeInput& in) noexcept;  // a request line from the client
 
   void on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes);
   void on_stream_stopped(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, app::InspectionLimit which);

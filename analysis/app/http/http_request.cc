@@ -136,12 +136,19 @@ bool partial_request_line(std::string_view partial, Request& out) noexcept {
 
 }  // namespace
 
-bool looks_like_request(Bytes bytes) noexcept {
+bool looks_like_request(Bytes bytes) noexcept { return request_start(bytes) == ParseStatus::kOk; }
+
+ParseStatus request_start(Bytes bytes) noexcept {
   const std::string_view text = as_text(bytes);
+  bool prefix = false;
   for (const std::string_view m : kMethods) {
-    if (text.size() > m.size() && text.substr(0, m.size()) == m && text[m.size()] == ' ') return true;
+    if (text.size() > m.size()) {
+      if (text.substr(0, m.size()) == m && text[m.size()] == ' ') return ParseStatus::kOk;
+    } else if (text == m.substr(0, text.size())) {
+      prefix = true;  // "GE", "GET": the space may follow
+    }
   }
-  return false;
+  return prefix ? ParseStatus::kNeedMore : ParseStatus::kMalformed;
 }
 
 ParseStatus parse_request(Bytes bytes, Request& out) noexcept {

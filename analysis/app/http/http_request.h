@@ -29,6 +29,10 @@ struct Request {  // views into the bytes given
 
 // True when the first bytes look like the start of an HTTP/1.x request ("GET ", "POST ", ...).
 bool looks_like_request(std::span<const std::uint8_t> bytes) noexcept;
+// The same, for bytes that may be only the first few of a stream: kOk (a request starts),
+// kNeedMore (a proper prefix of a method and its space, "G", "OPTIO"), kMalformed (no request).
+// Decided on at most 8 bytes ("CONNECT ", "OPTIONS ").
+app::ParseStatus request_start(std::span<const std::uint8_t> bytes) noexcept;
 
 // Parses the request line and headers; kNeedMore until the blank line has arrived. kLimit when
 // kMaxHeaderBytes bytes hold no end of the head or the head has more than kMaxHeaders fields: the

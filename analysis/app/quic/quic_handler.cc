@@ -27,7 +27,9 @@ std::string version_name(std::uint32_t v) {
 
 }  // namespace
 
-bool GquicHandler::claims(const app::ProbeInput& in) noexcept {
+namespace {
+
+bool gquic(const app::ProbeInput& in) noexcept {
   const auto p = in.payload;
   if (!in.from_client || p.size() < 13) return false;
   if ((p[0] & 0x80) != 0) return is_gquic_version(p.subspan(1, 4));  // Q046+ long header
@@ -35,8 +37,15 @@ bool GquicHandler::claims(const app::ProbeInput& in) noexcept {
   return (p[0] & 0x01) != 0 && (p[0] & 0x08) != 0 && is_gquic_version(p.subspan(9, 4));
 }
 
-bool QuicHandler::claims(const app::ProbeInput& in) noexcept {
-  return in.from_client && is_long_header(in.payload) && !GquicHandler::claims(in);
+}  // namespace
+
+// UDP claims: a datagram is whole, so they answer yes or no.
+app::Claim GquicHandler::claims(const app::ProbeInput& in) noexcept {
+  return gquic(in) ? app::Claim::kYes : app::Claim::kNo;
+}
+
+app::Claim QuicHandler::claims(const app::ProbeInput& in) noexcept {
+  return in.from_client && is_long_header(in.payload) && !gquic(in) ? app::Claim::kYes : app::Claim::kNo;
 }
 
 void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,

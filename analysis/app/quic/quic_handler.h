@@ -14,7 +14,7 @@ namespace flowaudit::analysis::quic {
 class QuicHandler {
  public:
   static constexpr app::AppProtocol kProtocol = app::AppProtocol::kQuic;
-  static bool claims(const app::ProbeInput& in) noexcept;  // a long header from the client, not gQUIC
+  static app::Claim claims(const app::ProbeInput& in) noexcept;  // a long header from the client, not gQUIC
 
   void on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> payload,
                    core::TimestampNs ts);
@@ -27,7 +27,7 @@ class QuicHandler {
 class GquicHandler {
  public:
   static constexpr app::AppProtocol kProtocol = app::AppProtocol::kGquic;
-  static bool claims(const app::ProbeInput& in) noexcept;  // a gQUIC version (Q0xx, T0xx) from the client
+  static app::Claim claims(const app::ProbeInput& in) noexcept;  // a gQUIC version (Q0xx, T0xx) from the client
 
   void on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> payload,
                    core::TimestampNs ts);

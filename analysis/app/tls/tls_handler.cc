@@ -18,9 +18,15 @@ std::uint16_t highest_version(const ClientHello& hello) {
 
 }  // namespace
 
-bool TlsHandler::claims(const app::ProbeInput& in) noexcept {
+// Content type handshake (22), then version major 3 and minor up to 4: decided on at most 3 bytes.
+app::Claim TlsHandler::claims(const app::ProbeInput& in) noexcept {
   const auto p = in.payload;
-  return p.size() >= 3 && p[0] == 0x16 && p[1] == 0x03 && p[2] <= 0x04;
+  if (p.empty()) return app::Claim::kNeedMore;
+  if (p[0] != 0x16) return app::Claim::kNo;
+  if (p.size() < 2) return app::Claim::kNeedMore;
+  if (p[1] != 0x03) return app::Claim::kNo;
+  if (p.size() < 3) return app::Claim::kNeedMore;
+  return p[2] <= 0x04 ? app::Claim::kYes : app::Claim::kNo;
 }
 
 void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,

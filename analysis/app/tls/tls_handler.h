@@ -13,7 +13,7 @@ namespace flowaudit::analysis::tls {
 class TlsHandler {
  public:
   static constexpr app::AppProtocol kProtocol = app::AppProtocol::kTls;
-  static bool claims(const app::ProbeInput& in) noexcept;  // a TLS handshake record header
+  static app::Claim claims(const app::ProbeInput& in) noexcept;  // a TLS handshake record header
 
   void on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes);
   void on_stream_stopped(app::AppContext& ctx, const flow::Flow& f, std::uint8_t sender, app::InspectionLimit which);

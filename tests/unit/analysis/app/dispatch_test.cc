@@ -9,6 +9,7 @@
 #include "analysis/app/app_analyzer.h"
 #include "analysis/audit.h"
 #include "unit/analysis/app/dns/dns_builder.h"
+#include "unit/analysis/app/tls/tls_builder.h"
 #include "unit/packet_builder.h"
 
 using namespace flowaudit::analysis;
@@ -72,9 +73,141 @@ std::vector<pb::Bytes> segments(std::uint16_t port, const std::vector<std::uint8
   return frames;
 }
 
+// A handshake, then the client's bytes cut at `cut` (two segments), then optionally the server's.
+std::vector<pb::Bytes> cut_at(std::uint16_t port, const std::vector<std::uint8_t>& up, std::size_t cut,
+                              const std::vector<std::uint8_t>& down = {}) {
+  std::vector<pb::Bytes> frames = {tcp_frame(true, port, 999, 0x02), tcp_frame(false, port, 4999, 0x12)};
+  const std::span<const std::uint8_t> all(up);
+  frames.push_back(tcp_frame(true, port, 1000, 0x18, all.first(cut)));
+  if (!down.empty()) frames.push_back(tcp_frame(false, port, 5000, 0x18, down));
+  if (cut < up.size()) frames.push_back(tcp_frame(true, port, static_cast<std::uint32_t>(1000 + cut), 0x18, all.subspan(cut)));
+  return frames;
+}
+
+std::vector<std::uint8_t> bytes_of(std::string_view s) { return {s.begin(), s.end()}; }
+
+std::vector<std::uint8_t> tls_hello(std::string_view sni) {
+  namespace t = flowaudit::tls_test;
+  return t::record(22, t::handshake(1, t::client_hello(t::u16_list({0x1301}), t::sni_ext(sni))));
+}
+
+const app::FlowDetails& only(const AuditResult& r) {
+  REQUIRE(r.details.size() == 1);
+  return r.details.begin()->second;
+}
+
 }  // namespace
 
 TEST_SUITE("analysis.app.dispatch") {
+  TEST_CASE("a ClientHello whose record header is cut after 1 to 5 bytes is TLS, with its SNI") {
+    const auto hello = tls_hello("leak.example");
+    for (std::size_t cut = 1; cut <= 5; ++cut) {
+      CAPTURE(cut);
+      const auto r = audit(cut_at(443, hello, cut));
+      const app::FlowDetails& d = only(r);
+      CHECK(d.app == app::AppProtocol::kTls);
+      REQUIRE(d.tls);
+      CHECK(d.tls->sni == "leak.example");
+      CHECK(d.blind_spot == app::BlindSpot::kNone);
+    }
+    // One byte a segment, the whole hello.
+    const app::FlowDetails& d = only(audit(segments(443, hello, {}, 1)));
+    REQUIRE(d.tls);
+    CHECK(d.tls->sni == "leak.example");
+  }
+
+  TEST_CASE("an HTTP request whose first 1 to 8 bytes travel alone is HTTP, with its Host") {
+    for (const std::string_view method : {"GET", "OPTIONS"}) {
+      const auto head = bytes_of(std::string(method) + " /x HTTP/1.1\r\nHost: leak.example\r\n\r\n");
+      for (std::size_t cut = 1; cut <= method.size() + 1; ++cut) {
+        CAPTURE(method);
+        CAPTURE(cut);
+        const app::FlowDetails& d = only(audit(cut_at(80, head, cut)));
+        CHECK(d.app == app::AppProtocol::kHttp);
+        REQUIRE(d.http);
+        CHECK(d.http->host == "leak.example");
+        CHECK(d.blind_spot == app::BlindSpot::kNone);
+      }
+    }
+  }
+
+  TEST_CASE("a row that needs more bytes holds back the rows after it: 0x16 alone to port 53 is not DNS yet") {
+    const std::vector<std::uint8_t> record_header = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00};
+    const auto r = audit(segments(53, record_header, {}, 1));
+    CHECK(only(r).app == app::AppProtocol::kTls);
+    CHECK(r.dns.empty());
+  }
+
+  TEST_CASE("first bytes that end before any claim decides: inspection-limit protocol-detection") {
+    for (const std::string_view first : {"G", "OPTIONS", "\x16", "\x16\x03"}) {
+      CAPTURE(first);
+      const app::FlowDetails& d = only(audit(cut_at(8080, bytes_of(first), first.size())));
+      CHECK(d.app == app::AppProtocol::kUnknown);
+      CHECK(d.blind_spot == app::BlindSpot::kInspectionLimit);
+      CHECK(d.limit == app::InspectionLimit::kProtocolDetection);
+    }
+  }
+
+  TEST_CASE("the server speaks while the client's first bytes are undecided: inspection-limit protocol-detection") {
+    const auto head = bytes_of("POST /x HTTP/1.1\r\nHost: leak.example\r\n\r\n");
+    const app::FlowDetails& d = only(audit(cut_at(80, head, 2, bytes_of("HTTP/1.1 408 Timeout\r\n\r\n"))));
+    CHECK(d.blind_spot == app::BlindSpot::kInspectionLimit);
+    CHECK(d.limit == app::InspectionLimit::kProtocolDetection);
+  }
+
+  TEST_CASE("a first byte no row could take is decided at once: unknown, no details, no blind spot") {
+    const auto r = audit(cut_at(8080, bytes_of("SSH-2.0-OpenSSH_9.2\r\n"), 1));
+    CHECK(r.details.empty());
+  }
+
+  TEST_CASE("DNS over UDP between fixed ports: read to the message limit, a message past it is inspection-limit") {
+    pb::DnsBuilder query(0x0100, 0x4242);
+    query.counts(1, 0).question("example.org", 1);
+    const auto q = query.bytes();
+    const auto run = [&](std::size_t messages) {
+      Auditor a{AuditOptions{}};
+      RawPacket p;
+      pb::UdpSpec u;
+      u.src_port = 5353;
+      u.dst_port = 5353;
+      pb::Ipv4Spec ip;
+      ip.src = kClient;
+      ip.dst = "224.0.0.251";
+      ip.protocol = 17;
+      const auto frame = pb::ethernet_frame(0x0800, pb::ipv4_packet(ip, pb::udp_datagram(u, q).span()).span());
+      for (std::size_t i = 0; i < messages; ++i) {
+        p.ts_ns = static_cast<std::int64_t>(1000 + i);
+        p.link_type = 1;
+        p.orig_len = static_cast<std::uint32_t>(frame.size());
+        p.data = frame.span();
+        a.process(p, 0);
+      }
+      return a.finish({});
+    };
+    const std::size_t limit = app::AppConfig{}.max_dns_messages_per_flow;
+    CHECK(limit >= 4096);  // a fixed-port conversation (mDNS, a forwarder) must not reach it
+    const auto at = run(limit);
+    CHECK(at.dns.size() == limit);
+    CHECK(only(at).blind_spot == app::BlindSpot::kNone);
+    const auto past = run(limit + 1);
+    CHECK(past.dns.size() == limit);
+    CHECK(only(past).blind_spot == app::BlindSpot::kInspectionLimit);
+    CHECK(only(past).limit == app::InspectionLimit::kDnsMessages);
+  }
+
+  TEST_CASE("DNS over TCP: a client direction past the byte budget is inspection-limit, a server one is not") {
+    pb::DnsBuilder query(0x0100, 0x4242);
+    query.counts(1, 0).question("example.org", 1);
+    const auto one = framed(query.bytes());
+    std::vector<std::uint8_t> many;
+    while (many.size() <= app::AppConfig{}.tcp_inspect_bytes) many.insert(many.end(), one.begin(), one.end());
+    const auto up = audit(segments(53, many, {}, 1400));
+    CHECK(only(up).blind_spot == app::BlindSpot::kInspectionLimit);
+    CHECK(only(up).limit == app::InspectionLimit::kTcpBudget);
+    CHECK(up.dns.size() == app::AppConfig{}.tcp_inspect_bytes / one.size());
+    const auto down = audit(segments(53, one, many, 1400));
+    CHECK(only(down).blind_spot == app::BlindSpot::kNone);
+  }
   TEST_CASE("DNS over TCP one byte a segment: the framing layer joins query and response") {
     pb::DnsBuilder query(0x0100, 0x4242);
     query.counts(1, 0).question("example.org", 1);

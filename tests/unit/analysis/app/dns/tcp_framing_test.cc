@@ -74,14 +74,25 @@ TEST_SUITE("analysis.app.dns.tcp-framing") {
     CHECK(got.messages.size() == 2);
   }
 
-  TEST_CASE("bytes past the buffer limit are refused, whole") {
-    TcpFraming framing;
-    Collector got;
-    const Bytes announce = {0xff, 0xff};  // a 65535-byte message: more than is kept with its length
-    CHECK(framing.feed(announce, std::ref(got)) == TcpFraming::Result::kMore);
-    const Bytes body(TcpFraming::kMaxBuffered - 2, 0);
-    CHECK(framing.feed(body, std::ref(got)) == TcpFraming::Result::kMore);
-    CHECK(framing.feed(Bytes{0}, std::ref(got)) == TcpFraming::Result::kOverflow);
-    CHECK(got.messages.empty());
+  TEST_CASE("a largest message (65,535 bytes and its prefix) fits, in one run or a byte at a time") {
+    Bytes big(2 + 65535, 0x5a);
+    big[0] = 0xff;
+    big[1] = 0xff;
+    const Bytes next = framed(Bytes{7});
+    Bytes both = big;
+    both.insert(both.end(), next.begin(), next.end());
+    for (const std::size_t step : {both.size(), std::size_t{1}, std::size_t{1448}}) {
+      TcpFraming framing;
+      Collector got;
+      for (std::size_t i = 0; i < both.size(); i += step) {
+        const std::span<const std::uint8_t> piece(both.data() + i, std::min(step, both.size() - i));
+        CHECK(framing.feed(piece, std::ref(got)) == TcpFraming::Result::kMore);
+        CHECK(framing.buffered() <= TcpFraming::kMaxBuffered);
+      }
+      REQUIRE(got.messages.size() == 2);
+      CHECK(got.messages[0].size() == 65535);
+      CHECK(got.messages[1] == Bytes{7});
+      CHECK(framing.buffered() == 0);
+    }
   }
 }

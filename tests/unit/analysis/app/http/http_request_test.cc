@@ -63,6 +63,22 @@ TEST_SUITE("analysis.app.http.request") {
     CHECK_FALSE(looks_like_request({}));
   }
 
+  TEST_CASE("HTTP: request_start decides within 8 bytes; a method's proper prefix needs more") {
+    using flowaudit::analysis::app::ParseStatus;
+    for (const char* m : {"GET ", "POST ", "PUT ", "DELETE ", "HEAD ", "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "}) {
+      const std::string full(m);
+      CAPTURE(full);
+      CHECK(full.size() <= 8);
+      for (std::size_t n = 0; n < full.size(); ++n) CHECK(request_start(bytes_of(full.substr(0, n))) == ParseStatus::kNeedMore);
+      CHECK(request_start(bytes_of(full)) == ParseStatus::kOk);
+    }
+    CHECK(request_start(bytes_of("G")) == ParseStatus::kNeedMore);
+    CHECK(request_start(bytes_of("X")) == ParseStatus::kMalformed);
+    CHECK(request_start(bytes_of("GEX")) == ParseStatus::kMalformed);
+    CHECK(request_start(bytes_of("GET\t")) == ParseStatus::kMalformed);
+    CHECK(request_start(bytes_of("\x16")) == ParseStatus::kMalformed);
+  }
+
   TEST_CASE("HTTP: a POST with the headers that matter") {
     std::vector<std::uint8_t> keep;
     Request r;
