@@ -30,14 +30,16 @@ constexpr FormatInfo kFormats[] = {
     {Format::kCsv, "csv", "", "csv", "one row per flow, for spreadsheets", write_csv, nullptr},
 };
 
-// A row per enumerator, in enumerator order: format_info indexes the table.
+// A row per enumerator, in enumerator order: format_info indexes the table. (That every row has a
+// writer is checked by tests/unit/report/report_table_test.cc: with the sanitizers GCC 12 does not
+// take a function pointer's comparison with nullptr as a constant expression.)
 constexpr bool rows_in_order() {
   for (std::size_t i = 0; i < std::size(kFormats); ++i) {
-    if (static_cast<std::size_t>(kFormats[i].format) != i || kFormats[i].write == nullptr) return false;
+    if (static_cast<std::size_t>(kFormats[i].format) != i) return false;
   }
   return std::size(kFormats) == static_cast<std::size_t>(Format::kCsv) + 1;
 }
-static_assert(rows_in_order(), "kFormats: one row per Format, in enumerator order, each with a writer");
+static_assert(rows_in_order(), "kFormats: one row per Format, in enumerator order");
 
 }  // namespace
 
