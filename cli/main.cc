@@ -40,6 +40,8 @@
 #include "report/json_report.h"
 #include "report/report.h"
 #include "report/report_output.h"
+#include "session/audit_session.h"
+#include "session/replay_session.h"
 
 namespace {
 
@@ -49,23 +51,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitFindings = 1;  // ran, and a finding reached --fail-on
 constexpr int kExitUsage = 2;  // usage error or no input readable
 
-struct AuditArgs {
+struct AuditArgs : session::Settings {
   std::vector<std::string> captures;
-  std::vector<std::string> clients;
   std::vector<std::string> reports;
-  std::string fail_on = "high";
-  std::size_t max_flows = 1u << 20;
-  std::size_t max_flow_records = 100'000;
-  std::size_t max_destinations = 100'000;
-  std::size_t max_dns_records = 1u << 18;
-  double tcp_timeout = 300;
-  double udp_timeout = 120;
-  std::size_t fragment_memory = 8u << 20;
-  std::vector<std::string> geoip_dbs;
-  std::vector<std::string> catalogs;
-  std::vector<std::string> policies;
-  std::string app;
-  bool no_redact = false;
   std::string color = "auto";
 };
 
@@ -79,80 +67,30 @@ struct GeoArgs {
 
 void error_line(const std::string& message) { fmt::print(stderr, "flowaudit: {}\n", message); }
 
-// Opens the geolocation databases and the service catalog; errors go to stderr, one line each.
-bool open_enricher(analysis::enrich::Enricher& enricher, const std::vector<std::string>& geoip_dbs,
-                   const std::vector<std::string>& catalogs, std::vector<std::string>& warnings) {
-  std::vector<std::string> errors;
-  if (enricher.open(geoip_dbs, catalogs, errors, warnings)) return true;
-  for (const auto& e : errors) error_line(e);
-  return false;
-}
-
-// Loads the policies named on the command line (built-in names or files). Errors go to stderr with
-// their positions; warnings are returned. Without --policy the built-in `default` pack is used;
-// `--policy none` runs no policy.
-std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::vector<std::string>& warnings,
-                                           bool& failed) {
-  failed = false;
-  rules::load::LoadOptions options;
-  options.builtin_dir = rules::load::find_builtin_policies();
-  if (specs.size() == 1 && specs.front() == "none") return std::nullopt;
-  if (std::find(specs.begin(), specs.end(), "none") != specs.end()) {
-    error_line("--policy none evaluates no policy and cannot be combined with other policies");
-    failed = true;
-    return std::nullopt;
-  }
-  if (specs.empty()) {
-    // Auditing with no policy would pass everything: fail closed, unless the user said so.
-    if (!options.builtin_dir) {
-      error_line(fmt::format("no built-in policies found (looked in {}); set FLOWAUDIT_DATA_DIR, or give --policy "
-                             "FILE, or --policy none to evaluate no policy",
-                             analysis::enrich::data_dir_searched()));
-      failed = true;
-      return std::nullopt;
-    }
-    specs.push_back("default");
-  }
-  auto loaded = rules::load::load_policy(specs, options);
-  if (!loaded.ok()) {
-    for (const auto& e : loaded.errors) fmt::print(stderr, "{}\n", e);
-    fmt::print(stderr, "flowaudit: the policy has {} error{}\n", loaded.errors.size(),
-               loaded.errors.size() == 1 ? "" : "s");
-    failed = true;
-    return std::nullopt;
-  }
-  warnings.insert(warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
-  return std::move(loaded.policy);
-}
-
-std::optional<rules::Severity> fail_on_severity(const std::string& text) {
-  if (text == "never") return std::nullopt;
-  return rules::parse_severity(text);
-}
-
-// One audit, ready for the report writers. The enricher stays alive with the result: the
-// enrichment points into its catalog.
-struct AuditRun {
-  std::unique_ptr<analysis::enrich::Enricher> enricher;
-  analysis::AuditResult result;
-  std::optional<rules::Policy> policy;
-  rules::eval::Evaluation evaluation;
-  report::PolicyOutcome outcome;
-  [[nodiscard]] const report::PolicyOutcome* outcome_or_null() const { return policy ? &outcome : nullptr; }
+// The session's messages on stderr, as every command prints them.
+class StderrMessages final : public session::Messages {
+ public:
+  void error(std::string_view message) override { fmt::print(stderr, "flowaudit: {}\n", message); }
+  void line(std::string_view text) override { fmt::print(stderr, "{}\n", text); }
 };
 
+StderrMessages& messages() {
+  static StderrMessages m;
+  return m;
+}
+
 // Progress on stderr while a long replay runs, only when stderr is a terminal.
-class Progress {
+class Progress final : public session::ReplayProgress {
  public:
   Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
-  void start(const std::string& path) {
+  void start(const std::string& path) override {
     path_ = path;
     size_ = 0;
     struct stat st {};
     if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
     last_ = std::chrono::steady_clock::now();
   }
-  void update(std::uint64_t packets, std::uint64_t position) {
+  void update(std::uint64_t packets, std::uint64_t position) override {
     if (!enabled_) return;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_ < std::chrono::milliseconds(250)) return;
@@ -163,7 +101,7 @@ class Progress {
                core::human_bytes(position), share);
     shown_ = true;
   }
-  void done() {
+  void done() override {
     if (shown_) fmt::print(stderr, "\r\033[K");
     shown_ = false;
   }
@@ -175,126 +113,6 @@ class Progress {
   std::uint64_t size_ = 0;
   std::chrono::steady_clock::time_point last_;
 };
-
-// Flow options from the command line; false (and a message) for a bad --client.
-bool audit_options(const AuditArgs& args, analysis::AuditOptions& options) {
-  for (const auto& c : args.clients) {
-    const auto cidr = core::Cidr::parse(c);
-    if (!cidr) {
-      error_line(fmt::format("--client: '{}' is not an address or CIDR prefix", c));
-      return false;
-    }
-    options.flows.clients.push_back(*cidr);
-  }
-  options.flows.max_flows = args.max_flows;
-  options.max_flow_records = args.max_flow_records;
-  options.max_destinations = args.max_destinations;
-  options.app.max_dns_records = args.max_dns_records;
-  options.flows.tcp_idle_ns = static_cast<core::TimestampNs>(args.tcp_timeout * 1e9);
-  options.flows.udp_idle_ns = static_cast<core::TimestampNs>(args.udp_timeout * 1e9);
-  options.reassembly.memory_limit = args.fragment_memory;
-  return true;
-}
-
-// Policy, databases and catalog: a bad --policy, --geoip-db or --catalog is a usage error before
-// any packet is read. Returns kExitOk or kExitUsage.
-int prepare_audit(const AuditArgs& args, AuditRun& run, std::vector<std::string>& warnings) {
-  bool policy_failed = false;
-  run.policy = load_policies(args.policies, warnings, policy_failed);
-  if (policy_failed) return kExitUsage;
-  if (!args.app.empty() && (!run.policy || run.policy->find_allowlist(args.app) == nullptr)) {
-    std::string apps;
-    if (run.policy) {
-      for (const auto& a : run.policy->allowlists) apps += (apps.empty() ? "" : ", ") + a.app;
-    }
-    error_line(fmt::format("--app: the policy has no allowlist for '{}'{}", args.app,
-                           apps.empty() ? std::string(" (it has none)") : " (it has: " + apps + ")"));
-    return kExitUsage;
-  }
-  run.enricher = std::make_unique<analysis::enrich::Enricher>();
-  if (!open_enricher(*run.enricher, args.geoip_dbs, args.catalogs, warnings)) return kExitUsage;
-  return kExitOk;
-}
-
-// Ends the audit: names, geolocation, service, policy.
-void complete_audit(const AuditArgs& args, AuditRun& run, analysis::Auditor& auditor,
-                    std::vector<capture::SourceInfo> infos, const std::vector<std::string>& warnings,
-                    bool only_attributed = false) {
-  run.result = auditor.finish(std::move(infos), only_attributed);
-  auto& result = run.result;
-  result.warnings.insert(result.warnings.end(), warnings.begin(), warnings.end());
-  result.enrichment = run.enricher->enrich(result.destinations);
-  for (const auto& db : run.enricher->geo().databases()) result.geo_databases.push_back(db);
-  if (run.policy) {
-    rules::eval::EvalOptions eval_options;
-    eval_options.app = args.app;
-    eval_options.fail_on = fail_on_severity(args.fail_on);
-    eval_options.redact = !args.no_redact;
-    run.evaluation = rules::eval::evaluate(*run.policy, result, eval_options);
-    result.warnings.insert(result.warnings.end(), run.evaluation.warnings.begin(), run.evaluation.warnings.end());
-    run.outcome.policy = &*run.policy;
-    run.outcome.evaluation = &run.evaluation;
-    run.outcome.fail_on = args.fail_on;
-  }
-}
-
-// Reads the captures, names and locates every destination, evaluates the policy. Returns kExitOk
-// or kExitUsage (with the reason on stderr).
-int build_audit(const AuditArgs& args, const std::vector<std::string>& captures, AuditRun& run) {
-  analysis::AuditOptions options;
-  if (!audit_options(args, options)) return kExitUsage;
-  int stdin_uses = 0;
-  for (const auto& c : captures) stdin_uses += c == "-" ? 1 : 0;
-  if (stdin_uses > 1) {
-    error_line("standard input ('-') can be given only once");
-    return kExitUsage;
-  }
-  std::vector<std::string> warnings;
-  if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
-  options.group_by_flow_bytes = run.policy && rules::eval::flow_rules_read_flow_bytes(*run.policy);
-  analysis::Auditor auditor(options);
-  std::vector<capture::SourceInfo> infos;
-  std::size_t readable = 0;
-  Progress progress;
-  for (const auto& path : captures) {
-    auto opened = capture::open_capture_file(path);
-    if (!opened.source) {
-      error_line(opened.info.error);
-      infos.push_back(std::move(opened.info));
-      continue;
-    }
-    const auto& first = opened.source->info();
-    if (first.format != "pcapng" && !first.link_types.empty() &&
-        !analysis::packet::is_supported_link_type(first.link_types.front())) {
-      auto info = first;
-      info.error = fmt::format("{}: unsupported link type {} (supported: ethernet, linux-sll, linux-sll2, raw, "
-                               "ipv4, ipv6, null, loop)",
-                               path, capture::link_type_name(first.link_types.front()));
-      error_line(info.error);
-      infos.push_back(std::move(info));
-      continue;
-    }
-    const auto input = static_cast<std::uint32_t>(infos.size());
-    capture::RawPacket raw;
-    std::uint64_t packets = 0;
-    progress.start(path);
-    while (opened.source->next(raw) == capture::ReadStatus::kPacket) {
-      auditor.process(raw, input);
-      if ((++packets & 0xFFFF) == 0) progress.update(packets, opened.source->position());
-    }
-    progress.done();
-    auto info = opened.source->info();
-    if (!info.error.empty()) error_line(info.error);
-    ++readable;
-    infos.push_back(std::move(info));
-  }
-  if (readable == 0) {
-    if (captures.size() > 1) error_line("no input could be read");
-    return kExitUsage;
-  }
-  complete_audit(args, run, auditor, std::move(infos), warnings);
-  return kExitOk;
-}
 
 // Colour for a text report: only on a terminal, never with NO_COLOR set or TERM=dumb.
 bool use_color(const std::string& mode, const report::ReportTarget& target) {
@@ -331,9 +149,10 @@ std::optional<std::vector<report::ReportTarget>> parse_targets(
 
 // Writes every requested report; the exit status from the verdict (or kExitUsage when a report
 // could not be written).
-int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets, AuditRun& run) {
-  const report::ReportInput input{run.result, run.outcome_or_null()};
-  int status = run.evaluation.failed ? kExitFindings : kExitOk;
+int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets,
+                  const session::AuditSession& run) {
+  const report::ReportInput input = run.report_input();
+  int status = run.evaluation().failed ? kExitFindings : kExitOk;
   for (const auto& t : targets) {
     report::ReportOptions options;
     options.redact = !args.no_redact;
@@ -350,8 +169,9 @@ int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>
 int run_audit(const AuditArgs& args) {
   const auto targets = parse_targets(args.reports);
   if (!targets) return kExitUsage;
-  AuditRun run;
-  if (const int rc = build_audit(args, args.captures, run); rc != kExitOk) return rc;
+  session::AuditSession run(args, messages());
+  Progress progress;
+  if (!session::replay(run, args.captures, &progress)) return kExitUsage;
   return write_reports(args, *targets, run);
 }
 
@@ -374,8 +194,9 @@ struct CaptureArgs {
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
+  session::AuditSession run(args, messages());
   analysis::AuditOptions options;
-  if (!audit_options(args, options)) return kExitUsage;
+  if (!run.auditor_options(options)) return kExitUsage;
 
   // The device first, as root; then root is dropped before a single packet is parsed.
   capture::LiveOptions live;
@@ -399,9 +220,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   // Per-user data (the geolocation databases) comes from the user the capture now runs as.
   if (dropped.dropped && !dropped.home.empty()) ::setenv("HOME", dropped.home.c_str(), 1);
 
-  AuditRun run;
   std::vector<std::string> warnings;
-  if (const int rc = prepare_audit(args, run, warnings); rc != kExitOk) return rc;
+  if (!run.prepare()) return kExitUsage;
   // Again as the user the capture now runs as: root could write where that user cannot.
   if (!parse_targets(args.reports, {{"--write", c.write}})) return kExitUsage;
   capture::PcapngWriter writer;
@@ -410,7 +230,7 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
     error_line(error);
     return kExitUsage;
   }
-  options.group_by_flow_bytes = run.policy && rules::eval::flow_rules_read_flow_bytes(*run.policy);
+  options.group_by_flow_bytes = run.group_by_flow_bytes();
   options.only_attributed = per_app;
   analysis::Auditor auditor(options);
   auditor.track_new_destinations(true);
@@ -457,14 +277,14 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   const auto show_new = [&](core::TimestampNs settle) {
     for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle)) {
       if (++shown > 1000) continue;  // a scan must not flood the terminal; the report has them all
-      const auto e = run.enricher->describe(d.ip, d.hostname);
+      const auto e = run.enricher().describe(d.ip, d.hostname);
       std::string where = e.geo.country.empty() ? "-" : e.geo.country;
       std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
       // The name is from the wire (a TLS SNI may carry ESC, CR, U+202E): escaped, like the rest.
       fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
                  d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
                  rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
-      if (!run.policy) continue;
+      if (!run.policy()) continue;
       // The destination rules, on this destination alone.
       analysis::AuditResult one;
       analysis::flow::Destination dest;
@@ -478,8 +298,8 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
       one.destinations.push_back(std::move(dest));
       one.enrichment.push_back(e);
       rules::eval::EvalOptions eval_options;
-      eval_options.fail_on = fail_on_severity(args.fail_on);
-      const auto found = rules::eval::evaluate(*run.policy, one, eval_options);
+      eval_options.fail_on = session::fail_on_severity(args.fail_on);
+      const auto found = rules::eval::evaluate(*run.policy(), one, eval_options);
       for (const auto& f : found.findings) {
         if (f.rule->scope != rules::lang::Scope::kDestination || f.waiver != nullptr) continue;
         // The rule's title, not its message: the message would quote byte counts that are not in yet.
@@ -494,12 +314,12 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   std::unordered_set<std::string> flow_findings_shown;
   const auto show_flow_findings = [&](core::TimestampNs settle) {
     analysis::AuditResult settled = auditor.take_settled_flows(core::wall_clock_ns(), settle, per_app);
-    if (!run.policy || settled.flows.empty()) return;
+    if (!run.policy() || settled.flows.empty()) return;
     settled.enrichment.reserve(settled.destinations.size());
-    for (const auto& d : settled.destinations) settled.enrichment.push_back(run.enricher->describe(d.ip, d.hostname));
+    for (const auto& d : settled.destinations) settled.enrichment.push_back(run.enricher().describe(d.ip, d.hostname));
     rules::eval::EvalOptions eval_options;
-    eval_options.fail_on = fail_on_severity(args.fail_on);
-    const auto found = rules::eval::evaluate(*run.policy, settled, eval_options);
+    eval_options.fail_on = session::fail_on_severity(args.fail_on);
+    const auto found = rules::eval::evaluate(*run.policy(), settled, eval_options);
     for (const auto& f : found.findings) {
       if (f.rule->scope != rules::lang::Scope::kFlow || f.waiver != nullptr || !f.destination) continue;
       const auto& d = settled.destinations[*f.destination];
@@ -579,13 +399,13 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
                                    "(or of sockets already closed) left out",
                                    app_flows.size(), unattributed));
   }
-  complete_audit(args, run, auditor, {source_info}, warnings, per_app);
-  run.result.live = info;
+  run.complete(auditor, {source_info}, warnings, per_app);
+  run.result().live = info;
   return write_reports(args, *targets, run);
 }
 
 // One side of a diff: a JSON report as it is, or a capture audited now with the same options.
-std::optional<report::DiffSide> load_diff_side(const AuditArgs& args, const std::string& path, AuditRun& run,
+std::optional<report::DiffSide> load_diff_side(const std::string& path, session::AuditSession& run,
                                                int& status) {
   std::string head;
   if (path != "-") {
@@ -624,11 +444,12 @@ std::optional<report::DiffSide> load_diff_side(const AuditArgs& args, const std:
     }
     return side;
   }
-  if (const int rc = build_audit(args, {path}, run); rc != kExitOk) {
-    status = rc;
+  Progress progress;
+  if (!session::replay(run, {path}, &progress)) {
+    status = kExitUsage;
     return std::nullopt;
   }
-  const auto value = report::to_json({run.result, run.outcome_or_null()});
+  const auto value = report::to_json(run.report_input());
   auto side = report::diff_side_from_report(value, path, error);
   if (!side) {
     error_line(error);
@@ -649,13 +470,13 @@ int run_diff(const AuditArgs& args, const std::string& baseline_path, const std:
     }
   }
   int status = kExitOk;
-  AuditRun baseline_run;
-  AuditRun next_run;
-  const auto baseline = load_diff_side(args, baseline_path, baseline_run, status);
+  session::AuditSession baseline_run(args, messages());
+  session::AuditSession next_run(args, messages());
+  const auto baseline = load_diff_side(baseline_path, baseline_run, status);
   if (!baseline) return status;
-  const auto next = load_diff_side(args, next_path, next_run, status);
+  const auto next = load_diff_side(next_path, next_run, status);
   if (!next) return status;
-  const auto diff = report::compare(*baseline, *next, fail_on_severity(args.fail_on), args.fail_on);
+  const auto diff = report::compare(*baseline, *next, session::fail_on_severity(args.fail_on), args.fail_on);
   status = diff.failed ? kExitFindings : kExitOk;
   const report::DiffInput input{*baseline, *next, diff};
   report::ReportOptions options;
@@ -704,7 +525,7 @@ int run_rules_check(const std::vector<std::string>& files) {
 std::optional<rules::Policy> policy_for_listing(const std::vector<std::string>& specs) {
   std::vector<std::string> warnings;
   bool failed = false;
-  auto policy = load_policies(specs, warnings, failed);  // none given: the built-in default, or an error
+  auto policy = session::load_policies(specs, warnings, failed, messages());  // none given: the built-in default, or an error
   if (!policy && !failed) error_line("--policy none: no policy to list");
   return policy;
 }
@@ -760,7 +581,7 @@ int run_rules_explain(const std::string& id, const std::vector<std::string>& spe
 int run_geo(const GeoArgs& args) {
   analysis::enrich::Enricher enricher;
   std::vector<std::string> warnings;
-  if (!open_enricher(enricher, args.geoip_dbs, args.catalogs, warnings)) return kExitUsage;
+  if (!session::open_enricher(enricher, args.geoip_dbs, args.catalogs, warnings, messages())) return kExitUsage;
   for (const auto& w : warnings) error_line("warning: " + w);
   std::vector<std::pair<core::IpAddress, analysis::enrich::DestinationEnrichment>> answers;
   for (const auto& text : args.addresses) {
