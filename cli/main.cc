@@ -41,6 +41,7 @@
 #include "report/report.h"
 #include "report/report_output.h"
 #include "session/audit_session.h"
+#include "session/live_session.h"
 #include "session/replay_session.h"
 
 namespace {
@@ -175,232 +176,55 @@ int run_audit(const AuditArgs& args) {
   return write_reports(args, *targets, run);
 }
 
-struct CaptureArgs {
-  std::string interface;
-  std::string filter;
-  int snaplen = 262144;
-  int buffer_mib = 8;
-  bool promiscuous = false;
-  double duration = 0;
-  double stats_interval = 0;
-  std::string write;
-  std::string user;
-  std::vector<int> pids;
-  std::vector<std::string> processes;
-};
+using CaptureArgs = session::LiveSettings;
 
+
+// Live events on stderr as they come. Names are from the wire (a TLS SNI may carry ESC, CR,
+// U+202E): escaped, like the rest.
+class LivePrinter final : public session::LiveSink {
+ public:
+  void error(std::string_view message) override { messages().error(message); }
+  void line(std::string_view text) override { messages().line(text); }
+  void started(const std::string& interface, const std::string& link_type, const capture::DropResult& dropped,
+               const std::string& write) override {
+    fmt::print(stderr, "flowaudit: capturing on {} ({}){}{}; Ctrl-C stops and writes the report\n", interface,
+               link_type, dropped.dropped ? " as " + dropped.user : std::string(),
+               write.empty() ? std::string() : ", keeping packets in " + write);
+  }
+  void new_destination(const analysis::NewDestination& d, const analysis::enrich::DestinationEnrichment& e) override {
+    std::string where = e.geo.country.empty() ? "-" : e.geo.country;
+    std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
+    fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
+               d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
+               rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
+  }
+  void destination_finding(const rules::Rule& rule) override {
+    fmt::print(stderr, "flowaudit:   {} {}: {}\n", rules::severity_name(rule.severity), rule.id, rule.title);
+  }
+  void flow_finding(std::string_view name, const analysis::flow::Destination& d, const rules::Rule& rule) override {
+    const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : core::escape_terminal(name),
+                                          d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
+    fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
+               rules::severity_name(rule.severity), rule.id, rule.title);
+  }
+  void stats(std::uint64_t packets, std::uint64_t bytes, std::uint64_t kernel_dropped,
+             std::uint64_t interface_dropped) override {
+    fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n", packets,
+               core::human_bytes(bytes), kernel_dropped, interface_dropped);
+  }
+};
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   session::AuditSession run(args, messages());
-  analysis::AuditOptions options;
-  if (!run.auditor_options(options)) return kExitUsage;
-
-  // The device first, as root; then root is dropped before a single packet is parsed.
-  capture::LiveOptions live;
-  live.interface = c.interface;
-  live.filter = c.filter;
-  live.snaplen = c.snaplen;
-  live.buffer_size = c.buffer_mib << 20;
-  live.promiscuous = c.promiscuous;
-  std::string error;
-  auto source = capture::LiveSource::open(live, error);
-  if (!source) {
-    error_line(error);
-    return kExitUsage;
-  }
-  const bool per_app = !c.pids.empty() || !c.processes.empty();
-  const auto dropped = capture::drop_root(c.user, per_app);
-  if (!dropped.error.empty()) {
-    error_line(dropped.error);
-    return kExitUsage;
-  }
-  // Per-user data (the geolocation databases) comes from the user the capture now runs as.
-  if (dropped.dropped && !dropped.home.empty()) ::setenv("HOME", dropped.home.c_str(), 1);
-
-  std::vector<std::string> warnings;
-  if (!run.prepare()) return kExitUsage;
+  LivePrinter printer;
+  session::LiveSession live(run, c, printer);
+  if (!live.open()) return kExitUsage;
   // Again as the user the capture now runs as: root could write where that user cannot.
   if (!parse_targets(args.reports, {{"--write", c.write}})) return kExitUsage;
-  capture::PcapngWriter writer;
-  if (!c.write.empty() &&
-      !writer.open(c.write, source->link_type(), static_cast<std::uint32_t>(source->snaplen()), c.interface, error)) {
-    error_line(error);
-    return kExitUsage;
-  }
-  options.group_by_flow_bytes = run.group_by_flow_bytes();
-  options.only_attributed = per_app;
-  analysis::Auditor auditor(options);
-  auditor.track_new_destinations(true);
-
-  // Per-app attribution: each new flow is matched to its socket's process when its first packet
-  // arrives (the socket exists then); the table is re-read when a flow is not in it yet.
-  std::optional<capture::ProcessAttribution> attribution;
-  std::string pending_comment;
-  std::unordered_set<std::uint64_t> app_flows;
-  std::uint64_t unattributed = 0;
-  bool attribution_warned = false;
-  if (per_app) {
-    attribution.emplace(c.pids, c.processes);
-    if (!attribution->refresh(error)) {
-      error_line(error);
-      return kExitUsage;
-    }
-    auditor.set_new_flow_listener([&](const analysis::flow::Flow& f) {
-      std::string refresh_error;
-      const auto a = attribution->attribute_new_flow(f.key.protocol, f.key.addr[0], f.key.port[0], f.key.addr[1],
-                                                     f.key.port[1], f.first_seen(), refresh_error);
-      if (!refresh_error.empty() && !attribution_warned) {
-        attribution_warned = true;
-        error_line("per-app attribution: " + refresh_error);
-      }
-      if (a.owner != capture::Owner::kSelected) {
-        ++unattributed;
-        return;
-      }
-      analysis::FlowProcess p{a.process.pid, a.process.name};
-      pending_comment = analysis::process_comment(p);
-      app_flows.insert(f.id);
-      auditor.set_process(f.id, std::move(p));
-    });
-  }
-  fmt::print(stderr, "flowaudit: capturing on {} ({}){}{}; Ctrl-C stops and writes the report\n", c.interface,
-             capture::link_type_name(source->link_type()),
-             dropped.dropped ? " as " + dropped.user : std::string(),
-             c.write.empty() ? std::string() : ", keeping packets in " + c.write);
-
-  // New destinations as they appear, with where they are and whose they are, and the destination
-  // rules they break.
-  std::uint64_t shown = 0;
-  const auto show_new = [&](core::TimestampNs settle) {
-    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle)) {
-      if (++shown > 1000) continue;  // a scan must not flood the terminal; the report has them all
-      const auto e = run.enricher().describe(d.ip, d.hostname);
-      std::string where = e.geo.country.empty() ? "-" : e.geo.country;
-      std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
-      // The name is from the wire (a TLS SNI may carry ESC, CR, U+202E): escaped, like the rest.
-      fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
-                 d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
-                 rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
-      if (!run.policy()) continue;
-      // The destination rules, on this destination alone.
-      analysis::AuditResult one;
-      analysis::flow::Destination dest;
-      dest.ip = d.ip;
-      dest.port = d.port;
-      dest.protocol = d.protocol;
-      dest.hostname = d.hostname;
-      dest.hostname_source = d.hostname_source;
-      dest.flows = 1;
-      dest.first_ns = dest.last_ns = d.first_ns;
-      one.destinations.push_back(std::move(dest));
-      one.enrichment.push_back(e);
-      rules::eval::EvalOptions eval_options;
-      eval_options.fail_on = session::fail_on_severity(args.fail_on);
-      const auto found = rules::eval::evaluate(*run.policy(), one, eval_options);
-      for (const auto& f : found.findings) {
-        if (f.rule->scope != rules::lang::Scope::kDestination || f.waiver != nullptr) continue;
-        // The rule's title, not its message: the message would quote byte counts that are not in yet.
-        fmt::print(stderr, "flowaudit:   {} {}: {}\n", rules::severity_name(f.rule->severity), f.rule->id,
-                   f.rule->title);
-      }
-    }
-  };
-  // Flow rules (TLS version and ciphers, plaintext requests, QUIC that cannot be read, ...) on
-  // each flow once it has had time to show its handshake or request: printed once per rule and
-  // destination. The final report has them all, with evidence.
-  std::unordered_set<std::string> flow_findings_shown;
-  const auto show_flow_findings = [&](core::TimestampNs settle) {
-    analysis::AuditResult settled = auditor.take_settled_flows(core::wall_clock_ns(), settle, per_app);
-    if (!run.policy() || settled.flows.empty()) return;
-    settled.enrichment.reserve(settled.destinations.size());
-    for (const auto& d : settled.destinations) settled.enrichment.push_back(run.enricher().describe(d.ip, d.hostname));
-    rules::eval::EvalOptions eval_options;
-    eval_options.fail_on = session::fail_on_severity(args.fail_on);
-    const auto found = rules::eval::evaluate(*run.policy(), settled, eval_options);
-    for (const auto& f : found.findings) {
-      if (f.rule->scope != rules::lang::Scope::kFlow || f.waiver != nullptr || !f.destination) continue;
-      const auto& d = settled.destinations[*f.destination];
-      // Named after the first flow behind it (flows to one address and port may carry other names).
-      std::string_view name = d.hostname;
-      if (!f.evidence.flow_ids.empty()) {
-        for (std::size_t i = 0; i < settled.flows.size(); ++i) {
-          if (settled.flows[i].id == f.evidence.flow_ids.front()) name = settled.names[i].hostname;
-        }
-      }
-      const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : core::escape_terminal(name),
-                                            d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
-      if (flow_findings_shown.size() >= 1000 || !flow_findings_shown.insert(f.rule->id + " " + where).second) continue;
-      fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
-                 rules::severity_name(f.rule->severity), f.rule->id, f.rule->title);
-    }
-  };
-  bool write_failed = false;
-  capture::LoopCallbacks callbacks;
-  callbacks.on_packet = [&](const capture::RawPacket& raw) {
-    pending_comment.clear();
-    // With --write, where the packet's data will be in that file: reports point there (a packet
-    // of another app in a per-app capture is not written, and its flow is not reported).
-    capture::RawPacket at = raw;
-    if (writer.is_open()) at.data_offset = writer.next_data_offset();
-    auditor.process(at, 0);
-    // With --pid/--process only the app's packets are kept, the first of each flow naming its process.
-    if (per_app && app_flows.count(auditor.last_flow_id()) == 0) return;
-    if (writer.is_open() && !writer.write(raw.ts_ns, raw.orig_len, raw.data, pending_comment) && !write_failed) {
-      write_failed = true;
-      error_line(writer.error() + "; packets are no longer kept, the audit goes on");
-    }
-  };
-  callbacks.on_tick = [&] {
-    show_new(500'000'000);
-    show_flow_findings(500'000'000);
-  };
-  callbacks.on_stats = [&] {
-    const auto st = source->stats();
-    fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n",
-               source->info().packets, core::human_bytes(source->info().bytes), st.dropped,
-               st.interface_dropped);
-  };
-  capture::LoopOptions loop;
-  loop.duration_seconds = c.duration;
-  loop.stats_interval_seconds = c.stats_interval;
-  loop.tick_seconds = 0.5;
-  const auto stopped = capture::run_live_loop(*source, loop, callbacks);
-  show_new(0);
-  show_flow_findings(0);
-  if (stopped.reason == capture::StopReason::kCaptureError) error_line(stopped.error + "; reporting what was seen");
-
-  analysis::LiveCaptureInfo info;
-  info.interface = c.interface;
-  const auto st = source->stats();
-  info.stats_available = st.available;
-  info.received = st.received;
-  info.dropped = st.dropped;
-  info.interface_dropped = st.interface_dropped;
-  info.stopped_by = stopped.reason == capture::StopReason::kSignal     ? "signal"
-                    : stopped.reason == capture::StopReason::kDuration ? "duration"
-                                                                       : "error";
-  info.user = dropped.user;
-  info.written = c.write;
-  info.written_packets = writer.packets();
-  info.written_bytes = writer.bytes();
-  writer.close();
-  auto source_info = source->info();
-  if (write_failed || !writer.error().empty()) warnings.push_back(writer.error());
-  if (st.available && (st.dropped != 0 || st.interface_dropped != 0)) {
-    warnings.push_back(fmt::format("{}: {} packets dropped by the kernel and {} by the interface: the audit misses "
-                                   "them (a larger --buffer-size helps)",
-                                   c.interface, st.dropped, st.interface_dropped));
-  }
-  if (per_app) {
-    warnings.push_back(fmt::format("per-app capture: {} flows of the selected app kept, {} flows of other processes "
-                                   "(or of sockets already closed) left out",
-                                   app_flows.size(), unattributed));
-  }
-  run.complete(auditor, {source_info}, warnings, per_app);
-  run.result().live = info;
+  if (!live.run()) return kExitUsage;
   return write_reports(args, *targets, run);
 }
 
