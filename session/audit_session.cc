@@ -47,7 +47,8 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
   auto loaded = rules::load::load_policy(specs, options);
   if (!loaded.ok()) {
     for (const auto& e : loaded.errors) messages.line(e);
-    messages.error(fmt::format("the policy has {} error{}", loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s"));
+    messages.error(
+        fmt::format("the policy has {} error{}", loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s"));
     failed = true;
     return std::nullopt;
   }
