@@ -178,9 +178,13 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
   return r;
 }
 
-capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t input) {
+capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t input, const Progress& progress) {
   capture::RawPacket raw;
-  while (source.next(raw) == capture::ReadStatus::kPacket) process(raw, input);
+  std::uint64_t packets = 0;
+  while (source.next(raw) == capture::ReadStatus::kPacket) {
+    process(raw, input);
+    if ((++packets & 0xFFFF) == 0 && progress) progress(packets, source.position());
+  }
   return source.info();
 }
 

@@ -164,8 +164,11 @@ class Auditor {
   // The packet path: no exceptions escape, no allocation beyond amortised table growth.
   void process(const capture::RawPacket& raw, std::uint32_t input) noexcept;
 
-  // Reads a whole source; returns its final info (error set if it stopped early).
-  capture::SourceInfo run(capture::PacketSource& source, std::uint32_t input);
+  // Reads a whole source; returns its final info (error set if it stopped early). The one replay
+  // loop: the command line (session/replay_session), the tests and the fuzzers all read through
+  // it. `progress`, if set, is called every 65536 packets with the count and the read position.
+  using Progress = std::function<void(std::uint64_t packets, std::uint64_t position)>;
+  capture::SourceInfo run(capture::PacketSource& source, std::uint32_t input, const Progress& progress = {});
 
   // Ends the audit; inputs that could not be opened at all are passed in with their errors. With
   // `only_attributed`, flows without a known process (and their DNS records) are left out: the

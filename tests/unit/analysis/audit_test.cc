@@ -136,4 +136,23 @@ TEST_SUITE("analysis.audit") {
     CHECK(r.decode.unsupported_link == 1);
     CHECK(r.flows.size() == 2);
   }
+
+  TEST_CASE("run() is the replay loop of the command line too: progress every 65536 packets") {
+    SourceInfo info;
+    info.path = "mem";
+    info.format = "pcap";
+    info.link_types = {1};
+    std::vector<VectorSource::Frame> frames;
+    const std::size_t n = 2 * 65536 + 7;
+    frames.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      frames.push_back({static_cast<std::int64_t>(i), 1, pb::ethernet_frame(0x0806, pb::payload_bytes(28).span())});
+    }
+    VectorSource src(std::move(frames), info);
+    Auditor a(AuditOptions{});
+    std::vector<std::uint64_t> calls;
+    const SourceInfo done = a.run(src, 0, [&](std::uint64_t packets, std::uint64_t) { calls.push_back(packets); });
+    CHECK(done.packets == n);
+    CHECK(calls == std::vector<std::uint64_t>{65536, 131072});
+  }
 }

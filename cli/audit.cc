@@ -1,0 +1,30 @@
+// `flowaudit audit CAPTURE...`: replay captures and report every destination.
+#include "cli/options.h"
+
+#include <memory>
+
+namespace flowaudit::cli {
+
+namespace {
+
+int run_audit(const AuditArgs& args) {
+  const auto targets = parse_targets(args.reports);
+  if (!targets) return kExitUsage;
+  session::AuditSession run(args, messages());
+  Progress progress;
+  if (!session::replay(run, args.captures, &progress)) return kExitUsage;
+  return write_reports(args, *targets, run);
+}
+
+}  // namespace
+
+Commands add_audit_command(CLI::App& app) {
+  auto args = std::make_shared<AuditArgs>();
+  AuditArgs& audit = *args;
+  auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
+  cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
+  add_audit_options(cmd, audit, report::Subject::kAudit, "no PATH writes to stdout");
+  return {{cmd, [args] { return run_audit(*args); }}};
+}
+
+}  // namespace flowaudit::cli

@@ -1,0 +1,158 @@
+#include "cli/options.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/format.h"
+
+namespace flowaudit::cli {
+
+namespace {
+
+class StderrMessages final : public session::Messages {
+ public:
+  void error(std::string_view message) override { fmt::print(stderr, "flowaudit: {}\n", message); }
+  void line(std::string_view text) override { fmt::print(stderr, "{}\n", text); }
+};
+
+}  // namespace
+
+void error_line(const std::string& message) { fmt::print(stderr, "flowaudit: {}\n", message); }
+
+session::Messages& messages() {
+  static StderrMessages m;
+  return m;
+}
+
+Progress::Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+
+void Progress::start(const std::string& path) {
+  path_ = path;
+  size_ = 0;
+  struct stat st {};
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+  last_ = std::chrono::steady_clock::now();
+}
+
+void Progress::update(std::uint64_t packets, std::uint64_t position) {
+  if (!enabled_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_ < std::chrono::milliseconds(250)) return;
+  last_ = now;
+  std::string share;
+  if (size_ > 0 && position > 0) share = fmt::format("  {:.0f}%", 100.0 * static_cast<double>(position) / static_cast<double>(size_));
+  fmt::print(stderr, "\rflowaudit: {}  {} packets  {}{}\033[K", path_, packets,
+             core::human_bytes(position), share);
+  shown_ = true;
+}
+
+void Progress::done() {
+  if (shown_) fmt::print(stderr, "\r\033[K");
+  shown_ = false;
+}
+
+bool use_color(const std::string& mode, const report::ReportTarget& target) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const bool to_stdout = target.path.empty() || target.path == "-";
+  const char* no_color = std::getenv("NO_COLOR");
+  const char* term = std::getenv("TERM");
+  return to_stdout && ::isatty(STDOUT_FILENO) == 1 && (no_color == nullptr || *no_color == '\0') &&
+         !(term != nullptr && std::string_view(term) == "dumb");
+}
+
+std::optional<std::vector<report::ReportTarget>> parse_targets(
+    const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others) {
+  std::vector<report::ReportTarget> targets;
+  for (const auto& spec : specs) {
+    std::string err;
+    auto t = report::parse_report_target(spec, err);
+    if (!t) {
+      error_line("--report: " + err);
+      return std::nullopt;
+    }
+    targets.push_back(*t);
+  }
+  if (targets.empty()) targets.push_back({});
+  if (auto err = report::check_report_targets(targets, others); !err.empty()) {
+    error_line(err);
+    return std::nullopt;
+  }
+  return targets;
+}
+
+int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets,
+                  const session::AuditSession& run) {
+  const report::ReportInput input = run.report_input();
+  int status = run.evaluation().failed ? kExitFindings : kExitOk;
+  for (const auto& t : targets) {
+    report::ReportOptions options;
+    options.redact = !args.no_redact;
+    options.color = use_color(args.color, t);
+    const auto writer = [&](report::Output& out) { report::write(t.format, input, options, out); };
+    if (auto err = report::write_report(t, writer); !err.empty()) {
+      error_line(err);
+      status = kExitUsage;
+    }
+  }
+  return status;
+}
+
+void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject, std::string_view report_note) {
+  cmd->add_option("--client", audit.clients,
+                  "Address or CIDR of the audited device (orients flows without a TCP handshake); repeatable");
+  cmd->add_option("--report", audit.reports,
+                  fmt::format("FORMAT[:PATH], repeatable; formats: {}{}{}", report::format_list(subject, true),
+                              report_note.empty() ? "" : "; ", report_note));
+  cmd->footer("Report formats:\n" + report::format_help(subject));
+  cmd->add_option("--fail-on", audit.fail_on, "Exit 1 when a (new, for diff) finding reaches this severity")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical", "never"}))
+      ->default_str("high");
+  cmd->add_option("--max-flows", audit.max_flows, "Cap on live flows; the stalest is evicted beyond it")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
+      ->default_str("1048576");
+  cmd->add_option("--max-flow-records", audit.max_flow_records,
+                  "Records of ended flows kept for the report (~500 bytes each); past it the oldest are folded "
+                  "into their destination and findings (nothing is lost; the report counts them)")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 28))
+      ->default_str("100000");
+  cmd->add_option("--max-destinations", audit.max_destinations,
+                  "Cap on destinations aggregated from dropped flow records; past it flows are left out and the "
+                  "default policy fails (blind-spots.memory-cap)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
+      ->default_str("100000");
+  cmd->add_option("--max-dns-records", audit.max_dns_records,
+                  "DNS messages recorded for dns[] and the DNS rules; past it they are counted, not recorded, and "
+                  "the default policy fails")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 26))
+      ->default_str("262144");
+  cmd->add_option("--tcp-timeout", audit.tcp_timeout, "Seconds before an idle TCP flow is closed")
+      ->check(CLI::Range(0.001, 31536000.0))
+      ->default_str("300");
+  cmd->add_option("--udp-timeout", audit.udp_timeout, "Seconds before an idle UDP flow is closed")
+      ->check(CLI::Range(0.001, 31536000.0))
+      ->default_str("120");
+  cmd->add_option("--fragment-memory", audit.fragment_memory, "Bytes kept for IP fragment reassembly")
+      ->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 30))
+      ->default_str("8388608");
+  cmd->add_option("--geoip-db", audit.geoip_dbs,
+                  "MMDB database (country, city or ASN), repeatable; default: every .mmdb in the data directory "
+                  "(FLOWAUDIT_GEOIP_DIR, ~/.local/share/flowaudit/geoip)");
+  cmd->add_option("--catalog", audit.catalogs, "Extra service catalog YAML, repeatable; may override built-in ids");
+  cmd->add_option("--policy", audit.policies,
+                  "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
+                  "order; default: default; 'none' evaluates no policy");
+  cmd->add_option("--app", audit.app, "Apply the policy's allowlist for this app: other destinations are findings");
+  cmd->add_flag("--no-redact", audit.no_redact,
+                "Keep identifiers in reports (query values and id-like path segments are REDACTED by default)");
+  cmd->add_option("--color", audit.color, "Colours in the text report: auto (on a terminal, unless NO_COLOR), "
+                                          "always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+}
+
+}  // namespace flowaudit::cli

@@ -1,0 +1,86 @@
+// What the commands share: exit statuses, the audit options of audit, capture and diff, the
+// report targets, and the terminal side of the session's sinks (messages, progress).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "report/report.h"
+#include "report/report_output.h"
+#include "session/audit_session.h"
+#include "session/replay_session.h"
+
+namespace flowaudit::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFindings = 1;  // ran, and a finding reached --fail-on
+constexpr int kExitUsage = 2;  // usage error or no input readable
+
+struct AuditArgs : session::Settings {
+  std::vector<std::string> captures;
+  std::vector<std::string> reports;
+  std::string color = "auto";
+};
+
+// A command the user can run: its CLI11 subcommand, and what it does once parsed.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+using Commands = std::vector<Command>;
+
+// One per file (cli/<command>.cc), registered in this order (the order of --help).
+Commands add_audit_command(CLI::App& app);
+Commands add_capture_command(CLI::App& app);
+Commands add_diff_command(CLI::App& app);
+Commands add_geo_command(CLI::App& app);
+Commands add_geodb_command(CLI::App& app);
+Commands add_rules_command(CLI::App& app);
+
+// "flowaudit: MESSAGE" on stderr.
+void error_line(const std::string& message);
+// The session's messages on stderr, as every command prints them.
+session::Messages& messages();
+
+// Progress on stderr while a long replay runs, only when stderr is a terminal.
+class Progress final : public session::ReplayProgress {
+ public:
+  Progress();
+  void start(const std::string& path) override;
+  void update(std::uint64_t packets, std::uint64_t position) override;
+  void done() override;
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  std::string path_;
+  std::uint64_t size_ = 0;
+  std::chrono::steady_clock::time_point last_;
+};
+
+// Colour for a text report: only on a terminal, never with NO_COLOR set or TERM=dumb.
+bool use_color(const std::string& mode, const report::ReportTarget& target);
+
+// Parses --report and checks every output path (with `others`, e.g. capture --write) before any
+// work: a report that cannot be written must not be found out after minutes of audit.
+std::optional<std::vector<report::ReportTarget>> parse_targets(
+    const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others = {});
+
+// Writes every requested report; the exit status from the verdict (or kExitUsage when a report
+// could not be written).
+int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets,
+                  const session::AuditSession& run);
+
+// Options shared by audit, capture and diff (a capture given to diff is audited with them). The
+// report formats, in the --report help and the footer, come from the table in report/report.h.
+void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject, std::string_view report_note = {});
+
+}  // namespace flowaudit::cli

@@ -1,0 +1,123 @@
+#include "session/audit_session.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "analysis/enrich/data_dir.h"
+#include "rules/load/loader.h"
+
+namespace flowaudit::session {
+
+std::optional<rules::Severity> fail_on_severity(const std::string& text) {
+  if (text == "never") return std::nullopt;
+  return rules::parse_severity(text);
+}
+
+bool open_enricher(analysis::enrich::Enricher& enricher, const std::vector<std::string>& geoip_dbs,
+                   const std::vector<std::string>& catalogs, std::vector<std::string>& warnings, Messages& messages) {
+  std::vector<std::string> errors;
+  if (enricher.open(geoip_dbs, catalogs, errors, warnings)) return true;
+  for (const auto& e : errors) messages.error(e);
+  return false;
+}
+
+std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::vector<std::string>& warnings,
+                                           bool& failed, Messages& messages) {
+  failed = false;
+  rules::load::LoadOptions options;
+  options.builtin_dir = rules::load::find_builtin_policies();
+  if (specs.size() == 1 && specs.front() == "none") return std::nullopt;
+  if (std::find(specs.begin(), specs.end(), "none") != specs.end()) {
+    messages.error("--policy none evaluates no policy and cannot be combined with other policies");
+    failed = true;
+    return std::nullopt;
+  }
+  if (specs.empty()) {
+    // Auditing with no policy would pass everything: fail closed, unless the user said so.
+    if (!options.builtin_dir) {
+      messages.error(fmt::format("no built-in policies found (looked in {}); set FLOWAUDIT_DATA_DIR, or give --policy "
+                                 "FILE, or --policy none to evaluate no policy",
+                                 analysis::enrich::data_dir_searched()));
+      failed = true;
+      return std::nullopt;
+    }
+    specs.push_back("default");
+  }
+  auto loaded = rules::load::load_policy(specs, options);
+  if (!loaded.ok()) {
+    for (const auto& e : loaded.errors) messages.line(e);
+    messages.error(
+        fmt::format("the policy has {} error{}", loaded.errors.size(), loaded.errors.size() == 1 ? "" : "s"));
+    failed = true;
+    return std::nullopt;
+  }
+  warnings.insert(warnings.end(), loaded.warnings.begin(), loaded.warnings.end());
+  return std::move(loaded.policy);
+}
+
+bool AuditSession::auditor_options(analysis::AuditOptions& options) const {
+  const auto& s = settings_;
+  for (const auto& c : s.clients) {
+    const auto cidr = core::Cidr::parse(c);
+    if (!cidr) {
+      messages_->error(fmt::format("--client: '{}' is not an address or CIDR prefix", c));
+      return false;
+    }
+    options.flows.clients.push_back(*cidr);
+  }
+  options.flows.max_flows = s.max_flows;
+  options.max_flow_records = s.max_flow_records;
+  options.max_destinations = s.max_destinations;
+  options.app.max_dns_records = s.max_dns_records;
+  options.flows.tcp_idle_ns = static_cast<core::TimestampNs>(s.tcp_timeout * 1e9);
+  options.flows.udp_idle_ns = static_cast<core::TimestampNs>(s.udp_timeout * 1e9);
+  options.reassembly.memory_limit = s.fragment_memory;
+  return true;
+}
+
+bool AuditSession::prepare() {
+  bool policy_failed = false;
+  policy_ = load_policies(settings_.policies, warnings_, policy_failed, *messages_);
+  if (policy_failed) return false;
+  const auto& app = settings_.app;
+  if (!app.empty() && (!policy_ || policy_->find_allowlist(app) == nullptr)) {
+    std::string apps;
+    if (policy_) {
+      for (const auto& a : policy_->allowlists) apps += (apps.empty() ? "" : ", ") + a.app;
+    }
+    messages_->error(fmt::format("--app: the policy has no allowlist for '{}'{}", app,
+                                 apps.empty() ? std::string(" (it has none)") : " (it has: " + apps + ")"));
+    return false;
+  }
+  enricher_ = std::make_unique<analysis::enrich::Enricher>();
+  return open_enricher(*enricher_, settings_.geoip_dbs, settings_.catalogs, warnings_, *messages_);
+}
+
+bool AuditSession::group_by_flow_bytes() const {
+  return policy_ && rules::eval::flow_rules_read_flow_bytes(*policy_);
+}
+
+void AuditSession::complete(analysis::Auditor& auditor, std::vector<capture::SourceInfo> inputs,
+                            const std::vector<std::string>& warnings, bool only_attributed) {
+  result_ = auditor.finish(std::move(inputs), only_attributed);
+  auto& result = result_;
+  // The session's own warnings came first (policy, databases), then the caller's (capture).
+  result.warnings.insert(result.warnings.end(), warnings_.begin(), warnings_.end());
+  result.warnings.insert(result.warnings.end(), warnings.begin(), warnings.end());
+  result.enrichment = enricher_->enrich(result.destinations);
+  for (const auto& db : enricher_->geo().databases()) result.geo_databases.push_back(db);
+  if (policy_) {
+    rules::eval::EvalOptions eval_options;
+    eval_options.app = settings_.app;
+    eval_options.fail_on = fail_on_severity(settings_.fail_on);
+    eval_options.redact = !settings_.no_redact;
+    evaluation_ = rules::eval::evaluate(*policy_, result, eval_options);
+    result.warnings.insert(result.warnings.end(), evaluation_.warnings.begin(), evaluation_.warnings.end());
+    outcome_.policy = &*policy_;
+    outcome_.evaluation = &evaluation_;
+    outcome_.fail_on = settings_.fail_on;
+  }
+}
+
+}  // namespace flowaudit::session

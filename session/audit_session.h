@@ -1,0 +1,108 @@
+// One audit from the command line's point of view, without the command line: the settings, the
+// policy and the databases (prepare), the auditor they configure, and the end of the audit
+// (complete: names, enrichment, evaluation). Replay (replay_session.h) and live capture
+// (live_session.h) feed the auditor in between. Nothing here prints: messages go to a Messages
+// sink that the command line implements.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "analysis/audit.h"
+#include "analysis/enrich/enrichment.h"
+#include "report/input.h"
+#include "rules/eval/evaluator.h"
+#include "rules/load/policy.h"
+
+namespace flowaudit::session {
+
+// Where the session's messages go. error() is a one-line error or warning for the user (the
+// command line prefixes it with "flowaudit: "); line() is a line that already has its own form
+// (a policy error with its FILE:LINE position).
+class Messages {
+ public:
+  virtual ~Messages() = default;
+  virtual void error(std::string_view message) = 0;
+  virtual void line(std::string_view text) = 0;
+};
+
+// What an audit is asked to do: the options of `audit`, `capture` and `diff` that are not about
+// where the reports go.
+struct Settings {
+  std::vector<std::string> clients;
+  std::string fail_on = "high";
+  std::size_t max_flows = 1u << 20;
+  std::size_t max_flow_records = 100'000;
+  std::size_t max_destinations = 100'000;
+  std::size_t max_dns_records = 1u << 18;
+  double tcp_timeout = 300;
+  double udp_timeout = 120;
+  std::size_t fragment_memory = 8u << 20;
+  std::vector<std::string> geoip_dbs;
+  std::vector<std::string> catalogs;
+  std::vector<std::string> policies;
+  std::string app;
+  bool no_redact = false;
+};
+
+// --fail-on: nullopt for "never".
+[[nodiscard]] std::optional<rules::Severity> fail_on_severity(const std::string& text);
+
+// Opens the geolocation databases and the service catalog; false after reporting each error.
+bool open_enricher(analysis::enrich::Enricher& enricher, const std::vector<std::string>& geoip_dbs,
+                   const std::vector<std::string>& catalogs, std::vector<std::string>& warnings, Messages& messages);
+
+// Loads the policies named on the command line (built-in names or files). Errors go to `messages`
+// with their positions; warnings are returned. Without specs the built-in `default` pack is used;
+// "none" runs no policy (nullopt, failed false).
+std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::vector<std::string>& warnings,
+                                           bool& failed, Messages& messages);
+
+class AuditSession {
+ public:
+  AuditSession(Settings settings, Messages& messages) : settings_(std::move(settings)), messages_(&messages) {}
+  // The outcome points into the session: it stays where it was made.
+  AuditSession(const AuditSession&) = delete;
+  AuditSession& operator=(const AuditSession&) = delete;
+
+  // The auditor's options from the settings; false (and a message) for a bad --client.
+  bool auditor_options(analysis::AuditOptions& options) const;
+  // Policy, databases and catalog: a bad --policy, --app, --geoip-db or --catalog is a usage
+  // error found before any packet is read. False after reporting it.
+  bool prepare();
+  // Whether flow groups must agree on flow bytes (a flow rule of the policy reads them).
+  [[nodiscard]] bool group_by_flow_bytes() const;
+  // Ends the audit: names, geolocation, service, policy. `warnings` are the caller's, added to
+  // the session's own (policy and databases).
+  void complete(analysis::Auditor& auditor, std::vector<capture::SourceInfo> inputs,
+                const std::vector<std::string>& warnings = {}, bool only_attributed = false);
+
+  [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
+  [[nodiscard]] Messages& messages() const noexcept { return *messages_; }
+  [[nodiscard]] const std::optional<rules::Policy>& policy() const noexcept { return policy_; }
+  // After prepare().
+  [[nodiscard]] analysis::enrich::Enricher& enricher() noexcept { return *enricher_; }
+  [[nodiscard]] analysis::AuditResult& result() noexcept { return result_; }
+  [[nodiscard]] const analysis::AuditResult& result() const noexcept { return result_; }
+  [[nodiscard]] const rules::eval::Evaluation& evaluation() const noexcept { return evaluation_; }
+  // The policy's outcome for the report writers, null when no policy ran.
+  [[nodiscard]] const report::PolicyOutcome* outcome() const noexcept { return policy_ ? &outcome_ : nullptr; }
+  [[nodiscard]] report::ReportInput report_input() const noexcept { return {result_, outcome()}; }
+
+ private:
+  Settings settings_;
+  Messages* messages_;
+  std::vector<std::string> warnings_;  // from loading the policy and opening the databases
+  // The enrichment points into the enricher's catalog: it lives as long as the result.
+  std::unique_ptr<analysis::enrich::Enricher> enricher_;
+  std::optional<rules::Policy> policy_;
+  analysis::AuditResult result_;
+  rules::eval::Evaluation evaluation_;
+  report::PolicyOutcome outcome_;
+};
+
+}  // namespace flowaudit::session
