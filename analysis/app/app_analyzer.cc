@@ -108,7 +108,8 @@ Claim probe(std::uint8_t transport, const ProbeInput& in, HandlerState& state) {
   Claim result = Claim::kNo;
   std::apply(
       [&](const auto&... row) {
-        ((result = claim(row, transport, in, state), result != Claim::kNo) || ...);
+        // The fold stops at the first row that does not say kNo; its value itself is not needed.
+        static_cast<void>(((result = claim(row, transport, in, state), result != Claim::kNo) || ...));
       },
       kHandlers);
   return result;
