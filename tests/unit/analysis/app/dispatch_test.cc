@@ -8,6 +8,7 @@
 
 #include "analysis/app/app_analyzer.h"
 #include "analysis/audit.h"
+#include "unit/analysis/audit_frames.h"
 #include "unit/analysis/app/dns/dns_builder.h"
 #include "unit/analysis/app/tls/tls_builder.h"
 #include "unit/packet_builder.h"
@@ -35,28 +36,10 @@ pb::Bytes tcp_frame(bool from_client, std::uint16_t server_port, std::uint32_t s
   return pb::ethernet_frame(0x0800, pb::ipv4_packet(ip, pb::tcp_segment(t, payload).span()).span());
 }
 
-AuditResult audit(const std::vector<pb::Bytes>& frames) {
-  Auditor a{AuditOptions{}};
-  RawPacket p;
-  std::int64_t ts = 1000;
-  for (const auto& f : frames) {
-    p.ts_ns = ts++;
-    p.link_type = 1;
-    p.orig_len = static_cast<std::uint32_t>(f.size());
-    p.data = f.span();
-    a.process(p, 0);
-  }
-  return a.finish({});
+AuditResult audit(const std::vector<pb::Bytes>& frames, AuditOptions options = {}) {
+  return pb::audit_frames(frames, options);
 }
 
-// Sized first and copied into: GCC 12 misreads an insert after a two-element list (-Warray-bounds).
-std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& m) {
-  std::vector<std::uint8_t> out(m.size() + 2);
-  out[0] = static_cast<std::uint8_t>(m.size() >> 8);
-  out[1] = static_cast<std::uint8_t>(m.size() & 0xff);
-  std::copy(m.begin(), m.end(), out.begin() + 2);
-  return out;
-}
 
 // A handshake, then each side's bytes in segments of `size` bytes.
 std::vector<pb::Bytes> segments(std::uint16_t port, const std::vector<std::uint8_t>& up,
@@ -204,7 +187,7 @@ TEST_SUITE("analysis.app.dispatch") {
   TEST_CASE("DNS over TCP: a client direction past the byte budget is inspection-limit, a server one is not") {
     pb::DnsBuilder query(0x0100, 0x4242);
     query.counts(1, 0).question("example.org", 1);
-    const auto one = framed(query.bytes());
+    const auto one = pb::dns_tcp_framed(query.bytes());
     std::vector<std::uint8_t> many;
     while (many.size() <= app::AppConfig{}.tcp_inspect_bytes) many.insert(many.end(), one.begin(), one.end());
     const auto up = audit(segments(53, many, {}, 1400));
@@ -219,7 +202,7 @@ TEST_SUITE("analysis.app.dispatch") {
     query.counts(1, 0).question("example.org", 1);
     pb::DnsBuilder response(0x8180, 0x4242);
     response.counts(1, 1).question("example.org", 1).address_rr(12, "192.0.2.7");
-    const auto r = audit(segments(53, framed(query.bytes()), framed(response.bytes())));
+    const auto r = audit(segments(53, pb::dns_tcp_framed(query.bytes()), pb::dns_tcp_framed(response.bytes())));
     REQUIRE(r.dns.size() == 1);
     CHECK(r.dns[0].transport == "tcp");
     CHECK(r.dns[0].query == "example.org");

@@ -9,6 +9,7 @@
 #include "analysis/app/flow_details.h"
 #include "analysis/app/quic/quic_initial.h"
 #include "analysis/audit.h"
+#include "unit/analysis/audit_frames.h"
 #include "unit/analysis/app/quic/initial_sealer.h"
 #include "unit/analysis/app/quic/rfc_vectors.h"
 #include "unit/packet_builder.h"
@@ -45,17 +46,7 @@ pb::Bytes tcp_frame(std::uint32_t seq, std::uint8_t flags, std::string_view payl
 }
 
 AuditResult audit(const std::vector<pb::Bytes>& frames, AuditOptions options = {}) {
-  Auditor a(options);
-  RawPacket p;
-  std::int64_t ts = 1000;
-  for (const auto& f : frames) {
-    p.ts_ns = ts++;
-    p.link_type = 1;
-    p.orig_len = static_cast<std::uint32_t>(f.size());
-    p.data = f.span();
-    a.process(p, 0);
-  }
-  return a.finish({});
+  return pb::audit_frames(frames, options);
 }
 
 const app::FlowDetails& only_details(const AuditResult& r) {

@@ -8,20 +8,13 @@
 #include <vector>
 
 #include "analysis/app/dns/tcp_framing.h"
+#include "unit/analysis/app/dns/dns_builder.h"
 
 using flowaudit::analysis::dns::TcpFraming;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-// Sized first and copied into: GCC 12 misreads an insert after a two-element list (-Warray-bounds).
-std::vector<std::uint8_t> framed(const std::vector<std::uint8_t>& m) {
-  std::vector<std::uint8_t> out(m.size() + 2);
-  out[0] = static_cast<std::uint8_t>(m.size() >> 8);
-  out[1] = static_cast<std::uint8_t>(m.size() & 0xff);
-  std::copy(m.begin(), m.end(), out.begin() + 2);
-  return out;
-}
 
 struct Collector {
   std::vector<Bytes> messages;
@@ -37,8 +30,8 @@ struct Collector {
 TEST_SUITE("analysis.app.dns.tcp-framing") {
   TEST_CASE("two messages in one read, then one cut at every byte") {
     const Bytes a = {1, 2, 3}, b = {4}, c(300, 7);
-    Bytes both = framed(a);
-    const Bytes fb = framed(b);
+    Bytes both = flowaudit::test::dns_tcp_framed(a);
+    const Bytes fb = flowaudit::test::dns_tcp_framed(b);
     both.insert(both.end(), fb.begin(), fb.end());
     TcpFraming framing;
     Collector got;
@@ -46,7 +39,7 @@ TEST_SUITE("analysis.app.dns.tcp-framing") {
     REQUIRE(got.messages.size() == 2);
     CHECK(got.messages[0] == a);
     CHECK(got.messages[1] == b);
-    for (const std::uint8_t byte : framed(c)) {
+    for (const std::uint8_t byte : flowaudit::test::dns_tcp_framed(c)) {
       CHECK(framing.feed(std::span<const std::uint8_t>(&byte, 1), std::ref(got)) == TcpFraming::Result::kMore);
     }
     REQUIRE(got.messages.size() == 3);
@@ -64,7 +57,7 @@ TEST_SUITE("analysis.app.dns.tcp-framing") {
   TEST_CASE("the handler stops the reading: no message after it") {
     Bytes three;
     for (std::uint8_t i = 0; i < 3; ++i) {
-      const Bytes f = framed(Bytes{i});
+      const Bytes f = flowaudit::test::dns_tcp_framed(Bytes{i});
       three.insert(three.end(), f.begin(), f.end());
     }
     TcpFraming framing;
@@ -78,7 +71,7 @@ TEST_SUITE("analysis.app.dns.tcp-framing") {
     Bytes big(2 + 65535, 0x5a);
     big[0] = 0xff;
     big[1] = 0xff;
-    const Bytes next = framed(Bytes{7});
+    const Bytes next = flowaudit::test::dns_tcp_framed(Bytes{7});
     Bytes both = big;
     both.insert(both.end(), next.begin(), next.end());
     for (const std::size_t step : {both.size(), std::size_t{1}, std::size_t{1448}}) {
