@@ -17,6 +17,7 @@
 
 #include "capture/pcapng_writer.h"
 #include "report/report_output.h"
+#include "unit/stdout_capture.h"
 #include "unit/temp_dir.h"
 
 using flowaudit::core::OutputCheck;
@@ -172,16 +173,8 @@ TEST_SUITE("core.output_file") {
   TEST_CASE("/dev/stdout redirected to a regular file is the descriptor, not a symlink to refuse") {
     TempDir dir;
     const auto captured = dir.path() / "stdout";
-    std::fflush(stdout);
-    const int saved = ::dup(1);
-    REQUIRE(saved >= 0);
-    const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 1);
-    ::close(fd);
-    const std::string err = write_report(ReportTarget{Format::kText, "/dev/stdout"}, "to stdout\n");
-    ::dup2(saved, 1);
-    ::close(saved);
+    const std::string err = flowaudit::test::with_stdout_in(
+        captured, [] { return write_report(ReportTarget{Format::kText, "/dev/stdout"}, "to stdout\n"); });
     CHECK(err.empty());
     CHECK(slurp(captured) == "to stdout\n");
   }

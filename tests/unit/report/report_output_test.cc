@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string>
 
+#include "unit/stdout_capture.h"
 #include "unit/temp_dir.h"
 
 using flowaudit::report::Format;
@@ -133,17 +134,8 @@ TEST_SUITE("report.output") {
     const std::string captured = (dir.path() / "stdout").string();
     for (const char* path : {"", "-"}) {
       CAPTURE(path);
-      std::fflush(stdout);
-      const int saved = ::dup(1);
-      REQUIRE(saved >= 0);
-      const int fd = ::open(captured.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      REQUIRE(fd >= 0);
-      ::dup2(fd, 1);
-      ::close(fd);
-      const std::string err = write_report(ReportTarget{Format::kText, path}, "to stdout\n");
-      std::fflush(stdout);
-      ::dup2(saved, 1);
-      ::close(saved);
+      const std::string err = flowaudit::test::with_stdout_in(
+          captured, [&] { return write_report(ReportTarget{Format::kText, path}, "to stdout\n"); });
       CHECK(err.empty());
       CHECK(slurp(captured) == "to stdout\n");
     }
