@@ -88,10 +88,14 @@ std::vector<std::string> clock_warnings(const ClockStats& stats, const std::vect
   for (const ClockJump& j : stats.listed) {
     const std::string path = j.input < input_paths.size() ? input_paths[j.input] : fmt::format("input {}", j.input);
     const std::string itf = j.interface_id == 0 ? std::string() : fmt::format(" (interface {})", j.interface_id);
-    out.push_back(fmt::format("{}: packet {}{}: the capture clock goes back {} ({} -> {}); taken as a clock "
-                              "discontinuity, not as time passing: no flow was expired or split by it",
-                              path, j.packet, itf, format_duration(j.back_ns()), core::format_iso8601(j.from_ns),
-                              core::format_iso8601(j.to_ns)));
+    // At an input's first packet the jump is between files: one given after a later one, or two
+    // captures of overlapping times.
+    const std::string what = j.packet == 1 && j.input > 0 ? "starts {} before the input before it ends"
+                                                          : "the capture clock goes back {}";
+    out.push_back(fmt::format("{}: packet {}{}: {} ({} -> {}); taken as a clock discontinuity, not as time "
+                              "passing: no flow was expired or split by it",
+                              path, j.packet, itf, fmt::format(fmt::runtime(what), format_duration(j.back_ns())),
+                              core::format_iso8601(j.from_ns), core::format_iso8601(j.to_ns)));
   }
   if (stats.jumps_back > stats.listed.size()) {
     out.push_back(fmt::format("{} more clock jumps back not listed (largest {}; summary.clock counts them)",

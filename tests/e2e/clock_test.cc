@@ -176,7 +176,7 @@ TEST_CASE("several files given newest first are one audit with the flows of each
   // The third file returns to the timeline of the first: only time past its latest packet counts.
   CHECK(get_int(clock.at("forward_gaps")) == 0);
   CHECK(get_int(clock.at("jumps").as_array().at(0).as_object().at("input")) == 1);
-  CHECK(has_warning(report, older + ": packet 1: the capture clock goes back 3.0 years"));
+  CHECK(has_warning(report, older + ": packet 1: starts 3.0 years before the input before it ends"));
 }
 
 TEST_CASE("rotated files (editcap -c, -i) continue their flows: the same flows as the whole capture") {

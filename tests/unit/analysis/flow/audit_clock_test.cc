@@ -47,7 +47,7 @@ TEST_SUITE("analysis.flow.audit_clock") {
     CHECK(s.listed[0].to_ns == k2020);
     const auto w = clock_warnings(s, {"a.pcap", "b.pcap"});
     REQUIRE(w.size() == 1);
-    CHECK(w[0].find("b.pcap: packet 1: the capture clock goes back 3.0 years") == 0);
+    CHECK(w[0].find("b.pcap: packet 1: starts 3.0 years before the input before it ends") == 0);
     CHECK(w[0].find("2023-05-25T07:33:22.000000Z -> 2020-05-20T18:40:00.000000Z") != std::string::npos);
   }
 
