@@ -13,6 +13,7 @@ namespace flowaudit::analysis {
 Auditor::Auditor(AuditOptions options)
     : options_(std::move(options)),
       decoder_(options_.reassembly),
+      clock_(std::max(options_.flows.tcp_idle_ns, options_.flows.udp_idle_ns)),
       table_(options_.flows),
       apps_(options_.app),
       dropped_destinations_(options_.max_destinations) {
@@ -33,12 +34,13 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
   last_ns_ = std::max(last_ns_, raw.ts_ns);
   ++packets_;
   bytes_ += raw.data.size();
+  const core::TimestampNs now = clock_.tick(raw.ts_ns, input, raw.interface_id);
   packet::DecodedPacket p;
   last_flow_id_ = 0;
   if (decoder_.decode(raw, p) != packet::DecodeStatus::kTransport) return;
   try {
     std::uint8_t sender = 0;
-    flow::Flow& f = table_.update(p, input, sender);
+    flow::Flow& f = table_.update(p, input, sender, now);
     if (f.id > newest_flow_id_) {
       // Ids only grow: this packet opened the flow (or, for a reassembled IP datagram, completed
       // the datagram that opened it).
@@ -265,6 +267,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
+  r.clock = clock_.stats();
   r.packets = packets_;
   r.bytes = bytes_;
   r.first_ns = first_ns_;
@@ -278,6 +281,11 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
                                          in.path, capture::link_type_name(lt)));
       }
     }
+  }
+  {
+    std::vector<std::string> paths;
+    for (const auto& in : r.inputs) paths.push_back(in.path);
+    for (auto& w : flow::clock_warnings(r.clock, paths)) r.warnings.push_back(std::move(w));
   }
   if (r.flow_stats.evicted > 0) {
     r.warnings.push_back(fmt::format("flow table full: {} flows evicted early (raise --max-flows)",

@@ -14,6 +14,7 @@
 #include "analysis/app/app_analyzer.h"
 #include "analysis/app/flow_details.h"
 #include "analysis/enrich/enrichment.h"
+#include "analysis/flow/audit_clock.h"
 #include "analysis/flow/destinations.h"
 #include "analysis/flow/flow_table.h"
 #include "analysis/packet/decoder.h"
@@ -133,6 +134,7 @@ struct AuditResult {
   packet::DecodeCounters decode;
   packet::AnomalyCounters anomalies;
   flow::FlowTableStats flow_stats;
+  flow::ClockStats clock;  // capture clocks that went back (discontinuities) or paused
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;  // captured bytes
   core::TimestampNs first_ns = 0;
@@ -226,6 +228,7 @@ class Auditor {
 
   AuditOptions options_;
   packet::Decoder decoder_;
+  flow::AuditClock clock_;
   flow::FlowTable table_;
   app::AppAnalyzer apps_;
   std::uint64_t packets_ = 0;

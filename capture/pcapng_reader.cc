@@ -256,7 +256,8 @@ PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::sp
     return BlockResult::kError;
   }
   const Interface& itf = interfaces_[interface_id];
-  packet.ts_ns = have_ts ? to_ns(itf, (static_cast<std::uint64_t>(ts_high) << 32) | ts_low) : 0;
+  if (have_ts) last_ts_ = to_ns(itf, (static_cast<std::uint64_t>(ts_high) << 32) | ts_low);
+  packet.ts_ns = last_ts_;
   packet.link_type = itf.link_type;
   packet.interface_id = interface_id;
   packet.orig_len = std::max(origlen, caplen);

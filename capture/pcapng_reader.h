@@ -60,6 +60,9 @@ class PcapngReader final : public PacketSource {
   std::vector<std::uint8_t> buffer_;
   std::vector<Interface> interfaces_;
   std::uint64_t offset_ = 0;  // of the next block in the stream
+  // A simple packet block has no timestamp: it gets the previous packet's, so that it reads as
+  // "no time passed" rather than as a clock jump back to 1970 (which an audit would warn about).
+  core::TimestampNs last_ts_ = 0;
   bool big_endian_ = false;
   bool in_section_ = false;
   bool done_ = false;

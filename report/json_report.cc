@@ -73,6 +73,35 @@ void write_caps(JsonWriter& w, const analysis::AuditResult& r) {
   w.end_object();
 }
 
+// Capture clocks that went back or paused (analysis/flow/audit_clock.h); the jumps back are also
+// warnings.
+void write_clock(JsonWriter& w, const analysis::AuditResult& r) {
+  const auto& c = r.clock;
+  w.key("clock");
+  w.begin_object();
+  w.field("jumps_back", c.jumps_back);
+  w.field("largest_back_ns", static_cast<std::uint64_t>(c.largest_back_ns));
+  w.field("reordered_packets", c.reordered);
+  w.field("forward_gaps", c.forward_gaps);
+  w.field("largest_forward_ns", static_cast<std::uint64_t>(c.largest_forward_ns));
+  w.field("clocks", static_cast<std::uint64_t>(c.clocks));
+  w.field("elapsed_seconds", static_cast<double>(c.elapsed_ns) / 1e9);
+  w.key("jumps");
+  w.begin_array();
+  for (const auto& j : c.listed) {
+    w.begin_object();
+    w.field("input", static_cast<std::uint64_t>(j.input));
+    w.field("packet", j.packet);
+    w.field("interface", static_cast<std::uint64_t>(j.interface_id));
+    timestamp_field(w, "from", j.from_ns);
+    timestamp_field(w, "to", j.to_ns);
+    w.field("back_ns", j.back_ns());
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
   w.key("summary");
   w.begin_object();
@@ -107,6 +136,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
   w.field("idle_expired", r.flow_stats.idle_expired);
   w.field("peak_live", r.flow_stats.peak_live);
   w.end_object();
+  write_clock(w, r);
   w.key("anomalies");
   w.begin_object();
   const auto& a = r.anomalies.all();

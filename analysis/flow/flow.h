@@ -48,7 +48,10 @@ struct Flow {
   FlowKey key;
   std::uint64_t id = 0;
   DirectionStats from[2];  // from[i]: sent by endpoint i
-  core::TimestampNs last_seen = 0;
+  core::TimestampNs last_seen = 0;  // the capture's timestamp: for reports
+  // The audit clock (AuditClock) at its last packet: what idle expiry and eviction measure from,
+  // so that a capture clock that steps back never expires a flow early nor keeps it past its idle time.
+  core::TimestampNs last_clock_ns = 0;
   std::uint32_t input = 0;  // index of the input where the flow started
   std::uint8_t client = 0;  // endpoint index of the client
   Orientation orientation = Orientation::kFirstPacket;

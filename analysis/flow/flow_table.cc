@@ -149,7 +149,7 @@ bool FlowTable::expired(const Flow& f, core::TimestampNs now) const noexcept {
   const core::TimestampNs limit = f.tcp == TcpState::kClosed || f.tcp == TcpState::kReset ? config_.tcp_closed_ns
                                   : f.key.protocol == packet::kProtoTcp                 ? config_.tcp_idle_ns
                                                                                         : config_.udp_idle_ns;
-  return core::elapsed_more_than(f.last_seen, now, limit);
+  return core::elapsed_more_than(f.last_clock_ns, now, limit);
 }
 
 void FlowTable::retire_slot(std::size_t slot, FlowEnd why) {
@@ -195,7 +195,7 @@ void FlowTable::evict_one() {
   for (std::size_t n = 0, i = hand_; n < slots_.size() && seen < kEvictionCandidates; ++n, i = (i + 1) & mask) {
     if (slots_[i].index == kEmpty) continue;
     ++seen;
-    if (best == kNotFound || pool_[slots_[i].index].last_seen < pool_[slots_[best].index].last_seen) best = i;
+    if (best == kNotFound || pool_[slots_[i].index].last_clock_ns < pool_[slots_[best].index].last_clock_ns) best = i;
   }
   if (best == kNotFound) return;
   hand_ = best;
@@ -203,8 +203,9 @@ void FlowTable::evict_one() {
   retire_slot(best, FlowEnd::kEvicted);
 }
 
-Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender) {
-  now_ = std::max(now_, p.ts_ns);
+Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender,
+                        core::TimestampNs now_ns) {
+  now_ = std::max(now_, now_ns);
   sweep(now_, kSweepPerPacket);
 
   FlowKey key;
@@ -244,6 +245,7 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
   d.payload_bytes += p.transport.payload.size();
   d.last_ns = std::max(d.last_ns, p.ts_ns);
   flow->last_seen = std::max(flow->last_seen, p.ts_ns);
+  flow->last_clock_ns = now_;
   if (p.protocol == packet::kProtoTcp) track_tcp(*flow, p.transport.tcp_flags, sender);
   return *flow;
 }

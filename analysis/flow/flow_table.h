@@ -35,7 +35,14 @@ class FlowTable {
 
   // Accounts one decoded TCP/UDP packet; returns its flow (valid until the next call) and the
   // endpoint index that sent it. Never throws on the packet path beyond std::bad_alloc on growth.
-  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender);
+  // `now_ns` is the audit clock (AuditClock::tick) at this packet: idle expiry compares it with
+  // each flow's last_clock_ns, never with the packet's own timestamp.
+  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender, core::TimestampNs now_ns);
+  // Without an audit clock (tests, fuzzers): the latest timestamp so far is "now", so a timestamp
+  // that goes back still expires nothing (time stands still until it catches up).
+  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender) {
+    return update(p, input, sender, p.ts_ns);
+  }
 
   // Retires every live flow (end of capture); after this, finished() holds all flows.
   void finish();

@@ -168,6 +168,30 @@ TEST_SUITE("capture.pcapng") {
     CHECK(r.packets[2].data == frame(61, 9).vec());
   }
 
+  // Regression (issue 13): a simple packet block read as 1970, a clock jump back in an audit.
+  TEST_CASE("simple packet block between enhanced ones takes the previous packet's timestamp") {
+    Pcapng f;
+    f.section_header();
+    f.interface(1, 0, 9);
+    f.enhanced_packet(0, 1'700'000'000'000'000'000ull, frame(20, 1));
+    f.simple_packet(frame(20, 2));
+    f.enhanced_packet(0, 1'700'000'000'000'000'005ull, frame(20, 3));
+    const Result r = read_pcapng(f.out);
+    REQUIRE(r.packets.size() == 3);
+    CHECK(r.packets[1].ts_ns == 1'700'000'000'000'000'000LL);
+    CHECK(r.packets[2].ts_ns == 1'700'000'000'000'000'005LL);
+  }
+
+  TEST_CASE("a negative if_tsoffset: a device whose clock counts from before the epoch") {
+    Pcapng f;
+    f.section_header();
+    f.interface(1, 0, 9, -3600);
+    f.enhanced_packet(0, 1'700'003'600'000'000'000ull, frame(4, 0));
+    const Result r = read_pcapng(f.out);
+    REQUIRE(r.packets.size() == 1);
+    CHECK(r.packets[0].ts_ns == 1'700'000'000'000'000'000LL);
+  }
+
   TEST_CASE("packet naming an undescribed interface") {
     SUBCASE("enhanced packet, interface 2 of 2") {
       Pcapng f;

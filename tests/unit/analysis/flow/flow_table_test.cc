@@ -1,5 +1,7 @@
 #include "analysis/flow/flow_table.h"
 
+#include "analysis/flow/audit_clock.h"
+
 #include <doctest/doctest.h>
 
 #include <array>
@@ -293,6 +295,48 @@ TEST_SUITE("analysis.flow.flow_table") {
     CHECK(second != first);
     CHECK(tb.t.stats().created == 2);
     CHECK(tb.t.stats().idle_expired == 1);
+  }
+
+  // Regression (issue 13): after a timestamp went back, every new flow was idle-expired at its
+  // next packet, because "now" stayed at the latest timestamp.
+  TEST_CASE("a timestamp that goes back expires nothing") {
+    constexpr TimestampNs k2023 = 1'685'000'000 * kNsPerSecond;
+    constexpr TimestampNs k2020 = 1'590'000'000 * kNsPerSecond;
+    Table tb;
+    const std::uint64_t before = tb(c2s(kSyn, k2023)).id;
+    const std::uint64_t after = tb(c2s(kSyn, k2020, 50001)).id;
+    CHECK(tb(s2c(kSynAck, k2020 + 1, 50001)).id == after);
+    CHECK(tb(c2s(kAck, k2020 + 2, 50001)).id == after);
+    CHECK(tb(s2c(kAck, k2023 + 1)).id == before);
+    CHECK(tb.t.stats().created == 2);
+    CHECK(tb.t.stats().idle_expired == 0);
+  }
+
+  TEST_CASE("with an audit clock, idle time after a jump back is measured on the audit clock") {
+    constexpr TimestampNs k2023 = 1'685'000'000 * kNsPerSecond;
+    constexpr TimestampNs k2020 = 1'590'000'000 * kNsPerSecond;
+    Table tb;
+    AuditClock clock(300 * kNsPerSecond);
+    auto at = [&](const DecodedPacket& p) -> Flow& { return tb.t.update(p, 0, tb.sender, clock.tick(p.ts_ns, 0, 0)); };
+    const std::uint64_t old_flow = at(pkt(kClient, 40000, "8.8.8.8", 53, kProtoUdp, 0, k2023)).id;
+    const std::uint64_t udp = at(pkt(kClient, 40001, "8.8.8.8", 53, kProtoUdp, 0, k2020)).id;
+    CHECK(at(pkt(kClient, 40001, "8.8.8.8", 53, kProtoUdp, 0, k2020 + 100 * kNsPerSecond)).id == udp);
+    CHECK(at(pkt(kClient, 40001, "8.8.8.8", 53, kProtoUdp, 0, k2020 + 200 * kNsPerSecond)).id == udp);
+    // On the earlier timeline, time passes: the flow from 2023 has been idle 201 s (> 120 s).
+    CHECK(at(pkt(kClient, 40000, "8.8.8.8", 53, kProtoUdp, 0, k2020 + 301 * kNsPerSecond)).id != old_flow);
+    CHECK(tb.t.stats().idle_expired == 1);
+    CHECK(clock.stats().jumps_back == 1);
+  }
+
+  TEST_CASE("eviction picks the flow idle longest on the audit clock, not the earliest timestamp") {
+    FlowTableConfig c;
+    c.max_flows = 2;
+    Table tb(c);
+    const std::uint64_t a = tb.t.update(c2s(kSyn, 2'000, 50000), 0, tb.sender, 10).id;
+    tb.t.update(c2s(kSyn, 1'000, 50001), 0, tb.sender, 20);  // stamped earlier, seen later
+    tb.t.update(c2s(kSyn, 3'000, 50002), 0, tb.sender, 30);
+    REQUIRE(tb.t.finished().size() == 1);
+    CHECK(tb.t.finished()[0].id == a);
   }
 
   TEST_CASE("port reuse after close or reset starts a new flow") {
