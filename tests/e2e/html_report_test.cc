@@ -38,7 +38,7 @@ analysis::AuditResult audit(const std::string& capture) {
     return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
   }();
   REQUIRE(opened_dbs);
-  result.enrichment = enricher.enrich(result.destinations);
+  for (auto& d : result.destinations) d.enrichment = enricher.enrich(d);
   for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
   return result;
 }
@@ -225,9 +225,9 @@ TEST_CASE("html report: redaction of messages, no policy, and the destinations c
   auto r = audit("deepseek-session.pcapng");
   // The plaintext rules quote {http.path}: the evaluation redacts the value before it is quoted.
   bool has_http = false;
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
       has_http = true;
     }
   }
@@ -263,9 +263,7 @@ TEST_CASE("html report: redaction of messages, no policy, and the destinations c
 
   // More destinations than the table shows: capped, with a note.
   const auto one = r.destinations.front();
-  const auto one_geo = r.enrichment.front();
   r.destinations.assign(report::kHtmlMaxDestinations + 100, one);
-  r.enrichment.assign(r.destinations.size(), one_geo);
   const std::string big = html_of(r, nullptr);
   CHECK(count(big, "<tr><td class=\"host\">") == report::kHtmlMaxDestinations);
   CHECK(big.find("the first 500 of 600") != std::string::npos);

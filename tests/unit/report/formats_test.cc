@@ -67,7 +67,7 @@ analysis::AuditResult audit() {
     return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
   }();
   REQUIRE(opened);
-  result.enrichment = enricher.enrich(result.destinations);
+  for (auto& d : result.destinations) d.enrichment = enricher.enrich(d);
   // Database paths are absolute here; reports print only their attribution, but keep them stable.
   for (auto& db : result.geo_databases) db.path = std::filesystem::path(db.path).filename().string();
   return result;
@@ -172,9 +172,9 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 // A result whose first HTTP flow carries an identifier in its query string, for the redaction tests.
 analysis::AuditResult with_identifier_in_query() {
   analysis::AuditResult r = audit();
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "/service/2/device_register/?device_id=abc123&aid=1";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "/service/2/device_register/?device_id=abc123&aid=1";
       break;
     }
   }
@@ -300,9 +300,9 @@ TEST_CASE("csv cells are quoted per RFC 4180 and guarded against formulas") {
 
 TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
   analysis::AuditResult r = audit();
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "=cmd|' /C calc'!A0,\"x\"?device_id=abc123";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "=cmd|' /C calc'!A0,\"x\"?device_id=abc123";
       break;
     }
   }

@@ -29,7 +29,7 @@ analysis::enrich::Enricher& enricher() {
 }
 
 void add_flow_findings(const Policy& p, analysis::AuditResult& r, Found& out) {
-  r.enrichment = enricher().enrich(r.destinations);
+  for (auto& d : r.destinations) d.enrichment = enricher().enrich(d);
   EvalOptions options;
   options.fail_on = std::nullopt;
   for (const auto& f : evaluate(p, r, options).findings) {
