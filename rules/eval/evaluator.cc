@@ -140,9 +140,7 @@ std::string value_text(const lang::Value& v) {
 class RecordEvaluator::Impl {
  public:
   Impl(const Policy& policy, const analysis::AuditResult& r, const EvalOptions& options)
-      : policy_(policy), options_(options), capture_(r), dest_(capture_), flow_(dest_), dns_(capture_),
-        total_flows_(r.total_flows()), bytes_out_(r.coverage.bytes_out), first_ns_(r.first_ns), last_ns_(r.last_ns) {
-    for (const auto& d : r.destinations) bytes_in_ += d.bytes_in;
+      : policy_(policy), options_(options), r_(r), capture_(r), dest_(capture_), flow_(dest_), dns_(capture_) {
     index_rules();
   }
 
@@ -230,14 +228,15 @@ class RecordEvaluator::Impl {
       if (!states_[state].rule->predicate->evaluate(capture_)) continue;
       Finding* f = finding(state, 0, waiver_for(states_[state], capture_), capture_, std::nullopt, nullptr);
       if (f == nullptr) continue;
-      f->evidence.flows = total_flows_;
-      f->evidence.bytes_out = bytes_out_;
-      f->evidence.bytes_in += bytes_in_;
-      add_time(f->evidence, first_ns_, last_ns_);
+      f->evidence.flows = r_.total_flows();
+      f->evidence.bytes_out = r_.coverage.bytes_out;
+      for (const auto& d : r_.destinations) f->evidence.bytes_in += d.bytes_in;
+      add_time(f->evidence, r_.first_ns, r_.last_ns);
     }
   }
 
-  static bool allowed(const Allowlist& a, const analysis::flow::Destination& d, const analysis::enrich::Service* service) {
+  static bool allowed(const Allowlist& a, const analysis::flow::Destination& d,
+                      const analysis::enrich::Service* service) {
     for (const auto& pattern : a.hosts) {
       if (!d.hostname.empty() && lang::glob_match(pattern, d.hostname)) return true;
       for (const auto& seen : d.names) {
@@ -418,16 +417,12 @@ class RecordEvaluator::Impl {
 
   const Policy& policy_;
   const EvalOptions& options_;
+  const analysis::AuditResult& r_;  // the capture's totals
   Evaluation out_;
   CaptureRecord capture_;
   DestinationRecord dest_;
   FlowRecord flow_;
   DnsQueryRecord dns_;
-  std::uint64_t total_flows_ = 0;
-  std::uint64_t bytes_out_ = 0;
-  std::uint64_t bytes_in_ = 0;
-  core::TimestampNs first_ns_ = 0;
-  core::TimestampNs last_ns_ = 0;
   bool stopped_ = false;
   std::vector<RuleState> states_;
   std::array<std::vector<std::size_t>, kScopes> by_scope_;
