@@ -10,8 +10,8 @@
 #include "capture/pcap_file_source.h"
 #include "capture/pcapng_writer.h"
 #include "core/escape.h"
-#include "rules/eval/evaluator.h"
 #include "rules/eval/records.h"
+#include "session/live_findings.h"
 #include "session/app_filter.h"
 
 namespace flowaudit::session {
@@ -82,8 +82,6 @@ bool LiveSession::run() {
   const rules::Policy* policy = audit_.policy();
   auto& enricher = audit_.enricher();
   const rules::eval::EvalOptions eval_options = audit_.eval_options();
-  // The capture's totals are known at the end: live records see an empty capture.
-  const analysis::AuditResult no_capture;
 
   // New destinations as they appear, with where they are and whose they are, and the destination
   // rules they break.
@@ -94,22 +92,8 @@ bool LiveSession::run() {
       const auto e = enricher.describe(d.ip, d.hostname);
       sink_.new_destination(d, e);
       if (!policy) continue;
-      // The destination rules, on this destination alone: as far as it is known, one flow.
-      analysis::DestinationRow dest;
-      dest.ip = d.ip;
-      dest.port = d.port;
-      dest.protocol = d.protocol;
-      dest.hostname = d.hostname;
-      dest.hostname_source = d.hostname_source;
-      dest.flows = 1;
-      dest.first_ns = dest.last_ns = d.first_ns;
-      dest.enrichment = e;
-      rules::eval::RecordEvaluator evaluator(*policy, no_capture, eval_options);
-      evaluator.destination(dest, 0);
-      const auto found = evaluator.finish();
-      for (const auto& f : found.findings) {
-        if (f.rule->scope != rules::lang::Scope::kDestination || f.waiver != nullptr) continue;
-        sink_.destination_finding(*f.rule);
+      for (const rules::Rule* rule : new_destination_findings(*policy, d, e, eval_options)) {
+        sink_.destination_finding(*rule);
       }
     }
   };
@@ -119,21 +103,10 @@ bool LiveSession::run() {
   std::unordered_set<std::string> flow_findings_told;
   const auto tell_flow_findings = [&](core::TimestampNs settle) {
     analysis::AuditResult settled = auditor.take_settled_flows(core::wall_clock_ns(), settle, per_app);
-    if (policy == nullptr || settled.flows.empty()) return;
-    // Each settled flow, with its destination as the flows settled together make it up.
-    for (auto& d : settled.destinations) d.enrichment = enricher.describe(d.ip, d.hostname);
-    rules::eval::RecordEvaluator evaluator(*policy, no_capture, eval_options);
-    const auto destination_of = analysis::flow_destinations(settled);
-    for (std::size_t i = 0; i < settled.flows.size(); ++i) {
-      const std::size_t d = destination_of[i];
-      if (d != analysis::kNoDestination) evaluator.flow(settled.flows[i], i, settled.destinations[d], d);
-    }
-    const auto found = evaluator.finish();
-    for (const auto& f : found.findings) {
-      if (f.rule->scope != rules::lang::Scope::kFlow || f.waiver != nullptr || !f.destination || !f.flow) continue;
-      const auto& d = settled.destinations[*f.destination];
-      // Named after the first flow behind it (flows to one address and port may carry other names).
-      const std::string_view name = settled.flows[*f.flow].name.hostname;
+    if (policy == nullptr) return;
+    for (const auto& f : settled_flow_findings(*policy, settled, enricher, eval_options)) {
+      const auto& d = *f.destination;
+      const std::string_view name = f.name;
       // Once per rule and destination as the user sees it (the name escaped, as it is shown).
       const std::string key = fmt::format("{} {} {}:{}/{}", f.rule->id,
                                           name.empty() ? "(unnamed)" : core::escape_terminal(name),
