@@ -11,36 +11,19 @@
 #include <vector>
 
 #include "analysis/audit.h"
-#include "analysis/enrich/enrichment.h"
-#include "capture/pcap_file_source.h"
 #include "e2e/e2e_util.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
 #include "report/html_report.h"
 #include "report/report.h"
+#include "unit/session/audited.h"
 
 namespace flowaudit::e2e {
 namespace {
 
 
 analysis::AuditResult audit(const std::string& capture) {
-  analysis::Auditor auditor{analysis::AuditOptions{}};
-  auto opened = capture::open_capture_file(source_path("tests/data/" + capture));
-  REQUIRE(opened.source);
-  std::vector<capture::SourceInfo> infos;
-  infos.push_back(auditor.run(*opened.source, 0));
-  auto result = auditor.finish(std::move(infos));
-  // Enrichment points into the catalog, which must outlive every result.
-  static analysis::enrich::Enricher enricher;
-  static const bool opened_dbs = [] {
-    std::vector<std::string> errors, warnings;
-    const std::string geo = source_path("tests/data/geo/");
-    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
-  }();
-  REQUIRE(opened_dbs);
-  for (auto& d : result.destinations) d.enrichment = enricher.enrich(d);
-  for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
-  return result;
+  return test::audited({source_path("tests/data/" + capture)});
 }
 
 // The default policy, evaluated; kept alive for the whole run (findings point into it).

@@ -6,34 +6,18 @@
 #include <map>
 
 #include "analysis/audit.h"
-#include "analysis/enrich/enrichment.h"
-#include "capture/pcap_file_source.h"
 #include "rules/eval/evaluator.h"
 #include "rules/eval/records.h"
 #include "rules/load/loader.h"
+#include "unit/session/audited.h"
 
 namespace flowaudit::rules::eval {
 namespace {
 
 analysis::AuditResult audit(const std::vector<std::string>& files) {
-  analysis::Auditor auditor{analysis::AuditOptions{}};
-  std::vector<capture::SourceInfo> infos;
-  for (const auto& f : files) {
-    auto opened = capture::open_capture_file(std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/" + f);
-    REQUIRE(opened.source);
-    infos.push_back(auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size())));
-  }
-  auto result = auditor.finish(std::move(infos));
-  // Enrichment points into the catalog: it must outlive every result (static, for the whole run).
-  static analysis::enrich::Enricher enricher;
-  static const bool opened = [] {
-    std::vector<std::string> errors, warnings;
-    const std::string geo = std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/geo/";
-    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
-  }();
-  REQUIRE(opened);
-  for (auto& d : result.destinations) d.enrichment = enricher.enrich(d);
-  return result;
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/" + f);
+  return test::audited(paths);
 }
 
 lang::FieldSet actual(const lang::Record& record, lang::Scope scope) {
