@@ -23,7 +23,7 @@ namespace {
 using Found = std::set<std::pair<std::string, std::string>>;  // rule id, destination ip:port/proto
 
 analysis::enrich::Enricher& enricher() {
-  static analysis::enrich::Enricher e;  // the catalog outlives every result
+  static analysis::enrich::Enricher e;  // opened once for the whole run
   static const bool opened = [] {
     ::setenv("FLOWAUDIT_DATA_DIR", (std::string(FLOWAUDIT_SOURCE_DIR) + "/data").c_str(), 0);  // the catalog
     std::vector<std::string> errors, warnings;
