@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
+#include <tuple>
 #include <new>
 
 #include "analysis/app/naming.h"
@@ -24,9 +27,42 @@ Auditor::Auditor(AuditOptions options)
   caps_.max_destinations = options_.max_destinations;
 }
 
-const app::FlowDetails* Auditor::details_of(const AuditResult& r, const flow::Flow& f) {
-  const auto it = r.details.find(f.id);
-  return it == r.details.end() ? nullptr : &it->second;
+flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d) {
+  flow::FlowLabel label;
+  label.hostname = name.hostname;
+  label.hostname_source = name.source;
+  if (d != nullptr) label.app_protocol = app::to_string(d->app);
+  label.encrypted = app::encrypted(d);
+  return label;
+}
+
+std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, std::vector<flow::Destination> folded) {
+  std::vector<const flow::Flow*> pointers;
+  std::vector<flow::FlowLabel> labels;
+  pointers.reserve(flows.size());
+  labels.reserve(flows.size());
+  for (const FlowRow& f : flows) {
+    pointers.push_back(&f);
+    labels.push_back(label_of(f.name, f.app_details()));
+  }
+  std::vector<flow::Destination> aggregated = flow::aggregate_destinations(pointers, labels, std::move(folded));
+  return {std::make_move_iterator(aggregated.begin()), std::make_move_iterator(aggregated.end())};
+}
+
+std::vector<std::size_t> flow_destinations(const AuditResult& r) {
+  using Key = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
+  std::map<Key, std::size_t> index;
+  for (std::size_t i = 0; i < r.destinations.size(); ++i) {
+    const auto& d = r.destinations[i];
+    index.emplace(Key{d.ip, d.port, d.protocol}, i);
+  }
+  std::vector<std::size_t> out(r.flows.size(), kNoDestination);
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    const auto& f = r.flows[i];
+    const auto it = index.find(Key{f.key.addr[f.server()], f.key.port[f.server()], f.key.protocol});
+    if (it != index.end()) out[i] = it->second;
+  }
+  return out;
 }
 
 void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexcept {
@@ -149,34 +185,22 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
     if (only_attributed && processes_.find(first.id) == processes_.end()) continue;
     // The flow as it is now; as at its first packet if it was retired meanwhile.
     const flow::Flow* now = table_.lookup(first.key);
-    r.flows.push_back(now != nullptr && now->id == first.id ? *now : first);
+    FlowRow& row = r.flows.emplace_back(now != nullptr && now->id == first.id ? *now : first);
     if (const auto it = apps_.details().find(first.id); it != apps_.details().end()) {
       const app::FlowDetails& d = it->second;
-      app::FlowDetails copy;
+      app::FlowDetails& copy = row.details.emplace();
       copy.app = d.app;
       copy.blind_spot = d.blind_spot;
       copy.limit = d.limit;
       if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
       if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
-      app::classify_blind_spot(r.flows.back(), copy);
-      r.details.emplace(first.id, std::move(copy));
+      app::classify_blind_spot(row, copy);
     }
+    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
   }
   pending_flows_ = std::move(keep);
-  std::vector<flow::FlowLabel> labels(r.flows.size());
-  r.names.reserve(r.flows.size());
-  for (std::size_t i = 0; i < r.flows.size(); ++i) {
-    const flow::Flow& f = r.flows[i];
-    const auto it = r.details.find(f.id);
-    const app::FlowDetails* d = it == r.details.end() ? nullptr : &it->second;
-    r.names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
-    labels[i].hostname = r.names.back().hostname;
-    labels[i].hostname_source = r.names.back().source;
-    if (d != nullptr) labels[i].app_protocol = app::to_string(d->app);
-    labels[i].encrypted = app::encrypted(d);
-  }
-  r.destinations = flow::aggregate_destinations(r.flows, &labels);
+  r.destinations = destinations_of(r.flows);
   return r;
 }
 
@@ -198,69 +222,52 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   drop_records();
   AuditResult r;
   r.inputs = std::move(inputs);
-  r.flows = table_.take_finished();
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
+  std::vector<flow::Flow> finished = table_.take_finished();
   if (options_.only_attributed) {
-    std::erase_if(r.flows, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
+    std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
   }
+  auto& details = apps_.details();
+  // Each row takes its flow's details; nothing else reads them after the audit.
+  const auto take_details = [&](FlowRow& row) {
+    if (auto node = details.extract(row.id)) row.details = std::move(node.mapped());
+  };
   // Names for the records kept as they are; the records standing for groups keep the name their
   // group was made with. Then all in id order, as if nothing had been dropped.
-  std::vector<app::FlowName> names;
-  names.reserve(r.flows.size() + groups_.size());
-  for (const flow::Flow& f : r.flows) {
-    const auto it = apps_.details().find(f.id);
-    app::FlowDetails* d = it == apps_.details().end() ? nullptr : &it->second;
-    if (d != nullptr) app::classify_blind_spot(f, *d);
-    names.push_back(app::name_flow(f, d, apps_.names(), apps_.pool()));
+  r.flows.reserve(finished.size() + groups_.size());
+  for (flow::Flow& f : finished) {
+    FlowRow& row = r.flows.emplace_back(std::move(f));
+    take_details(row);
+    if (row.details) app::classify_blind_spot(row, *row.details);
+    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
   }
   for (GroupRecord& g : groups_) {
-    r.flows.push_back(g.flow);
-    names.push_back(g.name);
+    FlowRow& row = r.flows.emplace_back(g.flow, g.name);
+    take_details(row);
     if (g.folded.flows != 0) r.folded.emplace(g.flow.id, std::move(g.folded));
   }
   groups_.clear();
   group_index_.clear();
-  {
-    std::vector<std::size_t> order(r.flows.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return r.flows[a].id < r.flows[b].id; });
-    std::vector<flow::Flow> flows;
-    flows.reserve(order.size());
-    r.names.reserve(order.size());
-    for (const std::size_t i : order) {
-      flows.push_back(r.flows[i]);
-      r.names.push_back(names[i]);
-    }
-    r.flows = std::move(flows);
-  }
-  r.details = std::move(apps_.details());
+  std::sort(r.flows.begin(), r.flows.end(), [](const FlowRow& a, const FlowRow& b) { return a.id < b.id; });
   r.dns = std::move(apps_.dns_records());
   if (options_.only_attributed) {
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
   }
   r.app_stats = apps_.stats();
 
-  // Blind spots and labels for grouping, now that every DNS answer is in.
-  std::vector<flow::FlowLabel> labels(r.flows.size());
+  // Blind spots and coverage, now that every DNS answer is in.
   r.coverage = dropped_coverage_;
-  for (std::size_t i = 0; i < r.flows.size(); ++i) {
-    const flow::Flow& f = r.flows[i];
-    const app::FlowDetails* d = details_of(r, f);
-    if (d != nullptr) ++r.coverage.blind_spots[static_cast<std::size_t>(d->blind_spot)];
-    flow::FlowLabel& label = labels[i];
-    label.hostname = r.names[i].hostname;
-    label.hostname_source = r.names[i].source;
-    if (d != nullptr) label.app_protocol = app::to_string(d->app);
-    label.encrypted = app::encrypted(d);
+  for (const FlowRow& f : r.flows) {
+    if (f.details) ++r.coverage.blind_spots[static_cast<std::size_t>(f.details->blind_spot)];
     ++r.coverage.flows;
     r.coverage.bytes_out += f.out().bytes;
-    if (!label.hostname.empty()) {
+    if (!f.name.hostname.empty()) {
       ++r.coverage.named_flows;
       r.coverage.named_bytes_out += f.out().bytes;
     }
   }
-  r.destinations = flow::aggregate_destinations(r.flows, &labels, dropped_destinations_.take());
+  r.destinations = destinations_of(r.flows, dropped_destinations_.take());
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;

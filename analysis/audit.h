@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <functional>
 #include <string_view>
 #include <unordered_map>
@@ -114,21 +115,37 @@ struct FlowProcess {
 [[nodiscard]] std::string process_comment(const FlowProcess& p);
 [[nodiscard]] std::optional<FlowProcess> parse_process_comment(std::string_view comment);
 
+// A flow of the audit with what was learned about it: its name and, where inspection found
+// something, its details. A row is a flow (every reader of a flow's fields reads a row the same
+// way) and owns the rest: nothing ties it to a position in another vector.
+struct FlowRow : flow::Flow {
+  FlowRow() = default;
+  FlowRow(flow::Flow f, app::FlowName n = {}) : flow::Flow(std::move(f)), name(n) {}  // implicit: a row is a flow
+  app::FlowName name;
+  std::optional<app::FlowDetails> details;  // empty where inspection found nothing
+  [[nodiscard]] const app::FlowDetails* app_details() const noexcept { return details ? &*details : nullptr; }
+};
+
+// A destination with where and whose it is. The enrichment is empty until the session enriches
+// the result (or when no enricher ran, as in some tests and the live flow batches).
+struct DestinationRow : flow::Destination {
+  DestinationRow() = default;
+  DestinationRow(flow::Destination d) : flow::Destination(std::move(d)) {}  // implicit, as above
+  std::optional<enrich::DestinationEnrichment> enrichment;
+};
+
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
-  std::vector<flow::Flow> flows;  // records kept (see CapStats); total_flows() counts every flow
+  std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
   CapStats caps;
-  std::vector<flow::Destination> destinations;
-  std::vector<app::FlowName> names;  // parallel to flows
-  std::shared_ptr<const core::StringPool> strings;  // what `details` point into
-  std::unordered_map<std::uint64_t, app::FlowDetails> details;  // by flow id, where there is something
+  std::vector<DestinationRow> destinations;
+  std::shared_ptr<const core::StringPool> strings;  // what names and details point into
   std::vector<app::DnsRecord> dns;
   app::AppStats app_stats;
   Coverage coverage;
-  std::vector<enrich::DestinationEnrichment> enrichment;  // parallel to destinations, when enriched
   std::vector<enrich::GeoDatabaseInfo> geo_databases;
   std::vector<std::string> warnings;
   packet::DecodeCounters decode;
@@ -142,6 +159,20 @@ struct AuditResult {
   std::uint64_t skipped_unsupported_link = 0;
   [[nodiscard]] std::uint64_t total_flows() const noexcept { return flows.size() + caps.flow_records_dropped; }
 };
+
+// What a destination learns from one flow beyond its counters: the flow's name, its protocol and
+// whether it was encrypted.
+[[nodiscard]] flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d);
+
+// The destinations of `flows` (labelled by their names and details), merged with `folded` (the
+// destinations of dropped records): what finish() gives, for tests that build results by hand too.
+[[nodiscard]] std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows,
+                                                          std::vector<flow::Destination> folded = {});
+
+// For each flow of `r`, the index of its destination in r.destinations, kNoDestination for none
+// (a flow past --max-destinations).
+inline constexpr std::size_t kNoDestination = static_cast<std::size_t>(-1);
+[[nodiscard]] std::vector<std::size_t> flow_destinations(const AuditResult& r);
 
 // Seconds between two timestamps, computed in double so that no pair of timestamps can overflow.
 inline double duration_seconds(core::TimestampNs first, core::TimestampNs last) noexcept {
@@ -183,9 +214,6 @@ class Auditor {
   void set_process(std::uint64_t flow_id, FlowProcess process);
   // The flow of the last packet given to process(), 0 when it had none (not TCP/UDP).
   [[nodiscard]] std::uint64_t last_flow_id() const noexcept { return last_flow_id_; }
-
-  // The details of a flow in a result, or null.
-  static const app::FlowDetails* details_of(const AuditResult& r, const flow::Flow& f);
 
   // Live capture: remember each new server endpoint (address, port, transport) so that
   // take_new_destinations() can report it. Off for replays (it costs a set of endpoints).

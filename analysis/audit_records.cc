@@ -1,8 +1,8 @@
 // Bounding the records of ended flows (--max-flow-records). A record is dropped only once nothing
 // the report or the policy needs is lost with it: its flow is added to its destination (as it
 // would be at the end), counted in the coverage, and folded into a flow group, the flows to one
-// destination whose values visible to flow rules (name, TLS, HTTP, QUIC, blind spot, and bytes
-// when a rule reads them) are all equal. One record per group is kept, the one with the lowest
+// destination whose values visible to flow rules (analysis/flow_values.h; bytes only when a rule
+// reads them) are all equal. One record per group is kept, the one with the lowest
 // id, so the rules evaluate it once at the end, against the final destination and capture, and
 // count the folded flows with it: findings, messages and evidence are what they would be with
 // every record (the rule fields a flow shares with its destination are the destination's, which
@@ -11,6 +11,7 @@
 
 #include "analysis/app/naming.h"
 #include "analysis/audit.h"
+#include "analysis/flow_values.h"
 
 namespace flowaudit::analysis {
 namespace {
@@ -39,15 +40,6 @@ class KeyHasher {
   std::uint64_t b_ = 0x84222325CBF29CE4ULL;
 };
 
-flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d) {
-  flow::FlowLabel label;
-  label.hostname = name.hostname;
-  label.hostname_source = name.source;
-  if (d != nullptr) label.app_protocol = app::to_string(d->app);
-  label.encrypted = app::encrypted(d);
-  return label;
-}
-
 }  // namespace
 
 void FoldedFlows::add(const flow::Flow& f) {
@@ -70,43 +62,22 @@ Auditor::GroupKey Auditor::group_key(const flow::Flow& f, const app::FlowName& n
   const std::uint8_t s = f.server();
   h.bytes(f.key.addr[s].bytes().data(), f.key.addr[s].bytes().size());
   h.number(std::uint64_t{f.key.port[s]} << 8 | f.key.protocol);
-  h.text(name.hostname);
-  h.text(name.source);
-  if (options_.group_by_flow_bytes) {
-    h.number(f.out().bytes);
-    h.number(f.in().bytes);
-  }
-  // Details that say nothing (inspected, nothing recognised) read like none to every rule.
-  const bool empty = d != nullptr && d->app == app::AppProtocol::kUnknown && d->blind_spot == app::BlindSpot::kNone &&
-                     !d->tls && !d->http && !d->quic;
-  if (d == nullptr || empty) {
-    h.number(0);
-    return GroupKey{h.a(), h.b()};
-  }
-  h.number(1 + (std::uint64_t{static_cast<std::uint8_t>(d->app)} << 8) +
-           (std::uint64_t{static_cast<std::uint8_t>(d->blind_spot)} << 16) +
-           (std::uint64_t{static_cast<std::uint8_t>(d->limit)} << 24));  // blind_spot_reason
-  if (const app::TlsDetails* t = d->tls.get()) {
-    h.number(std::uint64_t{t->client_hello} | std::uint64_t{t->server_hello} << 1 | std::uint64_t{t->has_sni} << 2 |
-             std::uint64_t{t->ech} << 3 | std::uint64_t{t->client_version} << 16 | std::uint64_t{t->version} << 32 |
-             std::uint64_t{t->cipher} << 48);
-    for (const std::string_view v :
-         {t->sni, t->alpn_offered, t->ja3, t->ja4, t->cert_subject, t->cert_issuer}) {
-      h.text(v);
+  for (std::size_t i = 0; i < kFlowValueCount; ++i) {
+    const auto v = static_cast<FlowValue>(i);
+    // Bytes differ between nearly all flows: they split groups only when a flow rule reads them.
+    if ((v == FlowValue::kBytesOut || v == FlowValue::kBytesIn) && !options_.group_by_flow_bytes) continue;
+    const auto value = flow_value(v, f, name, d);
+    if (!value) {
+      h.number(0);
+    } else if (const auto* text = std::get_if<std::string_view>(&*value)) {
+      h.number(1);
+      h.text(*text);
+    } else if (const auto* n = std::get_if<std::int64_t>(&*value)) {
+      h.number(2);
+      h.number(static_cast<std::uint64_t>(*n));
+    } else {
+      h.number(std::get<bool>(*value) ? 3 : 4);
     }
-  } else {
-    h.number(2);
-  }
-  if (const app::HttpDetails* x = d->http.get()) {
-    for (const std::string_view v : {x->method, x->host, x->path, x->user_agent, x->content_type}) h.text(v);
-    h.number(static_cast<std::uint64_t>(x->content_length));
-  } else {
-    h.number(3);
-  }
-  if (d->quic) {
-    h.text(d->quic->version_name);
-  } else {
-    h.number(4);
   }
   return GroupKey{h.a(), h.b()};
 }

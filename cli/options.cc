@@ -34,7 +34,9 @@ void Progress::start(const std::string& path) {
   path_ = path;
   size_ = 0;
   struct stat st {};
-  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) size_ = static_cast<std::uint64_t>(st.st_size);
+  if (path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    size_ = static_cast<std::uint64_t>(st.st_size);
+  }
   last_ = std::chrono::steady_clock::now();
 }
 
@@ -44,7 +46,9 @@ void Progress::update(std::uint64_t packets, std::uint64_t position) {
   if (now - last_ < std::chrono::milliseconds(250)) return;
   last_ = now;
   std::string share;
-  if (size_ > 0 && position > 0) share = fmt::format("  {:.0f}%", 100.0 * static_cast<double>(position) / static_cast<double>(size_));
+  if (size_ > 0 && position > 0) {
+    share = fmt::format("  {:.0f}%", 100.0 * static_cast<double>(position) / static_cast<double>(size_));
+  }
   fmt::print(stderr, "\rflowaudit: {}  {} packets  {}{}\033[K", path_, packets,
              core::human_bytes(position), share);
   shown_ = true;

@@ -17,8 +17,8 @@ namespace {
 int run_rules_fields() {
   fmt::print("{:<24} {:<9} {:<12} {}\n", "field", "type", "scope", "description");
   for (const auto& f : rules::lang::all_fields()) {
-    fmt::print("{:<24} {:<9} {:<12} {}\n", f.name, rules::lang::field_type_name(f.type), rules::lang::scope_name(f.scope),
-               f.description);
+    fmt::print("{:<24} {:<9} {:<12} {}\n", f.name, rules::lang::field_type_name(f.type),
+               rules::lang::scope_name(f.scope), f.description);
   }
   return kExitOk;
 }
@@ -46,7 +46,8 @@ int run_rules_check(const std::vector<std::string>& files) {
 std::optional<rules::Policy> policy_for_listing(const std::vector<std::string>& specs) {
   std::vector<std::string> warnings;
   bool failed = false;
-  auto policy = session::load_policies(specs, warnings, failed, messages());  // none given: the built-in default, or an error
+  // None given: the built-in default, or an error.
+  auto policy = session::load_policies(specs, warnings, failed, messages());
   if (!policy && !failed) error_line("--policy none: no policy to list");
   return policy;
 }

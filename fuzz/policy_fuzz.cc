@@ -38,9 +38,8 @@ const analysis::AuditResult& fixed_result() {
       f.from[0].first_ns = 1'717'236'000'000'000'000 + f.id;
       f.from[1].bytes = 500;
       f.last_seen = f.from[0].first_ns + 1000;
-      r.flows.push_back(f);
-      r.names.emplace_back();
-      auto& d = r.details[f.id];
+      // Valid until the next flow is added (the rows move as the vector grows).
+      auto& d = r.flows.emplace_back(f).details.emplace();
       d.app = app;
       return &d;
     };
@@ -52,8 +51,8 @@ const analysis::AuditResult& fixed_result() {
     tls->tls->cipher = 0x000a;
     tls->tls->alpn_offered = std::string_view("h2\0http/1.1", 11);
     tls->tls->ja3 = "00112233445566778899aabbccddeeff";
-    r.names.back().hostname = "chat.deepseek.com";
-    r.names.back().source = "tls-sni";
+    r.flows.back().name.hostname = "chat.deepseek.com";
+    r.flows.back().name.source = "tls-sni";
     auto* http = add("43.109.38.198", 80, analysis::packet::kProtoTcp, analysis::app::AppProtocol::kHttp);
     http->http = std::make_unique<analysis::app::HttpDetails>();
     http->http->method = "POST";
@@ -74,7 +73,7 @@ const analysis::AuditResult& fixed_result() {
     q.qtype = "A";
     q.answers = {"d2vmr3bhtjgxmt.cloudfront.net", "3.173.21.63"};
     r.dns.push_back(q);
-    r.destinations = analysis::flow::aggregate_destinations(r.flows);
+    r.destinations = analysis::destinations_of(r.flows);
     r.packets = 50;
     r.coverage.flows = r.flows.size();
     return r;

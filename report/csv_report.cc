@@ -58,11 +58,9 @@ void write_csv(const ReportInput& input, const ReportOptions& options, Output& o
   line.append(kHeader);
   line.append("\r\n");
   out.write(line);
-  static const analysis::app::FlowName kNoName;
-  for (std::size_t i = 0; i < r.flows.size(); ++i) {
-    const auto& f = r.flows[i];
-    const analysis::app::FlowDetails* d = analysis::Auditor::details_of(r, f);
-    const analysis::app::FlowName& name = i < r.names.size() ? r.names[i] : kNoName;
+  for (const analysis::FlowRow& f : r.flows) {
+    const analysis::app::FlowDetails* d = f.app_details();
+    const analysis::app::FlowName& name = f.name;
     const analysis::app::TlsDetails* tls = d != nullptr ? d->tls.get() : nullptr;
     const analysis::app::HttpDetails* http = d != nullptr ? d->http.get() : nullptr;
     line.clear();
@@ -96,13 +94,13 @@ void write_csv(const ReportInput& input, const ReportOptions& options, Output& o
     row.number(f.in().bytes);
     const analysis::enrich::DestinationEnrichment* e = nullptr;
     if (const auto it = destination_of.find(DestinationKey{f.key.addr[f.server()], f.key.port[f.server()], f.key.protocol});
-        it != destination_of.end() && it->second < r.enrichment.size()) {
-      e = &r.enrichment[it->second];
+        it != destination_of.end() && r.destinations[it->second].enrichment) {
+      e = &*r.destinations[it->second].enrichment;
     }
     row.cell(e != nullptr ? std::string_view(e->geo.country) : std::string_view());
     row.cell(e != nullptr && e->geo.asn != 0 ? fmt::format("{}", e->geo.asn) : std::string());
     row.cell(e != nullptr ? std::string_view(e->geo.as_org) : std::string_view());
-    const analysis::enrich::Service* s = e != nullptr ? e->service : nullptr;
+    const analysis::enrich::Service* s = e != nullptr ? e->service.get() : nullptr;
     row.cell(s != nullptr ? std::string_view(s->id) : std::string_view());
     row.cell(s != nullptr ? std::string_view(s->operator_name) : std::string_view());
     row.cell(s != nullptr ? std::string_view(s->jurisdiction) : std::string_view());

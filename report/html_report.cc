@@ -152,7 +152,8 @@ struct Facts {
   std::uint64_t bytes_out = 0;
 
   [[nodiscard]] const analysis::enrich::DestinationEnrichment* enrichment(std::size_t i) const {
-    return i < r.enrichment.size() ? &r.enrichment[i] : nullptr;
+    const auto& e = r.destinations[i].enrichment;
+    return e ? &*e : nullptr;
   }
   [[nodiscard]] std::string country_key(std::size_t i) const {
     const auto* e = enrichment(i);
@@ -472,7 +473,7 @@ class Writer {
       ++differing;
       const auto& d = r_.destinations[i];
       auto [it, added] = lines.try_emplace({d.hostname.empty() ? d.ip.to_string() : d.hostname, c,
-                                            r_.enrichment[i].service},
+                                            facts_.enrichment(i)->service.get()},
                                            Line{i, 0, 0});
       it->second.bytes_out += d.bytes_out;
       ++it->second.destinations;
@@ -488,7 +489,7 @@ class Writer {
     constexpr std::size_t kMaxStory = 8;
     for (std::size_t k = 0; k < sorted.size() && k < kMaxStory; ++k) {
       const auto& [name, line] = sorted[k];
-      const auto& e = r_.enrichment[line.first];
+      const auto& e = *facts_.enrichment(line.first);
       raw(fmt::format("<li><b>{}</b>: server in {}{}, {} operated by {} under <b>{}</b> law; {} sent{}</li>", esc(name),
                       esc(country_label(e.geo.country)),
                       e.geo.as_org.empty() ? std::string() : " (" + esc(e.geo.as_org) + ")", esc(e.service->name),

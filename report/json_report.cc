@@ -241,9 +241,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     w.field("bytes_in", f.in().bytes);
     w.field("payload_bytes_out", f.out().payload_bytes);
     w.field("payload_bytes_in", f.in().payload_bytes);
-    const analysis::app::FlowDetails* d = analysis::Auditor::details_of(r, f);
-    static const analysis::app::FlowName kNoName;
-    const analysis::app::FlowName& name = i < r.names.size() ? r.names[i] : kNoName;
+    const analysis::app::FlowDetails* d = f.app_details();
+    const analysis::app::FlowName& name = f.name;
     w.string_or_null("app_protocol", d != nullptr ? analysis::app::to_string(d->app) : "");
     w.string_or_null("hostname", name.hostname);
     w.string_or_null("hostname_source", name.source);
@@ -345,8 +344,8 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
     w.end_array();
     w.string_or_null("app_protocol", d.app_protocol);
     tristate(w, "encrypted", d.encrypted);
-    if (i < r.enrichment.size()) {
-      write_geo_fields(w, r.enrichment[i]);
+    if (d.enrichment) {
+      write_geo_fields(w, *d.enrichment);
     } else {
       w.null_field("geo");
       w.null_field("service");

@@ -103,8 +103,8 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
     std::string geo = "-";
     std::string jurisdiction = "-";
     std::string service = "-";
-    if (i < r.enrichment.size()) {
-      const auto& en = r.enrichment[i];
+    if (d.enrichment) {
+      const auto& en = *d.enrichment;
       const auto special = analysis::enrich::special_range_name(en.geo.special);
       if (!en.geo.country.empty()) {
         geo = escape_markdown(en.geo.country);

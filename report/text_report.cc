@@ -67,8 +67,8 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
     std::string country = "-";
     std::string jurisdiction = "-";
     std::string service = "-";
-    if (i < r.enrichment.size()) {
-      const auto& e = r.enrichment[i];
+    if (d.enrichment) {
+      const auto& e = *d.enrichment;
       const auto special = analysis::enrich::special_range_name(e.geo.special);
       country = !e.geo.country.empty() ? e.geo.country : !special.empty() ? "lan" : "-";
       if (e.service != nullptr) {

@@ -78,8 +78,9 @@ bool AuditSession::auditor_options(analysis::AuditOptions& options) const {
 
 bool AuditSession::prepare() {
   bool policy_failed = false;
-  policy_ = load_policies(settings_.policies, warnings_, policy_failed, *messages_);
+  auto loaded = load_policies(settings_.policies, warnings_, policy_failed, *messages_);
   if (policy_failed) return false;
+  if (loaded) policy_ = std::make_shared<const rules::Policy>(std::move(*loaded));
   const auto& app = settings_.app;
   if (!app.empty() && (!policy_ || policy_->find_allowlist(app) == nullptr)) {
     std::string apps;
@@ -105,19 +106,23 @@ void AuditSession::complete(analysis::Auditor& auditor, std::vector<capture::Sou
   // The session's own warnings came first (policy, databases), then the caller's (capture).
   result.warnings.insert(result.warnings.end(), warnings_.begin(), warnings_.end());
   result.warnings.insert(result.warnings.end(), warnings.begin(), warnings.end());
-  result.enrichment = enricher_->enrich(result.destinations);
+  for (auto& d : result.destinations) d.enrichment = enricher_->enrich(d);
   for (const auto& db : enricher_->geo().databases()) result.geo_databases.push_back(db);
   if (policy_) {
-    rules::eval::EvalOptions eval_options;
-    eval_options.app = settings_.app;
-    eval_options.fail_on = fail_on_severity(settings_.fail_on);
-    eval_options.redact = !settings_.no_redact;
-    evaluation_ = rules::eval::evaluate(*policy_, result, eval_options);
-    result.warnings.insert(result.warnings.end(), evaluation_.warnings.begin(), evaluation_.warnings.end());
-    outcome_.policy = &*policy_;
-    outcome_.evaluation = &evaluation_;
-    outcome_.fail_on = settings_.fail_on;
+    auto evaluation =
+        std::make_shared<const rules::eval::Evaluation>(rules::eval::evaluate(*policy_, result, eval_options()));
+    result.warnings.insert(result.warnings.end(), evaluation->warnings.begin(), evaluation->warnings.end());
+    evaluation_ = std::move(evaluation);
+    outcome_ = report::PolicyOutcome{policy_.get(), evaluation_.get(), settings_.fail_on};
   }
+}
+
+rules::eval::EvalOptions AuditSession::eval_options() const {
+  rules::eval::EvalOptions options;
+  options.app = settings_.app;
+  options.fail_on = fail_on_severity(settings_.fail_on);
+  options.redact = !settings_.no_redact;
+  return options;
 }
 
 }  // namespace flowaudit::session

@@ -65,9 +65,6 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
 class AuditSession {
  public:
   AuditSession(Settings settings, Messages& messages) : settings_(std::move(settings)), messages_(&messages) {}
-  // The outcome points into the session: it stays where it was made.
-  AuditSession(const AuditSession&) = delete;
-  AuditSession& operator=(const AuditSession&) = delete;
 
   // The auditor's options from the settings; false (and a message) for a bad --client.
   bool auditor_options(analysis::AuditOptions& options) const;
@@ -83,26 +80,31 @@ class AuditSession {
 
   [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
   [[nodiscard]] Messages& messages() const noexcept { return *messages_; }
-  [[nodiscard]] const std::optional<rules::Policy>& policy() const noexcept { return policy_; }
+  // After prepare(): the policy, null with --policy none.
+  [[nodiscard]] const rules::Policy* policy() const noexcept { return policy_.get(); }
+  // How the policy is evaluated (--app, --fail-on, --no-redact), for the whole audit and for live
+  // findings alike.
+  [[nodiscard]] rules::eval::EvalOptions eval_options() const;
   // After prepare().
   [[nodiscard]] analysis::enrich::Enricher& enricher() noexcept { return *enricher_; }
   [[nodiscard]] analysis::AuditResult& result() noexcept { return result_; }
   [[nodiscard]] const analysis::AuditResult& result() const noexcept { return result_; }
-  [[nodiscard]] const rules::eval::Evaluation& evaluation() const noexcept { return evaluation_; }
+  [[nodiscard]] const rules::eval::Evaluation& evaluation() const noexcept { return *evaluation_; }
   // The policy's outcome for the report writers, null when no policy ran.
-  [[nodiscard]] const report::PolicyOutcome* outcome() const noexcept { return policy_ ? &outcome_ : nullptr; }
+  [[nodiscard]] const report::PolicyOutcome* outcome() const noexcept { return outcome_ ? &*outcome_ : nullptr; }
   [[nodiscard]] report::ReportInput report_input() const noexcept { return {result_, outcome()}; }
 
  private:
   Settings settings_;
   Messages* messages_;
   std::vector<std::string> warnings_;  // from loading the policy and opening the databases
-  // The enrichment points into the enricher's catalog: it lives as long as the result.
   std::unique_ptr<analysis::enrich::Enricher> enricher_;
-  std::optional<rules::Policy> policy_;
+  // On the heap, shared: findings point at the policy's rules and the outcome (a view for the
+  // writers) at both, so neither may move when the session does.
+  std::shared_ptr<const rules::Policy> policy_;
   analysis::AuditResult result_;
-  rules::eval::Evaluation evaluation_;
-  report::PolicyOutcome outcome_;
+  std::shared_ptr<const rules::eval::Evaluation> evaluation_ = std::make_shared<const rules::eval::Evaluation>();
+  std::optional<report::PolicyOutcome> outcome_;
 };
 
 }  // namespace flowaudit::session

@@ -10,8 +10,8 @@
 #include "capture/pcap_file_source.h"
 #include "capture/pcapng_writer.h"
 #include "core/escape.h"
-#include "rules/eval/evaluator.h"
 #include "rules/eval/records.h"
+#include "session/live_findings.h"
 #include "session/app_filter.h"
 
 namespace flowaudit::session {
@@ -79,10 +79,9 @@ bool LiveSession::run() {
   sink_.started(c.interface, capture::link_type_name(source_->link_type()),
                 dropped_, c.write);
 
-  const auto& policy = audit_.policy();
+  const rules::Policy* policy = audit_.policy();
   auto& enricher = audit_.enricher();
-  rules::eval::EvalOptions eval_options;
-  eval_options.fail_on = fail_on_severity(audit_.settings().fail_on);
+  const rules::eval::EvalOptions eval_options = audit_.eval_options();
 
   // New destinations as they appear, with where they are and whose they are, and the destination
   // rules they break.
@@ -93,22 +92,8 @@ bool LiveSession::run() {
       const auto e = enricher.describe(d.ip, d.hostname);
       sink_.new_destination(d, e);
       if (!policy) continue;
-      // The destination rules, on this destination alone.
-      analysis::AuditResult one;
-      analysis::flow::Destination dest;
-      dest.ip = d.ip;
-      dest.port = d.port;
-      dest.protocol = d.protocol;
-      dest.hostname = d.hostname;
-      dest.hostname_source = d.hostname_source;
-      dest.flows = 1;
-      dest.first_ns = dest.last_ns = d.first_ns;
-      one.destinations.push_back(std::move(dest));
-      one.enrichment.push_back(e);
-      const auto found = rules::eval::evaluate(*policy, one, eval_options);
-      for (const auto& f : found.findings) {
-        if (f.rule->scope != rules::lang::Scope::kDestination || f.waiver != nullptr) continue;
-        sink_.destination_finding(*f.rule);
+      for (const rules::Rule* rule : new_destination_findings(*policy, d, e, eval_options)) {
+        sink_.destination_finding(*rule);
       }
     }
   };
@@ -118,20 +103,10 @@ bool LiveSession::run() {
   std::unordered_set<std::string> flow_findings_told;
   const auto tell_flow_findings = [&](core::TimestampNs settle) {
     analysis::AuditResult settled = auditor.take_settled_flows(core::wall_clock_ns(), settle, per_app);
-    if (!policy || settled.flows.empty()) return;
-    settled.enrichment.reserve(settled.destinations.size());
-    for (const auto& d : settled.destinations) settled.enrichment.push_back(enricher.describe(d.ip, d.hostname));
-    const auto found = rules::eval::evaluate(*policy, settled, eval_options);
-    for (const auto& f : found.findings) {
-      if (f.rule->scope != rules::lang::Scope::kFlow || f.waiver != nullptr || !f.destination) continue;
-      const auto& d = settled.destinations[*f.destination];
-      // Named after the first flow behind it (flows to one address and port may carry other names).
-      std::string_view name = d.hostname;
-      if (!f.evidence.flow_ids.empty()) {
-        for (std::size_t i = 0; i < settled.flows.size(); ++i) {
-          if (settled.flows[i].id == f.evidence.flow_ids.front()) name = settled.names[i].hostname;
-        }
-      }
+    if (policy == nullptr) return;
+    for (const auto& f : settled_flow_findings(*policy, settled, enricher, eval_options)) {
+      const auto& d = *f.destination;
+      const std::string_view name = f.name;
       // Once per rule and destination as the user sees it (the name escaped, as it is shown).
       const std::string key = fmt::format("{} {} {}:{}/{}", f.rule->id,
                                           name.empty() ? "(unnamed)" : core::escape_terminal(name),

@@ -42,9 +42,14 @@ bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector
       catalog.add_file(files[i], i < builtin ? Layer::kBuiltIn : Layer::kUser, catalog_errors);
     }
     for (const auto& e : catalog_errors) errors.push_back(e.to_string());
-    if (catalog_errors.empty()) catalog_ = std::move(catalog);
+    if (catalog_errors.empty()) catalog_ = std::make_shared<const ServiceCatalog>(std::move(catalog));
   }
   return errors.size() == errors_before;
+}
+
+std::shared_ptr<const Service> Enricher::shared(const Service* s) const {
+  if (s == nullptr) return nullptr;
+  return std::shared_ptr<const Service>(catalog_, s);
 }
 
 DestinationEnrichment Enricher::describe(const core::IpAddress& ip, std::string_view hostname) {
@@ -52,36 +57,31 @@ DestinationEnrichment Enricher::describe(const core::IpAddress& ip, std::string_
   e.geo = geo_.lookup(ip);
   if (catalog_) {
     if (!hostname.empty()) {
-      e.service = catalog_->match(hostname);
+      e.service = shared(catalog_->match(hostname));
       if (e.service != nullptr) e.service_match = "hostname";
     }
     if (e.service == nullptr) {
-      e.service = catalog_->match(ip);
+      e.service = shared(catalog_->match(ip));
       if (e.service != nullptr) e.service_match = "address";
     }
   }
   return e;
 }
 
-std::vector<DestinationEnrichment> Enricher::enrich(const std::vector<flow::Destination>& destinations) {
-  std::vector<DestinationEnrichment> out;
-  out.reserve(destinations.size());
-  for (const auto& d : destinations) {
-    DestinationEnrichment e = describe(d.ip, d.hostname);
-    // The best name may be unknown to the catalog while another name of the same server is.
-    if (e.service == nullptr || e.service_match == "address") {
-      for (const auto& n : d.names) {
-        if (n.name == d.hostname || catalog_ == std::nullopt) continue;
-        if (const Service* s = catalog_->match(n.name)) {
-          e.service = s;
-          e.service_match = "name";
-          break;
-        }
+DestinationEnrichment Enricher::enrich(const flow::Destination& d) {
+  DestinationEnrichment e = describe(d.ip, d.hostname);
+  // The best name may be unknown to the catalog while another name of the same server is.
+  if (e.service == nullptr || e.service_match == "address") {
+    for (const auto& n : d.names) {
+      if (n.name == d.hostname || catalog_ == nullptr) continue;
+      if (const Service* s = catalog_->match(n.name)) {
+        e.service = shared(s);
+        e.service_match = "name";
+        break;
       }
     }
-    out.push_back(std::move(e));
   }
-  return out;
+  return e;
 }
 
 }  // namespace flowaudit::analysis::enrich

@@ -4,6 +4,7 @@
 // edge serving a CN operator is the case that matters most.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,7 +17,9 @@ namespace flowaudit::analysis::enrich {
 
 struct DestinationEnrichment {
   GeoInfo geo;
-  const Service* service = nullptr;  // points into the catalog, which outlives the report
+  // Shares the catalog (an aliasing pointer: one reference count, no copy of the entry), so the
+  // result outlives the Enricher safely and entries still compare by address.
+  std::shared_ptr<const Service> service;
   std::string service_match;         // "hostname", "name" (another name seen), "address"; empty: none
 };
 
@@ -28,15 +31,19 @@ class Enricher {
   bool open(const std::vector<std::string>& geoip_dbs, const std::vector<std::string>& catalogs,
             std::vector<std::string>& errors, std::vector<std::string>& warnings);
 
-  [[nodiscard]] std::vector<DestinationEnrichment> enrich(const std::vector<flow::Destination>& destinations);
+  // A destination of an audit: its best name first, then (when that names no service or only
+  // its address does) the other names it was seen with.
+  [[nodiscard]] DestinationEnrichment enrich(const flow::Destination& destination);
+  // An address and a name, as known while a capture runs.
   [[nodiscard]] DestinationEnrichment describe(const core::IpAddress& ip, std::string_view hostname);
 
   [[nodiscard]] GeoLookup& geo() noexcept { return geo_; }
-  [[nodiscard]] const ServiceCatalog* catalog() const noexcept { return catalog_ ? &*catalog_ : nullptr; }
+  [[nodiscard]] const ServiceCatalog* catalog() const noexcept { return catalog_.get(); }
 
  private:
   GeoLookup geo_;
-  std::optional<ServiceCatalog> catalog_;
+  std::shared_ptr<const ServiceCatalog> catalog_;  // shared with every enrichment that names a service
+  [[nodiscard]] std::shared_ptr<const Service> shared(const Service* s) const;
 };
 
 }  // namespace flowaudit::analysis::enrich

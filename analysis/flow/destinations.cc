@@ -146,13 +146,22 @@ std::vector<Destination> DestinationAggregator::take() {
 
 std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows, const std::vector<FlowLabel>* labels,
                                                 std::vector<Destination> folded) {
+  std::vector<const Flow*> pointers;
+  pointers.reserve(flows.size());
+  for (const Flow& f : flows) pointers.push_back(&f);
+  std::span<const FlowLabel> given;  // none: no names, protocols or encryption
+  if (labels != nullptr) given = *labels;
+  return aggregate_destinations(pointers, given, std::move(folded));
+}
+
+std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flows, std::span<const FlowLabel> labels,
+                                                std::vector<Destination> folded) {
   using Key = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
   std::map<Key, Destination> by_key;
   for (std::size_t i = 0; i < flows.size(); ++i) {
-    const Flow& f = flows[i];
+    const Flow& f = *flows[i];
     const std::uint8_t s = f.server();
-    add_flow(by_key[Key{f.key.addr[s], f.key.port[s], f.key.protocol}], f,
-             labels != nullptr && i < labels->size() ? &(*labels)[i] : nullptr);
+    add_flow(by_key[Key{f.key.addr[s], f.key.port[s], f.key.protocol}], f, i < labels.size() ? &labels[i] : nullptr);
   }
   for (Destination& d : folded) {
     const Key key{d.ip, d.port, d.protocol};

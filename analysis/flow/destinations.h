@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -54,6 +55,9 @@ struct Destination {
 // result is the same as if those flows had been in `flows`.
 std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows,
                                                 const std::vector<FlowLabel>* labels = nullptr,
+                                                std::vector<Destination> folded = {});
+// The same over flows held elsewhere (the audit's rows); `labels` parallel to `flows`.
+std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flows, std::span<const FlowLabel> labels,
                                                 std::vector<Destination> folded = {});
 
 // Destinations aggregated one flow at a time, for flows whose records are dropped to bound memory

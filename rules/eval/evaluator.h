@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct Finding {
   const Rule* rule = nullptr;  // into the Policy, or into Evaluation::synthetic_rules
   std::string message;
   std::optional<std::size_t> destination;  // index into AuditResult::destinations
+  // Flow rules: index into AuditResult::flows of the flow that raised it (the first one given).
+  std::optional<std::size_t> flow;
   Evidence evidence;
   const Waiver* waiver = nullptr;  // set: waived, does not count
 };
@@ -61,8 +64,47 @@ struct Evaluation {
   [[nodiscard]] const char* verdict() const noexcept { return failed ? "fail" : "pass"; }
 };
 
+// The whole audit: every destination, flow, DNS query and the capture of `result`, then the
+// allowlist of options.app. Built on RecordEvaluator.
 [[nodiscard]] Evaluation evaluate(const Policy& policy, const analysis::AuditResult& result,
                                   const EvalOptions& options) noexcept;
+
+// Evaluation one record at a time: evaluate() gives it every record of a result; live capture
+// gives it each new destination and each settled flow as they come. Across the records given,
+// findings are deduplicated per rule and target (destination, DNS name, capture), waivers apply,
+// evidence and findings per rule are capped, and records that repeat are evaluated once (memo).
+// Indexes name the records in the findings (Finding::destination, Finding::flow).
+class RecordEvaluator {
+ public:
+  // `capture`: the result whose capture fields every record sees (the whole audit; live capture
+  // has no capture totals yet and gives an empty result). Both must outlive the evaluator.
+  RecordEvaluator(const Policy& policy, const analysis::AuditResult& capture, const EvalOptions& options);
+  ~RecordEvaluator();
+  RecordEvaluator(const RecordEvaluator&) = delete;
+  RecordEvaluator& operator=(const RecordEvaluator&) = delete;
+
+  // The destination rules on one destination; `flow_ids` are its flows, for the evidence.
+  void destination(const analysis::DestinationRow& d, std::size_t index,
+                   const std::vector<std::uint64_t>& flow_ids = {});
+  // The flow rules on one flow, with its destination; `folded`: the flows it stands for.
+  void flow(const analysis::FlowRow& f, std::size_t index, const analysis::DestinationRow& d,
+            std::size_t destination, const analysis::FoldedFlows* folded = nullptr);
+  // The DNS rules on one query; `name` is the index of the first query of its name (findings are
+  // per name), `server` the DNS server's destination if it is one.
+  void dns(const analysis::app::DnsRecord& q, std::size_t name, const analysis::DestinationRow* server,
+           std::optional<std::size_t> server_index);
+  // The capture rules, once.
+  void capture();
+  // The allowlist of options.app over the destinations (`flow_ids` parallel to them).
+  void allowlist(const std::vector<analysis::DestinationRow>& destinations,
+                 const std::vector<std::vector<std::uint64_t>>& flow_ids);
+  // Sorts the findings and decides the verdict (options.fail_on); the evaluator is done.
+  [[nodiscard]] Evaluation finish();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Whether a flow rule (or a waiver of one) reads a flow's own bytes_out or bytes_in: flows whose
 // records are dropped can then be grouped only with flows of the same byte counts

@@ -4,6 +4,7 @@
 
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/enrich/special_ranges.h"
+#include "analysis/flow_values.h"
 #include "analysis/packet/transport.h"
 #include "core/string_pool.h"
 
@@ -69,10 +70,9 @@ lang::FieldSet DestinationRecord::presence() const {
 }
 
 std::optional<Value> DestinationRecord::get(FieldId field) const {
-  const auto& d = r_.destinations[index_];
-  const analysis::enrich::DestinationEnrichment* e =
-      index_ < r_.enrichment.size() ? &r_.enrichment[index_] : nullptr;
-  const analysis::enrich::Service* s = e != nullptr ? e->service : nullptr;
+  const auto& d = *d_;
+  const analysis::enrich::DestinationEnrichment* e = d.enrichment ? &*d.enrichment : nullptr;
+  const analysis::enrich::Service* s = e != nullptr ? e->service.get() : nullptr;
   switch (field) {
     case FieldId::kHostname: return text(d.hostname);
     case FieldId::kHostnameSource: return text(d.hostname_source);
@@ -100,113 +100,65 @@ std::optional<Value> DestinationRecord::get(FieldId field) const {
   }
 }
 
-void FlowRecord::bind(std::size_t flow) noexcept {
-  index_ = flow;
-  details_ = analysis::Auditor::details_of(r_, r_.flows[flow]);
+void FlowRecord::bind(const analysis::FlowRow& flow) noexcept {
+  f_ = &flow;
   version_.reset();
   cipher_.reset();
   client_version_.reset();
 }
 
-std::optional<Value> FlowRecord::get(FieldId field) const {
-  const auto& f = r_.flows[index_];
-  const analysis::app::FlowDetails* d = details_;
-  const analysis::app::TlsDetails* t = d != nullptr ? d->tls.get() : nullptr;
-  const analysis::app::HttpDetails* h = d != nullptr ? d->http.get() : nullptr;
-  switch (field) {
-    // The flow's own view where it has one; the rest is its destination's.
-    case FieldId::kHostname:
-      if (index_ < r_.names.size() && !r_.names[index_].hostname.empty()) return Value(r_.names[index_].hostname);
-      return destination_.get(field);
-    case FieldId::kHostnameSource:
-      if (index_ < r_.names.size() && !r_.names[index_].source.empty()) return Value(r_.names[index_].source);
-      return destination_.get(field);
-    case FieldId::kAppProtocol: return d != nullptr ? text(analysis::app::to_string(d->app)) : std::nullopt;
-    case FieldId::kEncrypted: return tristate(analysis::app::encrypted(d));
-    case FieldId::kBytesOut: return number(f.out().bytes);
-    case FieldId::kBytesIn: return number(f.in().bytes);
-    case FieldId::kBlindSpot: return d != nullptr ? text(analysis::app::to_string(d->blind_spot)) : std::nullopt;
-    case FieldId::kBlindSpotReason: return d != nullptr ? text(analysis::app::to_string(d->limit)) : std::nullopt;
-    // Named values are static strings; only unknown code points are spelled out (and kept).
-    case FieldId::kTlsVersion: {
-      if (t == nullptr || !t->server_hello) return std::nullopt;
-      const std::string_view known = analysis::tls::known_version_name(t->version);
-      if (!known.empty()) return Value(known);
-      if (!version_) version_ = analysis::tls::version_name(t->version);
-      return Value(std::string_view(*version_));
-    }
-    case FieldId::kTlsCipher: {
-      if (t == nullptr || !t->server_hello) return std::nullopt;
-      const std::string_view known = analysis::tls::known_cipher_name(t->cipher);
-      if (!known.empty()) return Value(known);
-      if (!cipher_) cipher_ = analysis::tls::cipher_name(t->cipher);
-      return Value(std::string_view(*cipher_));
-    }
-    case FieldId::kTlsJa3: return t != nullptr ? text(t->ja3) : std::nullopt;
-    case FieldId::kTlsJa4: return t != nullptr ? text(t->ja4) : std::nullopt;
-    case FieldId::kTlsEch: return t != nullptr && t->client_hello ? std::optional<Value>(Value(t->ech)) : std::nullopt;
-    case FieldId::kTlsSni: return t != nullptr && t->has_sni ? text(t->sni) : std::nullopt;
-    case FieldId::kTlsAlpn: return t != nullptr ? text(t->alpn_offered) : std::nullopt;
-    case FieldId::kHttpMethod: return h != nullptr ? text(h->method) : std::nullopt;
-    case FieldId::kHttpHost: return h != nullptr ? text(h->host) : std::nullopt;
-    case FieldId::kHttpPath: return h != nullptr ? text(h->path) : std::nullopt;
-    case FieldId::kHttpUserAgent: return h != nullptr ? text(h->user_agent) : std::nullopt;
-    case FieldId::kHttpContentType: return h != nullptr ? text(h->content_type) : std::nullopt;
-    case FieldId::kHttpContentLength:
-      if (h == nullptr || h->content_length < 0) return std::nullopt;
-      return Value(static_cast<std::int64_t>(h->content_length));
-    case FieldId::kTlsClientVersion: {
-      if (t == nullptr || !t->client_hello) return std::nullopt;
-      const std::string_view known = analysis::tls::known_version_name(t->client_version);
-      if (!known.empty()) return Value(known);
-      if (!client_version_) client_version_ = analysis::tls::version_name(t->client_version);
-      return Value(std::string_view(*client_version_));
-    }
-    case FieldId::kTlsCertSubject: return t != nullptr ? text(t->cert_subject) : std::nullopt;
-    case FieldId::kTlsCertIssuer: return t != nullptr ? text(t->cert_issuer) : std::nullopt;
-    case FieldId::kQuicVersion: return d != nullptr && d->quic ? text(d->quic->version_name) : std::nullopt;
-    default: return destination_.get(field);
-  }
+namespace {
+
+// The flow's name stands in for its destination's only when it has one; every other flow value
+// (protocol, encryption, bytes, ...) is the flow's own even when unknown.
+bool falls_back(FieldId field) noexcept { return field == FieldId::kHostname || field == FieldId::kHostnameSource; }
+
+// Version and cipher codes as rules read them: named values are static strings; only unknown code
+// points are spelled out (and kept in `cache`).
+Value spelled(FieldId field, std::int64_t code, std::optional<std::string>& cache) {
+  const auto c = static_cast<std::uint16_t>(code);
+  const bool cipher = field == FieldId::kTlsCipher;
+  const std::string_view known = cipher ? analysis::tls::known_cipher_name(c) : analysis::tls::known_version_name(c);
+  if (!known.empty()) return Value(known);
+  if (!cache) cache = cipher ? analysis::tls::cipher_name(c) : analysis::tls::version_name(c);
+  return Value(std::string_view(*cache));
 }
 
-lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
-  using lang::field_bit;
-  // The flow's own view replaces its destination's for these (see get()).
-  lang::FieldSet out = destination & ~(field_bit(FieldId::kAppProtocol) | field_bit(FieldId::kEncrypted));
-  out |= field_bit(FieldId::kBytesOut) | field_bit(FieldId::kBytesIn);
-  if (index_ < r_.names.size() && !r_.names[index_].hostname.empty()) out |= field_bit(FieldId::kHostname);
-  if (index_ < r_.names.size() && !r_.names[index_].source.empty()) out |= field_bit(FieldId::kHostnameSource);
-  if (analysis::app::encrypted(details_) >= 0) out |= field_bit(FieldId::kEncrypted);
-  const analysis::app::FlowDetails* d = details_;
-  if (d == nullptr) return out;
-  if (d->app != analysis::app::AppProtocol::kUnknown) out |= field_bit(FieldId::kAppProtocol);
-  if (d->blind_spot != analysis::app::BlindSpot::kNone) out |= field_bit(FieldId::kBlindSpot);
-  if (d->limit != analysis::app::InspectionLimit::kNone) out |= field_bit(FieldId::kBlindSpotReason);
-  if (const auto* t = d->tls.get()) {
-    if (t->server_hello) out |= field_bit(FieldId::kTlsVersion) | field_bit(FieldId::kTlsCipher);
-    if (!t->ja3.empty()) out |= field_bit(FieldId::kTlsJa3);
-    if (!t->ja4.empty()) out |= field_bit(FieldId::kTlsJa4);
-    if (t->client_hello) out |= field_bit(FieldId::kTlsEch) | field_bit(FieldId::kTlsClientVersion);
-    if (!t->cert_subject.empty()) out |= field_bit(FieldId::kTlsCertSubject);
-    if (!t->cert_issuer.empty()) out |= field_bit(FieldId::kTlsCertIssuer);
-    if (t->has_sni && !t->sni.empty()) out |= field_bit(FieldId::kTlsSni);
-    if (!t->alpn_offered.empty()) out |= field_bit(FieldId::kTlsAlpn);
+}  // namespace
+
+std::optional<Value> FlowRecord::get(FieldId field) const {
+  const auto& info = lang::field_info(field);
+  if (!info.flow) return destination_.get(field);
+  const auto v = analysis::flow_value(*info.flow, *f_, f_->name, f_->app_details());
+  if (!v) return falls_back(field) ? destination_.get(field) : std::nullopt;
+  if (const auto* n = std::get_if<std::int64_t>(&*v)) {
+    switch (field) {
+      case FieldId::kTlsVersion: return spelled(field, *n, version_);
+      case FieldId::kTlsCipher: return spelled(field, *n, cipher_);
+      case FieldId::kTlsClientVersion: return spelled(field, *n, client_version_);
+      default: return Value(*n);
+    }
   }
-  if (const auto* h = d->http.get()) {
-    if (!h->method.empty()) out |= field_bit(FieldId::kHttpMethod);
-    if (!h->host.empty()) out |= field_bit(FieldId::kHttpHost);
-    if (!h->path.empty()) out |= field_bit(FieldId::kHttpPath);
-    if (!h->user_agent.empty()) out |= field_bit(FieldId::kHttpUserAgent);
-    if (!h->content_type.empty()) out |= field_bit(FieldId::kHttpContentType);
-    if (h->content_length >= 0) out |= field_bit(FieldId::kHttpContentLength);
+  if (const auto* b = std::get_if<bool>(&*v)) return Value(*b);
+  return Value(std::get<std::string_view>(*v));
+}
+
+lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const {
+  lang::FieldSet out = destination;
+  for (const auto& info : lang::all_fields()) {
+    if (!info.flow) continue;
+    if (analysis::flow_value(*info.flow, *f_, f_->name, f_->app_details())) {
+      out |= lang::field_bit(info.id);
+    } else if (!falls_back(info.id)) {
+      out &= ~lang::field_bit(info.id);
+    }
   }
-  if (d->quic && !d->quic->version_name.empty()) out |= field_bit(FieldId::kQuicVersion);
   return out;
 }
 
 lang::FieldSet DnsQueryRecord::presence() const noexcept {
   using lang::field_bit;
-  const auto& q = r_.dns[index_];
+  const auto& q = *q_;
   lang::FieldSet out = capture_.presence() | field_bit(FieldId::kDnsEncrypted) | field_bit(FieldId::kDnsServer);
   if (q.rcode && !q.rcode->empty()) out |= field_bit(FieldId::kDnsRcode);
   if (!q.query.empty()) out |= field_bit(FieldId::kDnsQuery);
@@ -215,13 +167,13 @@ lang::FieldSet DnsQueryRecord::presence() const noexcept {
   return out;
 }
 
-void DnsQueryRecord::bind(std::size_t query) noexcept {
-  index_ = query;
+void DnsQueryRecord::bind(const analysis::app::DnsRecord& query) noexcept {
+  q_ = &query;
   answers_built_ = false;
 }
 
 std::optional<Value> DnsQueryRecord::get(FieldId field) const {
-  const auto& q = r_.dns[index_];
+  const auto& q = *q_;
   switch (field) {
     case FieldId::kDnsQuery: return text(q.query);
     case FieldId::kDnsQtype: return text(q.qtype);

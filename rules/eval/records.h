@@ -28,36 +28,31 @@ class CaptureRecord final : public lang::Record {
 
 class DestinationRecord final : public lang::Record {
  public:
-  DestinationRecord(const analysis::AuditResult& result, const CaptureRecord& capture) noexcept
-      : r_(result), capture_(capture) {}
-  void bind(std::size_t destination) noexcept { index_ = destination; }
+  explicit DestinationRecord(const CaptureRecord& capture) noexcept : capture_(capture) {}
+  void bind(const analysis::DestinationRow& destination) noexcept { d_ = &destination; }
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
   // Asks every destination field (call once per destination and keep the answer).
   [[nodiscard]] lang::FieldSet presence() const;
 
  private:
-  const analysis::AuditResult& r_;
   const CaptureRecord& capture_;
-  std::size_t index_ = 0;
+  const analysis::DestinationRow* d_ = nullptr;
 };
 
+// A flow's fields are its own values (analysis/flow_values.h, named by the field table), the rest
+// its destination's.
 class FlowRecord final : public lang::Record {
  public:
-  FlowRecord(const analysis::AuditResult& result, const DestinationRecord& destination) noexcept
-      : r_(result), destination_(destination) {}
-  // `destination_index` must be the destination the flow belongs to (the DestinationRecord given to
-  // the constructor is bound to it by the caller).
-  void bind(std::size_t flow) noexcept;
+  // The DestinationRecord is bound to the flow's destination by the caller.
+  explicit FlowRecord(const DestinationRecord& destination) noexcept : destination_(destination) {}
+  void bind(const analysis::FlowRow& flow) noexcept;
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
-  // From the flow's details, without asking each field; `destination` is the presence of the
-  // flow's destination.
-  [[nodiscard]] lang::FieldSet presence(lang::FieldSet destination) const noexcept;
+  // `destination` is the presence of the flow's destination.
+  [[nodiscard]] lang::FieldSet presence(lang::FieldSet destination) const;
 
  private:
-  const analysis::AuditResult& r_;
   const DestinationRecord& destination_;
-  std::size_t index_ = 0;
-  const analysis::app::FlowDetails* details_ = nullptr;
+  const analysis::FlowRow* f_ = nullptr;
   mutable std::optional<std::string> version_;  // built on first use
   mutable std::optional<std::string> cipher_;
   mutable std::optional<std::string> client_version_;
@@ -65,16 +60,14 @@ class FlowRecord final : public lang::Record {
 
 class DnsQueryRecord final : public lang::Record {
  public:
-  DnsQueryRecord(const analysis::AuditResult& result, const CaptureRecord& capture) noexcept
-      : r_(result), capture_(capture) {}
-  void bind(std::size_t query) noexcept;
+  explicit DnsQueryRecord(const CaptureRecord& capture) noexcept : capture_(capture) {}
+  void bind(const analysis::app::DnsRecord& query) noexcept;
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
   [[nodiscard]] lang::FieldSet presence() const noexcept;
 
  private:
-  const analysis::AuditResult& r_;
   const CaptureRecord& capture_;
-  std::size_t index_ = 0;
+  const analysis::app::DnsRecord* q_ = nullptr;
   mutable std::string answers_;  // joined with core::kListSeparator, on first use
   mutable bool answers_built_ = false;
 };

@@ -9,6 +9,8 @@
 #include <span>
 #include <string_view>
 
+#include "analysis/flow_values.h"
+
 namespace flowaudit::rules::lang {
 
 enum class FieldType : std::uint8_t {
@@ -87,6 +89,11 @@ struct FieldInfo {
   FieldType type;
   Scope scope;
   std::string_view description;
+  // The flow's own value, for the fields a flow has (analysis/flow_values.h): flow rules read it
+  // first. Rows without it are destination or capture values only.
+  std::optional<analysis::FlowValue> flow{};
+  // A request target (an HTTP path): quoted in a finding message it is redacted (core/redact.h).
+  bool request_target = false;
 };
 
 [[nodiscard]] std::span<const FieldInfo> all_fields() noexcept;

@@ -11,36 +11,19 @@
 #include <vector>
 
 #include "analysis/audit.h"
-#include "analysis/enrich/enrichment.h"
-#include "capture/pcap_file_source.h"
 #include "e2e/e2e_util.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
 #include "report/html_report.h"
 #include "report/report.h"
+#include "unit/session/audited.h"
 
 namespace flowaudit::e2e {
 namespace {
 
 
 analysis::AuditResult audit(const std::string& capture) {
-  analysis::Auditor auditor{analysis::AuditOptions{}};
-  auto opened = capture::open_capture_file(source_path("tests/data/" + capture));
-  REQUIRE(opened.source);
-  std::vector<capture::SourceInfo> infos;
-  infos.push_back(auditor.run(*opened.source, 0));
-  auto result = auditor.finish(std::move(infos));
-  // Enrichment points into the catalog, which must outlive every result.
-  static analysis::enrich::Enricher enricher;
-  static const bool opened_dbs = [] {
-    std::vector<std::string> errors, warnings;
-    const std::string geo = source_path("tests/data/geo/");
-    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
-  }();
-  REQUIRE(opened_dbs);
-  result.enrichment = enricher.enrich(result.destinations);
-  for (const auto& db : enricher.geo().databases()) result.geo_databases.push_back(db);
-  return result;
+  return test::audited({source_path("tests/data/" + capture)});
 }
 
 // The default policy, evaluated; kept alive for the whole run (findings point into it).
@@ -225,9 +208,9 @@ TEST_CASE("html report: redaction of messages, no policy, and the destinations c
   auto r = audit("deepseek-session.pcapng");
   // The plaintext rules quote {http.path}: the evaluation redacts the value before it is quoted.
   bool has_http = false;
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "/v1/collect?device_id=8f3a9c1e2b7d4f60&email=a@b.c";
       has_http = true;
     }
   }
@@ -263,9 +246,7 @@ TEST_CASE("html report: redaction of messages, no policy, and the destinations c
 
   // More destinations than the table shows: capped, with a note.
   const auto one = r.destinations.front();
-  const auto one_geo = r.enrichment.front();
   r.destinations.assign(report::kHtmlMaxDestinations + 100, one);
-  r.enrichment.assign(r.destinations.size(), one_geo);
   const std::string big = html_of(r, nullptr);
   CHECK(count(big, "<tr><td class=\"host\">") == report::kHtmlMaxDestinations);
   CHECK(big.find("the first 500 of 600") != std::string::npos);

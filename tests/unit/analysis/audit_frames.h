@@ -24,4 +24,13 @@ inline analysis::AuditResult audit_frames(const std::vector<Bytes>& frames, anal
   return a.finish({});
 }
 
+// The details of the flows that have some, in flow order (pointers into `r`).
+inline std::vector<const analysis::app::FlowDetails*> flow_details(const analysis::AuditResult& r) {
+  std::vector<const analysis::app::FlowDetails*> out;
+  for (const auto& f : r.flows) {
+    if (f.details) out.push_back(&*f.details);
+  }
+  return out;
+}
+
 }  // namespace flowaudit::test

@@ -22,11 +22,11 @@
 #include <fmt/format.h>
 
 #include "analysis/audit.h"
-#include "analysis/enrich/enrichment.h"
 #include "capture/pcap_file_source.h"
 #include "core/ip_address.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
+#include "unit/session/audited.h"
 #include "report/junit_report.h"
 #include "report/report.h"
 #include "report/sarif_report.h"
@@ -48,26 +48,12 @@ std::string source_path(const std::string& relative) { return std::string(FLOWAU
 const std::vector<std::string> kCaptures{"tests/data/deepseek-session.pcapng", "tests/data/trackers-mix.pcap"};
 
 analysis::AuditResult audit() {
-  analysis::Auditor auditor{analysis::AuditOptions{}};
-  std::vector<capture::SourceInfo> infos;
-  for (const auto& f : kCaptures) {
-    auto opened = capture::open_capture_file(source_path(f));
-    REQUIRE(opened.source);
-    infos.push_back(auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size())));
-    // As a user in the repository would name it: the golden files must not depend on the checkout.
-    infos.back().path = f;
-  }
-  auto result = auditor.finish(std::move(infos));
-  // Enrichment points into the catalog: it must outlive every result (static, for the whole run).
-  static analysis::enrich::Enricher enricher;
-  static const bool opened = [] {
-    ::setenv("FLOWAUDIT_DATA_DIR", source_path("data").c_str(), 0);  // the built-in catalog
-    std::vector<std::string> errors, warnings;
-    const std::string geo = source_path("tests/data/geo/");
-    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
-  }();
-  REQUIRE(opened);
-  result.enrichment = enricher.enrich(result.destinations);
+  std::vector<std::string> paths;
+  for (const auto& f : kCaptures) paths.push_back(source_path(f));
+  auto result = test::audited(paths);
+  // As a user in the repository would name them: the golden files must not depend on the checkout.
+  REQUIRE(result.inputs.size() == std::size(kCaptures));
+  for (std::size_t i = 0; i < result.inputs.size(); ++i) result.inputs[i].path = kCaptures[i];
   // Database paths are absolute here; reports print only their attribution, but keep them stable.
   for (auto& db : result.geo_databases) db.path = std::filesystem::path(db.path).filename().string();
   return result;
@@ -172,9 +158,9 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 // A result whose first HTTP flow carries an identifier in its query string, for the redaction tests.
 analysis::AuditResult with_identifier_in_query() {
   analysis::AuditResult r = audit();
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "/service/2/device_register/?device_id=abc123&aid=1";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "/service/2/device_register/?device_id=abc123&aid=1";
       break;
     }
   }
@@ -300,9 +286,9 @@ TEST_CASE("csv cells are quoted per RFC 4180 and guarded against formulas") {
 
 TEST_CASE("csv: a hostile HTTP path is redacted, quoted and guarded") {
   analysis::AuditResult r = audit();
-  for (auto& [id, d] : r.details) {
-    if (d.http) {
-      d.http->path = "=cmd|' /C calc'!A0,\"x\"?device_id=abc123";
+  for (auto& f : r.flows) {
+    if (f.details && f.details->http) {
+      f.details->http->path = "=cmd|' /C calc'!A0,\"x\"?device_id=abc123";
       break;
     }
   }

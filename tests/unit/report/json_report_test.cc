@@ -71,7 +71,8 @@ AuditResult sample() {
   udp.end = FlowEnd::kIdleTimeout;
   udp.from[1] = {1, 80, 52, kT0, kT0};
   udp.last_seen = kT0;
-  r.flows = {tcp, udp};
+  r.flows.emplace_back(tcp);
+  r.flows.emplace_back(udp);
 
   Destination d;
   d.ip = *IpAddress::parse("93.184.216.34");

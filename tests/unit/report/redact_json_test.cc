@@ -17,15 +17,13 @@ TEST_CASE("flows[].http.path is redacted by default and kept with redact off") {
   f.key.port[0] = 50000;
   f.key.port[1] = 80;
   f.key.protocol = analysis::packet::kProtoTcp;
-  r.flows.push_back(f);
-  r.names.emplace_back();
-  auto& d = r.details[1];
+  auto& d = r.flows.emplace_back(f).details.emplace();
   d.app = analysis::app::AppProtocol::kHttp;
   d.http = std::make_unique<analysis::app::HttpDetails>();
   d.http->method = "POST";
   d.http->host = "gator.volces.com";
   d.http->path = "/service/2/app_log/?device_id=7351861239000&aid=1";
-  r.destinations = analysis::flow::aggregate_destinations(r.flows);
+  r.destinations = analysis::destinations_of(r.flows);
   const std::string redacted = render(Format::kJson, {r});
   CHECK(redacted.find("\"/service/2/app_log/?device_id=REDACTED&aid=REDACTED\"") != std::string::npos);
   CHECK(redacted.find("7351861239000") == std::string::npos);

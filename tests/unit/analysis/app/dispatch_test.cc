@@ -75,8 +75,9 @@ std::vector<std::uint8_t> tls_hello(std::string_view sni) {
 }
 
 const app::FlowDetails& only(const AuditResult& r) {
-  REQUIRE(r.details.size() == 1);
-  return r.details.begin()->second;
+  const auto details = pb::flow_details(r);
+  REQUIRE(details.size() == 1);
+  return *details.front();
 }
 // The details live in the result: a temporary one would leave the reference dangling (ASan found it).
 const app::FlowDetails& only(AuditResult&& r) = delete;
@@ -146,7 +147,7 @@ TEST_SUITE("analysis.app.dispatch") {
 
   TEST_CASE("a first byte no row could take is decided at once: unknown, no details, no blind spot") {
     const auto r = audit(cut_at(8080, bytes_of("SSH-2.0-OpenSSH_9.2\r\n"), 1));
-    CHECK(r.details.empty());
+    CHECK(pb::flow_details(r).empty());
   }
 
   TEST_CASE("DNS over UDP between fixed ports: read to the message limit, a message past it is inspection-limit") {
@@ -209,22 +210,20 @@ TEST_SUITE("analysis.app.dispatch") {
     CHECK(r.dns[0].rcode == "NOERROR");
     REQUIRE(r.dns[0].answers.size() == 1);
     CHECK(r.dns[0].answers[0] == "192.0.2.7");
-    REQUIRE(r.details.size() == 1);
-    CHECK(r.details.begin()->second.app == app::AppProtocol::kDns);
+    CHECK(only(r).app == app::AppProtocol::kDns);
   }
 
   TEST_CASE("the table's order: a TLS record to TCP port 53 is TLS, not DNS (DNS over TLS on the wrong port)") {
     const std::vector<std::uint8_t> record_header = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00};
     const auto r = audit(segments(53, record_header, {}, record_header.size()));
-    REQUIRE(r.details.size() == 1);
-    CHECK(r.details.begin()->second.app == app::AppProtocol::kTls);
+    CHECK(only(r).app == app::AppProtocol::kTls);
     CHECK(r.dns.empty());
   }
 
   TEST_CASE("bytes no row claims leave a TCP flow unknown, with no details") {
     const std::vector<std::uint8_t> noise = {'S', 'S', 'H', '-', '2'};
     const auto r = audit(segments(2222, noise, {}, noise.size()));
-    CHECK(r.details.empty());
+    CHECK(pb::flow_details(r).empty());
   }
 
   TEST_CASE("per-flow inspection state stays within its budget") {

@@ -50,8 +50,9 @@ AuditResult audit(const std::vector<pb::Bytes>& frames, AuditOptions options = {
 }
 
 const app::FlowDetails& only_details(const AuditResult& r) {
-  REQUIRE(r.details.size() == 1);
-  return r.details.begin()->second;
+  const auto details = pb::flow_details(r);
+  REQUIRE(details.size() == 1);
+  return *details.front();
 }
 
 pb::InitialSpec v1_spec(std::uint64_t pn) {
@@ -119,8 +120,8 @@ TEST_SUITE("analysis.app.inspection-limit") {
     const pb::Bytes busy = ip_frame(6, pb::tcp_segment(other));  // a SYN: holds the one slot
     const auto r = audit({busy, tcp_frame(999, 0x02), tcp_frame(1000, 0x18, "GET / HTTP/1.1\r\n\r\n")}, o);
     int limited = 0;
-    for (const auto& entry : r.details) {
-      const app::FlowDetails& d = entry.second;
+    for (const app::FlowDetails* entry : pb::flow_details(r)) {
+      const app::FlowDetails& d = *entry;
       if (d.blind_spot != app::BlindSpot::kInspectionLimit) continue;
       ++limited;
       CHECK(d.limit == app::InspectionLimit::kConcurrentInspections);

@@ -38,15 +38,14 @@ struct Builder {
     f.from[0].last_ns = f.from[0].first_ns + 10;
     f.from[1].bytes = 100;
     f.last_seen = f.from[0].last_ns;
-    r.flows.push_back(f);
-    r.names.emplace_back();
-    auto& d = r.details[f.id];
+    // Valid until the next flow is added (the rows move as the vector grows).
+    auto& d = r.flows.emplace_back(f).details.emplace();
     d.app = app;
     return d;
   }
 
   analysis::AuditResult& finish() {
-    r.destinations = analysis::flow::aggregate_destinations(r.flows);
+    r.destinations = analysis::destinations_of(r.flows);
     r.coverage.flows = r.flows.size();
     for (const auto& f : r.flows) r.coverage.bytes_out += f.out().bytes;
     return r;

@@ -6,34 +6,18 @@
 #include <map>
 
 #include "analysis/audit.h"
-#include "analysis/enrich/enrichment.h"
-#include "capture/pcap_file_source.h"
 #include "rules/eval/evaluator.h"
 #include "rules/eval/records.h"
 #include "rules/load/loader.h"
+#include "unit/session/audited.h"
 
 namespace flowaudit::rules::eval {
 namespace {
 
 analysis::AuditResult audit(const std::vector<std::string>& files) {
-  analysis::Auditor auditor{analysis::AuditOptions{}};
-  std::vector<capture::SourceInfo> infos;
-  for (const auto& f : files) {
-    auto opened = capture::open_capture_file(std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/" + f);
-    REQUIRE(opened.source);
-    infos.push_back(auditor.run(*opened.source, static_cast<std::uint32_t>(infos.size())));
-  }
-  auto result = auditor.finish(std::move(infos));
-  // Enrichment points into the catalog: it must outlive every result (static, for the whole run).
-  static analysis::enrich::Enricher enricher;
-  static const bool opened = [] {
-    std::vector<std::string> errors, warnings;
-    const std::string geo = std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/geo/";
-    return enricher.open({geo + "fixture-country.mmdb", geo + "fixture-asn.mmdb"}, {}, errors, warnings);
-  }();
-  REQUIRE(opened);
-  result.enrichment = enricher.enrich(result.destinations);
-  return result;
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/" + f);
+  return test::audited(paths);
 }
 
 lang::FieldSet actual(const lang::Record& record, lang::Scope scope) {
@@ -55,13 +39,13 @@ TEST_SUITE("rules.eval") {
 TEST_CASE("records never claim a field is missing when it has a value") {
   const auto r = audit(kCaptures);
   CaptureRecord capture(r);
-  DestinationRecord dest(r, capture);
-  FlowRecord flow(r, dest);
-  DnsQueryRecord dns(r, capture);
+  DestinationRecord dest(capture);
+  FlowRecord flow(dest);
+  DnsQueryRecord dns(capture);
   CHECK((actual(capture, lang::Scope::kCapture) & ~capture.presence()) == 0);
   std::map<std::size_t, lang::FieldSet> dest_presence;
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {
-    dest.bind(i);
+    dest.bind(r.destinations[i]);
     dest_presence[i] = dest.presence();
     CHECK((actual(dest, lang::Scope::kDestination) & ~dest_presence[i]) == 0);
   }
@@ -71,8 +55,8 @@ TEST_CASE("records never claim a field is missing when it has a value") {
     for (std::size_t d = 0; d < r.destinations.size(); ++d) {
       const auto& dd = r.destinations[d];
       if (dd.ip == f.key.addr[f.server()] && dd.port == f.key.port[f.server()] && dd.protocol == f.key.protocol) {
-        dest.bind(d);
-        flow.bind(i);
+        dest.bind(r.destinations[d]);
+        flow.bind(r.flows[i]);
         INFO("flow " << f.id);
         CHECK((actual(flow, lang::Scope::kFlow) & ~flow.presence(dest_presence[d])) == 0);
         ++checked;
@@ -81,7 +65,7 @@ TEST_CASE("records never claim a field is missing when it has a value") {
   }
   CHECK(checked == r.flows.size());
   for (std::size_t i = 0; i < r.dns.size(); ++i) {
-    dns.bind(i);
+    dns.bind(r.dns[i]);
     CHECK((actual(dns, lang::Scope::kDns) & ~dns.presence()) == 0);
   }
 }
@@ -100,16 +84,16 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
   // Naive: records matched per rule (flows and DNS records one by one, no skipping, no memo).
   std::map<std::string, std::uint64_t> naive;
   CaptureRecord capture(r);
-  DestinationRecord dest(r, capture);
-  FlowRecord flow(r, dest);
-  DnsQueryRecord dns(r, capture);
+  DestinationRecord dest(capture);
+  FlowRecord flow(dest);
+  DnsQueryRecord dns(capture);
   for (const Rule& rule : p.rules) {
     if (!rule.enabled) continue;
     std::uint64_t n = 0;
     switch (rule.scope) {
       case lang::Scope::kDestination:
         for (std::size_t d = 0; d < r.destinations.size(); ++d) {
-          dest.bind(d);
+          dest.bind(r.destinations[d]);
           n += rule.predicate->evaluate(dest) ? r.destinations[d].flows : 0;
         }
         break;
@@ -120,8 +104,8 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
             const auto& dd = r.destinations[d];
             if (dd.ip == f.key.addr[f.server()] && dd.port == f.key.port[f.server()] &&
                 dd.protocol == f.key.protocol) {
-              dest.bind(d);
-              flow.bind(i);
+              dest.bind(r.destinations[d]);
+              flow.bind(r.flows[i]);
               n += rule.predicate->evaluate(flow) ? 1 : 0;
             }
           }
@@ -129,7 +113,7 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
         break;
       case lang::Scope::kDns:
         for (std::size_t i = 0; i < r.dns.size(); ++i) {
-          dns.bind(i);
+          dns.bind(r.dns[i]);
           n += rule.predicate->evaluate(dns) ? 1 : 0;
         }
         break;

@@ -51,4 +51,30 @@ TEST_SUITE("rules.lang.fields") {
     CHECK(lang::field_type_name(lang::FieldType::kCountry) == "country");
     CHECK(lang::scope_name(Scope::kDns) == "dns");
   }
+  TEST_CASE("every flow field names its flow value, once: the group key of the memory cap follows") {
+    // analysis/audit_records.cc groups dropped flows by the values of analysis/flow_values.h; a
+    // flow field read any other way would let flows a rule tells apart share a group.
+    std::vector<int> named(flowaudit::analysis::kFlowValueCount, 0);
+    for (const auto& info : lang::all_fields()) {
+      CAPTURE(info.name);
+      if (info.scope == lang::Scope::kFlow) CHECK(info.flow.has_value());
+      if (info.flow) ++named[static_cast<std::size_t>(*info.flow)];
+    }
+    for (std::size_t v = 0; v < named.size(); ++v) {
+      CAPTURE(v);
+      CHECK(named[v] == 1);
+    }
+    for (const char* name : {"hostname", "hostname_source", "app_protocol", "encrypted", "bytes_out", "bytes_in"}) {
+      CAPTURE(name);
+      CHECK(lang::field_info(*lang::find_field(name)).flow.has_value());  // a flow's own view of these
+    }
+    CHECK_FALSE(lang::field_info(*lang::find_field("flows")).flow.has_value());
+  }
+
+  TEST_CASE("only http.path is redacted as a request target in messages") {
+    for (const auto& info : lang::all_fields()) {
+      CAPTURE(info.name);
+      CHECK(info.request_target == (info.id == lang::FieldId::kHttpPath));
+    }
+  }
 }
