@@ -89,6 +89,11 @@ void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<co
   }
   if (!d.tls) d.tls = std::make_unique<app::TlsDetails>();
   app::TlsDetails& t = *d.tls;
+  // The first ClientHello is the client's fingerprint (JA3 and JA4 are defined on it, tshark and
+  // FoxIO take it). The second one after a HelloRetryRequest differs: Chrome drops the GREASE and
+  // padding extensions it had put last to pad the first hello, so letting it overwrite the first
+  // cut the JA3 list before them and the JA4 count by one.
+  if (t.client_hello) return;
   core::StringPool& strings = *ctx.strings;
   t.client_hello = true;
   t.has_sni = hello.has_sni;
