@@ -285,6 +285,21 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.begin_object();
       w.string_or_null("version", d->quic->version_name);
       w.field("decrypted", d->quic->decrypted);
+      // Additive (issue 13): the versions of the server's Version Negotiation, and its Retry.
+      w.key("version_negotiation");
+      if (d->quic->version_negotiation) {
+        w.begin_array();
+        std::string_view rest = d->quic->offered_versions;
+        while (!rest.empty()) {
+          const auto comma = rest.find(',');
+          w.value(rest.substr(0, comma));
+          rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        }
+        w.end_array();
+      } else {
+        w.null();
+      }
+      w.field("retry", d->quic->retry);
       w.end_object();
     }
     w.end_object();

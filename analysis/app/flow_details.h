@@ -85,6 +85,11 @@ struct QuicDetails {
   std::uint32_t version = 0;
   std::string_view version_name;  // "1", "2", "draft-29", "Q046", ...
   bool decrypted = false;
+  // The server's Version Negotiation: the names of the versions it offered, joined by ','
+  // (empty when none was seen); and whether it sent a Retry.
+  bool version_negotiation = false;
+  std::string_view offered_versions;
+  bool retry = false;
 };
 
 // Allocated per flow that has something to say; the parts only where they apply, so a DNS or an

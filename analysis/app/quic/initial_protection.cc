@@ -13,8 +13,10 @@ namespace flowaudit::analysis::quic {
 namespace {
 
 // Initial salts: RFC 9001 §5.2 (v1, also drafts 33-34), RFC 9369 §3.3.1 (v2), draft-ietf-quic-tls-29
-// §5.2 (drafts 29-32), draft-ietf-quic-tls-23 §5.2 (drafts 23-28, and Facebook mvfst's versions
-// built on draft 27); Google's Q050, T050 and T051 as published in Chromium's QUIC code.
+// §5.2 (drafts 29-32), draft-ietf-quic-tls-23 §5.2 (drafts 23-28), draft-ietf-quic-tls-22 §5.2
+// (draft 22, and mvfst's 0xfaceb001 built on it); Google's Q050, T050 and T051 as published in
+// Chromium's QUIC code. mvfst (getQuicVersionSalt) uses the v1 salt for its v1 alias 0xfaceb003
+// and the draft-23 salt for all its own versions (0xfaceb002 and the experimental aliases).
 constexpr std::array<std::uint8_t, 20> kSaltV1 = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                                   0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
 constexpr std::array<std::uint8_t, 20> kSaltV2 = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
@@ -23,6 +25,8 @@ constexpr std::array<std::uint8_t, 20> kSaltDraft29 = {0xaf, 0xbf, 0xec, 0x28, 0
                                                        0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
 constexpr std::array<std::uint8_t, 20> kSaltDraft23 = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
                                                        0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
+constexpr std::array<std::uint8_t, 20> kSaltDraft22 = {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+                                                       0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a};
 constexpr std::array<std::uint8_t, 20> kSaltQ050 = {0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94,
                                                     0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45};
 constexpr std::array<std::uint8_t, 20> kSaltT050 = {0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80,
@@ -40,6 +44,11 @@ constexpr VersionParams gquic(std::uint32_t version, const std::array<std::uint8
 constexpr std::array kVersions = {
     ietf(0x00000001, kSaltV1),
     VersionParams{0x6b3343cf, kSaltV2, "quicv2 key", "quicv2 iv", "quicv2 hp", 1, false},
+    ietf(0xff000016, kSaltDraft22),  // draft-22
+    ietf(0xff000017, kSaltDraft23),  // draft-23
+    ietf(0xff000018, kSaltDraft23),
+    ietf(0xff000019, kSaltDraft23),
+    ietf(0xff00001a, kSaltDraft23),
     ietf(0xff00001b, kSaltDraft23),  // draft-27
     ietf(0xff00001c, kSaltDraft23),  // draft-28
     ietf(0xff00001d, kSaltDraft29),  // draft-29
@@ -48,8 +57,13 @@ constexpr std::array kVersions = {
     ietf(0xff000020, kSaltDraft29),  // draft-32
     ietf(0xff000021, kSaltV1),       // draft-33
     ietf(0xff000022, kSaltV1),       // draft-34
+    ietf(0xfaceb001, kSaltDraft22),  // mvfst draft-22
     ietf(0xfaceb002, kSaltDraft23),  // mvfst draft-27
+    ietf(0xfaceb003, kSaltV1),       // mvfst alias of v1
     ietf(0xfaceb00e, kSaltDraft23),  // mvfst experimental
+    ietf(0xfaceb010, kSaltDraft23),  // mvfst alias
+    ietf(0xfaceb011, kSaltDraft23),  // mvfst experimental 2
+    ietf(0xfaceb013, kSaltDraft23),  // mvfst experimental 3
     gquic(0x51303530, kSaltQ050),    // "Q050"
     gquic(0x54303530, kSaltT050),    // "T050"
     gquic(0x54303531, kSaltT051),    // "T051"

@@ -20,6 +20,8 @@ class QuicHandler {
                    core::TimestampNs ts);
 
  private:
+  static void on_server_datagram(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> payload);
+
   std::unique_ptr<InitialAssembler> assembler_;  // large: allocated on the flow's first client datagram
   std::uint32_t datagrams_ = 0;
 };
