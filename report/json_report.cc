@@ -377,6 +377,9 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     w.field("transport", q.transport);
     w.field("server", q.server.to_string());
     w.field("query", q.query);
+    // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
+    w.string_or_null("query_as_sent", q.query_as_sent);
+    w.string_or_null("local", q.local);
     w.field("qtype", q.qtype);
     if (q.rcode) {
       w.field("rcode", *q.rcode);

@@ -123,7 +123,9 @@ struct DnsRecord {
   core::TimestampNs ts_ns = 0;
   std::string transport;  // "udp" or "tcp"
   core::IpAddress server;
-  std::string query;
+  std::string query;          // lower case, "." for the root
+  std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
+  std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty
   std::string qtype;
   std::optional<std::string> rcode;  // null: no response seen
   std::vector<std::string> answers;  // A/AAAA addresses and CNAME/PTR targets, in answer order
