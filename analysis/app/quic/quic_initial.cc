@@ -106,7 +106,8 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
   core::ByteReader in(datagram);
   // An Initial of a version we cannot read is answered by the server's Version Negotiation; the
   // client's next Initial, in a version both speak, is read as if it were the first.
-  if (state_ == State::kUnsupportedVersion && params_ == nullptr) state_ = State::kCollecting;
+  const bool was_unsupported = state_ == State::kUnsupportedVersion && params_ == nullptr;
+  if (was_unsupported) state_ = State::kCollecting;
   while (state_ == State::kCollecting && in.remaining() > 0) {
     // The version decides where Initial's type bits are, so peek at it before reading the header.
     core::ByteReader peek = in;
@@ -153,6 +154,8 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
     }
     state_ = feed_packet(header);
   }
+  // Nothing readable in this datagram (a short header, another unknown Initial): still unsupported.
+  if (was_unsupported && params_ == nullptr && state_ == State::kCollecting) state_ = State::kUnsupportedVersion;
   return state_;
 }
 

@@ -43,7 +43,8 @@ class InitialAssembler {
   enum class State {
     kCollecting,       // ClientHello not complete yet
     kComplete,         // client_hello() holds the whole handshake message
-    kUnsupportedVersion,
+    kUnsupportedVersion,  // the first Initial's version is not one we read; a later Initial in
+                          // another version (after Version Negotiation) may still be
     kUndecryptable,    // authentication failed or the packet is broken
     kGaveUp,           // not a client's Initial, or broken after decryption
     kLimit,            // decrypted, but the ClientHello is larger, or in more packets or pieces,

@@ -160,3 +160,16 @@ TEST_SUITE("analysis.app.quic") {
     CHECK(d.tls->sni == "example.com");
   }
 }
+
+TEST_SUITE("analysis.app.quic") {
+  TEST_CASE("QUIC: after an Initial in an unknown version, datagrams with nothing readable keep it unsupported") {
+    const Bytes msg = client_hello_message();
+    Bytes first = seal_initial(spec_for(q::kVersion1, v::kDcid), padded(crypto_frame(0, msg)));
+    first[1] = 0x70, first[2] = 0x9a, first[3] = 0x50, first[4] = 0xc4;  // a v2 draft we do not read
+    q::InitialAssembler a;
+    CHECK(a.feed(first) == State::kUnsupportedVersion);
+    CHECK(a.feed(from_hex("41 0102030405060708 00112233445566778899")) == State::kUnsupportedVersion);  // short header
+    CHECK(a.feed(first) == State::kUnsupportedVersion);
+    CHECK(a.version() == 0x709a50c4);
+  }
+}
