@@ -120,14 +120,26 @@ bool hkdf_expand_label(std::span<const std::uint8_t> secret, std::string_view la
   return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, std::span<const std::uint8_t>(info.data(), n), out);
 }
 
-bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
-                                   InitialSecrets& out) noexcept {
+namespace {
+bool derive_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid, std::string_view side,
+                            InitialSecrets& out) noexcept {
   if (dcid.empty()) return false;  // HKDF needs key material; RFC 9000 §7.2 asks for at least 8 bytes
   std::array<std::uint8_t, 32> initial{};
-  std::array<std::uint8_t, 32> client{};
+  std::array<std::uint8_t, 32> secret{};
   return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, params.salt, initial) &&
-         hkdf_expand_label(initial, "client in", client) && hkdf_expand_label(client, params.key_label, out.key) &&
-         hkdf_expand_label(client, params.iv_label, out.iv) && hkdf_expand_label(client, params.hp_label, out.hp);
+         hkdf_expand_label(initial, side, secret) && hkdf_expand_label(secret, params.key_label, out.key) &&
+         hkdf_expand_label(secret, params.iv_label, out.iv) && hkdf_expand_label(secret, params.hp_label, out.hp);
+}
+}  // namespace
+
+bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept {
+  return derive_initial_secrets(params, dcid, "client in", out);
+}
+
+bool derive_server_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept {
+  return derive_initial_secrets(params, dcid, "server in", out);
 }
 
 bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept {
@@ -144,7 +156,8 @@ bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept {
   return true;
 }
 
-HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out) noexcept {
+HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out,
+                              bool greased_fixed_bit) noexcept {
   const std::span<const std::uint8_t> start = in.rest();
   const std::size_t begin = in.offset();
   std::uint8_t first = 0;
@@ -160,7 +173,7 @@ HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params,
     return HeaderStatus::kMalformed;
   }
   if (params == nullptr) return HeaderStatus::kNotInitial;  // unknown layout past the invariant header
-  if ((first & 0x40) == 0) return HeaderStatus::kMalformed;  // fixed bit
+  if ((first & 0x40) == 0 && !greased_fixed_bit) return HeaderStatus::kMalformed;  // fixed bit
   const std::uint8_t retry_type = params->initial_type == 0 ? 3 : 0;
   if (out.type == retry_type) return HeaderStatus::kNotInitial;  // no length field: ends the walk
   const bool initial = out.type == params->initial_type;

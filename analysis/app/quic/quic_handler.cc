@@ -66,10 +66,25 @@ void QuicHandler::on_server_datagram(app::AppContext& ctx, const flow::Flow& f, 
   }
 }
 
+void QuicHandler::on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload) {
+  const auto state = server_->feed(payload);
+  if (state == InitialAssembler::State::kComplete) {
+    tls::record_server_hello(ctx, ctx.details_for(f), server_->hello());
+    app::done(f);
+  } else if (state != InitialAssembler::State::kCollecting || ++after_hello_ >= ctx.config.max_quic_datagrams) {
+    app::done(f);  // the client's side is what names the flow; the server's is a bonus
+  }
+}
+
 void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                               std::span<const std::uint8_t> payload, core::TimestampNs /*ts*/) {
   if (sender != f.client) {
     on_server_datagram(ctx, f, payload);
+    if (server_) on_server_initial(ctx, f, payload);
+    return;
+  }
+  if (server_) {  // the client's hello is in; only the server's Initial is still awaited
+    if (++after_hello_ >= ctx.config.max_quic_datagrams) app::done(f);
     return;
   }
   app::FlowDetails& d = ctx.details_for(f);
@@ -86,7 +101,11 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
   if (state == State::kComplete) {
     d.quic->decrypted = true;
     tls::record_client_hello(ctx, d, assembler_->client_hello(), true);
-    app::done(f);
+    // The server's Initial carries its ServerHello (JA3S, version, cipher, ALPN), as readable as
+    // the client's: wait for it, a few datagrams at most.
+    server_ = InitialAssembler::for_server(*assembler_);
+    assembler_.reset();
+    if (!server_) app::done(f);
   } else if (state == State::kLimit ||
              (state == State::kCollecting && ++datagrams_ >= ctx.config.max_quic_datagrams &&
               assembler_->decrypted_any())) {

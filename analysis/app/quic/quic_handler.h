@@ -21,9 +21,12 @@ class QuicHandler {
 
  private:
   static void on_server_datagram(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> payload);
+  void on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload);
 
   std::unique_ptr<InitialAssembler> assembler_;  // large: allocated on the flow's first client datagram
+  std::unique_ptr<InitialAssembler> server_;     // once the ClientHello is in: the server's Initials
   std::uint32_t datagrams_ = 0;
+  std::uint32_t after_hello_ = 0;  // datagrams since the ClientHello, up to max_quic_datagrams
 };
 
 class GquicHandler {

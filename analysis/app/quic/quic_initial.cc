@@ -19,7 +19,7 @@ constexpr std::uint64_t kCrypto = 0x06;
 constexpr std::uint64_t kConnectionClose = 0x1c;
 }  // namespace frame
 
-constexpr std::uint8_t kClientHello = 1;
+constexpr std::uint8_t kServerHello = 2;
 
 bool skip_varints(core::ByteReader& in, int n) noexcept {
   std::uint64_t v = 0;
@@ -97,6 +97,20 @@ bool InitialAssembler::use_keys(const VersionParams& params, std::span<const std
   return true;
 }
 
+std::unique_ptr<InitialAssembler> InitialAssembler::for_server(const InitialAssembler& client) {
+  if (client.params_ == nullptr || client.key_dcid_.empty()) return nullptr;
+  InitialSecrets secrets;
+  auto server = std::make_unique<InitialAssembler>();
+  const std::span<const std::uint8_t> dcid(client.key_dcid_.begin(), client.key_dcid_.size());
+  if (!derive_server_initial_secrets(*client.params_, dcid, secrets) || !server->opener_.init(secrets)) return nullptr;
+  server->params_ = client.params_;
+  server->version_ = client.version_;
+  server->key_dcid_ = client.key_dcid_;
+  server->expected_message_ = kServerHello;
+  server->server_side_ = true;
+  return server;
+}
+
 void InitialAssembler::restart_crypto() noexcept {
   crypto_.clear();  // keeps its reservation
   ranges_.clear();
@@ -131,13 +145,13 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
     } else if (version != version_) {
       // The client changed version (after a Version Negotiation) before its hello was complete:
       // the hello is sent again in the new version, with keys from that Initial's DCID.
-      if (params == nullptr || ++version_changes_ > kMaxVersionChanges) break;
+      if (server_side_ || params == nullptr || ++version_changes_ > kMaxVersionChanges) break;
       params_ = nullptr;
       largest_pn_ = -1;
       restart_crypto();
     }
     LongHeader header;
-    const HeaderStatus status = read_long_header(in, params, header);
+    const HeaderStatus status = read_long_header(in, params, header, server_side_);
     if (status == HeaderStatus::kNotInitial && !header.packet.empty()) continue;  // 0-RTT, Handshake
     if (status != HeaderStatus::kOk) {
       // A broken packet before anything was collected means this is not what we thought.
@@ -170,7 +184,7 @@ InitialAssembler::State InitialAssembler::feed_packet(const LongHeader& header) 
     case OpenStatus::kAuthFailed: {
       // After a Retry the client's Initials are protected with keys from the Retry's connection ID,
       // which is the DCID of those Initials (RFC 9001 §5.2). Any other DCID change keeps the keys.
-      if (std::equal(header.dcid.begin(), header.dcid.end(), key_dcid_.begin(), key_dcid_.end()) ||
+      if (server_side_ || std::equal(header.dcid.begin(), header.dcid.end(), key_dcid_.begin(), key_dcid_.end()) ||
           ++key_changes_ > kMaxVersionChanges) {
         return State::kUndecryptable;
       }
@@ -260,7 +274,7 @@ InitialAssembler::State InitialAssembler::check_complete() {
   if (ranges_.empty() || ranges_[0].begin != 0) return State::kCollecting;
   const std::uint32_t have = ranges_[0].end;
   if (have < 4) return State::kCollecting;
-  if (crypto_[0] != kClientHello) return State::kGaveUp;  // a client's first message is its ClientHello
+  if (crypto_[0] != expected_message_) return State::kGaveUp;  // the first message is the side's hello
   const std::uint32_t len = (std::uint32_t{crypto_[1]} << 16) | (std::uint32_t{crypto_[2]} << 8) | crypto_[3];
   if (len > kMaxCryptoBytes - 4) return State::kLimit;
   if (have < 4 + len) return State::kCollecting;

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ class InitialAssembler {
   // Feeds one client->server UDP datagram (it may hold several coalesced QUIC packets).
   State feed(std::span<const std::uint8_t> datagram);
 
+  // An assembler of the server's Initials of the connection `client` reads: the server's keys
+  // from the DCID the client's keys came from, the version the client used, and a ServerHello
+  // instead of a ClientHello. Null when `client` has no keys yet.
+  static std::unique_ptr<InitialAssembler> for_server(const InitialAssembler& client);
+  // The complete handshake message body once kComplete (ClientHello, or ServerHello for_server).
+  [[nodiscard]] std::span<const std::uint8_t> hello() const noexcept { return client_hello(); }
+
   [[nodiscard]] State state() const noexcept { return state_; }
   [[nodiscard]] std::uint32_t version() const noexcept { return version_; }
   // At least one Initial of this connection was decrypted.
@@ -80,6 +88,8 @@ class InitialAssembler {
   core::FixedList<std::uint8_t, 20> key_dcid_;  // the DCID the keys come from
   int version_changes_ = 0;
   int key_changes_ = 0;
+  std::uint8_t expected_message_ = 1;  // ClientHello; ServerHello for the server's side
+  bool server_side_ = false;
   std::int64_t largest_pn_ = -1;
   std::vector<std::uint8_t> crypto_;     // CRYPTO stream bytes from offset 0 (holes are zero)
   core::FixedList<Range, kMaxRanges> ranges_;  // received, sorted, disjoint and not adjacent

@@ -173,3 +173,45 @@ TEST_SUITE("analysis.app.quic") {
     CHECK(a.version() == 0x709a50c4);
   }
 }
+
+TEST_SUITE("analysis.app.quic") {
+  TEST_CASE("QUIC: the server's Initial gives the ServerHello (JA3S), its fixed bit greased or not") {
+    // A ServerHello body: TLS 1.2 legacy version, random, empty session id, TLS_AES_128_GCM_SHA256,
+    // null compression, supported_versions (TLS 1.3) and key_share (x25519, 32 bytes).
+    Bytes sh = {0x03, 0x03};
+    sh.resize(sh.size() + 32, 0x55);
+    for (const int b : {0x00, 0x13, 0x01, 0x00, 0x00, 0x2e, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04, 0x00, 0x33, 0x00,
+                        0x24, 0x00, 0x1d, 0x00, 0x20}) {
+      sh.push_back(static_cast<std::uint8_t>(b));
+    }
+    sh.resize(sh.size() + 32, 0x66);
+    Bytes message = {0x02, 0x00, 0x00, static_cast<std::uint8_t>(sh.size())};
+    message.insert(message.end(), sh.begin(), sh.end());
+    for (const bool greased : {false, true}) {
+      CAPTURE(greased);
+      app::AppContext ctx(app::AppConfig{});
+      flowaudit::analysis::flow::Flow f;
+      f.id = 9;
+      f.client = 0;
+      q::QuicHandler h;
+      h.on_datagram(ctx, f, 0, seal_initial(spec_for(q::kVersion1, v::kDcid), padded(crypto_frame(0, client_hello_message()))), 0);
+      CHECK_FALSE(app::is_done(f));  // waits for the server's Initial
+      InitialSpec server = spec_for(q::kVersion1, v::kDcid);
+      server.server = true;
+      server.header_dcid = from_hex("0102030405060708");
+      server.scid = from_hex("a1a2a3a4a5a6a7a8");
+      server.clear_fixed_bit = greased;
+      Bytes payload = {0x02, 0x00, 0x00, 0x00, 0x00};  // ACK of packet 0
+      const Bytes crypto = crypto_frame(0, message);
+      payload.insert(payload.end(), crypto.begin(), crypto.end());
+      h.on_datagram(ctx, f, 1, seal_initial(server, payload), 0);
+      CHECK(app::is_done(f));
+      const app::FlowDetails& d = ctx.details.at(f.id);
+      REQUIRE(d.tls);
+      CHECK(d.tls->server_hello);
+      CHECK(d.tls->version == 0x0304);
+      CHECK(d.tls->cipher == 0x1301);
+      CHECK(d.tls->ja3s == "f4febc55ea12b31ae17cfb7e614afda8");  // MD5 of "771,4865,43-51", tshark's JA3S of such a hello
+    }
+  }
+}
