@@ -96,6 +96,13 @@ bool hkdf(int mode, std::span<const std::uint8_t> key, std::span<const std::uint
 
 }  // namespace
 
+const VersionParams* reserved_version_trial(std::uint32_t version) noexcept {
+  // RFC 9000 §15: 0x?a?a?a?a versions exist to exercise Version Negotiation; clients that send
+  // one (ngtcp2 among them) protect its Initial like a draft-29 one, which is what Wireshark tries.
+  static constexpr VersionParams kTrial = ietf(0, kSaltDraft29);
+  return (version & 0x0f0f0f0fu) == 0x0a0a0a0au ? &kTrial : nullptr;
+}
+
 const VersionParams* find_version_params(std::uint32_t version) noexcept {
   for (const VersionParams& p : kVersions) {
     if (p.version == version) return &p;

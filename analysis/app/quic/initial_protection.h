@@ -30,6 +30,9 @@ struct VersionParams {
 
 // The parameters of a version whose Initial packets we can open, nullptr for any other.
 const VersionParams* find_version_params(std::uint32_t version) noexcept;
+// For a reserved version (0x?a?a?a?a), the parameters worth a try (draft-29's); nullptr otherwise.
+// Only a successful decryption (the AEAD tag) says they were right.
+const VersionParams* reserved_version_trial(std::uint32_t version) noexcept;
 
 struct InitialSecrets {
   std::array<std::uint8_t, 16> key{};

@@ -48,9 +48,7 @@ app::Claim QuicHandler::claims(const app::ProbeInput& in) noexcept {
   return in.from_client && is_long_header(in.payload) && !gquic(in) ? app::Claim::kYes : app::Claim::kNo;
 }
 
-void QuicHandler::on_server_datagram(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> payload) {
-  ServerStart start;
-  if (!read_server_start(payload, start)) return;
+void QuicHandler::record_server_start(app::AppContext& ctx, const flow::Flow& f, const ServerStart& start) {
   app::FlowDetails& d = ctx.details_for(f);
   if (!d.quic) d.quic = std::make_unique<app::QuicDetails>();
   if (start.retry) d.quic->retry = true;
@@ -79,7 +77,13 @@ void QuicHandler::on_server_initial(app::AppContext& ctx, flow::Flow& f, std::sp
 void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                               std::span<const std::uint8_t> payload, core::TimestampNs /*ts*/) {
   if (sender != f.client) {
-    on_server_datagram(ctx, f, payload);
+    ServerStart start;
+    if (read_server_start(payload, start)) {
+      record_server_start(ctx, f, start);
+      // After a Retry the server's Initials use keys from the Retry's connection ID.
+      if (start.retry && server_) server_->rekey_server({start.retry_scid.begin(), start.retry_scid.size()});
+      return;
+    }
     if (server_) on_server_initial(ctx, f, payload);
     return;
   }

@@ -20,7 +20,7 @@ class QuicHandler {
                    core::TimestampNs ts);
 
  private:
-  static void on_server_datagram(app::AppContext& ctx, const flow::Flow& f, std::span<const std::uint8_t> payload);
+  static void record_server_start(app::AppContext& ctx, const flow::Flow& f, const ServerStart& start);
   void on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload);
 
   std::unique_ptr<InitialAssembler> assembler_;  // large: allocated on the flow's first client datagram

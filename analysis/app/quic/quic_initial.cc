@@ -60,8 +60,9 @@ bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out)
   std::uint32_t version = 0;
   std::uint8_t dcid_len = 0;
   std::uint8_t scid_len = 0;
+  std::span<const std::uint8_t> scid;
   if (!in.read_u8(first) || (first & 0x80) == 0 || !in.read_u32be(version) || !in.read_u8(dcid_len) ||
-      dcid_len > 20 || !in.skip(dcid_len) || !in.read_u8(scid_len) || scid_len > 20 || !in.skip(scid_len)) {
+      dcid_len > 20 || !in.skip(dcid_len) || !in.read_u8(scid_len) || scid_len > 20 || !in.read_bytes(scid_len, scid)) {
     return false;
   }
   if (version == 0) {
@@ -79,6 +80,9 @@ bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out)
   const std::uint8_t retry_type = params->initial_type == 0 ? 3 : 0;
   // A token and a 16-byte integrity tag at least.
   out.retry = ((first >> 4) & 0x03) == retry_type && in.remaining() > 16;
+  if (out.retry) {
+    for (const std::uint8_t b : scid) out.retry_scid.push_back(b);
+  }
   return out.retry;
 }
 
@@ -111,6 +115,20 @@ std::unique_ptr<InitialAssembler> InitialAssembler::for_server(const InitialAsse
   return server;
 }
 
+bool InitialAssembler::rekey_server(std::span<const std::uint8_t> retry_scid) {
+  InitialSecrets secrets;
+  InitialOpener opener;
+  if (!server_side_ || params_ == nullptr || !derive_server_initial_secrets(*params_, retry_scid, secrets) ||
+      !opener.init(secrets)) {
+    return false;
+  }
+  opener_ = std::move(opener);
+  key_dcid_.clear();
+  for (const std::uint8_t b : retry_scid) key_dcid_.push_back(b);
+  restart_crypto();
+  return true;
+}
+
 void InitialAssembler::restart_crypto() noexcept {
   crypto_.clear();  // keeps its reservation
   ranges_.clear();
@@ -134,6 +152,8 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
     }
     const VersionParams* params = find_version_params(version);
     if (params != nullptr && params->gquic) params = nullptr;  // Google QUIC: parse_gquic_hello's job
+    const bool trial = params == nullptr && params_ == nullptr && packets_ == 0 && reserved_version_trial(version) != nullptr;
+    if (trial) params = reserved_version_trial(version);
     if (params_ == nullptr) {
       if (params == nullptr) {
         if (version != 0) {  // 0: version negotiation, not a client's
@@ -167,6 +187,13 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
       version_ = version;
     }
     state_ = feed_packet(header);
+    if (trial && state_ == State::kUndecryptable) {
+      // Not protected as we guessed: a version we cannot read after all.
+      params_ = nullptr;
+      largest_pn_ = -1;
+      state_ = State::kUnsupportedVersion;
+      break;
+    }
   }
   // Nothing readable in this datagram (a short header, another unknown Initial): still unsupported.
   if (was_unsupported && params_ == nullptr && state_ == State::kCollecting) state_ = State::kUnsupportedVersion;

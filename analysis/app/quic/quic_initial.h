@@ -59,6 +59,9 @@ class InitialAssembler {
   // from the DCID the client's keys came from, the version the client used, and a ServerHello
   // instead of a ClientHello. Null when `client` has no keys yet.
   static std::unique_ptr<InitialAssembler> for_server(const InitialAssembler& client);
+  // A server's assembler after a Retry: its Initials are protected with keys from the Retry's
+  // Source Connection ID. False (nothing changed) when no keys come of it.
+  bool rekey_server(std::span<const std::uint8_t> retry_scid);
   // The complete handshake message body once kComplete (ClientHello, or ServerHello for_server).
   [[nodiscard]] std::span<const std::uint8_t> hello() const noexcept { return client_hello(); }
 
@@ -106,6 +109,7 @@ struct ServerStart {
   core::FixedList<std::uint32_t, kMaxOfferedVersions> versions;
   std::size_t versions_left_out = 0;
   bool retry = false;
+  core::FixedList<std::uint8_t, 20> retry_scid;  // the connection ID the client's Initials now use
 };
 // False when the datagram starts with neither.
 bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out) noexcept;

@@ -215,3 +215,15 @@ TEST_SUITE("analysis.app.quic") {
     }
   }
 }
+
+TEST_SUITE("analysis.app.quic") {
+  TEST_CASE("QUIC: a reserved version's Initial protected like draft-29 (ngtcp2, Wireshark's guess) is read") {
+    q::VersionParams reserved = *q::find_version_params(q::kDraft29);
+    reserved.version = 0x1a2a3a4a;
+    InitialSpec spec = spec_for(q::kDraft29, v::kDcid);
+    spec.params = &reserved;
+    q::InitialAssembler a;
+    CHECK(a.feed(seal_initial(spec, padded(crypto_frame(0, client_hello_message())))) == State::kComplete);
+    CHECK(a.version() == 0x1a2a3a4a);
+  }
+}
