@@ -3,7 +3,7 @@
 // One input is the client side of one connection: datagrams, each preceded by its length (2 bytes,
 // big-endian, clipped to what is left). They are fed, in order, to one InitialAssembler (so keys,
 // packet numbers and CRYPTO ranges carry from datagram to datagram), and each is also given to
-// parse_gquic_hello on its own.
+// parse_gquic_hello and, as if the server had sent it, read_server_start on its own.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -27,8 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const State state = assembler.feed(datagram);
     FUZZ_CHECK(state == assembler.state());
-    // Only kCollecting moves on; every other state is final.
-    if (previous != State::kCollecting) FUZZ_CHECK(state == previous);
+    // Only kCollecting moves on, and kUnsupportedVersion (an Initial in a version we read may
+    // follow a Version Negotiation); every other state is final.
+    if (previous != State::kCollecting && previous != State::kUnsupportedVersion) FUZZ_CHECK(state == previous);
     previous = state;
     const std::span<const std::uint8_t> hello = assembler.client_hello();
     if (state == State::kComplete) {
@@ -36,6 +37,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fuzz::touch(hello.data(), hello.size());
     } else {
       FUZZ_CHECK(hello.empty());
+    }
+
+    // The same bytes as a server's datagram: Version Negotiation or Retry.
+    analysis::quic::ServerStart start;
+    if (analysis::quic::read_server_start(datagram, start)) {
+      FUZZ_CHECK(start.version_negotiation != start.retry);
+      FUZZ_CHECK(start.versions.size() <= analysis::quic::kMaxOfferedVersions);
     }
 
     analysis::quic::GquicHello gquic;

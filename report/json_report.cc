@@ -314,6 +314,21 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.begin_object();
       w.string_or_null("version", d->quic->version_name);
       w.field("decrypted", d->quic->decrypted);
+      // Additive (issue 13): the versions of the server's Version Negotiation, and its Retry.
+      w.key("version_negotiation");
+      if (d->quic->version_negotiation) {
+        w.begin_array();
+        std::string_view rest = d->quic->offered_versions;
+        while (!rest.empty()) {
+          const auto comma = rest.find(',');
+          w.value(rest.substr(0, comma));
+          rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        }
+        w.end_array();
+      } else {
+        w.null();
+      }
+      w.field("retry", d->quic->retry);
       w.end_object();
     }
     w.end_object();
@@ -391,6 +406,9 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     w.field("transport", q.transport);
     w.field("server", q.server.to_string());
     w.field("query", q.query);
+    // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
+    w.string_or_null("query_as_sent", q.query_as_sent);
+    w.string_or_null("local", q.local);
     w.field("qtype", q.qtype);
     if (q.rcode) {
       w.field("rcode", *q.rcode);

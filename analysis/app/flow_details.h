@@ -85,6 +85,11 @@ struct QuicDetails {
   std::uint32_t version = 0;
   std::string_view version_name;  // "1", "2", "draft-29", "Q046", ...
   bool decrypted = false;
+  // The server's Version Negotiation: the names of the versions it offered, joined by ','
+  // (empty when none was seen); and whether it sent a Retry.
+  bool version_negotiation = false;
+  std::string_view offered_versions;
+  bool retry = false;
 };
 
 // Allocated per flow that has something to say; the parts only where they apply, so a DNS or an
@@ -118,7 +123,9 @@ struct DnsRecord {
   core::TimestampNs ts_ns = 0;
   std::string transport;  // "udp" or "tcp"
   core::IpAddress server;
-  std::string query;
+  std::string query;          // lower case, "." for the root
+  std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
+  std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty
   std::string qtype;
   std::optional<std::string> rcode;  // null: no response seen
   std::vector<std::string> answers;  // A/AAAA addresses and CNAME/PTR targets, in answer order

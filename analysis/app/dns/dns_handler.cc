@@ -8,16 +8,43 @@ namespace flowaudit::analysis::dns {
 namespace {
 
 constexpr std::uint16_t kDnsPort = 53;
-constexpr std::uint16_t kMdnsPort = 5353;
+constexpr std::uint16_t kMdnsPort = 5353;   // RFC 6762
+constexpr std::uint16_t kLlmnrPort = 5355;  // RFC 4795
+constexpr std::uint16_t kNetbiosNamePort = 137;
+
+bool either(const app::ProbeInput& in, std::uint16_t port) noexcept {
+  return in.server_port == port || in.client_port == port;
+}
+
+// The root is "." in the report, as dig and tshark write it ("" would read as "no name").
+std::string presentation(const Name& n) { return n.length == 0 ? std::string(".") : std::string(n.view()); }
+
+void fill_question(app::DnsRecord& r, const Message& m, const flow::Flow& f) {
+  std::array<char, 16> scratch{};
+  if (m.question_read) {  // no question (QDCOUNT 0): no name, not the root
+    r.query = presentation(m.qname);
+    if (m.qname_as_sent.view() != m.qname.view()) r.query_as_sent = presentation(m.qname_as_sent);
+  }
+  r.qtype = std::string(type_name(m.qtype, scratch));
+  const std::uint16_t ports[2] = {f.key.port[0], f.key.port[1]};
+  if (ports[0] == kMdnsPort || ports[1] == kMdnsPort) {
+    r.local = "mdns";
+  } else if (ports[0] == kLlmnrPort || ports[1] == kLlmnrPort) {
+    r.local = "llmnr";
+  }
+}
 
 }  // namespace
 
 app::Claim DnsHandler::on_port(const app::ProbeInput& in) noexcept {
-  const bool dns = in.server_port == kDnsPort || in.client_port == kDnsPort || in.server_port == kMdnsPort;
+  const bool dns = either(in, kDnsPort) || either(in, kMdnsPort) || either(in, kLlmnrPort);
   return dns ? app::Claim::kYes : app::Claim::kNo;
 }
 
 app::Claim DnsHandler::looks_like_dns(const app::ProbeInput& in) {
+  // NetBIOS Name Service (RFC 1002) uses DNS's message format with names in its own encoding
+  // ("ecemffefedeb..."): it parses, but it is not DNS, and its names are not destinations.
+  if (either(in, kNetbiosNamePort)) return app::Claim::kNo;
   thread_local Message m;
   const bool dns = in.payload.size() >= 12 && parse_message(in.payload, m) == app::ParseStatus::kOk &&
                    m.opcode == 0 && m.question_count == 1 && m.qname.length > 0;
@@ -66,9 +93,11 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
                          core::TimestampNs ts, bool tcp) {
   Message& m = *ctx.message;
   const app::ParseStatus status = parse_message(bytes, m);
-  // A message cut short (snap length) still says what was asked and the answers read before the cut.
-  if (status == app::ParseStatus::kMalformed || (status == app::ParseStatus::kNeedMore && m.qname.length == 0)) {
-    ++ctx.stats.dns_malformed;
+  // A message cut short (snap length) or with a record that cannot be read still says what was
+  // asked and the answers read before the problem; the broken one is counted.
+  if (status == app::ParseStatus::kMalformed) ++ctx.stats.dns_malformed;
+  if (status != app::ParseStatus::kOk && !m.question_read) {
+    if (status == app::ParseStatus::kNeedMore) ++ctx.stats.dns_malformed;
     return;
   }
   std::vector<app::DnsRecord>& records = ctx.dns;
@@ -83,8 +112,7 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     r.ts_ns = ts;
     r.transport = tcp ? "tcp" : "udp";
     r.server = f.key.addr[f.server()];
-    r.query = std::string(m.qname.view());
-    r.qtype = std::string(type_name(m.qtype, scratch));
+    fill_question(r, m, f);
     if (records.size() <= std::numeric_limits<std::uint32_t>::max()) {
       if (pending_.size() == pending_.capacity()) {  // forget the oldest unanswered query
         for (std::size_t i = 1; i < pending_.size(); ++i) pending_[i - 1] = pending_[i];
@@ -115,8 +143,7 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     r->ts_ns = ts;
     r->transport = tcp ? "tcp" : "udp";
     r->server = f.key.addr[f.server()];
-    r->query = std::string(m.qname.view());
-    r->qtype = std::string(type_name(m.qtype, scratch));
+    fill_question(*r, m, f);
   }
   r->rcode = std::string(rcode_name(m.rcode, scratch));
   r->answers.clear();

@@ -37,7 +37,7 @@ enum class NameStatus {
 
 // Appends one label in presentation form, lower-cased, escaping what would be ambiguous or
 // unprintable as \DDD. False when the text would not fit kMaxNameLength.
-bool append_label(Bytes label, Name& out) noexcept {
+bool append_label(Bytes label, Name& out, bool lower) noexcept {
   std::size_t n = out.length;
   const auto put = [&](char c) {
     if (n >= kMaxNameLength) return false;
@@ -47,7 +47,7 @@ bool append_label(Bytes label, Name& out) noexcept {
   if (n != 0 && !put('.')) return false;
   for (const std::uint8_t byte : label) {
     std::uint8_t c = byte;
-    if (c >= 'A' && c <= 'Z') c = static_cast<std::uint8_t>(c - 'A' + 'a');
+    if (lower && c >= 'A' && c <= 'Z') c = static_cast<std::uint8_t>(c - 'A' + 'a');
     if (c <= 0x20 || c >= 0x7F || c == '.' || c == '\\') {
       if (!put('\\') || !put(static_cast<char>('0' + c / 100)) || !put(static_cast<char>('0' + c / 10 % 10)) ||
           !put(static_cast<char>('0' + c % 10))) {
@@ -65,7 +65,8 @@ bool append_label(Bytes label, Name& out) noexcept {
 // including the first compression pointer) must end by `end`; `next` is set just past them.
 // A pointer must point before the first label of the run it ends (so every jump goes strictly
 // backwards and the walk terminates) and past the header; at most kMaxPointerJumps of them.
-NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, std::size_t& next) noexcept {
+NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, std::size_t& next,
+                     bool lower = true) noexcept {
   out.length = 0;
   out.text[0] = '\0';
   ByteReader in(msg.first(end));
@@ -94,7 +95,7 @@ NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, s
     if (wire_length > kMaxWireNameLength) return NameStatus::kMalformed;
     Bytes label;
     if (!in.read_bytes(len, label)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kMalformed;
-    if (!append_label(label, out)) return NameStatus::kMalformed;
+    if (!append_label(label, out, lower)) return NameStatus::kMalformed;
   }
   if (jumps == 0) next = in.offset();
   static_assert(kMaxLabelLength == 0x3F);
@@ -202,6 +203,8 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   out.answers.clear();
   out.dropped_answers = 0;
   out.qname = Name{};
+  out.qname_as_sent.length = 0;
+  out.question_read = false;
   out.qtype = 0;
   ByteReader in(bytes);
   std::uint16_t flags = 0;
@@ -226,7 +229,12 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
     in.skip(pos);
     std::uint16_t qtype = 0;
     if (!in.read_u16be(qtype) || !in.skip(2)) return ParseStatus::kNeedMore;
-    if (q == 0) out.qtype = qtype;
+    if (q == 0) {
+      out.qtype = qtype;
+      out.question_read = true;
+      std::size_t unused = 0;
+      read_name(bytes, kHeaderSize, bytes.size(), out.qname_as_sent, unused, false);  // read once already
+    }
     pos = in.offset();
   }
 
@@ -255,23 +263,66 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
 
 std::string_view type_name(std::uint16_t type, std::array<char, 16>& scratch) noexcept {
   switch (type) {
+    // IANA "Resource Record (RR) TYPEs"; the rest as TYPEnnn (RFC 3597).
     case rr::kA: return "A";
     case 2: return "NS";
+    case 3: return "MD";
+    case 4: return "MF";
     case rr::kCname: return "CNAME";
     case 6: return "SOA";
+    case 7: return "MB";
+    case 8: return "MG";
+    case 9: return "MR";
+    case 10: return "NULL";
+    case 11: return "WKS";
     case rr::kPtr: return "PTR";
+    case 13: return "HINFO";
+    case 14: return "MINFO";
     case 15: return "MX";
     case rr::kTxt: return "TXT";
+    case 17: return "RP";
+    case 18: return "AFSDB";
+    case 24: return "SIG";
+    case 25: return "KEY";
     case rr::kAaaa: return "AAAA";
+    case 29: return "LOC";
     case 33: return "SRV";
+    case 35: return "NAPTR";
+    case 36: return "KX";
+    case 37: return "CERT";
+    case 39: return "DNAME";
     case 41: return "OPT";
+    case 42: return "APL";
     case 43: return "DS";
+    case 44: return "SSHFP";
+    case 45: return "IPSECKEY";
     case 46: return "RRSIG";
     case 47: return "NSEC";
     case 48: return "DNSKEY";
+    case 49: return "DHCID";
+    case 50: return "NSEC3";
+    case 51: return "NSEC3PARAM";
+    case 52: return "TLSA";
+    case 53: return "SMIMEA";
+    case 55: return "HIP";
+    case 59: return "CDS";
+    case 60: return "CDNSKEY";
+    case 61: return "OPENPGPKEY";
+    case 62: return "CSYNC";
+    case 63: return "ZONEMD";
     case rr::kSvcb: return "SVCB";
     case rr::kHttps: return "HTTPS";
+    case 99: return "SPF";
+    case 108: return "EUI48";
+    case 109: return "EUI64";
+    case 249: return "TKEY";
+    case 250: return "TSIG";
+    case 251: return "IXFR";
+    case 252: return "AXFR";
+    case 253: return "MAILB";
+    case 254: return "MAILA";
     case 255: return "ANY";
+    case 256: return "URI";
     case 257: return "CAA";
     default: return with_number("TYPE", type, scratch);
   }

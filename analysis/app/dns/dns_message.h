@@ -55,7 +55,9 @@ struct Message {
   std::uint8_t rcode = 0;
   bool truncated = false;  // the TC bit
   std::uint16_t question_count = 0;
+  bool question_read = false;  // the first question was read whole (its name may be the root, "")
   Name qname;               // first question
+  Name qname_as_sent;       // the same name with its letters' case as on the wire (0x20 encoding)
   std::uint16_t qtype = 0;
   core::FixedList<Answer, kMaxAnswers> answers;  // answer section only
   // Answers whose RDATA did not fill its RDLENGTH exactly (or was invalid for its type): left out
@@ -66,7 +68,8 @@ struct Message {
 // Parses a whole DNS message (for TCP: without the 2-byte length prefix). kNeedMore when the bytes
 // end before the header, the questions or the last answer counted in ANCOUNT do (authority and
 // additional sections are not read); kMalformed when a name or the framing is broken. In both
-// cases `out` keeps the header, the question and the answers read before the problem. More than
+// cases `out` keeps the header, the question (question_read) and the answers read before the
+// problem: one broken record does not hide what came before it. More than
 // kMaxAnswers answers: the first ones are kept, answers.overflowed() is set, and the result is kOk.
 app::ParseStatus parse_message(std::span<const std::uint8_t> bytes, Message& out) noexcept;
 

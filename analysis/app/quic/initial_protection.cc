@@ -13,8 +13,10 @@ namespace flowaudit::analysis::quic {
 namespace {
 
 // Initial salts: RFC 9001 §5.2 (v1, also drafts 33-34), RFC 9369 §3.3.1 (v2), draft-ietf-quic-tls-29
-// §5.2 (drafts 29-32), draft-ietf-quic-tls-23 §5.2 (drafts 23-28, and Facebook mvfst's versions
-// built on draft 27); Google's Q050, T050 and T051 as published in Chromium's QUIC code.
+// §5.2 (drafts 29-32), draft-ietf-quic-tls-23 §5.2 (drafts 23-28), draft-ietf-quic-tls-22 §5.2
+// (draft 22, and mvfst's 0xfaceb001 built on it); Google's Q050, T050 and T051 as published in
+// Chromium's QUIC code. mvfst (getQuicVersionSalt) uses the v1 salt for its v1 alias 0xfaceb003
+// and the draft-23 salt for all its own versions (0xfaceb002 and the experimental aliases).
 constexpr std::array<std::uint8_t, 20> kSaltV1 = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                                   0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
 constexpr std::array<std::uint8_t, 20> kSaltV2 = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
@@ -23,6 +25,8 @@ constexpr std::array<std::uint8_t, 20> kSaltDraft29 = {0xaf, 0xbf, 0xec, 0x28, 0
                                                        0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
 constexpr std::array<std::uint8_t, 20> kSaltDraft23 = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
                                                        0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
+constexpr std::array<std::uint8_t, 20> kSaltDraft22 = {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+                                                       0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a};
 constexpr std::array<std::uint8_t, 20> kSaltQ050 = {0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94,
                                                     0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45};
 constexpr std::array<std::uint8_t, 20> kSaltT050 = {0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80,
@@ -40,6 +44,11 @@ constexpr VersionParams gquic(std::uint32_t version, const std::array<std::uint8
 constexpr std::array kVersions = {
     ietf(0x00000001, kSaltV1),
     VersionParams{0x6b3343cf, kSaltV2, "quicv2 key", "quicv2 iv", "quicv2 hp", 1, false},
+    ietf(0xff000016, kSaltDraft22),  // draft-22
+    ietf(0xff000017, kSaltDraft23),  // draft-23
+    ietf(0xff000018, kSaltDraft23),
+    ietf(0xff000019, kSaltDraft23),
+    ietf(0xff00001a, kSaltDraft23),
     ietf(0xff00001b, kSaltDraft23),  // draft-27
     ietf(0xff00001c, kSaltDraft23),  // draft-28
     ietf(0xff00001d, kSaltDraft29),  // draft-29
@@ -48,8 +57,13 @@ constexpr std::array kVersions = {
     ietf(0xff000020, kSaltDraft29),  // draft-32
     ietf(0xff000021, kSaltV1),       // draft-33
     ietf(0xff000022, kSaltV1),       // draft-34
+    ietf(0xfaceb001, kSaltDraft22),  // mvfst draft-22
     ietf(0xfaceb002, kSaltDraft23),  // mvfst draft-27
+    ietf(0xfaceb003, kSaltV1),       // mvfst alias of v1
     ietf(0xfaceb00e, kSaltDraft23),  // mvfst experimental
+    ietf(0xfaceb010, kSaltDraft23),  // mvfst alias
+    ietf(0xfaceb011, kSaltDraft23),  // mvfst experimental 2
+    ietf(0xfaceb013, kSaltDraft23),  // mvfst experimental 3
     gquic(0x51303530, kSaltQ050),    // "Q050"
     gquic(0x54303530, kSaltT050),    // "T050"
     gquic(0x54303531, kSaltT051),    // "T051"
@@ -82,6 +96,13 @@ bool hkdf(int mode, std::span<const std::uint8_t> key, std::span<const std::uint
 
 }  // namespace
 
+const VersionParams* reserved_version_trial(std::uint32_t version) noexcept {
+  // RFC 9000 §15: 0x?a?a?a?a versions exist to exercise Version Negotiation; clients that send
+  // one (ngtcp2 among them) protect its Initial like a draft-29 one, which is what Wireshark tries.
+  static constexpr VersionParams kTrial = ietf(0, kSaltDraft29);
+  return (version & 0x0f0f0f0fu) == 0x0a0a0a0au ? &kTrial : nullptr;
+}
+
 const VersionParams* find_version_params(std::uint32_t version) noexcept {
   for (const VersionParams& p : kVersions) {
     if (p.version == version) return &p;
@@ -106,14 +127,26 @@ bool hkdf_expand_label(std::span<const std::uint8_t> secret, std::string_view la
   return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, std::span<const std::uint8_t>(info.data(), n), out);
 }
 
-bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
-                                   InitialSecrets& out) noexcept {
+namespace {
+bool derive_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid, std::string_view side,
+                            InitialSecrets& out) noexcept {
   if (dcid.empty()) return false;  // HKDF needs key material; RFC 9000 §7.2 asks for at least 8 bytes
   std::array<std::uint8_t, 32> initial{};
-  std::array<std::uint8_t, 32> client{};
+  std::array<std::uint8_t, 32> secret{};
   return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, params.salt, initial) &&
-         hkdf_expand_label(initial, "client in", client) && hkdf_expand_label(client, params.key_label, out.key) &&
-         hkdf_expand_label(client, params.iv_label, out.iv) && hkdf_expand_label(client, params.hp_label, out.hp);
+         hkdf_expand_label(initial, side, secret) && hkdf_expand_label(secret, params.key_label, out.key) &&
+         hkdf_expand_label(secret, params.iv_label, out.iv) && hkdf_expand_label(secret, params.hp_label, out.hp);
+}
+}  // namespace
+
+bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept {
+  return derive_initial_secrets(params, dcid, "client in", out);
+}
+
+bool derive_server_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept {
+  return derive_initial_secrets(params, dcid, "server in", out);
 }
 
 bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept {
@@ -130,7 +163,8 @@ bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept {
   return true;
 }
 
-HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out) noexcept {
+HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out,
+                              bool greased_fixed_bit) noexcept {
   const std::span<const std::uint8_t> start = in.rest();
   const std::size_t begin = in.offset();
   std::uint8_t first = 0;
@@ -146,7 +180,7 @@ HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params,
     return HeaderStatus::kMalformed;
   }
   if (params == nullptr) return HeaderStatus::kNotInitial;  // unknown layout past the invariant header
-  if ((first & 0x40) == 0) return HeaderStatus::kMalformed;  // fixed bit
+  if ((first & 0x40) == 0 && !greased_fixed_bit) return HeaderStatus::kMalformed;  // fixed bit
   const std::uint8_t retry_type = params->initial_type == 0 ? 3 : 0;
   if (out.type == retry_type) return HeaderStatus::kNotInitial;  // no length field: ends the walk
   const bool initial = out.type == params->initial_type;

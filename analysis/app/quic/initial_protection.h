@@ -30,6 +30,9 @@ struct VersionParams {
 
 // The parameters of a version whose Initial packets we can open, nullptr for any other.
 const VersionParams* find_version_params(std::uint32_t version) noexcept;
+// For a reserved version (0x?a?a?a?a), the parameters worth a try (draft-29's); nullptr otherwise.
+// Only a successful decryption (the AEAD tag) says they were right.
+const VersionParams* reserved_version_trial(std::uint32_t version) noexcept;
 
 struct InitialSecrets {
   std::array<std::uint8_t, 16> key{};
@@ -39,6 +42,9 @@ struct InitialSecrets {
 
 // HKDF-Extract(salt, dcid), then HKDF-Expand-Label "client in", then key/iv/hp (RFC 9001 §5.2).
 bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept;
+// The same with "server in": the keys of the server's Initial packets (from the client's DCID).
+bool derive_server_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
                                    InitialSecrets& out) noexcept;
 
 // TLS 1.3 HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, SHA-256. Exposed for tests.
@@ -65,7 +71,10 @@ enum class HeaderStatus {
 
 // Reads one long-header packet at the reader's position and moves the reader past it. The type
 // of Initial depends on the version, so `params` (nullptr when the version is unknown) says it.
-HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out) noexcept;
+// `greased_fixed_bit`: accept a clear fixed bit (RFC 9287: a peer that advertised grease_quic_bit
+// may receive packets with it cleared; servers do so in their Initials).
+HeaderStatus read_long_header(core::ByteReader& in, const VersionParams* params, LongHeader& out,
+                              bool greased_fixed_bit = false) noexcept;
 
 // RFC 9000 Appendix A.3: the full packet number nearest to largest + 1.
 std::uint64_t decode_packet_number(std::int64_t largest, std::uint64_t truncated, std::size_t pn_len) noexcept;

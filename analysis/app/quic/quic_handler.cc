@@ -48,9 +48,49 @@ app::Claim QuicHandler::claims(const app::ProbeInput& in) noexcept {
   return in.from_client && is_long_header(in.payload) && !gquic(in) ? app::Claim::kYes : app::Claim::kNo;
 }
 
+void QuicHandler::record_server_start(app::AppContext& ctx, const flow::Flow& f, const ServerStart& start) {
+  app::FlowDetails& d = ctx.details_for(f);
+  if (!d.quic) d.quic = std::make_unique<app::QuicDetails>();
+  if (start.retry) d.quic->retry = true;
+  if (start.version_negotiation && !d.quic->version_negotiation) {
+    d.quic->version_negotiation = true;
+    std::string names;
+    for (const std::uint32_t v : start.versions) {
+      if (!names.empty()) names += ',';
+      names += version_name(v);
+    }
+    if (start.versions_left_out != 0) names += fmt::format(",+{} more", start.versions_left_out);
+    d.quic->offered_versions = ctx.strings->intern(names);
+  }
+}
+
+void QuicHandler::on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload) {
+  const auto state = server_->feed(payload);
+  if (state == InitialAssembler::State::kComplete) {
+    tls::record_server_hello(ctx, ctx.details_for(f), server_->hello());
+    app::done(f);
+  } else if (state != InitialAssembler::State::kCollecting || ++after_hello_ >= ctx.config.max_quic_datagrams) {
+    app::done(f);  // the client's side is what names the flow; the server's is a bonus
+  }
+}
+
 void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                               std::span<const std::uint8_t> payload, core::TimestampNs /*ts*/) {
-  if (sender != f.client) return;
+  if (sender != f.client) {
+    ServerStart start;
+    if (read_server_start(payload, start)) {
+      record_server_start(ctx, f, start);
+      // After a Retry the server's Initials use keys from the Retry's connection ID.
+      if (start.retry && server_) server_->rekey_server({start.retry_scid.begin(), start.retry_scid.size()});
+      return;
+    }
+    if (server_) on_server_initial(ctx, f, payload);
+    return;
+  }
+  if (server_) {  // the client's hello is in; only the server's Initial is still awaited
+    if (++after_hello_ >= ctx.config.max_quic_datagrams) app::done(f);
+    return;
+  }
   app::FlowDetails& d = ctx.details_for(f);
   if (!assembler_) assembler_ = std::make_unique<InitialAssembler>();
   const auto state = assembler_->feed(payload);
@@ -58,10 +98,18 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
   d.quic->version = assembler_->version();
   d.quic->version_name = ctx.strings->intern(version_name(assembler_->version()));
   using State = InitialAssembler::State;
+  // Set while the first Initial's version was unknown; the next Initial may be readable.
+  if (state != State::kUnsupportedVersion && d.blind_spot == app::BlindSpot::kQuicUndecryptable) {
+    d.blind_spot = app::BlindSpot::kNone;
+  }
   if (state == State::kComplete) {
     d.quic->decrypted = true;
     tls::record_client_hello(ctx, d, assembler_->client_hello(), true);
-    app::done(f);
+    // The server's Initial carries its ServerHello (JA3S, version, cipher, ALPN), as readable as
+    // the client's: wait for it, a few datagrams at most.
+    server_ = InitialAssembler::for_server(*assembler_);
+    assembler_.reset();
+    if (!server_) app::done(f);
   } else if (state == State::kLimit ||
              (state == State::kCollecting && ++datagrams_ >= ctx.config.max_quic_datagrams &&
               assembler_->decrypted_any())) {
@@ -69,6 +117,10 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
     d.quic->decrypted = true;
     ctx.inspection_limit(f, app::InspectionLimit::kQuicClientHello);
     app::done(f);
+  } else if (state == State::kUnsupportedVersion && ++datagrams_ < ctx.config.max_quic_datagrams) {
+    // Undecryptable unless a Version Negotiation brings an Initial in a version we read: said now,
+    // withdrawn then, so that a flow that ends here is not silent.
+    app::mark_blind_spot(d, app::BlindSpot::kQuicUndecryptable);
   } else if (state != State::kCollecting || datagrams_ >= ctx.config.max_quic_datagrams) {
     app::mark_blind_spot(d, app::BlindSpot::kQuicUndecryptable);
     app::done(f);

@@ -20,8 +20,13 @@ class QuicHandler {
                    core::TimestampNs ts);
 
  private:
+  static void record_server_start(app::AppContext& ctx, const flow::Flow& f, const ServerStart& start);
+  void on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload);
+
   std::unique_ptr<InitialAssembler> assembler_;  // large: allocated on the flow's first client datagram
+  std::unique_ptr<InitialAssembler> server_;     // once the ClientHello is in: the server's Initials
   std::uint32_t datagrams_ = 0;
+  std::uint32_t after_hello_ = 0;  // datagrams since the ClientHello, up to max_quic_datagrams
 };
 
 class GquicHandler {

@@ -19,7 +19,7 @@ constexpr std::uint64_t kCrypto = 0x06;
 constexpr std::uint64_t kConnectionClose = 0x1c;
 }  // namespace frame
 
-constexpr std::uint8_t kClientHello = 1;
+constexpr std::uint8_t kServerHello = 2;
 
 bool skip_varints(core::ByteReader& in, int n) noexcept {
   std::uint64_t v = 0;
@@ -53,13 +53,93 @@ bool is_long_header(std::span<const std::uint8_t> datagram) noexcept {
   return datagram.size() >= 7 && (datagram[0] & 0xc0) == 0xc0;
 }
 
+bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out) noexcept {
+  out = ServerStart{};
+  core::ByteReader in(datagram);
+  std::uint8_t first = 0;
+  std::uint32_t version = 0;
+  std::uint8_t dcid_len = 0;
+  std::uint8_t scid_len = 0;
+  std::span<const std::uint8_t> scid;
+  if (!in.read_u8(first) || (first & 0x80) == 0 || !in.read_u32be(version) || !in.read_u8(dcid_len) ||
+      dcid_len > 20 || !in.skip(dcid_len) || !in.read_u8(scid_len) || scid_len > 20 || !in.read_bytes(scid_len, scid)) {
+    return false;
+  }
+  if (version == 0) {
+    // The rest is a list of 32-bit versions; anything else is not a Version Negotiation.
+    if (in.remaining() == 0 || in.remaining() % 4 != 0) return false;
+    std::uint32_t v = 0;
+    while (in.read_u32be(v)) {
+      if (!out.versions.push_back(v)) ++out.versions_left_out;
+    }
+    out.version_negotiation = true;
+    return true;
+  }
+  const VersionParams* params = find_version_params(version);
+  if (params == nullptr || params->gquic || (first & 0x40) == 0) return false;
+  const std::uint8_t retry_type = params->initial_type == 0 ? 3 : 0;
+  // A token and a 16-byte integrity tag at least.
+  out.retry = ((first >> 4) & 0x03) == retry_type && in.remaining() > 16;
+  if (out.retry) {
+    for (const std::uint8_t b : scid) out.retry_scid.push_back(b);
+  }
+  return out.retry;
+}
+
 std::span<const std::uint8_t> InitialAssembler::client_hello() const noexcept {
   if (state_ != State::kComplete) return {};
   return std::span<const std::uint8_t>(crypto_).subspan(4, hello_len_);
 }
 
+bool InitialAssembler::use_keys(const VersionParams& params, std::span<const std::uint8_t> dcid) {
+  InitialSecrets secrets;
+  InitialOpener opener;
+  if (!derive_client_initial_secrets(params, dcid, secrets) || !opener.init(secrets)) return false;
+  opener_ = std::move(opener);
+  key_dcid_.clear();
+  for (const std::uint8_t b : dcid) key_dcid_.push_back(b);
+  return true;
+}
+
+std::unique_ptr<InitialAssembler> InitialAssembler::for_server(const InitialAssembler& client) {
+  if (client.params_ == nullptr || client.key_dcid_.empty()) return nullptr;
+  InitialSecrets secrets;
+  auto server = std::make_unique<InitialAssembler>();
+  const std::span<const std::uint8_t> dcid(client.key_dcid_.begin(), client.key_dcid_.size());
+  if (!derive_server_initial_secrets(*client.params_, dcid, secrets) || !server->opener_.init(secrets)) return nullptr;
+  server->params_ = client.params_;
+  server->version_ = client.version_;
+  server->key_dcid_ = client.key_dcid_;
+  server->expected_message_ = kServerHello;
+  server->server_side_ = true;
+  return server;
+}
+
+bool InitialAssembler::rekey_server(std::span<const std::uint8_t> retry_scid) {
+  InitialSecrets secrets;
+  InitialOpener opener;
+  if (!server_side_ || params_ == nullptr || !derive_server_initial_secrets(*params_, retry_scid, secrets) ||
+      !opener.init(secrets)) {
+    return false;
+  }
+  opener_ = std::move(opener);
+  key_dcid_.clear();
+  for (const std::uint8_t b : retry_scid) key_dcid_.push_back(b);
+  restart_crypto();
+  return true;
+}
+
+void InitialAssembler::restart_crypto() noexcept {
+  crypto_.clear();  // keeps its reservation
+  ranges_.clear();
+}
+
 InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> datagram) {
   core::ByteReader in(datagram);
+  // An Initial of a version we cannot read is answered by the server's Version Negotiation; the
+  // client's next Initial, in a version both speak, is read as if it were the first.
+  const bool was_unsupported = state_ == State::kUnsupportedVersion && params_ == nullptr;
+  if (was_unsupported) state_ = State::kCollecting;
   while (state_ == State::kCollecting && in.remaining() > 0) {
     // The version decides where Initial's type bits are, so peek at it before reading the header.
     core::ByteReader peek = in;
@@ -72,6 +152,8 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
     }
     const VersionParams* params = find_version_params(version);
     if (params != nullptr && params->gquic) params = nullptr;  // Google QUIC: parse_gquic_hello's job
+    const bool trial = params == nullptr && params_ == nullptr && packets_ == 0 && reserved_version_trial(version) != nullptr;
+    if (trial) params = reserved_version_trial(version);
     if (params_ == nullptr) {
       if (params == nullptr) {
         if (version != 0) {  // 0: version negotiation, not a client's
@@ -81,10 +163,15 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
         break;
       }
     } else if (version != version_) {
-      break;  // another version inside one connection: not followed
+      // The client changed version (after a Version Negotiation) before its hello was complete:
+      // the hello is sent again in the new version, with keys from that Initial's DCID.
+      if (server_side_ || params == nullptr || ++version_changes_ > kMaxVersionChanges) break;
+      params_ = nullptr;
+      largest_pn_ = -1;
+      restart_crypto();
     }
     LongHeader header;
-    const HeaderStatus status = read_long_header(in, params, header);
+    const HeaderStatus status = read_long_header(in, params, header, server_side_);
     if (status == HeaderStatus::kNotInitial && !header.packet.empty()) continue;  // 0-RTT, Handshake
     if (status != HeaderStatus::kOk) {
       // A broken packet before anything was collected means this is not what we thought.
@@ -92,8 +179,7 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
       break;
     }
     if (params_ == nullptr) {
-      InitialSecrets secrets;
-      if (!derive_client_initial_secrets(*params, header.dcid, secrets) || !opener_.init(secrets)) {
+      if (!use_keys(*params, header.dcid)) {
         state_ = State::kGaveUp;
         break;
       }
@@ -101,7 +187,16 @@ InitialAssembler::State InitialAssembler::feed(std::span<const std::uint8_t> dat
       version_ = version;
     }
     state_ = feed_packet(header);
+    if (trial && state_ == State::kUndecryptable) {
+      // Not protected as we guessed: a version we cannot read after all.
+      params_ = nullptr;
+      largest_pn_ = -1;
+      state_ = State::kUnsupportedVersion;
+      break;
+    }
   }
+  // Nothing readable in this datagram (a short header, another unknown Initial): still unsupported.
+  if (was_unsupported && params_ == nullptr && state_ == State::kCollecting) state_ = State::kUnsupportedVersion;
   return state_;
 }
 
@@ -113,8 +208,24 @@ InitialAssembler::State InitialAssembler::feed_packet(const LongHeader& header) 
   switch (opener_.open(header, largest_pn_, pn, scratch, plaintext)) {
     case OpenStatus::kOk:
       break;
-    case OpenStatus::kAuthFailed:
-      return State::kUndecryptable;
+    case OpenStatus::kAuthFailed: {
+      // After a Retry the client's Initials are protected with keys from the Retry's connection ID,
+      // which is the DCID of those Initials (RFC 9001 §5.2). Any other DCID change keeps the keys.
+      if (server_side_ || std::equal(header.dcid.begin(), header.dcid.end(), key_dcid_.begin(), key_dcid_.end()) ||
+          ++key_changes_ > kMaxVersionChanges) {
+        return State::kUndecryptable;
+      }
+      InitialOpener previous = std::move(opener_);
+      const auto previous_dcid = key_dcid_;
+      if (!use_keys(*params_, header.dcid) ||
+          opener_.open(header, largest_pn_, pn, scratch, plaintext) != OpenStatus::kOk) {
+        opener_ = std::move(previous);
+        key_dcid_ = previous_dcid;
+        return State::kUndecryptable;
+      }
+      restart_crypto();  // the hello is sent again from offset 0 under the new keys
+      break;
+    }
     case OpenStatus::kMalformed:
       return State::kGaveUp;
   }
@@ -190,7 +301,7 @@ InitialAssembler::State InitialAssembler::check_complete() {
   if (ranges_.empty() || ranges_[0].begin != 0) return State::kCollecting;
   const std::uint32_t have = ranges_[0].end;
   if (have < 4) return State::kCollecting;
-  if (crypto_[0] != kClientHello) return State::kGaveUp;  // a client's first message is its ClientHello
+  if (crypto_[0] != expected_message_) return State::kGaveUp;  // the first message is the side's hello
   const std::uint32_t len = (std::uint32_t{crypto_[1]} << 16) | (std::uint32_t{crypto_[2]} << 8) | crypto_[3];
   if (len > kMaxCryptoBytes - 4) return State::kLimit;
   if (have < 4 + len) return State::kCollecting;

@@ -39,17 +39,7 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
     if (m.type == handshake::kClientHello && from_client) {
       record_client_hello(ctx, d, m.body, false);
     } else if (m.type == handshake::kServerHello && !from_client) {
-      ServerHello sh;
-      if (parse_server_hello(m.body, sh) != app::ParseStatus::kOk) {
-        ++ctx.stats.tls_malformed;
-        return;
-      }
-      if (!d.tls) d.tls = std::make_unique<app::TlsDetails>();
-      d.tls->server_hello = true;
-      d.tls->version = sh.version();
-      d.tls->cipher = sh.cipher_suite;
-      d.tls->alpn = ctx.strings->intern(sh.alpn);
-      d.tls->ja3s = ctx.strings->intern(ja3s(sh));
+      record_server_hello(ctx, d, m.body);
     } else if (m.type == handshake::kCertificate && !from_client) {
       if (!d.tls || d.tls->version >= 0x0304) return;  // TLS 1.3 certificates are encrypted
       const CertificateCache::Entry& cert = ctx.certificates.get(m.body, *ctx.strings);
@@ -81,6 +71,20 @@ void TlsHandler::on_stream_stopped(app::AppContext& ctx, const flow::Flow& f, st
   if (t == nullptr || !(sender == f.client ? t->client_hello : t->server_hello)) ctx.inspection_limit(f, which);
 }
 
+void record_server_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body) {
+  ServerHello sh;
+  if (parse_server_hello(body, sh) != app::ParseStatus::kOk) {
+    ++ctx.stats.tls_malformed;
+    return;
+  }
+  if (!d.tls) d.tls = std::make_unique<app::TlsDetails>();
+  d.tls->server_hello = true;
+  d.tls->version = sh.version();
+  d.tls->cipher = sh.cipher_suite;
+  d.tls->alpn = ctx.strings->intern(sh.alpn);
+  d.tls->ja3s = ctx.strings->intern(ja3s(sh));
+}
+
 void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body, bool quic) {
   ClientHello hello;
   if (parse_client_hello(body, hello) != app::ParseStatus::kOk) {
@@ -89,6 +93,11 @@ void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<co
   }
   if (!d.tls) d.tls = std::make_unique<app::TlsDetails>();
   app::TlsDetails& t = *d.tls;
+  // The first ClientHello is the client's fingerprint (JA3 and JA4 are defined on it, tshark and
+  // FoxIO take it). The second one after a HelloRetryRequest differs: Chrome drops the GREASE and
+  // padding extensions it had put last to pad the first hello, so letting it overwrite the first
+  // cut the JA3 list before them and the JA4 count by one.
+  if (t.client_hello) return;
   core::StringPool& strings = *ctx.strings;
   t.client_hello = true;
   t.has_sni = hello.has_sni;

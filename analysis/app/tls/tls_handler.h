@@ -25,5 +25,7 @@ class TlsHandler {
 // A ClientHello's facts into d.tls (shared with QUIC, whose Initial packets carry one);
 // a ClientHello that does not parse counts as tls_malformed.
 void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
+// A ServerHello's facts (version, cipher, ALPN, JA3S) into d.tls; shared with QUIC's server Initial.
+void record_server_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body);
 
 }  // namespace flowaudit::analysis::tls

@@ -77,6 +77,8 @@ struct InitialSpec {
   std::uint64_t pn = 0;
   std::size_t pn_len = 4;
   bool two_byte_length = true;  // the Length field as a 2-byte varint (as the RFC example does)
+  bool server = false;          // the server's Initial: "server in" keys from key_dcid
+  bool clear_fixed_bit = false; // RFC 9287 grease_quic_bit
 };
 
 // Seals `payload` into one Initial packet. Payloads shorter than the header protection sample
@@ -85,11 +87,14 @@ inline std::vector<std::uint8_t> seal_initial(const InitialSpec& spec, std::vect
   using namespace analysis::quic;
   if (payload.size() + spec.pn_len < 4) payload.resize(4 - spec.pn_len, 0);
   InitialSecrets secrets;
-  if (!derive_client_initial_secrets(*spec.params, spec.key_dcid, secrets)) throw std::runtime_error("derive");
+  const bool derived = spec.server ? derive_server_initial_secrets(*spec.params, spec.key_dcid, secrets)
+                                   : derive_client_initial_secrets(*spec.params, spec.key_dcid, secrets);
+  if (!derived) throw std::runtime_error("derive");
   const std::vector<std::uint8_t>& dcid = spec.header_dcid.empty() ? spec.key_dcid : spec.header_dcid;
 
   std::vector<std::uint8_t> pkt;
-  pkt.push_back(static_cast<std::uint8_t>(0xc0 | (spec.params->initial_type << 4) | (spec.pn_len - 1)));
+  pkt.push_back(static_cast<std::uint8_t>((spec.clear_fixed_bit ? 0x80 : 0xc0) | (spec.params->initial_type << 4) |
+                                         (spec.pn_len - 1)));
   for (int i = 3; i >= 0; --i) pkt.push_back(static_cast<std::uint8_t>(spec.params->version >> (8 * i)));
   pkt.push_back(static_cast<std::uint8_t>(dcid.size()));
   put_bytes(pkt, dcid);
