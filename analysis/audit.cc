@@ -256,6 +256,8 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     if (!label.hostname.empty()) {
       ++r.coverage.named_flows;
       r.coverage.named_bytes_out += f.out().bytes;
+    } else {
+      ++r.coverage.unnamed[static_cast<std::size_t>(r.names[i].unnamed)];
     }
   }
   r.destinations = flow::aggregate_destinations(r.flows, &labels, dropped_destinations_.take());

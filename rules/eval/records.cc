@@ -127,6 +127,8 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
     case FieldId::kBytesIn: return number(f.in().bytes);
     case FieldId::kBlindSpot: return d != nullptr ? text(analysis::app::to_string(d->blind_spot)) : std::nullopt;
     case FieldId::kBlindSpotReason: return d != nullptr ? text(analysis::app::to_string(d->limit)) : std::nullopt;
+    case FieldId::kUnnamedReason:
+      return index_ < r_.names.size() ? text(analysis::app::to_string(r_.names[index_].unnamed)) : std::nullopt;
     // Named values are static strings; only unknown code points are spelled out (and kept).
     case FieldId::kTlsVersion: {
       if (t == nullptr || !t->server_hello) return std::nullopt;
@@ -177,6 +179,9 @@ lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const noexcept {
   if (index_ < r_.names.size() && !r_.names[index_].hostname.empty()) out |= field_bit(FieldId::kHostname);
   if (index_ < r_.names.size() && !r_.names[index_].source.empty()) out |= field_bit(FieldId::kHostnameSource);
   if (analysis::app::encrypted(details_) >= 0) out |= field_bit(FieldId::kEncrypted);
+  if (index_ < r_.names.size() && r_.names[index_].unnamed != analysis::app::UnnamedReason::kNone) {
+    out |= field_bit(FieldId::kUnnamedReason);
+  }
   const analysis::app::FlowDetails* d = details_;
   if (d == nullptr) return out;
   if (d->app != analysis::app::AppProtocol::kUnknown) out |= field_bit(FieldId::kAppProtocol);
