@@ -21,7 +21,7 @@ UnnamedReason unnamed_reason(const flow::Flow& f, const FlowDetails* d) noexcept
     switch (d->app) {
       case AppProtocol::kTls: return tcp && f.orientation != flow::Orientation::kTcpHandshake ? kNoHandshake
                                                                                                : kNoClientHello;
-      case AppProtocol::kHttp: return kHttpNoHost;
+      case AppProtocol::kHttp: return d->http ? kHttpNoHost : kHttpNoRequest;
       case AppProtocol::kDns: return kDnsExchange;
       case AppProtocol::kQuic:
       case AppProtocol::kGquic: return kNoSni;

@@ -27,6 +27,7 @@ enum class UnnamedReason : std::uint8_t {
   kNoSni,              // a ClientHello without a server name
   kNoClientHello,      // TLS records, but the ClientHello was not seen
   kHttpNoHost,         // plaintext HTTP without a Host header
+  kHttpNoRequest,      // taken for HTTP by its first bytes, but no request head was read
   kDnsExchange,        // the flow is DNS to a resolver: its names are in dns[], not its own
   kNoPayload,          // no application byte in either direction (a SYN, a failed connect, a scan)
   kNoHandshake,        // TCP that started mid-stream (the capture missed its handshake) and said nothing known
@@ -53,6 +54,8 @@ inline constexpr std::array<UnnamedReasonInfo, kUnnamedReasonKinds> kUnnamedReas
     {UnnamedReason::kNoSni, "no-sni", "the ClientHello carries no server name"},
     {UnnamedReason::kNoClientHello, "no-client-hello", "TLS records, but the ClientHello was not in the capture"},
     {UnnamedReason::kHttpNoHost, "http-no-host", "plaintext HTTP without a Host header"},
+    {UnnamedReason::kHttpNoRequest, "http-no-request",
+     "taken for HTTP by its first bytes, but no request head could be read (malformed, or the server spoke first)"},
     {UnnamedReason::kDnsExchange, "dns-exchange", "DNS to a resolver: the names asked are in the DNS log, not the flow's own"},
     {UnnamedReason::kNoPayload, "no-payload", "no application data in either direction: nothing to name it by"},
     {UnnamedReason::kNoHandshake, "no-handshake",

@@ -71,7 +71,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "flows, DNS messages or names out of the audit"},
     {FieldId::kUnnamedReason, "unnamed_reason", kString, kFlow,
      "why the flow has no name (not-inspected, inspection-limit, encrypted-sni, quic-undecryptable, no-sni, "
-     "no-client-hello, http-no-host, dns-exchange, no-payload, no-handshake, unknown-protocol); no value: named"},
+     "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol); no value: named"},
 }};
 
 constexpr bool table_in_order() {

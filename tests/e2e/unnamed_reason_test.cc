@@ -38,6 +38,8 @@ TEST_CASE("e2e: every unnamed flow says why, per committed capture" * doctest::t
   for (const Case c : {Case{"tls12-nosni.pcap", "no-sni", 1}, Case{"ech-quic.pcap", "quic-undecryptable", 1},
                        Case{"blind-spots.pcap", "unknown-protocol", 2}, Case{"blind-spots.pcap", "no-sni", 1},
                        Case{"dns-records.pcap", "dns-exchange", 6},
+                       Case{"hostile/injection.pcap", "http-no-host", 1},
+                       Case{"hostile/injection.pcap", "http-no-request", 1},
                        Case{"hostile/undecided-first-bytes.pcap", "inspection-limit", 2},
                        Case{"hostile/tls-reorder-limit.pcap", "inspection-limit", 1}}) {
     INFO(c.capture);

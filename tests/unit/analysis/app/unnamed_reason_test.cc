@@ -87,9 +87,10 @@ TEST_CASE("unnamed reasons: derived from what the analyzer saw") {
     CHECK(reason(tcp, &d) == "no-client-hello");
     CHECK(reason(make_flow(packet::kProtoTcp, false), &d) == "no-handshake");
   }
-  SUBCASE("HTTP without Host") {
+  SUBCASE("HTTP without Host, or without a request read at all") {
     app::FlowDetails d;
     d.app = app::AppProtocol::kHttp;
+    CHECK(reason(tcp, &d) == "http-no-request");
     d.http = std::make_unique<app::HttpDetails>();
     CHECK(reason(tcp, &d) == "http-no-host");
   }
