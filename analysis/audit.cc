@@ -265,6 +265,8 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     if (!f.name.hostname.empty()) {
       ++r.coverage.named_flows;
       r.coverage.named_bytes_out += f.out().bytes;
+    } else {
+      ++r.coverage.unnamed[static_cast<std::size_t>(f.name.unnamed)];
     }
   }
   r.destinations = destinations_of(r.flows, dropped_destinations_.take());

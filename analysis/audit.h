@@ -84,11 +84,15 @@ struct Coverage {
   std::uint64_t bytes_out = 0;
   std::uint64_t named_bytes_out = 0;
   std::array<std::uint64_t, app::kBlindSpotKinds> blind_spots{};  // flows per BlindSpot value
+  std::array<std::uint64_t, app::kUnnamedReasonKinds> unnamed{};  // unnamed flows per UnnamedReason value
   [[nodiscard]] double flow_share() const noexcept { return flows == 0 ? 1.0 : double(named_flows) / double(flows); }
   [[nodiscard]] double bytes_out_share() const noexcept {
     return bytes_out == 0 ? 1.0 : double(named_bytes_out) / double(bytes_out);
   }
 };
+
+// "3 no-payload, 1 encrypted-sni": the unnamed flows per reason, for the text reports ("" if none).
+[[nodiscard]] std::string unnamed_summary(const Coverage& c);
 
 // What libpcap said about a live capture (pcap_stats) and how it ended.
 struct LiveCaptureInfo {

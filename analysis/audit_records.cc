@@ -7,6 +7,8 @@
 // count the folded flows with it: findings, messages and evidence are what they would be with
 // every record (the rule fields a flow shares with its destination are the destination's, which
 // is complete by then; evaluating at drop time could not know them).
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "analysis/app/naming.h"
@@ -82,6 +84,16 @@ Auditor::GroupKey Auditor::group_key(const flow::Flow& f, const app::FlowName& n
   return GroupKey{h.a(), h.b()};
 }
 
+std::string unnamed_summary(const Coverage& c) {
+  std::string out;
+  for (std::size_t i = 1; i < c.unnamed.size(); ++i) {
+    if (c.unnamed[i] == 0) continue;
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", c.unnamed[i],
+                       app::to_string(static_cast<app::UnnamedReason>(i)));
+  }
+  return out;
+}
+
 void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d) {
   Coverage& c = dropped_coverage_;
   if (d != nullptr) ++c.blind_spots[static_cast<std::size_t>(d->blind_spot)];
@@ -90,6 +102,8 @@ void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, con
   if (!name.hostname.empty()) {
     ++c.named_flows;
     c.named_bytes_out += f.out().bytes;
+  } else {
+    ++c.unnamed[static_cast<std::size_t>(name.unnamed)];
   }
 }
 

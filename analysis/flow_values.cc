@@ -56,6 +56,7 @@ std::optional<FlowValueData> flow_value(FlowValue v, const flow::Flow& f, const 
       if (h == nullptr || h->content_length < 0) return std::nullopt;
       return FlowValueData(static_cast<std::int64_t>(h->content_length));
     case FlowValue::kQuicVersion: return d != nullptr && d->quic ? text(d->quic->version_name) : std::nullopt;
+    case FlowValue::kUnnamedReason: return text(app::to_string(name.unnamed));
   }
   return std::nullopt;
 }

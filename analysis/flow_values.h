@@ -42,8 +42,9 @@ enum class FlowValue : std::uint8_t {
   kHttpContentType,
   kHttpContentLength,
   kQuicVersion,
+  kUnnamedReason,  // why a flow without a name has none
 };
-inline constexpr std::size_t kFlowValueCount = static_cast<std::size_t>(FlowValue::kQuicVersion) + 1;
+inline constexpr std::size_t kFlowValueCount = static_cast<std::size_t>(FlowValue::kUnnamedReason) + 1;
 
 using FlowValueData = std::variant<std::string_view, std::int64_t, bool>;
 

@@ -874,6 +874,23 @@ class Writer {
     }
   }
 
+  // Why the flows without a name have none: "nobody can know" apart from "flowaudit did not look".
+  void unnamed() {
+    const auto& u = r_.coverage.unnamed;
+    std::uint64_t total = 0;
+    for (std::size_t i = 1; i < u.size(); ++i) total += u[i];
+    if (total == 0) return;
+    raw("<h3>Flows without a name</h3><table><thead><tr><th>Why</th><th class=\"num\">Flows</th><th>Meaning</th></tr>"
+        "</thead><tbody>\n");
+    for (std::size_t i = 1; i < u.size(); ++i) {
+      if (u[i] == 0) continue;
+      const auto reason = static_cast<analysis::app::UnnamedReason>(i);
+      raw(fmt::format("<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n", esc(analysis::app::to_string(reason)),
+                      u[i], esc(analysis::app::explain(reason))));
+    }
+    raw("</tbody></table>\n");
+  }
+
   void coverage() {
     const auto& c = r_.coverage;
     raw("<h2>What could be seen</h2>\n");
@@ -906,6 +923,7 @@ class Writer {
       }
       raw("</tbody></table>\n");
     }
+    unnamed();
     const auto& fs = r_.flow_stats;
     raw(fmt::format("<p class=\"muted\">Decoding: {} malformed packets, {} on unsupported links, {} flows evicted from "
                     "a full flow table. Only the first bytes of each flow are inspected.</p>\n",

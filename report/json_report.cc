@@ -43,6 +43,13 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.field("bytes_out", r.coverage.bytes_out);
   w.field("named_bytes_out", r.coverage.named_bytes_out);
   w.field("bytes_out_share", r.coverage.bytes_out_share());
+  // Unnamed flows per reason (every reason listed, 0 included, so a reader sees what was checked).
+  w.key("unnamed");
+  w.begin_object();
+  for (std::size_t i = 1; i < r.coverage.unnamed.size(); ++i) {
+    w.field(analysis::app::to_string(static_cast<analysis::app::UnnamedReason>(i)), r.coverage.unnamed[i]);
+  }
+  w.end_object();
   w.end_object();
   // How many flows fall into each blind spot.
   const auto& counts = r.coverage.blind_spots;
@@ -256,6 +263,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     tristate(w, "encrypted", analysis::app::encrypted(d));
     w.string_or_null("blind_spot", d != nullptr ? analysis::app::to_string(d->blind_spot) : "");
     w.string_or_null("blind_spot_reason", d != nullptr ? analysis::app::to_string(d->limit) : "");
+    w.string_or_null("unnamed_reason", analysis::app::to_string(name.unnamed));
     if (has_tls) {
       const auto& t = *d->tls;
       w.key("tls");

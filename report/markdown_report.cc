@@ -172,7 +172,9 @@ void write_markdown(const ReportInput& input, const ReportOptions& /*options*/, 
     spots += fmt::format("{}{} {}", spots.empty() ? "" : ", ", counts[i],
                          analysis::app::to_string(static_cast<analysis::app::BlindSpot>(i)));
   }
-  coverage += spots.empty() ? "; no blind spots." : "; blind spots (flows): " + spots + ".";
+  coverage += spots.empty() ? "; no blind spots" : "; blind spots (flows): " + spots;
+  const std::string why = analysis::unnamed_summary(r.coverage);
+  coverage += why.empty() ? "." : "; unnamed (flows, why): " + escape_markdown(why) + ".";
   line(out, "{}", coverage);
   std::vector<std::string_view> warnings(r.warnings.begin(), r.warnings.end());
   if (evaluated) warnings.insert(warnings.end(), outcome->evaluation->warnings.begin(), outcome->evaluation->warnings.end());

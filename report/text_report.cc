@@ -104,6 +104,9 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
     }
     if (!spots.empty()) line(out, "Blind spots (flows): {}", spots);
   }
+  if (const std::string why = analysis::unnamed_summary(r.coverage); !why.empty()) {
+    line(out, "Unnamed (flows, why): {}", why);
+  }
   if (r.decode.fragments > 0) {
     line(out, "        {} IP fragments, {} datagrams reassembled", r.decode.fragments, r.decode.reassembled);
   }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/app/unnamed_reason.h"
 #include "core/ip_address.h"
 #include "core/timestamp.h"
 
@@ -139,6 +140,7 @@ struct FlowName {
   std::string_view hostname;
   std::string_view source;      // "tls-sni", "quic-sni", "http-host", "dns"; empty: unnamed
   std::string_view dns_cnames;  // when named by DNS: the chain from the name to the address (joined)
+  UnnamedReason unnamed = UnnamedReason::kNone;  // why not, when the flow has no name
 };
 
 }  // namespace flowaudit::analysis::app

@@ -60,6 +60,7 @@ FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCac
     n.source = "dns";
     n.dns_cnames = pool.intern(core::join_items(cached->cnames));
   }
+  if (n.hostname.empty()) n.unnamed = unnamed_reason(f, d);
   return n;
 }
 

@@ -10,7 +10,7 @@ namespace flowaudit::analysis::app {
 
 // Precedence: the TLS or QUIC SNI the client sent, then the HTTP Host, then the DNS answer that
 // gave the server's address before the flow started.
-// Names are interned in `pool`.
+// Names are interned in `pool`. A flow left unnamed gets the reason why (unnamed_reason.h).
 FlowName name_flow(const flow::Flow& f, const FlowDetails* details, const dns::NameCache& names,
                    core::StringPool& pool);
 

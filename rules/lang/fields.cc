@@ -85,6 +85,10 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
      "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
      "flows, DNS messages or names out of the audit"},
+    {FieldId::kUnnamedReason, "unnamed_reason", kString, kFlow,
+     "why the flow has no name (not-inspected, inspection-limit, encrypted-sni, quic-undecryptable, no-sni, "
+     "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol); no value: "
+     "named", FlowValue::kUnnamedReason},
 }};
 
 constexpr bool table_in_order() {

@@ -78,6 +78,7 @@ enum class FieldId : std::uint16_t {
   kDnsServer,
   kBlindSpotReason,
   kCaptureCapped,
+  kUnnamedReason,
   kCount,  // not a field: the number of fields
 };
 
