@@ -39,7 +39,11 @@ TunnelStatus vxlan(std::uint16_t port, core::ByteReader& r, TunnelInner& out) {
       !r.read_u32be(vni)) {
     return TunnelStatus::kNotTunnel;
   }
-  if ((flags & 0x08) == 0) return TunnelStatus::kNotTunnel;  // the VNI-valid flag is mandatory
+  // The VNI-valid flag is mandatory, the other flags reserved (but for group policy's 0x80 and GPE's
+  // version, next-protocol and OAM bits on 4790), as is the last byte: other payloads on the port
+  // stay UDP flows.
+  if ((flags & 0x08) == 0 || (vni & 0xFF) != 0) return TunnelStatus::kNotTunnel;
+  if ((flags & (port == kPortVxlanGpe ? 0x00 : 0x77)) != 0) return TunnelStatus::kNotTunnel;
   std::uint16_t ether_type = kEtherTypeTransparentBridging;
   if (port == kPortVxlanLinux && (flags != 0x08 || reserved[0] != 0 || reserved[1] != 0 || next != 0 ||
                                   (vni & 0xFF) != 0)) {
