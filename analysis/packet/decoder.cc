@@ -48,8 +48,8 @@ DecodeStatus Decoder::network(const NetworkLayer& net, const capture::RawPacket&
   out.src = ip.src;
   out.dst = ip.dst;
   out.protocol = ip.protocol;
-  out.wire_bytes = ip.total_length;
-  out.wire_packets = 1;
+  out.wire_bytes = ip.total_length;  // a tunnelled flow counts its own (inner) IP bytes
+  if (depth == 0) out.wire_packets = 1;  // inside a reassembled outer datagram: its fragments
 
   if (!ip.is_fragment) return upper(ip, ip.payload, raw, depth, out);
 

@@ -156,6 +156,32 @@ TEST_SUITE("analysis.packet.tunnel") {
           TunnelType::kNone);
   }
 
+  TEST_CASE("a tunnel in a fragmented outer datagram: reassembled, then opened; the fragments are counted") {
+    const Bytes payload = gre(0, 0x0800, kInner);
+    Ipv4Spec first;
+    first.src = "192.0.2.1";
+    first.dst = "198.51.100.2";
+    first.protocol = 47;
+    first.more_fragments = true;
+    Ipv4Spec second = first;
+    second.more_fragments = false;
+    second.fragment_offset = 24;
+    const Bytes f1 = ethernet_frame(kEtherTypeIpv4, ipv4_packet(first, payload.prefix(24)).span());
+    const Bytes f2 = ethernet_frame(kEtherTypeIpv4, ipv4_packet(second, payload.span().subspan(24)).span());
+    Decoder d;
+    RawPacket raw;
+    raw.link_type = 1;
+    DecodedPacket p;
+    raw.data = f1.span();
+    CHECK(d.decode(raw, p) == DecodeStatus::kFragmentHeld);
+    raw.data = f2.span();
+    p = DecodedPacket{};
+    REQUIRE(d.decode(raw, p) == DecodeStatus::kTransport);
+    CHECK(p.tunnel.type == TunnelType::kGre);
+    CHECK(p.src.to_string() == "10.0.0.2");
+    CHECK(p.wire_packets == 2);
+  }
+
   TEST_CASE("IP-in-IP: 4in4, 6in4, 4in6, 6in6") {
     check(outer_v4(4, kInner), TunnelType::kIpInIp);
     Ipv6Spec o6;
