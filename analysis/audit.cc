@@ -84,6 +84,7 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
       f.first_packet_offset = raw.data_offset;
       f.first_packet_length = static_cast<std::uint32_t>(raw.data.size());
     }
+    if (p.tunnel.type != packet::TunnelType::kNone || p.tunnel.depth_exceeded) note_tunnel(f.id, p.tunnel);
     apps_.on_packet(f, sender, p);
     last_flow_id_ = f.id;
     if (!raw.comment.empty()) {
@@ -103,6 +104,12 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
     // Growth failed: keep counting packets, say so in the report.
     out_of_memory_ = true;
   }
+}
+
+void Auditor::note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t) {
+  // Bounded like the flow records: one entry per kept flow, erased when its record is dropped.
+  const auto [it, inserted] = tunnels_.try_emplace(flow_id, t);
+  if (!inserted && t.depth_exceeded) it->second.depth_exceeded = true;
 }
 
 std::string process_comment(const FlowProcess& p) {
@@ -225,6 +232,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
   std::vector<flow::Flow> finished = table_.take_finished();
+  r.tunnels = std::move(tunnels_);
   if (options_.only_attributed) {
     std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
   }
@@ -285,9 +293,9 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   for (const auto& in : r.inputs) {
     if (!in.error.empty()) r.warnings.push_back(in.error);
     for (const std::uint32_t lt : in.link_types) {
-      if (!packet::is_supported_link_type(lt)) {
-        r.warnings.push_back(fmt::format("{}: unsupported link type {}; its packets were counted, not analysed",
-                                         in.path, capture::link_type_name(lt)));
+      if (!capture::is_supported_link_type(lt)) {
+        r.warnings.push_back(fmt::format("{}: {}; its packets were counted, not analysed", in.path,
+                                         capture::unsupported_link_type_message(lt)));
       }
     }
   }
@@ -330,11 +338,25 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
                                      "they read as \"{}\"",
                                      c.strings_dropped, options_.max_string_bytes, core::StringPool::kOverflow));
   }
+  if (r.decode.tunnel_too_deep > 0) {
+    r.warnings.push_back(fmt::format("{} packets had tunnels nested deeper than {}: their inner packets were not "
+                                     "read (flows carrying them have tunnel.depth_exceeded)",
+                                     r.decode.tunnel_too_deep, packet::kMaxTunnelDepth));
+  }
+  if (r.decode.wlan_protected > 0) {
+    r.warnings.push_back(fmt::format("{} 802.11 data frames were protected (encrypted on the air): their packets "
+                                     "are not in the audit (capture on the network side, or decrypt first)",
+                                     r.decode.wlan_protected));
+  }
+  if (r.decode.nflog_no_payload > 0) {
+    r.warnings.push_back(fmt::format("{} NFLOG records carried no packet (log without payload copy): not audited",
+                                     r.decode.nflog_no_payload));
+  }
   if (out_of_memory_) r.warnings.push_back("out of memory while tracking flows: some packets were not tracked");
   const auto& a = r.anomalies.all();
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto kind = static_cast<packet::Anomaly>(i);
-    if (a[i] == 0 || kind == packet::Anomaly::kUnsupportedLinkType) continue;
+    if (a[i] == 0 || kind == packet::Anomaly::kUnsupportedLinkType || kind == packet::Anomaly::kTunnelTooDeep) continue;
     r.warnings.push_back(fmt::format("{} packets with anomaly {}", a[i], packet::kAnomalyNames[i]));
   }
   return r;

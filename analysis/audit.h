@@ -141,6 +141,9 @@ struct DestinationRow : flow::Destination {
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
+  // By flow id, for flows seen inside a tunnel (the outermost, from the flow's first tunnelled packet)
+  // or carrying tunnels nested too deep to open (depth_exceeded).
+  std::unordered_map<std::uint64_t, packet::Tunnel> tunnels;
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
   std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
@@ -234,6 +237,7 @@ class Auditor {
 
  private:
   void note_new_flow(const flow::Flow& f);
+  void note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t);
   // Folds the oldest ended flows until at most max_flow_records records are kept.
   void drop_records();
   void fold(flow::Flow& f);
@@ -276,6 +280,7 @@ class Auditor {
   std::vector<flow::Flow> pending_flows_;  // for take_settled_flows: each flow as at its first packet
   std::function<void(const flow::Flow&)> on_new_flow_;
   std::unordered_map<std::uint64_t, FlowProcess> processes_;
+  std::unordered_map<std::uint64_t, packet::Tunnel> tunnels_;
   std::uint64_t last_flow_id_ = 0;
   std::uint64_t newest_flow_id_ = 0;  // to tell a flow's first packet (ids only grow)
   // Records dropped past --max-flow-records (audit_records.cc).

@@ -109,6 +109,7 @@ void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, con
 
 void Auditor::forget(const flow::Flow& f) {
   apps_.details().erase(f.id);
+  tunnels_.erase(f.id);
   // A per-app audit keeps the DNS records of attributed flows, found by their flow's process at
   // the end: DNS flows keep it, as many as there can be DNS records.
   if (options_.only_attributed && f.key.port[f.server()] == 53 && kept_dns_processes_ < options_.app.max_dns_records) {

@@ -132,24 +132,6 @@ std::uint32_t dlt_to_linktype(int dlt) {
   }
 }
 
-std::string link_type_name(std::uint32_t link_type) {
-  switch (link_type) {
-    case 0: return "null";
-    case 1: return "ethernet";
-    case 101: return "raw";
-    case 108: return "loop";
-    case 113: return "linux-sll";
-    case 228: return "ipv4";
-    case 229: return "ipv6";
-    case 276: return "linux-sll2";
-    default: {
-      // Name it the way libpcap does, so the user can look it up.
-      const char* name = pcap_datalink_val_to_name(static_cast<int>(link_type));
-      return name != nullptr ? fmt::format("linktype-{} ({})", link_type, name) : fmt::format("linktype-{}", link_type);
-    }
-  }
-}
-
 OpenResult open_capture_file(const std::string& path) {
   SourceInfo info;
   info.path = path;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/link_types.h"  // link_type_name() (the one link-type table)
 #include "capture/packet_source.h"
 
 namespace flowaudit::capture {
@@ -18,8 +19,5 @@ OpenResult open_capture_file(const std::string& path);
 
 // libpcap's DLT_* value of an open handle as the LINKTYPE_* value files store.
 std::uint32_t dlt_to_linktype(int dlt);
-
-// Human-readable name of a LINKTYPE_* value, e.g. "ethernet" or "linktype-105".
-std::string link_type_name(std::uint32_t link_type);
 
 }  // namespace flowaudit::capture

@@ -1,6 +1,8 @@
 // `flowaudit audit CAPTURE...`: replay captures and report every destination.
 #include "cli/options.h"
 
+#include "capture/link_types.h"
+
 #include <memory>
 
 namespace flowaudit::cli {
@@ -24,6 +26,9 @@ Commands add_audit_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
   cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
   add_audit_options(cmd, audit, report::Subject::kAudit, "no PATH writes to stdout");
+  cmd->footer("Link types read: " + capture::supported_link_type_names() +
+              ".\nTunnels opened (the inner flow is audited): GRE, ERSPAN, VXLAN, Geneve, MPLS, IP-in-IP, "
+              "Teredo, GTP-U.");
   return {{cmd, [args] { return run_audit(*args); }}};
 }
 

@@ -240,7 +240,8 @@ def pcapng_simple():
 
 # --- packet_decoder_fuzz records (see packet_decoder_fuzz.cc) ----------------------------------------
 
-LINK_INDEX = {1: 0, 101: 1, 113: 2, 276: 3, 0: 4, 108: 5, 228: 6, 229: 7}
+LINK_INDEX = {1: 0, 101: 1, 113: 2, 276: 3, 0: 4, 108: 5, 228: 6, 229: 7, 9: 8, 50: 9, 51: 10, 104: 11,
+              105: 12, 127: 13, 192: 14, 204: 15, 239: 16}
 
 
 def record(linktype, frame, tick=1, absolute=None):
@@ -274,6 +275,51 @@ def decoder_seeds():
         [record(228, frags[0]), record(228, frags[1], tick=50), record(228, frags[0], tick=1),
          record(228, frags[1], tick=1), record(229, packets_v6()[3], absolute=-5),
          record(229, packets_v6()[4], absolute=2 ** 62)])
+    seeds.update(tunnel_seeds())
+    return seeds
+
+
+def tunnel_seeds():
+    """Link types of issue 13 and every tunnel, each around the same small IPv4/IPv6 packets."""
+    v4 = conversation_v4()[:4]
+    v6 = packets_v6()[:3]
+    ppp = lambda ip: b"\xff\x03" + struct.pack(">H", 0x0021 if ip[0] >> 4 == 4 else 0x0057) + ip
+    wlan = lambda ip: (bytes([0x88, 0x01]) + bytes(22) + b"\x00\x00" + b"\xaa\xaa\x03\x00\x00\x00"
+                       + struct.pack(">H", ethertype_of(ip)) + ip)
+    nflog = lambda ip: (bytes([2, 0, 0, 5]) + struct.pack("<HH", 8, 1) + b"\x08\x00\x03\x00"
+                        + struct.pack("<HH", 4 + len(ip), 9) + ip + bytes((4 - len(ip) % 4) % 4))
+    seeds = {}
+    seeds["ppp-family"] = bytes([0]) + b"".join(
+        [record(9, ppp(ip)) for ip in v4] + [record(50, ppp(ip)) for ip in v6]
+        + [record(204, b"\x01" + ppp(v4[0])), record(104, b"\x0f\x00\x08\x00" + v4[1]),
+           record(51, struct.pack(">BBHH", 0x11, 0, 1, len(v4[2]) + 2) + ppp(v4[2])[2:])])
+    seeds["nflog-wlan"] = bytes([0]) + b"".join(
+        [record(239, nflog(ip)) for ip in v4] + [record(105, wlan(ip)) for ip in v6]
+        + [record(127, struct.pack("<BBHIBB", 0, 0, 10, 2, 0, 0) + wlan(v4[0])),
+           record(192, struct.pack("<BBHI", 0, 0, 8, 105) + wlan(v4[1])),
+           record(105, bytes([0x88, 0x41]) + bytes(30))])
+    gre = lambda proto, inner: struct.pack(">HHII", 0x3000, proto, 42, 7) + inner
+    vx = lambda frame: udp(40000, 4789, b"\x08\x00\x00\x00\x00\x00\x2a\x00" + frame)
+    outer = lambda proto, payload: ethernet(ETH_IPV4, ipv4(bytes([192, 0, 2, 1]), bytes([192, 0, 2, 2]), proto, payload))
+    frame = ethernet(ETH_IPV4, v4[0])
+    seeds["tunnels"] = bytes([0]) + b"".join([
+        record(1, outer(47, gre(0x0800, v4[0]))),
+        record(1, outer(47, gre(0x86DD, v6[0]))),
+        record(1, outer(47, struct.pack(">HHI", 0x1000, 0x88BE, 1) + struct.pack(">HHI", 0x1000, 1, 0) + frame)),
+        record(1, outer(47, struct.pack(">HHI", 0x1000, 0x22EB, 1) + struct.pack(">HHIHH", 0x2000, 1, 0, 0, 1)
+                        + bytes(8) + frame)),
+        record(1, outer(17, vx(frame))),
+        record(1, outer(17, udp(40000, 6081, struct.pack(">BBHI", 1, 0, 0x0800, 0x2a00) + bytes(4) + v4[1]))),
+        record(1, outer(17, udp(2152, 2152, struct.pack(">BBHIHBBBBBB", 0x34, 0xFF, 0, 1, 0, 0, 0x85, 1, 0, 9, 0)
+                                + v4[2]))),
+        record(1, outer(17, udp(3544, 40000, struct.pack(">HHI", 0, 0xFFFF, 0xFFFFFFFF) + v6[1]))),
+        record(1, outer(4, v4[3])),
+        record(1, outer(41, v6[2])),
+        record(1, ethernet(0x8847, struct.pack(">II", (100 << 12) | 64, (200 << 12) | 0x140) + v4[0])),
+        record(1, ethernet(0x8864, struct.pack(">BBHH", 0x11, 0, 1, len(v4[1]) + 2) + b"\x00\x21" + v4[1])),
+        record(1, outer(4, ipv4(RESOLVER4, RESOLVER4, 4, ipv4(RESOLVER4, RESOLVER4, 4,
+                        ipv4(RESOLVER4, RESOLVER4, 4, ipv4(RESOLVER4, RESOLVER4, 17, vx(frame))))))),
+    ])
     return seeds
 
 

@@ -1,5 +1,5 @@
-// Fuzz target: frame decoding (link layer, VLANs, IPv4/IPv6 with extension headers, fragment
-// reassembly, TCP/UDP) feeding a flow table.
+// Fuzz target: frame decoding (link layers, VLANs, PPPoE, MPLS, IPv4/IPv6 with extension headers,
+// fragment reassembly, tunnels, TCP/UDP) feeding a flow table.
 //
 // One input is a whole little capture, decoded by a Decoder and FlowTable that live for that input
 // only: state (fragments in reassembly, live flows, eviction) carries from frame to frame inside an
@@ -13,8 +13,9 @@
 //                   bit 3     client CIDRs 10.0.0.0/8 and fd00::/8 (orientation by --client)
 //                   bit 4     short flow timeouts (TCP idle 5 s, closed 1 s, UDP 3 s)
 //   then records:
-//   byte          link type: value % 8 picks ethernet 1, raw 101, linux-sll 113, linux-sll2 276,
-//                 null 0, loop 108, ipv4 228, ipv6 229
+//   byte          link type: value % 17 picks ethernet 1, raw 101, linux-sll 113, linux-sll2 276,
+//                 null 0, loop 108, ipv4 228, ipv6 229, ppp 9, ppp-hdlc 50, ppp-ether 51,
+//                 c-hdlc 104, 802.11 105, radiotap 127, ppi 192, ppp-with-dir 204, nflog 239
 //   byte          time: below 0xF0 the clock advances by value * 100 ms; otherwise 8 more bytes
 //                 (big-endian) are an absolute timestamp in ns, any int64 including negative ones
 //   2 bytes       frame length, big-endian (clipped to what is left of the input)
@@ -35,7 +36,8 @@ namespace {
 
 using namespace flowaudit;
 
-constexpr std::array<std::uint32_t, 8> kLinkTypes = {1, 101, 113, 276, 0, 108, 228, 229};
+constexpr std::array<std::uint32_t, 17> kLinkTypes = {1, 101, 113, 276, 0, 108, 228, 229, 9,
+                                                       50, 51, 104, 105, 127, 192, 204, 239};
 constexpr std::array<std::size_t, 4> kMaxFlows = {64, 4, 1, 256};
 constexpr core::TimestampNs kTick = core::kNsPerSecond / 10;
 

@@ -135,6 +135,11 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
   w.field("unsupported_link", r.decode.unsupported_link);
   w.field("fragments", r.decode.fragments);
   w.field("reassembled", r.decode.reassembled);
+  w.field("tunnelled", r.decode.tunnelled);
+  w.field("tunnel_too_deep", r.decode.tunnel_too_deep);
+  w.field("wlan_protected", r.decode.wlan_protected);
+  w.field("wlan_non_data", r.decode.wlan_non_data);
+  w.field("nflog_no_payload", r.decode.nflog_no_payload);
   w.end_object();
   w.key("flow_table");
   w.begin_object();
@@ -238,6 +243,19 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.end_object();
     } else {
       w.null_field("process");
+    }
+    if (const auto it = r.tunnels.find(f.id); it != r.tunnels.end()) {
+      const analysis::packet::Tunnel& t = it->second;
+      w.key("tunnel");
+      w.begin_object();
+      w.field("type", analysis::packet::to_string(t.type));
+      w.field("outer_src", t.outer_src.to_string());
+      w.field("outer_dst", t.outer_dst.to_string());
+      w.field("depth", t.depth);
+      w.field("depth_exceeded", t.depth_exceeded);
+      w.end_object();
+    } else {
+      w.null_field("tunnel");
     }
     w.field("input", f.input);
     timestamp_field(w, "first_seen", f.first_seen());

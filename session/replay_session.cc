@@ -35,11 +35,9 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
     }
     const auto& first = opened.source->info();
     if (first.format != "pcapng" && !first.link_types.empty() &&
-        !analysis::packet::is_supported_link_type(first.link_types.front())) {
+        !capture::is_supported_link_type(first.link_types.front())) {
       auto info = first;
-      info.error = fmt::format("{}: unsupported link type {} (supported: ethernet, linux-sll, linux-sll2, raw, "
-                               "ipv4, ipv6, null, loop)",
-                               path, capture::link_type_name(first.link_types.front()));
+      info.error = fmt::format("{}: {}", path, capture::unsupported_link_type_message(first.link_types.front()));
       messages.error(info.error);
       infos.push_back(std::move(info));
       continue;

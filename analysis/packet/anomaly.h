@@ -30,6 +30,13 @@ enum class Anomaly : std::uint8_t {
   kFragmentTooMany,
   kFragmentMemoryLimit,
   kFragmentTimeout,
+  kTooManyMplsLabels,
+  kTooManyLinkHeaders,
+  kBadNflogAttribute,
+  kBadWlanHeader,
+  kTruncatedTunnelHeader,
+  kBadTunnelHeader,
+  kTunnelTooDeep,
   kCount
 };
 
@@ -39,7 +46,9 @@ inline constexpr std::array<const char*, static_cast<std::size_t>(Anomaly::kCoun
     "truncated_ipv6_header",  "truncated_ipv6_extension", "too_many_ipv6_extensions", "ipv6_jumbogram",
     "truncated_tcp_header",   "bad_tcp_header_length",  "truncated_udp_header", "bad_udp_length",
     "snaplen_cut_payload",    "fragment_overlap",       "fragment_too_large",   "fragment_too_many",
-    "fragment_memory_limit",  "fragment_timeout",
+    "fragment_memory_limit",  "fragment_timeout",       "too_many_mpls_labels", "too_many_link_headers",
+    "bad_nflog_attribute",    "bad_wlan_header",        "truncated_tunnel_header", "bad_tunnel_header",
+    "tunnel_too_deep",
 };
 
 class AnomalyCounters {

@@ -1,4 +1,6 @@
-// From a captured frame to the transport layer: link -> VLAN -> IPv4/IPv6 (reassembled) -> TCP/UDP.
+// From a captured frame to the transport layer: link -> VLAN/PPPoE/MPLS -> IPv4/IPv6 (reassembled)
+// -> TCP/UDP, opening tunnels (tunnel.h) on the way: the flow of a tunnelled packet is the
+// innermost one, and the tunnel it came through is recorded with it.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include "analysis/packet/ip_reassembly.h"
 #include "analysis/packet/link_layer.h"
 #include "analysis/packet/transport.h"
+#include "analysis/packet/tunnel.h"
 #include "capture/packet_source.h"
 
 namespace flowaudit::analysis::packet {
@@ -24,6 +27,7 @@ struct DecodedPacket {
   std::uint64_t wire_bytes = 0;  // IP bytes this packet (or all fragments of it) took on the wire
   std::uint32_t wire_packets = 1;
   std::uint16_t vlan_id = 0;
+  Tunnel tunnel;  // type kNone: not tunnelled
 };
 
 enum class DecodeStatus {
@@ -48,6 +52,11 @@ struct DecodeCounters {
   std::uint64_t unsupported_link = 0;
   std::uint64_t fragments = 0;
   std::uint64_t reassembled = 0;
+  std::uint64_t tunnelled = 0;       // packets read inside at least one tunnel
+  std::uint64_t tunnel_too_deep = 0; // packets with tunnels nested past kMaxTunnelDepth
+  std::uint64_t wlan_protected = 0;  // 802.11 data frames with the Protected bit: encrypted, not read
+  std::uint64_t wlan_non_data = 0;   // 802.11 management, control and null frames, later fragments
+  std::uint64_t nflog_no_payload = 0;  // NFLOG records without the packet
 };
 
 class Decoder {
@@ -60,7 +69,11 @@ class Decoder {
   [[nodiscard]] const AnomalyCounters& anomalies() const noexcept { return anomalies_; }
 
  private:
-  DecodeStatus transport(const IpLayer& ip, std::span<const std::uint8_t> payload, DecodedPacket& out) noexcept;
+  DecodeStatus network(const NetworkLayer& net, const capture::RawPacket& raw, int depth, DecodedPacket& out) noexcept;
+  DecodeStatus upper(const IpLayer& ip, std::span<const std::uint8_t> payload, const capture::RawPacket& raw,
+                     int depth, DecodedPacket& out) noexcept;
+  DecodeStatus enter(const TunnelInner& inner, const IpLayer& outer, const capture::RawPacket& raw, int depth,
+                     DecodedPacket& out) noexcept;
 
   IpReassembler reassembler_;
   DecodeCounters counters_;

@@ -57,6 +57,7 @@ TEST_CASE("reports validate against the JSON schema") {
                       source_path("tests/data/dns-records.pcap"), source_path("tests/data/blind-spots.pcap"),
                       source_path("tests/data/quic-v1.pcap"), source_path("tests/data/tls-variants.pcap"),
                       source_path("tests/data/http-post.pcap"), source_path("tests/data/weak-tls.pcap"),
+                      source_path("tests/data/tunnels/gre.pcap"), source_path("tests/data/tunnels/wifi-radiotap.pcap"),
                       "--report", "json:" + report.string()});
   REQUIRE(r.exit_code == 1);  // the default policy finds things at high severity in these
 

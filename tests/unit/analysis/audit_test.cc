@@ -111,7 +111,7 @@ TEST_SUITE("analysis.audit") {
     bad.error = "x.pcap: No such file or directory";
     SourceInfo wifi;
     wifi.path = "wifi.pcap";
-    wifi.link_types = {105};
+    wifi.link_types = {253};
     wifi.complete = true;
     AuditOptions o;
     o.flows.max_flows = 1;
@@ -125,12 +125,12 @@ TEST_SUITE("analysis.audit") {
     a.process(p, 0);
     p.data = f2.span();
     a.process(p, 0);
-    p.link_type = 105;
+    p.link_type = 253;
     p.data = w.span();
     a.process(p, 1);
     const AuditResult r = a.finish({bad, wifi});
     CHECK(has_warning(r, "x.pcap: No such file or directory"));
-    CHECK(has_warning(r, "wifi.pcap: unsupported link type linktype-105"));
+    CHECK(has_warning(r, "wifi.pcap: unsupported link type netlink: Linux netlink messages"));
     CHECK(has_warning(r, "flow table full: 1 flows evicted early"));
     CHECK_FALSE(has_warning(r, "unsupported_link_type"));  // said once, per input, above
     CHECK(r.decode.unsupported_link == 1);

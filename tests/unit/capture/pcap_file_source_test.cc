@@ -341,7 +341,9 @@ TEST_SUITE("capture.pcap_file") {
     CHECK(link_type_name(228) == "ipv4");
     CHECK(link_type_name(229) == "ipv6");
     CHECK(link_type_name(276) == "linux-sll2");
-    CHECK(link_type_name(105).find("linktype-105") == 0);
+    CHECK(link_type_name(105) == "ieee802.11");
+    CHECK(link_type_name(239) == "nflog");
+    CHECK(link_type_name(147).find("linktype-147") == 0);
     CHECK(link_type_name(4'000'000) == "linktype-4000000");
   }
 }

@@ -119,12 +119,12 @@ TEST_SUITE("analysis.packet.decoder") {
     icmp6.next_header = kProtoIcmpv6;
     const Bytes ping6 = ethernet_frame(kEtherTypeIpv6, ipv6_packet(icmp6, payload_bytes(8).span()).span());
     CHECK(d.decode(raw(ping6), p) == DecodeStatus::kIcmp);
-    Ipv4Spec gre;
-    gre.protocol = 47;
-    const Bytes tunnel = ethernet_frame(kEtherTypeIpv4, ipv4_packet(gre, payload_bytes(8).span()).span());
-    CHECK(d.decode(raw(tunnel), p) == DecodeStatus::kOtherIp);
+    Ipv4Spec sctp;
+    sctp.protocol = 132;
+    const Bytes other = ethernet_frame(kEtherTypeIpv4, ipv4_packet(sctp, payload_bytes(8).span()).span());
+    CHECK(d.decode(raw(other), p) == DecodeStatus::kOtherIp);
     const Bytes unsupported = payload_bytes(40);
-    CHECK(d.decode(raw(unsupported, 105), p) == DecodeStatus::kUnsupportedLink);
+    CHECK(d.decode(raw(unsupported, 253), p) == DecodeStatus::kUnsupportedLink);
     CHECK(d.counters().not_ip == 1);
     CHECK(d.counters().icmp == 2);
     CHECK(d.counters().other_ip == 1);

@@ -75,7 +75,7 @@ void check_prefixes(std::uint32_t lt, const Bytes& frame, std::size_t header, An
 TEST_SUITE("analysis.packet.link_layer") {
   TEST_CASE("supported link types") {
     for (const std::uint32_t lt : {0u, 1u, 101u, 108u, 113u, 228u, 229u, 276u}) CHECK(is_supported_link_type(lt));
-    for (const std::uint32_t lt : {12u, 14u, 105u, 127u, 9999u}) CHECK_FALSE(is_supported_link_type(lt));
+    for (const std::uint32_t lt : {12u, 14u, 147u, 253u, 9999u}) CHECK_FALSE(is_supported_link_type(lt));
   }
 
   TEST_CASE("Ethernet") {
@@ -246,7 +246,7 @@ TEST_SUITE("analysis.packet.link_layer") {
   }
 
   TEST_CASE("unsupported link type") {
-    const Decoded d = decode(105, payload_bytes(30));
+    const Decoded d = decode(147, payload_bytes(30));
     CHECK(d.status == LinkStatus::kUnsupported);
     CHECK(d.anomalies.get(Anomaly::kUnsupportedLinkType) == 1);
   }
