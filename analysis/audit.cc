@@ -157,6 +157,7 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
       if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
+      if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
       app::classify_blind_spot(r.flows.back(), copy);
       r.details.emplace(first.id, std::move(copy));
     }
@@ -173,6 +174,7 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
     labels[i].hostname_source = r.names.back().source;
     if (d != nullptr) labels[i].app_protocol = app::to_string(d->app);
     labels[i].encrypted = app::encrypted(d);
+    app::label_proxy(f, d, apps_.names(), apps_.pool(), labels[i]);
   }
   r.destinations = flow::aggregate_destinations(r.flows, &labels);
   return r;
@@ -251,6 +253,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     label.hostname_source = r.names[i].source;
     if (d != nullptr) label.app_protocol = app::to_string(d->app);
     label.encrypted = app::encrypted(d);
+    app::label_proxy(f, d, apps_.names(), apps_.pool(), label);
     ++r.coverage.flows;
     r.coverage.bytes_out += f.out().bytes;
     if (!label.hostname.empty()) {

@@ -63,7 +63,11 @@ TEST_SUITE("analysis.flow.destinations") {
     for (std::uint64_t i = 0; i < 6; ++i) {
       flows.push_back(make_flow(i + 1, i < 4 ? "192.0.2.1" : "192.0.2.2", 443, 100 * (i + 1),
                                 static_cast<std::int64_t>(1000 - i * 10)));
-      labels.push_back(FlowLabel{names[i], *names[i] != '\0' ? "tls-sni" : "", apps[i], enc[i]});
+      FlowLabel& l = labels.emplace_back();
+      l.hostname = names[i];
+      l.hostname_source = *names[i] != '\0' ? "tls-sni" : "";
+      l.app_protocol = apps[i];
+      l.encrypted = enc[i];
     }
     const auto whole = aggregate_destinations(flows, &labels);
 
