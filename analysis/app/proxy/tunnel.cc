@@ -33,7 +33,17 @@ void Tunnel::decide(app::AppContext& ctx, flow::Flow& f, std::span<const std::ui
 void Tunnel::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return;
   if (std::holds_alternative<std::monostate>(inner_)) {
-    if (sender != f.client) return;  // only the client's first bytes tell; a server-first protocol is not read
+    if (sender != f.client) {
+      // The client's first bytes are what tell; but a capture that lost them (or a server that
+      // answers first) may still show the server's TLS handshake: its ServerHello and, before
+      // TLS 1.3, its certificate name the server.
+      if (held_size_ == 0 && tls::TlsHandler::claims(app::ProbeInput{bytes, 0, 0, false}) == app::Claim::kYes) {
+        inner_.emplace<tls::TlsHandler>();
+        if (!tls_only_) ctx.details_for(f).app = app::AppProtocol::kTls;
+        std::get<tls::TlsHandler>(inner_).on_stream(ctx, f, sender, bytes);
+      }
+      return;
+    }
     const std::size_t take = std::min(bytes.size(), app::kProbeBytes - held_size_);
     std::copy_n(bytes.begin(), take, held_.begin() + held_size_);
     held_size_ = static_cast<std::uint8_t>(held_size_ + take);
