@@ -218,6 +218,26 @@ TEST_CASE("SOCKS5 refused: the target stays, not granted, nothing more is read")
   CHECK(app::is_done(h.f));
 }
 
+TEST_CASE("a tunnel whose client bytes are missing still reads the server's TLS handshake") {
+  // FoxIO's socks4-https.pcap: the capture lacks the client's ClientHello, the ServerHello and
+  // the certificate are there.
+  Harness h(9901);
+  proxy::ProxyHandler p;
+  h.send(p, true, hex({4, 1, 1, 0xbb, 0, 0, 0, 1, 'u', 0, 'a', '.', 'b', 0}));
+  auto reply = hex({0, 90, 1, 0xbb, 1, 2, 3, 4});
+  // A TLS 1.2 ServerHello: version, random, empty session id, suite 0x002f, null compression.
+  auto hello = hex({0x16, 0x03, 0x03, 0x00, 0x2a, 0x02, 0x00, 0x00, 0x26, 0x03, 0x03});
+  hello.insert(hello.end(), 32, 0x22);
+  for (const int x : {0x00, 0x00, 0x2f, 0x00}) hello.push_back(static_cast<std::uint8_t>(x));
+  reply.insert(reply.end(), hello.begin(), hello.end());
+  h.send(p, false, reply);
+  REQUIRE(h.d().tls);
+  CHECK(h.d().tls->server_hello);
+  CHECK(h.d().tls->cipher == 0x002f);
+  CHECK(h.d().app == app::AppProtocol::kTls);
+  CHECK(h.d().proxy->host == "a.b");
+}
+
 TEST_CASE("a handshake longer than the limit is an inspection-limit blind spot") {
   Harness h(8888);
   proxy::ProxyHandler p;
