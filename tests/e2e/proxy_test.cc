@@ -123,6 +123,23 @@ TEST_CASE("STARTTLS: SMTP (exim4), IMAP and POP3 (dovecot), FTP AUTH (vsftpd)") 
   CHECK(s(by_port[587]->at("tls").as_object(), "ja3") == "8f2dfd01a68a182e6d58f285ff59c02b");
 }
 
+TEST_CASE("STARTTLS, binary: LDAP (slapd) and PostgreSQL (SSLRequest)") {
+  const auto r = audit_json({source_path("tests/data/starttls-binary.pcap")});
+  const auto& flows = r.at("flows").as_array();
+  REQUIRE(flows.size() == 2);
+  const char* apps[] = {"ldap", "postgres"};
+  const char* names[] = {"ldap.example.org", "db.example.org"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    CAPTURE(i);
+    const object& f = flows[i].as_object();
+    CHECK(s(f, "app_protocol") == apps[i]);
+    CHECK(s(f, "hostname") == names[i]);
+    CHECK(s(f, "hostname_source") == "tls-sni");
+    CHECK(f.at("encrypted").as_bool());
+    CHECK(!s(f.at("tls").as_object(), "ja4").empty());
+  }
+}
+
 }  // TEST_SUITE
 
 }  // namespace flowaudit::e2e
