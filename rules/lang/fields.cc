@@ -11,7 +11,7 @@ using enum Scope;
 constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kHostname, "hostname", kString, kDestination, "name of the destination (SNI, Host, DNS), lower case"},
     {FieldId::kHostnameSource, "hostname_source", kString, kDestination,
-     "where the name came from: tls-sni, quic-sni, http-host or dns"},
+     "where the name came from: tls-sni, quic-sni, proxy-connect, socks, http-host or dns"},
     {FieldId::kIp, "ip", kAddress, kDestination, "server address"},
     {FieldId::kPort, "port", kInteger, kDestination, "server port"},
     {FieldId::kTransport, "transport", kString, kDestination, "tcp or udp"},
