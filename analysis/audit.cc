@@ -36,7 +36,8 @@ flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d) {
   return label;
 }
 
-std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, std::vector<flow::Destination> folded) {
+std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, std::vector<flow::Destination> folded,
+                                            const Relabel& relabel) {
   std::vector<const flow::Flow*> pointers;
   std::vector<flow::FlowLabel> labels;
   pointers.reserve(flows.size());
@@ -44,6 +45,7 @@ std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, s
   for (const FlowRow& f : flows) {
     pointers.push_back(&f);
     labels.push_back(label_of(f.name, f.app_details()));
+    if (relabel) relabel(f, labels.back());
   }
   std::vector<flow::Destination> aggregated = flow::aggregate_destinations(pointers, labels, std::move(folded));
   return {std::make_move_iterator(aggregated.begin()), std::make_move_iterator(aggregated.end())};
@@ -180,6 +182,12 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
   return out;
 }
 
+Relabel Auditor::proxy_relabel() {
+  return [this](const FlowRow& f, flow::FlowLabel& label) {
+    app::label_proxy(f, f.app_details(), apps_.names(), apps_.pool(), label);
+  };
+}
+
 AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::TimestampNs settle_ns, bool only_attributed) {
   AuditResult r;
   r.strings = apps_.strings();
@@ -202,12 +210,13 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
       if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
+      if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
       app::classify_blind_spot(row, copy);
     }
     row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
   }
   pending_flows_ = std::move(keep);
-  r.destinations = destinations_of(r.flows);
+  r.destinations = destinations_of(r.flows, {}, proxy_relabel());
   return r;
 }
 
@@ -277,7 +286,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
       ++r.coverage.unnamed[static_cast<std::size_t>(f.name.unnamed)];
     }
   }
-  r.destinations = destinations_of(r.flows, dropped_destinations_.take());
+  r.destinations = destinations_of(r.flows, dropped_destinations_.take(), proxy_relabel());
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;

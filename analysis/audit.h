@@ -173,8 +173,11 @@ struct AuditResult {
 
 // The destinations of `flows` (labelled by their names and details), merged with `folded` (the
 // destinations of dropped records): what finish() gives, for tests that build results by hand too.
+// `relabel`, if set, adds to each flow's label (the Auditor adds where a proxied flow was meant to go).
+using Relabel = std::function<void(const FlowRow&, flow::FlowLabel&)>;
 [[nodiscard]] std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows,
-                                                          std::vector<flow::Destination> folded = {});
+                                                          std::vector<flow::Destination> folded = {},
+                                                          const Relabel& relabel = {});
 
 // For each flow of `r`, the index of its destination in r.destinations, kNoDestination for none
 // (a flow past --max-destinations).
@@ -237,6 +240,8 @@ class Auditor {
 
  private:
   void note_new_flow(const flow::Flow& f);
+  // Where a proxied flow was meant to go, added to its label (app::label_proxy).
+  [[nodiscard]] Relabel proxy_relabel();
   void note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t);
   // Folds the oldest ended flows until at most max_flow_records records are kept.
   void drop_records();

@@ -131,7 +131,9 @@ void Auditor::fold(flow::Flow& f) {
   }
   app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
   ++caps_.flow_records_dropped;
-  if (!dropped_destinations_.accepts(f)) {
+  flow::FlowLabel label = label_of(name, d);
+  app::label_proxy(f, d, apps_.names(), apps_.pool(), label);
+  if (!dropped_destinations_.accepts(f, label)) {
     // Past --max-destinations: the flow is counted (coverage, caps) but in no destination.
     ++caps_.flows_over_destination_cap;
     count_coverage(f, name, d);
@@ -143,7 +145,9 @@ void Auditor::fold(flow::Flow& f) {
   const auto drop = [&](const flow::Flow& gone, const app::FlowName& gone_name) {
     const auto it = apps_.details().find(gone.id);
     const app::FlowDetails* gone_details = it == apps_.details().end() ? nullptr : &it->second;
-    dropped_destinations_.add(gone, label_of(gone_name, gone_details));
+    flow::FlowLabel gone_label = label_of(gone_name, gone_details);
+    app::label_proxy(gone, gone_details, apps_.names(), apps_.pool(), gone_label);
+    dropped_destinations_.add(gone, gone_label);
     count_coverage(gone, gone_name, gone_details);
     forget(gone);
   };

@@ -808,7 +808,8 @@ class Writer {
     raw("<h2>Destinations</h2>\n");
     const std::size_t shown = std::min(r_.destinations.size(), kHtmlMaxDestinations);
     raw(fmt::format("<p class=\"muted\">By bytes sent{}. <b>Name from</b>: tls-sni and quic-sni are the name the app "
-                    "asked for in the TLS or QUIC handshake; http-host the Host header of plain HTTP; dns the DNS "
+                    "asked for in the TLS or QUIC handshake; proxy-connect and socks the host it asked its proxy for; "
+                    "http-host the Host header of plain HTTP; dns the DNS "
                     "answer that gave the address. A highlighted jurisdiction differs from the server's country.</p>\n",
                     shown < r_.destinations.size()
                         ? fmt::format(": the first {} of {} (the JSON report lists them all)", shown,

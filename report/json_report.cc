@@ -1,5 +1,7 @@
 #include "report/json_report.h"
 
+#include "analysis/app/naming.h"
+
 #include <boost/json/parse.hpp>
 
 #include <array>
@@ -335,6 +337,19 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       }
       w.end_object();
     }
+    if (const auto via = analysis::app::proxy_target(f, d)) {
+      // Through a proxy: the server is the requested host and port; only the proxy's address
+      // (the flow's server on the wire) was seen.
+      w.key("via");
+      w.begin_object();
+      w.field("type", via->type);
+      w.field("proxy_ip", via->proxy_ip.to_string());
+      w.field("proxy_port", via->proxy_port);
+      w.field("host", via->host);
+      w.field("port", via->port);
+      w.field("granted", d->proxy ? d->proxy->granted : true);
+      w.end_object();
+    }
     if (d != nullptr && d->quic) {
       w.key("quic");
       w.begin_object();
@@ -368,9 +383,23 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {
     const auto& d = r.destinations[i];
     w.begin_object();
-    w.field("ip", d.ip.to_string());
+    if (d.address_known) {
+      w.field("ip", d.ip.to_string());
+    } else {
+      w.null_field("ip");  // reached through a proxy by name: its address was never on the wire
+    }
     w.field("port", d.port);
     w.field("transport", transport_name(d.protocol));
+    if (!d.via_type.empty()) {
+      w.key("via");
+      w.begin_object();
+      w.field("type", d.via_type);
+      w.field("proxy_ip", d.via_ip.to_string());
+      w.field("proxy_port", d.via_port);
+      w.end_object();
+      w.string_or_null("requested_host", d.requested_host);
+    }
+    if (d.proxied_flows > 0) w.field("proxied_flows", d.proxied_flows);
     w.string_or_null("hostname", d.hostname);
     w.string_or_null("hostname_source", d.hostname_source);
     w.key("names");

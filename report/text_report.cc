@@ -79,12 +79,13 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
     }
     line(out, "  {:<30} {:<9} {:<24} {:>5} {:<5} {:<3} {:<3} {:<18} {:>9} {:>9}",
          d.hostname.empty() ? "(unnamed)" : cell(d.hostname, 30), d.hostname_source.empty() ? "-" : cell(d.hostname_source),
-         d.ip.to_string(), d.port, cell(d.encrypted == 0 ? app + "!" : app), cell(country), cell(jurisdiction), service,
+         d.address_known ? d.ip.to_string() : fmt::format("via {}:{}", d.via_ip.to_string(), d.via_port), d.port, cell(d.encrypted == 0 ? app + "!" : app), cell(country), cell(jurisdiction), service,
          core::human_bytes(d.bytes_out), core::human_bytes(d.bytes_in));
   }
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
   for (const auto& d : r.destinations) {
+    if (!d.via_type.empty()) continue;  // a proxied flow's bytes are counted once, at the proxy
     sent += d.bytes_out;
     received += d.bytes_in;
   }

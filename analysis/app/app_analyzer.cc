@@ -9,7 +9,9 @@
 
 #include "analysis/app/dns/dns_handler.h"
 #include "analysis/app/http/http_handler.h"
+#include "analysis/app/proxy/proxy_handler.h"
 #include "analysis/app/quic/quic_handler.h"
+#include "analysis/app/starttls/starttls_handler.h"
 #include "analysis/app/tls/tls_handler.h"
 #include "analysis/flow/tcp_stream.h"
 
@@ -51,8 +53,15 @@ constexpr std::tuple kHandlers{
     Row<quic::GquicHandler, kUdp>{quic::GquicHandler::claims},
     Row<quic::QuicHandler, kUdp>{quic::QuicHandler::claims},
     Row<tls::TlsHandler, kTcp>{tls::TlsHandler::claims},
+    // Before HTTP, which would take "CONNECT " as a request like any other.
+    Row<proxy::ProxyHandler, kTcp>{proxy::ProxyHandler::claims_connect},
     Row<http::HttpHandler, kTcp>{http::HttpHandler::claims},
     Row<dns::DnsHandler, kTcp>{dns::DnsHandler::on_port},
+    // Binary first bytes (SOCKS versions 4 and 5, BER, an SSLRequest) after DNS over TCP, whose
+    // length prefix may look like them; server-first greetings last.
+    Row<proxy::ProxyHandler, kTcp>{proxy::ProxyHandler::claims_socks},
+    Row<starttls::StartTlsHandler, kTcp>{starttls::StartTlsHandler::claims_client},
+    Row<starttls::StartTlsHandler, kTcp>{starttls::StartTlsHandler::claims_banner},
     Row<dns::DnsHandler, kUdp>{dns::DnsHandler::looks_like_dns},
 };
 

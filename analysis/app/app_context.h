@@ -38,6 +38,8 @@ struct AppStats {
   std::uint64_t dns_malformed = 0;
   std::uint64_t tls_malformed = 0;
   std::uint64_t http_malformed = 0;
+  std::uint64_t proxy_malformed = 0;     // a CONNECT or SOCKS handshake that does not parse
+  std::uint64_t starttls_malformed = 0;  // a STARTTLS exchange that does not parse
   std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
   std::uint64_t inspection_limits = 0;  // a limit stopped a parser before it had what it needs
 };

@@ -11,9 +11,22 @@ const char* to_string(AppProtocol p) noexcept {
     case AppProtocol::kQuic: return "quic";
     case AppProtocol::kGquic: return "gquic";
     case AppProtocol::kHttp: return "http";
+    case AppProtocol::kHttpConnect: return "http-connect";
+    case AppProtocol::kSocks: return "socks";
+    case AppProtocol::kSmtp: return "smtp";
+    case AppProtocol::kImap: return "imap";
+    case AppProtocol::kPop3: return "pop3";
+    case AppProtocol::kFtp: return "ftp";
+    case AppProtocol::kXmpp: return "xmpp";
+    case AppProtocol::kLdap: return "ldap";
+    case AppProtocol::kPostgres: return "postgres";
     case AppProtocol::kUnknown: break;
   }
   return "";
+}
+
+bool is_starttls_protocol(AppProtocol p) noexcept {
+  return p >= AppProtocol::kSmtp && p <= AppProtocol::kPostgres;
 }
 
 const char* to_string(BlindSpot b) noexcept {
@@ -40,6 +53,8 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kConcurrentInspections: return "concurrent-inspections";
     case InspectionLimit::kProtocolDetection: return "protocol-detection";
     case InspectionLimit::kDnsMessages: return "dns-messages";
+    case InspectionLimit::kProxyHandshake: return "proxy-handshake";
+    case InspectionLimit::kStartTlsPlaintext: return "starttls-plaintext";
     case InspectionLimit::kNone: break;
   }
   return "";
@@ -63,6 +78,20 @@ int encrypted(const FlowDetails* d) noexcept {
     case AppProtocol::kHttp:
     case AppProtocol::kDns:
       return 0;
+    case AppProtocol::kSmtp:
+    case AppProtocol::kImap:
+    case AppProtocol::kPop3:
+    case AppProtocol::kFtp:
+    case AppProtocol::kXmpp:
+    case AppProtocol::kLdap:
+    case AppProtocol::kPostgres:
+      // Upgraded once the client sent its ClientHello after the server's go-ahead; a session
+      // that never upgraded (or whose upgrade the capture does not show) ran in plaintext.
+      if (!d->tls || !d->tls->client_hello) return 0;
+      if (d->tls->server_hello && tls::is_null_cipher(d->tls->cipher)) return 0;
+      return 1;
+    case AppProtocol::kHttpConnect:
+    case AppProtocol::kSocks:
     case AppProtocol::kUnknown:
       break;
   }

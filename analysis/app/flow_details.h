@@ -15,8 +15,19 @@
 
 namespace flowaudit::analysis::app {
 
-enum class AppProtocol : std::uint8_t { kUnknown, kDns, kTls, kQuic, kGquic, kHttp };
-const char* to_string(AppProtocol p) noexcept;  // "dns", "tls", "quic", "gquic", "http"; unknown -> ""
+// kHttpConnect and kSocks: a proxy handshake whose tunnel carried nothing flowaudit reads (once
+// the tunnel carries TLS or HTTP the flow is "tls" or "http", and FlowDetails::proxy says how it
+// went). kSmtp ... kPostgres: the plaintext protocol that upgraded to TLS (STARTTLS, AUTH TLS,
+// SSLRequest); its TLS handshake is in FlowDetails::tls.
+enum class AppProtocol : std::uint8_t {
+  kUnknown, kDns, kTls, kQuic, kGquic, kHttp,
+  kHttpConnect, kSocks, kSmtp, kImap, kPop3, kFtp, kXmpp, kLdap, kPostgres,
+};
+// "dns", "tls", "quic", "gquic", "http", "http-connect", "socks", "smtp", "imap", "pop3", "ftp",
+// "xmpp", "ldap", "postgres"; unknown -> ""
+const char* to_string(AppProtocol p) noexcept;
+// A protocol that may upgrade to TLS in the same connection (STARTTLS and its kin).
+bool is_starttls_protocol(AppProtocol p) noexcept;
 
 // Facts about what an audit could not see into; the rules use them. kInspectionLimit: a parser
 // limit (HTTP head size, TLS handshake message size, TCP reordering or byte budget, first bytes
@@ -46,6 +57,8 @@ enum class InspectionLimit : std::uint8_t {
   kConcurrentInspections,  // AppConfig::max_inspections flows were being inspected already
   kProtocolDetection,  // the first bytes ended (or the other side spoke) before any claim decided
   kDnsMessages,        // AppConfig::max_dns_messages_per_flow
+  kProxyHandshake,     // proxy::kMaxHandshakeBytes: a CONNECT or SOCKS handshake longer than any real one
+  kStartTlsPlaintext,  // starttls::kMaxPlaintextBytes read before the upgrade to TLS
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 
@@ -93,6 +106,17 @@ struct QuicDetails {
   bool retry = false;
 };
 
+// What a client asked a proxy for: an HTTP CONNECT request or a SOCKS request. On the wire is only
+// the proxy's address; the server behind it is this host and port (its address is known only when
+// the client asked by address).
+struct ProxyDetails {
+  std::string_view type;  // "http-connect", "http-proxy" (absolute-form request), "socks4", "socks4a", "socks5"
+  std::string_view host;  // the requested name, or the requested address as text
+  std::uint16_t port = 0;
+  bool by_address = false;  // host is an IP address (SOCKS4, SOCKS5 IPv4/IPv6, CONNECT [addr]:port)
+  bool granted = false;     // the proxy answered with success (2xx, SOCKS granted)
+};
+
 // Allocated per flow that has something to say; the parts only where they apply, so a DNS or an
 // unknown flow costs a few bytes.
 struct FlowDetails {
@@ -102,6 +126,7 @@ struct FlowDetails {
   std::unique_ptr<TlsDetails> tls;  // TLS over TCP, or the ClientHello inside QUIC
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;
+  std::unique_ptr<ProxyDetails> proxy;  // the flow went through an HTTP or SOCKS proxy
 };
 
 // A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can
@@ -134,11 +159,13 @@ struct DnsRecord {
   bool ech = false;                  // an HTTPS/SVCB answer carries an ECH config
 };
 
-// How a flow got its name (precedence tls-sni / quic-sni, then http-host, then dns). Views into
+// How a flow got its name (precedence tls-sni / quic-sni, then the host asked of a proxy
+// (proxy-connect, socks), then http-host, then dns). Views into
 // the audit's StringPool.
 struct FlowName {
   std::string_view hostname;
-  std::string_view source;      // "tls-sni", "quic-sni", "http-host", "dns"; empty: unnamed
+  // "tls-sni", "quic-sni", "proxy-connect", "socks", "http-host", "dns"; empty: unnamed
+  std::string_view source;
   std::string_view dns_cnames;  // when named by DNS: the chain from the name to the address (joined)
   UnnamedReason unnamed = UnnamedReason::kNone;  // why not, when the flow has no name
 };

@@ -4,6 +4,7 @@
 #include <array>
 #include <string_view>
 
+#include "analysis/app/proxy/proxy_messages.h"
 #include "analysis/packet/transport.h"
 
 namespace flowaudit::analysis::app {
@@ -47,6 +48,14 @@ FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCac
     n.source = d->app == AppProtocol::kQuic || d->app == AppProtocol::kGquic ? "quic-sni" : "tls-sni";
     return n;
   }
+  // What the client asked a proxy for: on the wire only the proxy's address is seen, so the name
+  // the client gave the proxy is the flow's destination. A request by address names nothing
+  // itself; the DNS answer for that address may (below).
+  if (d != nullptr && d->proxy && !d->proxy->host.empty() && !d->proxy->by_address) {
+    n.hostname = d->proxy->host;
+    n.source = d->proxy->type == "http-connect" ? "proxy-connect" : "socks";
+    return n;
+  }
   if (d != nullptr && d->http && !d->http->host.empty()) {
     // Host may carry a port ("example.com:8080"); the name is what comes before it.
     std::string_view host = d->http->host;
@@ -55,13 +64,60 @@ FlowName name_flow(const flow::Flow& f, const FlowDetails* d, const dns::NameCac
     n.source = "http-host";
     return n;
   }
-  if (auto cached = names.lookup(f.key.addr[f.server()], f.first_seen())) {
+  core::IpAddress server = f.key.addr[f.server()];
+  if (d != nullptr && d->proxy) {
+    // Through a proxy the server's address is the requested one, if any: the proxy's own name
+    // (from DNS) is not the destination's.
+    const auto asked = d->proxy->by_address ? core::IpAddress::parse(d->proxy->host) : std::nullopt;
+    if (!asked) return n;
+    server = *asked;
+  }
+  if (auto cached = names.lookup(server, f.first_seen())) {
     n.hostname = pool.intern(cached->name);
     n.source = "dns";
     n.dns_cnames = pool.intern(core::join_items(cached->cnames));
   }
   if (n.hostname.empty()) n.unnamed = unnamed_reason(f, d);
   return n;
+}
+
+std::optional<ProxyTarget> proxy_target(const flow::Flow& f, const FlowDetails* d) {
+  if (d == nullptr) return std::nullopt;
+  ProxyTarget t;
+  t.proxy_ip = f.key.addr[f.server()];
+  t.proxy_port = f.key.port[f.server()];
+  if (d->proxy && !d->proxy->host.empty()) {
+    t.type = d->proxy->type;
+    t.host = d->proxy->host;
+    t.port = d->proxy->port;
+    if (d->proxy->by_address) t.ip = core::IpAddress::parse(d->proxy->host);
+    return t;
+  }
+  // Plain HTTP through a proxy: the request target is absolute ("GET http://host/path").
+  proxy::Target target;
+  if (d->http && !d->http->method.empty() && d->http->method != "CONNECT" &&
+      proxy::absolute_form_target(d->http->path, target)) {
+    t.type = "http-proxy";
+    t.host = std::move(target.host);
+    t.port = target.port;
+    if (target.by_address) t.ip = core::IpAddress::parse(t.host);
+    return t;
+  }
+  return std::nullopt;
+}
+
+void label_proxy(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names, core::StringPool& pool,
+                 flow::FlowLabel& label) {
+  auto t = proxy_target(f, d);
+  if (!t) return;
+  label.via_type = pool.intern(t->type);
+  label.target_port = t->port;
+  if (t->ip) {
+    label.target_ip = *t->ip;
+  } else {
+    label.target_host = pool.intern(t->host);
+  }
+  if (auto cached = names.lookup(t->proxy_ip, f.first_seen())) label.proxy_hostname = pool.intern(cached->name);
 }
 
 void classify_blind_spot(const flow::Flow& f, FlowDetails& d) {

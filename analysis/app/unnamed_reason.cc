@@ -25,6 +25,15 @@ UnnamedReason unnamed_reason(const flow::Flow& f, const FlowDetails* d) noexcept
       case AppProtocol::kDns: return kDnsExchange;
       case AppProtocol::kQuic:
       case AppProtocol::kGquic: return kNoSni;
+      case AppProtocol::kHttpConnect:
+      case AppProtocol::kSocks: return kProxyNoRequest;
+      case AppProtocol::kSmtp:
+      case AppProtocol::kImap:
+      case AppProtocol::kPop3:
+      case AppProtocol::kFtp:
+      case AppProtocol::kXmpp:
+      case AppProtocol::kLdap:
+      case AppProtocol::kPostgres: return kNoTlsUpgrade;
       case AppProtocol::kUnknown: break;
     }
   }

@@ -32,6 +32,8 @@ enum class UnnamedReason : std::uint8_t {
   kNoPayload,          // no application byte in either direction (a SYN, a failed connect, a scan)
   kNoHandshake,        // TCP that started mid-stream (the capture missed its handshake) and said nothing known
   kUnknownProtocol,    // inspected from its first byte, no parser recognised it
+  kProxyNoRequest,     // a proxy connection (CONNECT, SOCKS) whose request naming the target was not read
+  kNoTlsUpgrade,       // a mail, file, directory or database session not seen upgrading to TLS: no server name in it
   kCount,              // not a reason: the number of values (a new reason goes before it, with its row below)
 };
 
@@ -61,6 +63,10 @@ inline constexpr std::array<UnnamedReasonInfo, kUnnamedReasonKinds> kUnnamedReas
     {UnnamedReason::kNoHandshake, "no-handshake",
      "the capture started in the middle of this TCP connection and what followed named nothing"},
     {UnnamedReason::kUnknownProtocol, "unknown-protocol", "inspected from its first byte; no parser recognised the protocol"},
+    {UnnamedReason::kProxyNoRequest, "proxy-no-request",
+     "a connection to a proxy (HTTP CONNECT or SOCKS) whose request naming the target was not read"},
+    {UnnamedReason::kNoTlsUpgrade, "no-tls-upgrade",
+     "SMTP, IMAP, POP3, FTP, XMPP, LDAP or PostgreSQL not seen upgrading to TLS: the protocol names no server"},
 }};
 
 namespace unnamed_detail {

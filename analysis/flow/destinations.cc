@@ -8,9 +8,10 @@ namespace flowaudit::analysis::flow {
 
 int name_source_rank(std::string_view source) noexcept {
   if (source == "tls-sni" || source == "quic-sni") return 0;
-  if (source == "http-host") return 1;
-  if (source == "dns") return 2;
-  return 3;
+  if (source == "proxy-connect" || source == "socks") return 1;
+  if (source == "http-host") return 2;
+  if (source == "dns") return 3;
+  return 4;
 }
 
 namespace {
@@ -53,6 +54,31 @@ void add_label(Destination& d, const FlowLabel& label, std::uint64_t flow_id) {
   add_encrypted(d, label.encrypted);
 }
 
+bool proxied(const FlowLabel* label) { return label != nullptr && !label->via_type.empty(); }
+
+DestinationKey key_of(const Flow& f, const FlowLabel* label) {
+  const std::uint8_t s = f.server();
+  if (!proxied(label)) return DestinationKey{f.key.addr[s], f.key.port[s], f.key.protocol, {}, {}, 0};
+  const bool known = label->target_ip.size() > 0;
+  return DestinationKey{label->target_ip, label->target_port, f.key.protocol,
+                        known ? std::string() : std::string(label->target_host), f.key.addr[s], f.key.port[s]};
+}
+
+DestinationKey proxy_key_of(const Flow& f) {
+  const std::uint8_t s = f.server();
+  return DestinationKey{f.key.addr[s], f.key.port[s], f.key.protocol, {}, {}, 0};
+}
+
+// The label the proxy's own destination gets from a flow it carried: not the target's name.
+FlowLabel proxy_label(const FlowLabel& label) {
+  FlowLabel p;
+  p.hostname = label.proxy_hostname;
+  p.hostname_source = label.proxy_hostname.empty() ? std::string_view() : std::string_view("dns");
+  p.app_protocol = label.app_protocol;
+  p.encrypted = label.encrypted;
+  return p;
+}
+
 void add_flow(Destination& d, const Flow& f, const FlowLabel* label) {
   const std::uint8_t s = f.server();
   if (d.flows == 0) {
@@ -61,6 +87,15 @@ void add_flow(Destination& d, const Flow& f, const FlowLabel* label) {
     d.protocol = f.key.protocol;
     d.first_ns = f.first_seen();
     d.last_ns = f.last_seen;
+    if (proxied(label)) {
+      d.ip = label->target_ip;
+      d.port = label->target_port;
+      d.address_known = label->target_ip.size() > 0;
+      d.via_type = std::string(label->via_type);
+      d.via_ip = f.key.addr[s];
+      d.via_port = f.key.port[s];
+      if (!d.address_known) d.requested_host = std::string(label->target_host);
+    }
   }
   ++d.flows;
   d.packets_out += f.out().packets;
@@ -91,6 +126,7 @@ void merge(Destination& d, Destination&& o) {
   d.first_ns = std::min(d.first_ns, o.first_ns);
   d.last_ns = std::max(d.last_ns, o.last_ns);
   d.named_flows += o.named_flows;
+  d.proxied_flows += o.proxied_flows;
   for (const NameSeen& n : o.names) add_name(d, n.name, n.source, n.flows, n.first_flow);
   add_app_protocol(d, o.app_protocol == "mixed" ? std::string_view("mixed") : std::string_view(o.app_protocol));
   add_encrypted(d, o.encrypted);
@@ -115,27 +151,35 @@ void choose_hostname(Destination& d) {
 
 }  // namespace
 
-std::size_t DestinationAggregator::KeyHash::operator()(
-    const std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>& k) const noexcept {
-  const auto& [ip, port, protocol] = k;
-  return static_cast<std::size_t>(ip.hash() ^ ((std::uint64_t{port} << 8 | protocol) * 0x9E3779B97F4A7C15ULL));
+std::size_t DestinationAggregator::KeyHash::operator()(const DestinationKey& k) const noexcept {
+  std::uint64_t h = k.ip.hash() ^ ((std::uint64_t{k.port} << 8 | k.protocol) * 0x9E3779B97F4A7C15ULL);
+  if (k.via_port != 0) h ^= (k.via_ip.hash() + k.via_port) * 0xC2B2AE3D27D4EB4FULL ^ std::hash<std::string>{}(k.host);
+  return static_cast<std::size_t>(h);
 }
 
-bool DestinationAggregator::accepts(const Flow& f) const {
-  const std::uint8_t s = f.server();
-  return index_.size() < max_ || index_.find(std::make_tuple(f.key.addr[s], f.key.port[s], f.key.protocol)) != index_.end();
+bool DestinationAggregator::accepts(const Flow& f, const FlowLabel& label) const {
+  std::size_t fresh = index_.find(key_of(f, &label)) == index_.end() ? 1 : 0;
+  if (proxied(&label) && index_.find(proxy_key_of(f)) == index_.end()) ++fresh;
+  return index_.size() + fresh <= max_;
 }
 
 bool DestinationAggregator::add(const Flow& f, const FlowLabel& label) {
-  const std::uint8_t s = f.server();
-  const auto key = std::make_tuple(f.key.addr[s], f.key.port[s], f.key.protocol);
-  auto it = index_.find(key);
-  if (it == index_.end()) {
-    if (index_.size() >= max_) return false;
-    it = index_.emplace(key, destinations_.size()).first;
-    destinations_.emplace_back();
+  if (!accepts(f, label)) return false;
+  const auto slot = [&](DestinationKey key) -> Destination& {
+    auto it = index_.find(key);
+    if (it == index_.end()) {
+      it = index_.emplace(std::move(key), destinations_.size()).first;
+      destinations_.emplace_back();
+    }
+    return destinations_[it->second];
+  };
+  add_flow(slot(key_of(f, &label)), f, &label);
+  if (proxied(&label)) {
+    const FlowLabel p = proxy_label(label);
+    Destination& proxy = slot(proxy_key_of(f));
+    add_flow(proxy, f, &p);
+    ++proxy.proxied_flows;
   }
-  add_flow(destinations_[it->second], f, &label);
   return true;
 }
 
@@ -156,15 +200,21 @@ std::vector<Destination> aggregate_destinations(const std::vector<Flow>& flows, 
 
 std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flows, std::span<const FlowLabel> labels,
                                                 std::vector<Destination> folded) {
-  using Key = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
-  std::map<Key, Destination> by_key;
+  std::map<DestinationKey, Destination> by_key;
   for (std::size_t i = 0; i < flows.size(); ++i) {
     const Flow& f = *flows[i];
-    const std::uint8_t s = f.server();
-    add_flow(by_key[Key{f.key.addr[s], f.key.port[s], f.key.protocol}], f, i < labels.size() ? &labels[i] : nullptr);
+    const FlowLabel* label = i < labels.size() ? &labels[i] : nullptr;
+    add_flow(by_key[key_of(f, label)], f, label);
+    if (proxied(label)) {
+      const FlowLabel p = proxy_label(*label);
+      Destination& proxy = by_key[proxy_key_of(f)];
+      add_flow(proxy, f, &p);
+      ++proxy.proxied_flows;
+    }
   }
   for (Destination& d : folded) {
-    const Key key{d.ip, d.port, d.protocol};
+    DestinationKey key{d.ip, d.port, d.protocol, {}, {}, 0};
+    if (!d.via_type.empty()) key = DestinationKey{d.ip, d.port, d.protocol, d.requested_host, d.via_ip, d.via_port};
     merge(by_key[key], std::move(d));
   }
   std::vector<Destination> out;

@@ -19,6 +19,13 @@ struct FlowLabel {
   std::string_view hostname_source;  // "tls-sni", "quic-sni", "http-host", "dns"; empty: none
   std::string_view app_protocol;     // "tls", "http", ...; empty: unknown
   int encrypted = -1;           // 1 TLS/QUIC, 0 plaintext HTTP or DNS, -1 unknown
+  // Through a proxy (via_type set): the destination is the requested host and port, reached via
+  // the flow's server (the proxy); target_ip only when the client asked by address.
+  std::string_view via_type;  // "http-connect", "http-proxy", "socks4", "socks4a", "socks5"
+  std::string_view target_host;
+  std::uint16_t target_port = 0;
+  core::IpAddress target_ip;  // family none: not known
+  std::string_view proxy_hostname;  // the proxy's own name (DNS), for its destination
 };
 
 struct NameSeen {
@@ -47,6 +54,32 @@ struct Destination {
   std::vector<NameSeen> names;  // every name seen for it
   std::string app_protocol;     // when all flows agree; "mixed" otherwise
   int encrypted = -1;           // 1 all flows encrypted, 0 any plaintext, -1 unknown
+  // Reached through a proxy: `ip` is the requested address when the client asked by address,
+  // else of family none (address_known false: only the proxy's address was on the wire, and
+  // the proxy's country is not the server's). The proxy is a destination of its own too, with
+  // proxied_flows counting the flows it carried.
+  std::string via_type;
+  core::IpAddress via_ip;
+  std::uint16_t via_port = 0;
+  bool address_known = true;
+  std::string requested_host;  // the host asked of the proxy, when not by address
+  std::uint64_t proxied_flows = 0;
+};
+
+// Destinations are keyed by the server side as the client meant it: a direct flow by its server's
+// address, port and transport; a proxied flow by the requested host (name, or address) and port
+// and the proxy it went through. Keyed by the wire address, every site reached through one proxy
+// would be one destination named after whichever site came first, and the proxy's country
+// would stand for all of them.
+struct DestinationKey {
+  core::IpAddress ip;
+  std::uint16_t port = 0;
+  std::uint8_t protocol = 0;
+  std::string host;  // proxied, requested by name
+  core::IpAddress via_ip;
+  std::uint16_t via_port = 0;
+  friend auto operator<=>(const DestinationKey&, const DestinationKey&) = default;
+  friend bool operator==(const DestinationKey&, const DestinationKey&) = default;
 };
 
 // Sorted by bytes sent to the destination, largest first (ties by address and port). `labels`,
@@ -67,7 +100,7 @@ class DestinationAggregator {
  public:
   explicit DestinationAggregator(std::size_t max_destinations) : max_(max_destinations) {}
   // Whether add() would take the flow: its destination is known, or there is room for a new one.
-  [[nodiscard]] bool accepts(const Flow& f) const;
+  [[nodiscard]] bool accepts(const Flow& f, const FlowLabel& label = {}) const;
   // False: the flow's destination is new and the cap is reached; nothing was added.
   bool add(const Flow& f, const FlowLabel& label);
   [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
@@ -76,10 +109,10 @@ class DestinationAggregator {
 
  private:
   struct KeyHash {
-    std::size_t operator()(const std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>& k) const noexcept;
+    std::size_t operator()(const DestinationKey& k) const noexcept;
   };
   std::size_t max_;
-  std::unordered_map<std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>, std::size_t, KeyHash> index_;
+  std::unordered_map<DestinationKey, std::size_t, KeyHash> index_;
   std::vector<Destination> destinations_;
 };
 

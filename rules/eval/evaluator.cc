@@ -161,7 +161,9 @@ class RecordEvaluator::Impl {
       if (f == nullptr) continue;
       f->evidence.flows = r_.total_flows();
       f->evidence.bytes_out = r_.coverage.bytes_out;
-      for (const auto& d : r_.destinations) f->evidence.bytes_in += d.bytes_in;
+      for (const auto& d : r_.destinations) {
+        if (d.via_type.empty()) f->evidence.bytes_in += d.bytes_in;  // proxied bytes: once, at the proxy
+      }
       add_time(f->evidence, r_.first_ns, r_.last_ns);
     }
   }

@@ -15,7 +15,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kHostname, "hostname", kString, kDestination, "name of the destination (SNI, Host, DNS), lower case",
      FlowValue::kHostname},
     {FieldId::kHostnameSource, "hostname_source", kString, kDestination,
-     "where the name came from: tls-sni, quic-sni, http-host or dns", FlowValue::kHostnameSource},
+     "where the name came from: tls-sni, quic-sni, proxy-connect, socks, http-host or dns", FlowValue::kHostnameSource},
     {FieldId::kIp, "ip", kAddress, kDestination, "server address"},
     {FieldId::kPort, "port", kInteger, kDestination, "server port"},
     {FieldId::kTransport, "transport", kString, kDestination, "tcp or udp"},
@@ -87,7 +87,8 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "flows, DNS messages or names out of the audit"},
     {FieldId::kUnnamedReason, "unnamed_reason", kString, kFlow,
      "why the flow has no name (not-inspected, inspection-limit, encrypted-sni, quic-undecryptable, no-sni, "
-     "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol); no value: "
+     "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol, proxy-no-request, "
+     "no-tls-upgrade); no value: "
      "named", FlowValue::kUnnamedReason},
 }};
 

@@ -158,3 +158,23 @@ TEST_CASE("unnamed reasons: through the pipeline, counted in the coverage") {
   if (r.flows.size() == 3) CHECK(count(UnnamedReason::kNotInspected) == 1);
   CHECK(unnamed_summary(r.coverage).find("1 no-payload") != std::string::npos);
 }
+
+TEST_CASE("unnamed reasons: a proxy connection without its request, a session that never upgraded") {
+  const flow::Flow f = make_flow(packet::kProtoTcp);
+  for (const auto proxy : {app::AppProtocol::kHttpConnect, app::AppProtocol::kSocks}) {
+    app::FlowDetails d;
+    d.app = proxy;
+    CHECK(reason(f, &d) == "proxy-no-request");
+  }
+  for (const auto plain : {app::AppProtocol::kSmtp, app::AppProtocol::kImap, app::AppProtocol::kPop3,
+                           app::AppProtocol::kFtp, app::AppProtocol::kXmpp, app::AppProtocol::kLdap,
+                           app::AppProtocol::kPostgres}) {
+    app::FlowDetails d;
+    d.app = plain;
+    CHECK(reason(f, &d) == "no-tls-upgrade");
+    // Upgraded, with a ClientHello that names nothing: the TLS reason wins.
+    d.tls = std::make_unique<app::TlsDetails>();
+    d.tls->client_hello = true;
+    CHECK(reason(f, &d) == "no-sni");
+  }
+}

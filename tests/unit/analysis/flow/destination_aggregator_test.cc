@@ -63,7 +63,11 @@ TEST_SUITE("analysis.flow.destinations") {
     for (std::uint64_t i = 0; i < 6; ++i) {
       flows.push_back(make_flow(i + 1, i < 4 ? "192.0.2.1" : "192.0.2.2", 443, 100 * (i + 1),
                                 static_cast<std::int64_t>(1000 - i * 10)));
-      labels.push_back(FlowLabel{names[i], *names[i] != '\0' ? "tls-sni" : "", apps[i], enc[i]});
+      FlowLabel& l = labels.emplace_back();
+      l.hostname = names[i];
+      l.hostname_source = *names[i] != '\0' ? "tls-sni" : "";
+      l.app_protocol = apps[i];
+      l.encrypted = enc[i];
     }
     const auto whole = aggregate_destinations(flows, &labels);
 
@@ -99,5 +103,49 @@ TEST_SUITE("analysis.flow.destinations") {
     const auto d = a.take();
     REQUIRE(d.size() == 1);
     CHECK(d[0].flows == 2);
+  }
+
+  TEST_CASE("proxied flows: one destination per requested host and proxy, and the proxy's own") {
+    std::vector<Flow> flows;
+    std::vector<FlowLabel> labels;
+    const char* hosts[] = {"a.example", "b.example", "a.example"};
+    for (std::uint64_t i = 0; i < 3; ++i) {
+      flows.push_back(make_flow(i + 1, "198.51.100.8", 8888, 100, static_cast<std::int64_t>(1000 - i)));
+      FlowLabel& l = labels.emplace_back();
+      l.hostname = hosts[i];
+      l.hostname_source = "proxy-connect";
+      l.via_type = "http-connect";
+      l.target_host = hosts[i];
+      l.target_port = 443;
+    }
+    // One more by address: that address is the destination.
+    flows.push_back(make_flow(4, "198.51.100.8", 8888, 100, 900));
+    FlowLabel& by_addr = labels.emplace_back();
+    by_addr.via_type = "socks5";
+    by_addr.target_ip = *flowaudit::core::IpAddress::parse("203.0.113.5");
+    by_addr.target_port = 443;
+    const auto all = aggregate_destinations(flows, &labels);
+    REQUIRE(all.size() == 4);
+    int proxies = 0;
+    for (const Destination& d : all) {
+      if (d.proxied_flows > 0) {
+        ++proxies;
+        CHECK(d.flows == 4);
+        CHECK(d.via_type.empty());
+        CHECK(d.hostname.empty());  // not named after the sites behind it
+      } else if (d.address_known) {
+        CHECK(d.ip.to_string() == "203.0.113.5");
+        CHECK(d.via_type == "socks5");
+      } else {
+        CHECK(d.via_ip.to_string() == "198.51.100.8");
+        CHECK(d.flows == (d.requested_host == "a.example" ? 2u : 1u));
+        CHECK(d.hostname == d.requested_host);
+      }
+    }
+    CHECK(proxies == 1);
+    // Folding the same flows one at a time gives the same destinations.
+    DestinationAggregator a(10);
+    for (std::size_t i = 0; i < flows.size(); ++i) CHECK(a.add(flows[i], labels[i]));
+    CHECK(aggregate_destinations({}, nullptr, a.take()).size() == 4);
   }
 }
