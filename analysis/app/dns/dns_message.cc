@@ -223,8 +223,18 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   std::size_t pos = in.offset();
   for (std::size_t q = 0; q < qdcount; ++q) {
     if (q == kMaxQuestions) return ParseStatus::kMalformed;
-    const NameStatus s = q == 0 ? read_name(bytes, pos, bytes.size(), out.qname, pos) : skip_name(bytes, pos, pos);
+    // The first name is read once, as sent; its lower-case form differs only in A-Z (escapes are
+    // digits), so it is copied rather than read again.
+    const NameStatus s =
+        q == 0 ? read_name(bytes, pos, bytes.size(), out.qname_as_sent, pos, false) : skip_name(bytes, pos, pos);
     if (s != NameStatus::kOk) return from_name_status(s);
+    if (q == 0) {
+      out.qname.length = out.qname_as_sent.length;
+      for (std::size_t i = 0; i < out.qname.length; ++i) {
+        const char c = out.qname_as_sent.text[i];
+        out.qname.text[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+    }
     in = ByteReader(bytes);
     in.skip(pos);
     std::uint16_t qtype = 0;
@@ -232,8 +242,6 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
     if (q == 0) {
       out.qtype = qtype;
       out.question_read = true;
-      std::size_t unused = 0;
-      read_name(bytes, kHeaderSize, bytes.size(), out.qname_as_sent, unused, false);  // read once already
     }
     pos = in.offset();
   }
