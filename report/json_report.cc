@@ -460,7 +460,9 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     timestamp_field(w, "ts", q.ts_ns);
     w.field("transport", q.transport);
     w.field("server", q.server.to_string());
-    w.field("query", q.query);
+    // A message without a question (an inverse query, an mDNS announcement) asks no name: null,
+    // not "" (which would read as a name) nor "." (the root, a name that was asked).
+    w.string_or_null("query", q.query);
     // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
     w.string_or_null("query_as_sent", q.query_as_sent);
     w.string_or_null("local", q.local);

@@ -102,12 +102,6 @@ NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, s
   return NameStatus::kOk;
 }
 
-// Skips a question's name without keeping it (questions after the first).
-NameStatus skip_name(Bytes msg, std::size_t start, std::size_t& next) noexcept {
-  Name scratch;
-  return read_name(msg, start, msg.size(), scratch, next);
-}
-
 // A name that must lie inside RDATA [start, end) and, when it is the last field, end at `end`.
 bool read_rdata_name(Bytes msg, std::size_t start, std::size_t end, Name& out, std::size_t& next) noexcept {
   return read_name(msg, start, end, out, next) == NameStatus::kOk;
@@ -206,6 +200,7 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   out.qname_as_sent.length = 0;
   out.question_read = false;
   out.qtype = 0;
+  out.more_questions.clear();
   ByteReader in(bytes);
   std::uint16_t flags = 0;
   std::uint16_t qdcount = 0;
@@ -223,7 +218,9 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   std::size_t pos = in.offset();
   for (std::size_t q = 0; q < qdcount; ++q) {
     if (q == kMaxQuestions) return ParseStatus::kMalformed;
-    const NameStatus s = q == 0 ? read_name(bytes, pos, bytes.size(), out.qname, pos) : skip_name(bytes, pos, pos);
+    const std::size_t start = pos;
+    Message::Question extra;
+    const NameStatus s = read_name(bytes, pos, bytes.size(), q == 0 ? out.qname : extra.name, pos);
     if (s != NameStatus::kOk) return from_name_status(s);
     in = ByteReader(bytes);
     in.skip(pos);
@@ -234,6 +231,13 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
       out.question_read = true;
       std::size_t unused = 0;
       read_name(bytes, kHeaderSize, bytes.size(), out.qname_as_sent, unused, false);  // read once already
+    } else {
+      extra.qtype = qtype;
+      std::size_t unused = 0;
+      if (out.more_questions.size() < out.more_questions.capacity()) {
+        read_name(bytes, start, bytes.size(), extra.as_sent, unused, false);  // read once already
+      }
+      out.more_questions.push_back(extra);  // past the limit: marked overflowed, not kept
     }
     pos = in.offset();
   }
