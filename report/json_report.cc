@@ -460,6 +460,8 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     timestamp_field(w, "ts", q.ts_ns);
     w.field("transport", q.transport);
     w.field("server", q.server.to_string());
+    // A message without a question (an inverse query, an mDNS announcement) asks no name: "" (the
+    // root, a name that can be asked, is "."). Kept a string: a null would change v1's type.
     w.field("query", q.query);
     // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
     w.string_or_null("query_as_sent", q.query_as_sent);

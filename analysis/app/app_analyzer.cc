@@ -74,6 +74,7 @@ struct AppAnalyzer::Probing {
   std::array<std::uint8_t, kProbeBytes> bytes{};
   std::uint8_t size = 0;
   std::uint8_t sender = 0;  // valid when size > 0
+  bool server_passed = false;  // the server spoke first in bytes no row took: the client is probed
 };
 static_assert(kProbeBytes <= 255, "Probing::size is a byte");
 static_assert(sizeof(AppAnalyzer::Probing) <= sizeof(tls::TlsHandler), "waiting must not grow the per-flow state");
@@ -278,6 +279,7 @@ void AppAnalyzer::feed(flow::Flow& f, std::uint8_t sender, std::span<const std::
 // row takes the flow, its handler gets every byte from the first, the held ones included.
 void AppAnalyzer::claim_stream(flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes,
                                Probing& held, Inspection& in) {
+  if (held.server_passed && sender != f.client) return;
   if (held.size > 0 && sender != held.sender) {
     // The other side spoke before the first side's bytes said what they are: which bytes lead
     // is unclear, so the flow is not guessed at.
@@ -300,6 +302,13 @@ void AppAnalyzer::claim_stream(flow::Flow& f, std::uint8_t sender, std::span<con
   const ProbeInput probe_input{probe_bytes, f.key.port[f.client], f.key.port[f.server()], sender == f.client};
   switch (probe(packet::kProtoTcp, probe_input, in.handler)) {
     case Claim::kNo:
+      // A server that speaks first in bytes no server-first row takes (an IDS evasion such as
+      // CVE-2018-6794 sends its answer before the request) does not hide the client's request:
+      // the client's first bytes are probed as if the server had been silent.
+      if (sender != f.client && first_size == 0 && !held.server_passed) {
+        held.server_passed = true;
+        return;
+      }
       done(f);
       return;
     case Claim::kNeedMore:

@@ -149,7 +149,7 @@ struct DnsRecord {
   core::TimestampNs ts_ns = 0;
   std::string transport;  // "udp" or "tcp"
   core::IpAddress server;
-  std::string query;          // lower case, "." for the root
+  std::string query;          // lower case, "." for the root, empty: no question (JSON null)
   std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
   std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty
   std::string qtype;

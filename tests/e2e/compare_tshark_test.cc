@@ -42,6 +42,7 @@ TEST_CASE("e2e: compare-tshark agrees on two committed captures and lists a refu
     CHECK(r.out.find("(2 captures: no reference)") != std::string::npos);
     CHECK(r.out.find("flowaudit only") == std::string::npos);
     CHECK(r.out.find("tshark only") == std::string::npos);
+    CHECK(has_row(r.out, "tunnel carriers", " 0   (tshark's outer UDP conversations"));
   }
   SUBCASE("a capture flowaudit refuses is a disagreement with its cause") {
     const auto r = compare({"tests/data/bad/unsupported-linktype.pcap"});

@@ -121,6 +121,20 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
       pending_.push_back({static_cast<std::uint32_t>(records.size()), m.id});
     }
     records.push_back(std::move(r));
+    // Each further question (mDNS asks several names in one query) is a record of its own, so
+    // every name asked is in the report; answers match the first one by ID only.
+    for (const auto& q : m.more_questions) {
+      if (records.size() >= ctx.config.max_dns_records) {
+        ++ctx.stats.dns_records_dropped;
+        return;
+      }
+      app::DnsRecord more = records.back();
+      more.query = presentation(q.name);
+      more.query_as_sent.clear();
+      if (q.as_sent.view() != q.name.view()) more.query_as_sent = presentation(q.as_sent);
+      more.qtype = std::string(type_name(q.qtype, scratch));
+      records.push_back(std::move(more));
+    }
     return;
   }
   ctx.names.add_response(m, ts);

@@ -102,7 +102,7 @@ NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, s
   return NameStatus::kOk;
 }
 
-// Skips a question's name without keeping it (questions after the first).
+// Skips a question's name without keeping it (questions past the ones kept).
 NameStatus skip_name(Bytes msg, std::size_t start, std::size_t& next) noexcept {
   Name scratch;
   return read_name(msg, start, msg.size(), scratch, next);
@@ -206,6 +206,7 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   out.qname_as_sent.length = 0;
   out.question_read = false;
   out.qtype = 0;
+  out.more_questions.clear();
   ByteReader in(bytes);
   std::uint16_t flags = 0;
   std::uint16_t qdcount = 0;
@@ -223,16 +224,19 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   std::size_t pos = in.offset();
   for (std::size_t q = 0; q < qdcount; ++q) {
     if (q == kMaxQuestions) return ParseStatus::kMalformed;
-    // The first name is read once, as sent; its lower-case form differs only in A-Z (escapes are
+    // Each name is read once, as sent; its lower-case form differs only in A-Z (escapes are
     // digits), so it is copied rather than read again.
-    const NameStatus s =
-        q == 0 ? read_name(bytes, pos, bytes.size(), out.qname_as_sent, pos, false) : skip_name(bytes, pos, pos);
+    Message::Question extra;
+    const bool keep = q == 0 || out.more_questions.size() < out.more_questions.capacity();
+    Name& as_sent = q == 0 ? out.qname_as_sent : extra.as_sent;
+    const NameStatus s = keep ? read_name(bytes, pos, bytes.size(), as_sent, pos, false) : skip_name(bytes, pos, pos);
     if (s != NameStatus::kOk) return from_name_status(s);
-    if (q == 0) {
-      out.qname.length = out.qname_as_sent.length;
-      for (std::size_t i = 0; i < out.qname.length; ++i) {
-        const char c = out.qname_as_sent.text[i];
-        out.qname.text[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    if (keep) {
+      Name& lower = q == 0 ? out.qname : extra.name;
+      lower.length = as_sent.length;
+      for (std::size_t i = 0; i < lower.length; ++i) {
+        const char c = as_sent.text[i];
+        lower.text[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
       }
     }
     in = ByteReader(bytes);
@@ -242,6 +246,9 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
     if (q == 0) {
       out.qtype = qtype;
       out.question_read = true;
+    } else {
+      extra.qtype = qtype;
+      out.more_questions.push_back(extra);  // past the limit: marked overflowed, not kept
     }
     pos = in.offset();
   }

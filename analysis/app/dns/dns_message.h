@@ -17,6 +17,9 @@ namespace flowaudit::analysis::dns {
 inline constexpr std::size_t kMaxNameLength = 255;  // presentation form, without the final dot
 inline constexpr std::size_t kMaxAnswers = 32;
 inline constexpr std::size_t kMaxHints = 8;
+// Questions after the first that are kept: mDNS queries routinely ask several names at once
+// (RFC 6762 6); one question per message is the unicast norm.
+inline constexpr std::size_t kMaxMoreQuestions = 8;
 
 namespace rr {
 inline constexpr std::uint16_t kA = 1;
@@ -59,6 +62,13 @@ struct Message {
   Name qname;               // first question
   Name qname_as_sent;       // the same name with its letters' case as on the wire (0x20 encoding)
   std::uint16_t qtype = 0;
+  struct Question {
+    Name name;     // lower case
+    Name as_sent;  // case as on the wire
+    std::uint16_t qtype = 0;
+  };
+  // The questions after the first (more than kMaxMoreQuestions: the first ones, overflowed()).
+  core::FixedList<Question, kMaxMoreQuestions> more_questions;
   core::FixedList<Answer, kMaxAnswers> answers;  // answer section only
   // Answers whose RDATA did not fill its RDLENGTH exactly (or was invalid for its type): left out
   // of `answers`, the records after them are still read (RDLENGTH keeps the framing).

@@ -67,13 +67,24 @@ bool read_line(ByteReader& in, std::string_view& line) noexcept {
   return false;
 }
 
-// request-line = method SP request-target SP HTTP-version
+bool http1_version(std::string_view v) noexcept {
+  return v.size() == 8 && v.substr(0, 7) == "HTTP/1." && v[7] >= '0' && v[7] <= '9';
+}
+
+// request-line = method SP request-target SP HTTP-version. A line without its target
+// (`GET HTTP/1.1`, from broken clients and scanners) is read too, with an empty target: the
+// server may still answer it, and its Host header names the destination as in any request.
 bool parse_request_line(std::string_view line, Request& out) noexcept {
   const std::size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos) return false;
   out.method = line.substr(0, sp1);
   const std::size_t sp2 = line.find(' ', sp1 + 1);
-  if (sp2 == std::string_view::npos) return false;
+  if (sp2 == std::string_view::npos) {
+    if (!is_token(out.method) || !http1_version(line.substr(sp1 + 1))) return false;
+    out.target = {};
+    out.version_minor = static_cast<std::uint8_t>(line.back() - '0');
+    return true;
+  }
   out.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
   if (!is_token(out.method) || out.target.empty()) return false;
@@ -81,7 +92,7 @@ bool parse_request_line(std::string_view line, Request& out) noexcept {
     const auto u = static_cast<std::uint8_t>(c);
     if (u <= 0x20 || u == 0x7F) return false;
   }
-  if (version.size() != 8 || version.substr(0, 7) != "HTTP/1." || version[7] < '0' || version[7] > '9') return false;
+  if (!http1_version(version)) return false;
   out.version_minor = static_cast<std::uint8_t>(version[7] - '0');
   return true;
 }

@@ -213,6 +213,23 @@ TEST_SUITE("report.json") {
     CHECK(w[1].as_string() == "second \"warning\"");
   }
 
+  TEST_CASE("a DNS message without a question has an empty query; the root is \".\"") {
+    AuditResult r;
+    flowaudit::analysis::app::DnsRecord asked;
+    asked.transport = "udp";
+    asked.query = ".";
+    asked.qtype = "NS";
+    flowaudit::analysis::app::DnsRecord none;  // an inverse query / mDNS announcement: QDCOUNT 0
+    none.transport = "udp";
+    none.qtype = "TYPE0";
+    r.dns = {asked, none};
+    const json::value v = parsed(r);
+    const auto& dns = v.at("dns").as_array();
+    REQUIRE(dns.size() == 2);
+    CHECK(dns[0].at("query").as_string() == ".");
+    CHECK(dns[1].at("query").as_string().empty());
+  }
+
   TEST_CASE("an empty audit") {
     const json::value v = parsed(AuditResult{});
     CHECK(v.at("summary").at("packets").to_number<std::uint64_t>() == 0);

@@ -145,6 +145,19 @@ TEST_SUITE("analysis.app.dispatch") {
     CHECK(d.limit == app::InspectionLimit::kProtocolDetection);
   }
 
+  TEST_CASE("a server that answers before the request (CVE-2018-6794) does not hide the client's HTTP Host") {
+    std::vector<pb::Bytes> frames = {tcp_frame(true, 8089, 999, 0x02), tcp_frame(false, 8089, 4999, 0x12)};
+    const auto answer = bytes_of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi");
+    frames.push_back(tcp_frame(false, 8089, 5000, 0x18, answer));
+    const auto head = bytes_of("GET / HTTP/1.1\r\nHost: leak.example:8089\r\n\r\n");
+    frames.push_back(tcp_frame(true, 8089, 1000, 0x18, head));
+    const AuditResult r = audit(frames);
+    const app::FlowDetails& d = only(r);
+    CHECK(d.app == app::AppProtocol::kHttp);
+    REQUIRE(d.http);
+    CHECK(d.http->host == "leak.example:8089");
+  }
+
   TEST_CASE("a first byte no row could take is decided at once: unknown, no details, no blind spot") {
     const auto r = audit(cut_at(8080, bytes_of("SSH-2.0-OpenSSH_9.2\r\n"), 1));
     CHECK(pb::flow_details(r).empty());

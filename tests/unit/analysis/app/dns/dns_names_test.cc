@@ -111,6 +111,37 @@ TEST_SUITE("analysis.app.dns") {
     }
   }
 
+  TEST_CASE("DNS: every question of an mDNS query is a record (compressed names, QU bit)") {
+    Fixture fx(5353, 5353);
+    DnsBuilder q = builder(0x0000, 0);
+    q.counts(3, 0);
+    q.question("_companion-link._tcp.local", 12);
+    const std::size_t tcp_local = 12 + 1 + 15;  // "_tcp.local" inside the first name
+    q.label("_homekit").ptr(tcp_local).u16(12).u16(0x8001);  // QU bit set in the class
+    q.label("_AirPlay").ptr(tcp_local).u16(12).u16(1);
+    fx.send(0, q.bytes());
+    REQUIRE(fx.ctx.dns.size() == 3);
+    CHECK(fx.ctx.dns[0].query == "_companion-link._tcp.local");
+    CHECK(fx.ctx.dns[1].query == "_homekit._tcp.local");
+    CHECK(fx.ctx.dns[2].query == "_airplay._tcp.local");
+    CHECK(fx.ctx.dns[2].query_as_sent == "_AirPlay._tcp.local");
+    CHECK(fx.ctx.dns[1].query_as_sent.empty());
+    for (const auto& r : fx.ctx.dns) {
+      CHECK(r.qtype == "PTR");
+      CHECK(r.local == "mdns");
+    }
+  }
+
+  TEST_CASE("DNS: a message without a question names nothing (not the root)") {
+    Fixture fx;
+    DnsBuilder q = builder(0x0800);  // opcode 1, inverse query (RFC 1035, obsolete): no question
+    q.counts(0, 1);
+    q.u8(0).rr(1).ip("216.58.202.4").end_rdata();
+    fx.send(0, q.bytes());
+    REQUIRE(fx.ctx.dns.size() == 1);
+    CHECK(fx.ctx.dns[0].query.empty());
+  }
+
   TEST_CASE("DNS on a free port: a strict parse; NetBIOS name service is not DNS") {
     DnsBuilder q = builder(0x0100);
     q.counts(1, 0).question("chat.example", 1);

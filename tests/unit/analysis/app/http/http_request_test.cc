@@ -170,6 +170,19 @@ TEST_SUITE("analysis.app.http.request") {
     CHECK(parse("GET /very/long/target") == ParseStatus::kNeedMore);
   }
 
+  TEST_CASE("HTTP: a request line without a target still gives its Host (no-uri.pcap)") {
+    Request r;
+    std::vector<std::uint8_t> keep;
+    CHECK(parse("GET HTTP/1.1\r\nUser-Agent: Wget/1.14\r\nHost: bro.org\r\n\r\n", r, keep) == ParseStatus::kOk);
+    CHECK(r.method == "GET");
+    CHECK(r.target.empty());
+    CHECK(r.host == "bro.org");
+    CHECK(r.version_minor == 1);
+    CHECK(parse("GET HTTP/2.0\r\n\r\n") == ParseStatus::kMalformed);
+    CHECK(parse("G(T HTTP/1.1\r\n\r\n") == ParseStatus::kMalformed);
+    CHECK(parse("GET HTTP/1.1 \r\n\r\n") == ParseStatus::kMalformed);
+  }
+
   TEST_CASE("HTTP: malformed headers") {
     const auto headers = [](std::string_view h) { return parse("GET / HTTP/1.1\r\n" + std::string(h) + "\r\n"); };
     CHECK(headers("Host: a\r\n") == ParseStatus::kOk);
