@@ -114,6 +114,18 @@ void Auditor::note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t) {
   if (!inserted && t.depth_exceeded) it->second.depth_exceeded = true;
 }
 
+app::FlowName Auditor::name_of(const flow::Flow& f, const app::FlowDetails* d) {
+  app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
+  if (name.hostname.empty()) {
+    // What flowaudit did not open outranks what it found at the level it stopped at (the outer
+    // UDP of the tunnel it could not open looks like an unknown protocol).
+    if (const auto it = tunnels_.find(f.id); it != tunnels_.end() && it->second.depth_exceeded) {
+      name.unnamed = app::UnnamedReason::kTunnelDepth;
+    }
+  }
+  return name;
+}
+
 std::string process_comment(const FlowProcess& p) {
   return fmt::format("flowaudit.process pid={} name={}", p.pid, p.name);
 }
@@ -173,7 +185,7 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
     d.first_ns = f.first_seen();
     const auto it = apps_.details().find(f.id);
     const app::FlowDetails* details = it == apps_.details().end() ? nullptr : &it->second;
-    const app::FlowName name = app::name_flow(f, details, apps_.names(), apps_.pool());
+    const app::FlowName name = name_of(f, details);
     d.hostname = std::string(name.hostname);
     d.hostname_source = std::string(name.source);
     out.push_back(std::move(d));
@@ -213,7 +225,8 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
       app::classify_blind_spot(row, copy);
     }
-    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
+    if (const auto it = tunnels_.find(first.id); it != tunnels_.end()) row.tunnel = it->second;
+    row.name = name_of(row, row.app_details());
   }
   pending_flows_ = std::move(keep);
   r.destinations = destinations_of(r.flows, {}, proxy_relabel());
@@ -241,7 +254,6 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
   std::vector<flow::Flow> finished = table_.take_finished();
-  r.tunnels = std::move(tunnels_);
   if (options_.only_attributed) {
     std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
   }
@@ -249,6 +261,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   // Each row takes its flow's details; nothing else reads them after the audit.
   const auto take_details = [&](FlowRow& row) {
     if (auto node = details.extract(row.id)) row.details = std::move(node.mapped());
+    if (const auto it = tunnels_.find(row.id); it != tunnels_.end()) row.tunnel = it->second;
   };
   // Names for the records kept as they are; the records standing for groups keep the name their
   // group was made with. Then all in id order, as if nothing had been dropped.
@@ -257,7 +270,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     FlowRow& row = r.flows.emplace_back(std::move(f));
     take_details(row);
     if (row.details) app::classify_blind_spot(row, *row.details);
-    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
+    row.name = name_of(row, row.app_details());
   }
   for (GroupRecord& g : groups_) {
     FlowRow& row = r.flows.emplace_back(g.flow, g.name);

@@ -127,6 +127,9 @@ struct FlowRow : flow::Flow {
   FlowRow(flow::Flow f, app::FlowName n = {}) : flow::Flow(std::move(f)), name(n) {}  // implicit: a row is a flow
   app::FlowName name;
   std::optional<app::FlowDetails> details;  // empty where inspection found nothing
+  // For a flow seen inside a tunnel, the outermost one (from the flow's first tunnelled packet); also
+  // set, with depth_exceeded, for a flow carrying tunnels nested too deep to open.
+  std::optional<packet::Tunnel> tunnel;
   [[nodiscard]] const app::FlowDetails* app_details() const noexcept { return details ? &*details : nullptr; }
 };
 
@@ -141,9 +144,6 @@ struct DestinationRow : flow::Destination {
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
-  // By flow id, for flows seen inside a tunnel (the outermost, from the flow's first tunnelled packet)
-  // or carrying tunnels nested too deep to open (depth_exceeded).
-  std::unordered_map<std::uint64_t, packet::Tunnel> tunnels;
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
   std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
@@ -243,6 +243,9 @@ class Auditor {
   // Where a proxied flow was meant to go, added to its label (app::label_proxy).
   [[nodiscard]] Relabel proxy_relabel();
   void note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t);
+  // app::name_flow, and the reason a flow inside tunnels too deep to open has no name: every path
+  // that names a flow (records, folded groups, live batches) goes through here.
+  [[nodiscard]] app::FlowName name_of(const flow::Flow& f, const app::FlowDetails* d);
   // Folds the oldest ended flows until at most max_flow_records records are kept.
   void drop_records();
   void fold(flow::Flow& f);

@@ -246,8 +246,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     } else {
       w.null_field("process");
     }
-    if (const auto it = r.tunnels.find(f.id); it != r.tunnels.end()) {
-      const analysis::packet::Tunnel& t = it->second;
+    if (f.tunnel) {
+      const analysis::packet::Tunnel& t = *f.tunnel;
       w.key("tunnel");
       w.begin_object();
       w.field("type", analysis::packet::to_string(t.type));
