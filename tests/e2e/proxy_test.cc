@@ -60,6 +60,10 @@ TEST_CASE("HTTP CONNECT through tinyproxy: TLS in the tunnel, and plain HTTP in 
   const object* proxy = find_dest(r, "185.46.212.88", 8888);
   REQUIRE(proxy != nullptr);
   CHECK(get_int(proxy->at("proxied_flows")) == 2);
+  std::int64_t flows_out = 0;
+  for (const auto& f : flows) flows_out += get_int(f.as_object().at("bytes_out"));
+  CHECK(get_int(proxy->at("proxied_bytes_out")) == flows_out);  // all its bytes were for the two targets
+  CHECK(get_int(proxy->at("proxied_bytes_out")) == get_int(proxy->at("bytes_out")));
   CHECK(s(*proxy, "hostname").empty());  // not named after the sites behind it
   CHECK(r.at("destinations").as_array().size() == 3);
 }
