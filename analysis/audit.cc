@@ -161,13 +161,25 @@ void Auditor::note_new_flow(const flow::Flow& f) {
   constexpr std::size_t kMaxPending = 4096;
   if (pending_flows_.size() < kMaxPending) pending_flows_.push_back(f);
   if (seen_servers_.size() >= kMaxServers || pending_new_.size() >= kMaxPending) return;
+  std::string key = server_key(f);
+  // A proxy's later flows may go elsewhere: each is told by what it asked for once it settles. Until
+  // a server's first flow has settled nobody knows whether it is a proxy, so its flows wait too.
+  if (seen_servers_.insert(key).second) {
+    unsettled_servers_.insert(std::move(key));
+    pending_new_.push_back(f);
+  } else if (proxy_servers_.count(key) != 0 || unsettled_servers_.count(key) != 0) {
+    pending_new_.push_back(f);
+  }
+}
+
+std::string Auditor::server_key(const flow::Flow& f) {
   const auto& ip = f.key.addr[f.server()];
   std::string key(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
   key.push_back(static_cast<char>(f.key.protocol));
   key.push_back(static_cast<char>(f.key.port[f.server()] >> 8));
   key.push_back(static_cast<char>(f.key.port[f.server()] & 0xFF));
   key.push_back(ip.is_v4() ? '4' : '6');
-  if (seen_servers_.insert(std::move(key)).second) pending_new_.push_back(f);
+  return key;
 }
 
 std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns) {
@@ -188,6 +200,23 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
     const app::FlowName name = name_of(f, details);
     d.hostname = std::string(name.hostname);
     d.hostname_source = std::string(name.source);
+    std::string key = server_key(f);
+    unsettled_servers_.erase(key);
+    constexpr std::size_t kMaxTold = 65536;
+    if (const auto target = app::proxy_target(f, details)) {
+      // Told by the destination the client meant, once per target and proxy, as the report keys it.
+      if (proxy_servers_.size() < kMaxTold) proxy_servers_.insert(key);
+      key += fmt::format("|{}|{}", target->host, target->port);
+      if (told_.size() >= kMaxTold || !told_.insert(std::move(key)).second) continue;
+      d.via_type = std::string(target->type);
+      d.via_ip = target->proxy_ip;
+      d.via_port = target->proxy_port;
+      d.ip = target->ip.value_or(core::IpAddress{});
+      if (!target->ip) d.requested_host = target->host;
+      d.port = target->port;
+    } else if (told_.size() >= kMaxTold || !told_.insert(std::move(key)).second) {
+      continue;  // each server (a proxy's own flows, where no request was read, included) told once
+    }
     out.push_back(std::move(d));
   }
   pending_new_ = std::move(keep);

@@ -198,6 +198,13 @@ struct NewDestination {
   std::string hostname;
   std::string hostname_source;
   core::TimestampNs first_ns = 0;
+  // Through a proxy: the destination is the requested host and port (ip is the requested address,
+  // or of family none when the client asked by name: only the proxy's address is on the wire).
+  std::string via_type;
+  core::IpAddress via_ip;
+  std::uint16_t via_port = 0;
+  std::string requested_host;  // with via, when asked by name
+  [[nodiscard]] bool address_known() const noexcept { return via_type.empty() || ip.family() != core::IpAddress::Family::kNone; }
 };
 
 class Auditor {
@@ -240,6 +247,7 @@ class Auditor {
 
  private:
   void note_new_flow(const flow::Flow& f);
+  [[nodiscard]] static std::string server_key(const flow::Flow& f);
   // Where a proxied flow was meant to go, added to its label (app::label_proxy).
   [[nodiscard]] Relabel proxy_relabel();
   void note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t);
@@ -284,6 +292,11 @@ class Auditor {
   bool track_new_ = false;
   std::uint64_t max_flow_id_ = 0;
   std::unordered_set<std::string> seen_servers_;
+  // Live: servers found to be proxies (each new flow to them is told by what it asked for), servers
+  // whose first flow has not settled yet, and the destinations told (servers, proxied targets).
+  std::unordered_set<std::string> proxy_servers_;
+  std::unordered_set<std::string> unsettled_servers_;
+  std::unordered_set<std::string> told_;
   std::vector<flow::Flow> pending_new_;
   std::vector<flow::Flow> pending_flows_;  // for take_settled_flows: each flow as at its first packet
   std::function<void(const flow::Flow&)> on_new_flow_;
