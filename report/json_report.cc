@@ -246,8 +246,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     } else {
       w.null_field("process");
     }
-    if (const auto it = r.tunnels.find(f.id); it != r.tunnels.end()) {
-      const analysis::packet::Tunnel& t = it->second;
+    if (f.tunnel) {
+      const analysis::packet::Tunnel& t = *f.tunnel;
       w.key("tunnel");
       w.begin_object();
       w.field("type", analysis::packet::to_string(t.type));
@@ -399,7 +399,11 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
       w.end_object();
       w.string_or_null("requested_host", d.requested_host);
     }
-    if (d.proxied_flows > 0) w.field("proxied_flows", d.proxied_flows);
+    if (d.proxied_flows > 0) {
+      w.field("proxied_flows", d.proxied_flows);
+      w.field("proxied_bytes_out", d.proxied_bytes_out);
+      w.field("proxied_bytes_in", d.proxied_bytes_in);
+    }
     w.string_or_null("hostname", d.hostname);
     w.string_or_null("hostname_source", d.hostname_source);
     w.key("names");

@@ -34,6 +34,7 @@ enum class UnnamedReason : std::uint8_t {
   kUnknownProtocol,    // inspected from its first byte, no parser recognised it
   kProxyNoRequest,     // a proxy connection (CONNECT, SOCKS) whose request naming the target was not read
   kNoTlsUpgrade,       // a mail, file, directory or database session not seen upgrading to TLS: no server name in it
+  kTunnelDepth,        // inside tunnels nested deeper than packet::kMaxTunnelDepth: the innermost was not opened
   kCount,              // not a reason: the number of values (a new reason goes before it, with its row below)
 };
 
@@ -67,6 +68,8 @@ inline constexpr std::array<UnnamedReasonInfo, kUnnamedReasonKinds> kUnnamedReas
      "a connection to a proxy (HTTP CONNECT or SOCKS) whose request naming the target was not read"},
     {UnnamedReason::kNoTlsUpgrade, "no-tls-upgrade",
      "SMTP, IMAP, POP3, FTP, XMPP, LDAP or PostgreSQL not seen upgrading to TLS: the protocol names no server"},
+    {UnnamedReason::kTunnelDepth, "tunnel-depth",
+     "its packets carry tunnels nested deeper than flowaudit opens: the innermost traffic was not inspected"},
 }};
 
 namespace unnamed_detail {
