@@ -16,15 +16,22 @@ std::uint16_t highest_version(const ClientHello& hello) {
   return best != 0 ? best : hello.legacy_version;
 }
 
+// Shortest and longest SSLv2-format ClientHello taken: one cipher spec and a 16-byte challenge; 512
+// cipher specs (real ones carry a few dozen) with the longest session id and challenge. The bound
+// keeps other binary protocols whose first byte has the high bit (Telnet's 0xff) from waiting on
+// this claim: most are refused by the first byte.
+constexpr unsigned kMinSslv2Hello = 9 + 3 + 16;
+constexpr unsigned kMaxSslv2Hello = 9 + 3 * 512 + 32 + 32;
+
 // The fixed part of an SSLv2-format ClientHello from the client (RFC 5246 E.2): a 2-byte record
 // header with the high bit set, msg_type 1, a version SSL 2.0 or 3.x, and three lengths that add
 // up to the record's; decided on at most 11 bytes.
 app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client) noexcept {
-  if (!from_client) return app::Claim::kNo;
+  if (!from_client || (p[0] & 0x7fu) > (kMaxSslv2Hello >> 8)) return app::Claim::kNo;
   const auto u16 = [&p](std::size_t at) { return static_cast<unsigned>((p[at] << 8) | p[at + 1]); };
   if (p.size() < 2) return app::Claim::kNeedMore;
   const unsigned length = u16(0) & 0x7fffu;
-  if (length < 9) return app::Claim::kNo;
+  if (length < kMinSslv2Hello || length > kMaxSslv2Hello) return app::Claim::kNo;
   if (p.size() < 3) return app::Claim::kNeedMore;
   if (p[2] != handshake::kClientHello) return app::Claim::kNo;
   if (p.size() < 5) return app::Claim::kNeedMore;

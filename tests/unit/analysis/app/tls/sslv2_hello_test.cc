@@ -100,6 +100,11 @@ TEST_CASE("SSLv2-format ClientHello: claimed as TLS from its first 11 bytes, fro
   wrong_length[1] = 0x56;
   CHECK(tls::TlsHandler::claims(probe(wrong_length)) == app::Claim::kNo);
   CHECK(tls::TlsHandler::claims(probe(Bytes{0x80, 0x05})) == app::Claim::kNo);  // shorter than the fixed part
+  // Telnet's IAC (0xff) and other high first bytes are refused at once, not waited on.
+  CHECK(tls::TlsHandler::claims(probe(Bytes{0xff})) == app::Claim::kNo);
+  CHECK(tls::TlsHandler::claims(probe(Bytes{0xff, 0xfb, 0x01})) == app::Claim::kNo);
+  CHECK(tls::TlsHandler::claims(probe(Bytes{0x87})) == app::Claim::kNo);
+  CHECK(tls::TlsHandler::claims(probe(Bytes{0x86})) == app::Claim::kNeedMore);
 }
 
 TEST_CASE("TLS handshake reader: an SSLv2-format ClientHello, then TLS records, any split") {
