@@ -299,6 +299,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       if (t.client_hello) {
         w.field("client_version", analysis::tls::version_name(t.client_version));
         w.field("cipher_suites_offered", t.cipher_count);
+        w.field("client_hello_format", t.sslv2_hello ? std::string_view("sslv2") : std::string_view("tls"));
       } else {
         w.null_field("client_version");
       }

@@ -69,6 +69,7 @@ struct TlsDetails {
   bool server_hello = false;
   bool has_sni = false;
   bool ech = false;
+  bool sslv2_hello = false;  // the ClientHello was in SSLv2 format: no extensions, so no SNI, JA3 or JA4
   std::uint16_t client_version = 0;  // highest version offered
   std::uint16_t version = 0;         // negotiated
   std::uint16_t cipher = 0;          // negotiated
