@@ -263,12 +263,25 @@ InitialOpener::~InitialOpener() = default;
 InitialOpener::InitialOpener(InitialOpener&&) noexcept = default;
 InitialOpener& InitialOpener::operator=(InitialOpener&&) noexcept = default;
 
+namespace {
+// Fetched once (as fingerprint.cc does for its digests): EVP_aes_128_gcm()/EVP_aes_128_ecb() make
+// OpenSSL 3 look the cipher up again for every context initialised, twice per QUIC connection.
+const EVP_CIPHER* aes_128_gcm() noexcept {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  return cipher != nullptr ? cipher : EVP_aes_128_gcm();
+}
+const EVP_CIPHER* aes_128_ecb() noexcept {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
+  return cipher != nullptr ? cipher : EVP_aes_128_ecb();
+}
+}  // namespace
+
 bool InitialOpener::init(const InitialSecrets& secrets) noexcept {
   std::unique_ptr<evp_cipher_ctx_st, CtxDeleter> gcm(EVP_CIPHER_CTX_new());
   std::unique_ptr<evp_cipher_ctx_st, CtxDeleter> ecb(EVP_CIPHER_CTX_new());
   if (!gcm || !ecb) return false;
-  if (EVP_DecryptInit_ex(gcm.get(), EVP_aes_128_gcm(), nullptr, secrets.key.data(), nullptr) != 1) return false;
-  if (EVP_EncryptInit_ex(ecb.get(), EVP_aes_128_ecb(), nullptr, secrets.hp.data(), nullptr) != 1 ||
+  if (EVP_DecryptInit_ex(gcm.get(), aes_128_gcm(), nullptr, secrets.key.data(), nullptr) != 1) return false;
+  if (EVP_EncryptInit_ex(ecb.get(), aes_128_ecb(), nullptr, secrets.hp.data(), nullptr) != 1 ||
       EVP_CIPHER_CTX_set_padding(ecb.get(), 0) != 1) {
     return false;
   }
