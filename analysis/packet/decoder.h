@@ -72,6 +72,9 @@ class Decoder {
   DecodeStatus network(const NetworkLayer& net, const capture::RawPacket& raw, int depth, DecodedPacket& out) noexcept;
   DecodeStatus upper(const IpLayer& ip, std::span<const std::uint8_t> payload, const capture::RawPacket& raw,
                      int depth, DecodedPacket& out) noexcept;
+  // UDP (which may carry a tunnel), GRE, IP-in-IP, ICMP and the rest; kept out of upper()'s TCP path.
+  [[gnu::noinline]] DecodeStatus carrier(const IpLayer& ip, std::span<const std::uint8_t> payload,
+                                         const capture::RawPacket& raw, int depth, DecodedPacket& out) noexcept;
   DecodeStatus enter(const TunnelInner& inner, const IpLayer& outer, const capture::RawPacket& raw, int depth,
                      DecodedPacket& out) noexcept;
 

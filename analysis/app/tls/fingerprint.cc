@@ -34,13 +34,13 @@ std::string hex_digest(const EVP_MD* md, std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), digest.data(), &len, md, nullptr) != 1) return {};
-  std::string out;
-  out.reserve(len * 2u);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHexDigits[digest[i] >> 4];
-    out += kHexDigits[digest[i] & 0x0f];
+  // Written into a buffer and copied once: appending char by char cost more than the digest.
+  std::array<char, 2 * EVP_MAX_MD_SIZE> hex{};
+  for (unsigned int i = 0; i < len && i < EVP_MAX_MD_SIZE; ++i) {
+    hex[2 * i] = kHexDigits[digest[i] >> 4];
+    hex[2 * i + 1] = kHexDigits[digest[i] & 0x0f];
   }
-  return out;
+  return std::string(hex.data(), 2 * std::min<std::size_t>(len, EVP_MAX_MD_SIZE));
 }
 
 void append_decimal(std::string& s, unsigned v) {
@@ -50,10 +50,9 @@ void append_decimal(std::string& s, unsigned v) {
 }
 
 void append_hex4(std::string& s, std::uint16_t v) {
-  s += kHexDigits[(v >> 12) & 0x0f];
-  s += kHexDigits[(v >> 8) & 0x0f];
-  s += kHexDigits[(v >> 4) & 0x0f];
-  s += kHexDigits[v & 0x0f];
+  const std::array<char, 4> hex = {kHexDigits[(v >> 12) & 0x0f], kHexDigits[(v >> 8) & 0x0f],
+                                   kHexDigits[(v >> 4) & 0x0f], kHexDigits[v & 0x0f]};
+  s.append(hex.data(), hex.size());
 }
 
 // JA3 list: values in order, GREASE left out, joined by '-'.
