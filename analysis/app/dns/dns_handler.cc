@@ -153,6 +153,9 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
   std::size_t first = records.size();  // the record of the first question
   for (std::size_t i = 0; i < pending_.size(); ++i) {
     if (pending_[i].id != m.id) continue;
+    // A response whose question is not its query's (spoofed, or a broken server) answers another
+    // name: a record of its own, so that both names are in the report; the query still waits.
+    if (m.question_read && records[pending_[i].record].query != presentation(m.qname, m.qname_error)) continue;
     first = pending_[i].record;
     r = &records[first];
     pending_[i] = pending_[pending_.size() - 1];

@@ -215,4 +215,25 @@ TEST_SUITE("analysis.app.dns") {
     fx.send(1, r2.bytes());
     CHECK(fx.ctx.dns.size() == 4);
   }
+
+  TEST_CASE("DNS: a response whose question is not its query's is a record of its own") {
+    Fixture fx;
+    DnsBuilder q = builder(0x0100, 0xe8ec);
+    q.counts(1, 0).question("re-.example", 1);
+    fx.send(0, q.bytes());
+    DnsBuilder r = builder(0x8180, 0xe8ec);
+    r.counts(1, 1).question("reg.example", 1).address_rr(12, "82.98.209.39");
+    fx.send(1, r.bytes());
+    REQUIRE(fx.ctx.dns.size() == 2);
+    CHECK(fx.ctx.dns[0].query == "re-.example");
+    CHECK_FALSE(fx.ctx.dns[0].rcode);  // unanswered
+    CHECK(fx.ctx.dns[1].query == "reg.example");
+    REQUIRE(fx.ctx.dns[1].answers.size() == 1);
+    CHECK(fx.ctx.dns[1].answers[0] == "82.98.209.39");
+    DnsBuilder same = builder(0x8180, 0xe8ec);  // the query's own response still joins it
+    same.counts(1, 0).question("RE-.example", 1);
+    fx.send(1, same.bytes());
+    CHECK(fx.ctx.dns.size() == 2);
+    CHECK(fx.ctx.dns[0].rcode);
+  }
 }
