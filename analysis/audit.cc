@@ -290,6 +290,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;
+  decoder_.finish();
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
