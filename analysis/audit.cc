@@ -355,6 +355,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;
+  decoder_.finish();
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
@@ -385,6 +386,11 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   if (r.app_stats.inspections_skipped > 0) {
     r.warnings.push_back(fmt::format("{} flows were not inspected: too many flows open at once",
                                      r.app_stats.inspections_skipped));
+  }
+  if (r.app_stats.dns_malformed > 0) {
+    r.warnings.push_back(fmt::format("{} DNS messages could not be read whole (a name or record broken or cut): their "
+                                     "questions are recorded up to the problem (dns[].name_error)",
+                                     r.app_stats.dns_malformed));
   }
   if (r.app_stats.dns_records_dropped > 0) {
     r.warnings.push_back(fmt::format("{} DNS messages were not recorded: the DNS log is full (raise --max-dns-records)",

@@ -471,6 +471,8 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
     w.string_or_null("query_as_sent", q.query_as_sent);
     w.string_or_null("local", q.local);
+    // Additive (issue 13): a name not read whole (query holds the labels read before the problem).
+    w.string_or_null("name_error", q.name_error);
     w.field("qtype", q.qtype);
     if (q.rcode) {
       w.field("rcode", *q.rcode);

@@ -153,6 +153,9 @@ struct DnsRecord {
   std::string query;          // lower case, "." for the root, empty: no question (JSON null)
   std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
   std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty
+  // Why the name is not whole ("too-long", "extended-label", ... : dns::name_error_text); query
+  // then holds the labels read before the problem. Empty: the name was read whole.
+  std::string_view name_error;
   std::string qtype;
   std::optional<std::string> rcode;  // null: no response seen
   std::vector<std::string> answers;  // A/AAAA addresses and CNAME/PTR targets, in answer order

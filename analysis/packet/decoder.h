@@ -64,6 +64,8 @@ class Decoder {
   explicit Decoder(const ReassemblyConfig& reassembly = {}) : reassembler_(reassembly) {}
 
   DecodeStatus decode(const capture::RawPacket& raw, DecodedPacket& out) noexcept;
+  // The end of the audit: datagrams whose fragments never all came are counted (fragment_timeout).
+  void finish() { reassembler_.expire_all(anomalies_); }
 
   [[nodiscard]] const DecodeCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const AnomalyCounters& anomalies() const noexcept { return anomalies_; }
