@@ -53,16 +53,25 @@ std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, s
 }
 
 std::vector<std::size_t> flow_destinations(const AuditResult& r) {
-  using Key = std::tuple<core::IpAddress, std::uint16_t, std::uint8_t>;
-  std::map<Key, std::size_t> index;
-  for (std::size_t i = 0; i < r.destinations.size(); ++i) {
-    const auto& d = r.destinations[i];
-    index.emplace(Key{d.ip, d.port, d.protocol}, i);
-  }
+  // Keyed as the destinations were aggregated: a proxied flow belongs to the destination it asked
+  // the proxy for, not to the proxy's (which also counts it, as a carrier).
+  std::map<flow::DestinationKey, std::size_t> index;
+  for (std::size_t i = 0; i < r.destinations.size(); ++i) index.emplace(flow::destination_key(r.destinations[i]), i);
   std::vector<std::size_t> out(r.flows.size(), kNoDestination);
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
-    const auto& f = r.flows[i];
-    const auto it = index.find(Key{f.key.addr[f.server()], f.key.port[f.server()], f.key.protocol});
+    const FlowRow& f = r.flows[i];
+    flow::FlowLabel label;
+    const auto target = app::proxy_target(f, f.app_details());
+    if (target) {
+      label.via_type = target->type;
+      label.target_port = target->port;
+      if (target->ip) {
+        label.target_ip = *target->ip;
+      } else {
+        label.target_host = target->host;
+      }
+    }
+    const auto it = index.find(flow::destination_key(f, &label));
     if (it != index.end()) out[i] = it->second;
   }
   return out;

@@ -56,14 +56,6 @@ void add_label(Destination& d, const FlowLabel& label, std::uint64_t flow_id) {
 
 bool proxied(const FlowLabel* label) { return label != nullptr && !label->via_type.empty(); }
 
-DestinationKey key_of(const Flow& f, const FlowLabel* label) {
-  const std::uint8_t s = f.server();
-  if (!proxied(label)) return DestinationKey{f.key.addr[s], f.key.port[s], f.key.protocol, {}, {}, 0};
-  const bool known = label->target_ip.size() > 0;
-  return DestinationKey{label->target_ip, label->target_port, f.key.protocol,
-                        known ? std::string() : std::string(label->target_host), f.key.addr[s], f.key.port[s]};
-}
-
 DestinationKey proxy_key_of(const Flow& f) {
   const std::uint8_t s = f.server();
   return DestinationKey{f.key.addr[s], f.key.port[s], f.key.protocol, {}, {}, 0};
@@ -159,6 +151,19 @@ void choose_hostname(Destination& d) {
 
 }  // namespace
 
+DestinationKey destination_key(const Flow& f, const FlowLabel* label) {
+  const std::uint8_t s = f.server();
+  if (!proxied(label)) return DestinationKey{f.key.addr[s], f.key.port[s], f.key.protocol, {}, {}, 0};
+  const bool known = label->target_ip.size() > 0;
+  return DestinationKey{label->target_ip, label->target_port, f.key.protocol,
+                        known ? std::string() : std::string(label->target_host), f.key.addr[s], f.key.port[s]};
+}
+
+DestinationKey destination_key(const Destination& d) {
+  if (d.via_type.empty()) return DestinationKey{d.ip, d.port, d.protocol, {}, {}, 0};
+  return DestinationKey{d.ip, d.port, d.protocol, d.requested_host, d.via_ip, d.via_port};
+}
+
 std::size_t DestinationAggregator::KeyHash::operator()(const DestinationKey& k) const noexcept {
   std::uint64_t h = k.ip.hash() ^ ((std::uint64_t{k.port} << 8 | k.protocol) * 0x9E3779B97F4A7C15ULL);
   if (k.via_port != 0) h ^= (k.via_ip.hash() + k.via_port) * 0xC2B2AE3D27D4EB4FULL ^ std::hash<std::string>{}(k.host);
@@ -166,7 +171,7 @@ std::size_t DestinationAggregator::KeyHash::operator()(const DestinationKey& k) 
 }
 
 bool DestinationAggregator::accepts(const Flow& f, const FlowLabel& label) const {
-  std::size_t fresh = index_.find(key_of(f, &label)) == index_.end() ? 1 : 0;
+  std::size_t fresh = index_.find(destination_key(f, &label)) == index_.end() ? 1 : 0;
   if (proxied(&label) && index_.find(proxy_key_of(f)) == index_.end()) ++fresh;
   return index_.size() + fresh <= max_;
 }
@@ -181,7 +186,7 @@ bool DestinationAggregator::add(const Flow& f, const FlowLabel& label) {
     }
     return destinations_[it->second];
   };
-  add_flow(slot(key_of(f, &label)), f, &label);
+  add_flow(slot(destination_key(f, &label)), f, &label);
   if (proxied(&label)) {
     const FlowLabel p = proxy_label(label);
     Destination& proxy = slot(proxy_key_of(f));
@@ -212,7 +217,7 @@ std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flo
   for (std::size_t i = 0; i < flows.size(); ++i) {
     const Flow& f = *flows[i];
     const FlowLabel* label = i < labels.size() ? &labels[i] : nullptr;
-    add_flow(by_key[key_of(f, label)], f, label);
+    add_flow(by_key[destination_key(f, label)], f, label);
     if (proxied(label)) {
       const FlowLabel p = proxy_label(*label);
       Destination& proxy = by_key[proxy_key_of(f)];
@@ -221,9 +226,8 @@ std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flo
     }
   }
   for (Destination& d : folded) {
-    DestinationKey key{d.ip, d.port, d.protocol, {}, {}, 0};
-    if (!d.via_type.empty()) key = DestinationKey{d.ip, d.port, d.protocol, d.requested_host, d.via_ip, d.via_port};
-    merge(by_key[key], std::move(d));
+    DestinationKey key = destination_key(d);
+    merge(by_key[std::move(key)], std::move(d));
   }
   std::vector<Destination> out;
   out.reserve(by_key.size());

@@ -85,6 +85,10 @@ struct DestinationKey {
   friend auto operator<=>(const DestinationKey&, const DestinationKey&) = default;
   friend bool operator==(const DestinationKey&, const DestinationKey&) = default;
 };
+// The one key function: a flow's destination (given its label: names, proxy target) and a
+// destination's own, so that flows, aggregated destinations and folded ones always meet.
+[[nodiscard]] DestinationKey destination_key(const Flow& f, const FlowLabel* label);
+[[nodiscard]] DestinationKey destination_key(const Destination& d);
 
 // Sorted by bytes sent to the destination, largest first (ties by address and port). `labels`,
 // when given, is parallel to `flows`. `folded`, when given, holds destinations already aggregated

@@ -7,6 +7,7 @@
 
 #include "analysis/audit.h"
 #include "capture/pcap_file_source.h"
+#include "unit/session/audited.h"
 
 #include "e2e/e2e_util.h"
 
@@ -96,6 +97,23 @@ TEST_CASE("live new destinations through a proxy: each requested host told once,
   CHECK(by_host["gator.volces.com"]->via_type == "http-proxy");
   CHECK(by_host["gator.volces.com"]->port == 80);
   CHECK(a.take_new_destinations(std::numeric_limits<core::TimestampNs>::max() / 2, 0).empty());  // told once
+}
+
+TEST_CASE("a proxied flow's findings belong to the destination it asked for, not to the proxy's") {
+  // flow_destinations is what flow rules use to attach a finding to its destination: it keys flows
+  // as the destinations were aggregated (requested host, port and proxy).
+  const auto r = test::audited({source_path("tests/data/proxy-connect.pcap")});
+  const auto of = analysis::flow_destinations(r);
+  REQUIRE(of.size() == r.flows.size());
+  REQUIRE(r.flows.size() == 2);
+  for (std::size_t i = 0; i < r.flows.size(); ++i) {
+    REQUIRE(of[i] != analysis::kNoDestination);
+    const auto& d = r.destinations[of[i]];
+    CHECK_FALSE(d.via_type.empty());  // the target's destination...
+    CHECK(d.proxied_flows == 0);      // ...not the proxy's
+  }
+  CHECK(r.destinations[of[0]].requested_host == "chat.deepseek.com");
+  CHECK(r.destinations[of[1]].requested_host == "gator.volces.com");
 }
 
 TEST_CASE("SOCKS5 by name and by address, SOCKS4, SOCKS4A") {
