@@ -115,25 +115,31 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
   }
   std::vector<app::DnsRecord>& records = ctx.dns;
   std::array<char, 16> scratch{};
-  if (!m.response) {
+  // A new record of this message, or null past --max-dns-records (counted).
+  const auto open_record = [&]() -> app::DnsRecord* {
     if (records.size() >= ctx.config.max_dns_records) {
       ++ctx.stats.dns_records_dropped;
-      return;
+      return nullptr;
     }
-    app::DnsRecord r;
+    app::DnsRecord& r = records.emplace_back();
     r.flow_id = f.id;
     r.ts_ns = ts;
     r.transport = tcp ? "tcp" : "udp";
     r.server = f.key.addr[f.server()];
-    fill_question(r, m, f);
-    if (records.size() <= std::numeric_limits<std::uint32_t>::max()) {
+    return &r;
+  };
+  if (!m.response) {
+    const std::size_t index = records.size();
+    app::DnsRecord* r = open_record();
+    if (r == nullptr) return;
+    fill_question(*r, m, f);
+    if (index <= std::numeric_limits<std::uint32_t>::max()) {
       if (pending_.size() == pending_.capacity()) {  // forget the oldest unanswered query
         for (std::size_t i = 1; i < pending_.size(); ++i) pending_[i - 1] = pending_[i];
         pending_.clear_last();
       }
-      pending_.push_back({static_cast<std::uint32_t>(records.size()), m.id});
+      pending_.push_back({static_cast<std::uint32_t>(index), m.id});
     }
-    records.push_back(std::move(r));
     // Each further question (mDNS asks several names in one query) is a record of its own, so
     // every name asked is in the report; answers match the first one by ID only.
     for (const auto& q : m.more_questions) {
@@ -163,16 +169,8 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     break;
   }
   if (r == nullptr) {
-    if (records.size() >= ctx.config.max_dns_records) {
-      ++ctx.stats.dns_records_dropped;
-      return;
-    }
-    records.emplace_back();
-    r = &records.back();
-    r->flow_id = f.id;
-    r->ts_ns = ts;
-    r->transport = tcp ? "tcp" : "udp";
-    r->server = f.key.addr[f.server()];
+    r = open_record();
+    if (r == nullptr) return;
     fill_question(*r, m, f);
   }
   const std::string rcode(rcode_name(m.rcode, scratch));
@@ -213,19 +211,11 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
         records[asked].query == presentation(q.name, q.error)) {
       continue;
     }
-    if (records.size() >= ctx.config.max_dns_records) {
-      ++ctx.stats.dns_records_dropped;
-      return;
-    }
-    app::DnsRecord more;
-    more.flow_id = f.id;
-    more.ts_ns = ts;
-    more.transport = tcp ? "tcp" : "udp";
-    more.server = f.key.addr[f.server()];
-    more.local = records[first].local;
-    set_question(more, q.name, q.as_sent, q.error, q.qtype);
-    more.rcode = rcode;
-    records.push_back(std::move(more));
+    app::DnsRecord* more = open_record();
+    if (more == nullptr) return;
+    more->local = records[first].local;
+    set_question(*more, q.name, q.as_sent, q.error, q.qtype);
+    more->rcode = rcode;
   }
 }
 
