@@ -208,3 +208,55 @@ services:
     }
   }
 }
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <regex>
+
+TEST_SUITE("analysis.enrich.company_registry") {
+  TEST_CASE("every category a built-in pack names has an entry in the catalog") {
+    const std::filesystem::path data = std::filesystem::path(FLOWAUDIT_SOURCE_DIR) / "data";
+    std::vector<CatalogError> errors;
+    const auto c = ServiceCatalog::load_default(data, errors);
+    REQUIRE(c.has_value());
+    std::set<std::string> present;
+    for (const Service& s : c->services()) present.insert(std::string(enrich::category_name(s.category)));
+
+    std::set<std::string> named;
+    const std::regex by_list(R"(service\.category\s+in\s+([A-Za-z_][A-Za-z0-9_]*))");
+    const std::regex inline_list(R"(service\.category\s+in\s+\(([^)]*)\))");
+    const std::regex literal(R"(service\.category\s*!?=\s*'?([a-z-]+))");
+    for (const auto& entry : std::filesystem::directory_iterator(data / "policies")) {
+      if (entry.path().extension() != ".yaml") continue;
+      const YAML::Node root = YAML::LoadFile(entry.path().string());
+      std::map<std::string, std::vector<std::string>> lists;
+      for (const auto& l : root["lists"]) {
+        for (const auto& item : l["items"]) lists[l["list"].as<std::string>()].push_back(item.as<std::string>());
+      }
+      std::vector<std::string> conditions;
+      for (const char* section : {"macros", "rules"}) {
+        for (const auto& m : root[section]) {
+          if (m["condition"]) conditions.push_back(m["condition"].as<std::string>());
+        }
+      }
+      for (const auto& cond : conditions) {
+        for (std::sregex_iterator it(cond.begin(), cond.end(), by_list), end; it != end; ++it) {
+          for (const auto& item : lists[(*it)[1].str()]) named.insert(item);
+        }
+        for (std::sregex_iterator it(cond.begin(), cond.end(), inline_list), end; it != end; ++it) {
+          const std::string inner = (*it)[1].str();
+          const std::regex word(R"([a-z][a-z-]*)");
+          for (std::sregex_iterator w(inner.begin(), inner.end(), word), wend; w != wend; ++w) named.insert(w->str());
+        }
+        for (std::sregex_iterator it(cond.begin(), cond.end(), literal), end; it != end; ++it) named.insert((*it)[1].str());
+      }
+    }
+    CHECK(named.size() >= 10);
+    for (const auto& category : named) {
+      CAPTURE(category);
+      CHECK(enrich::parse_category(category).has_value());
+      CHECK(present.count(category) == 1);
+    }
+  }
+}
