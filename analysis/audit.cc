@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 #include <tuple>
+#include <utility>
 #include <new>
 
 #include "analysis/app/naming.h"
@@ -114,6 +115,18 @@ void Auditor::note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t) {
   if (!inserted && t.depth_exceeded) it->second.depth_exceeded = true;
 }
 
+app::FlowName Auditor::name_of(const flow::Flow& f, const app::FlowDetails* d) {
+  app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
+  if (name.hostname.empty()) {
+    // What flowaudit did not open outranks what it found at the level it stopped at (the outer
+    // UDP of the tunnel it could not open looks like an unknown protocol).
+    if (const auto it = tunnels_.find(f.id); it != tunnels_.end() && it->second.depth_exceeded) {
+      name.unnamed = app::UnnamedReason::kTunnelDepth;
+    }
+  }
+  return name;
+}
+
 std::string process_comment(const FlowProcess& p) {
   return fmt::format("flowaudit.process pid={} name={}", p.pid, p.name);
 }
@@ -149,13 +162,25 @@ void Auditor::note_new_flow(const flow::Flow& f) {
   constexpr std::size_t kMaxPending = 4096;
   if (pending_flows_.size() < kMaxPending) pending_flows_.push_back(f);
   if (seen_servers_.size() >= kMaxServers || pending_new_.size() >= kMaxPending) return;
+  std::string key = server_key(f);
+  // A proxy's later flows may go elsewhere: each is told by what it asked for once it settles. Until
+  // a server's first flow has settled nobody knows whether it is a proxy, so its flows wait too.
+  if (seen_servers_.insert(key).second) {
+    unsettled_servers_.insert(std::move(key));
+    pending_new_.push_back(f);
+  } else if (proxy_servers_.count(key) != 0 || unsettled_servers_.count(key) != 0) {
+    pending_new_.push_back(f);
+  }
+}
+
+std::string Auditor::server_key(const flow::Flow& f) {
   const auto& ip = f.key.addr[f.server()];
   std::string key(reinterpret_cast<const char*>(ip.bytes().data()), ip.bytes().size());
   key.push_back(static_cast<char>(f.key.protocol));
   key.push_back(static_cast<char>(f.key.port[f.server()] >> 8));
   key.push_back(static_cast<char>(f.key.port[f.server()] & 0xFF));
   key.push_back(ip.is_v4() ? '4' : '6');
-  if (seen_servers_.insert(std::move(key)).second) pending_new_.push_back(f);
+  return key;
 }
 
 std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns) {
@@ -173,9 +198,26 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
     d.first_ns = f.first_seen();
     const auto it = apps_.details().find(f.id);
     const app::FlowDetails* details = it == apps_.details().end() ? nullptr : &it->second;
-    const app::FlowName name = app::name_flow(f, details, apps_.names(), apps_.pool());
+    const app::FlowName name = name_of(f, details);
     d.hostname = std::string(name.hostname);
     d.hostname_source = std::string(name.source);
+    std::string key = server_key(f);
+    unsettled_servers_.erase(key);
+    constexpr std::size_t kMaxTold = 65536;
+    if (const auto target = app::proxy_target(f, details)) {
+      // Told by the destination the client meant, once per target and proxy, as the report keys it.
+      if (proxy_servers_.size() < kMaxTold) proxy_servers_.insert(key);
+      key += fmt::format("|{}|{}", target->host, target->port);
+      if (told_.size() >= kMaxTold || !told_.insert(std::move(key)).second) continue;
+      d.via_type = std::string(target->type);
+      d.via_ip = target->proxy_ip;
+      d.via_port = target->proxy_port;
+      d.ip = target->ip.value_or(core::IpAddress{});
+      if (!target->ip) d.requested_host = target->host;
+      d.port = target->port;
+    } else if (told_.size() >= kMaxTold || !told_.insert(std::move(key)).second) {
+      continue;  // each server (a proxy's own flows, where no request was read, included) told once
+    }
     out.push_back(std::move(d));
   }
   pending_new_ = std::move(keep);
@@ -213,7 +255,8 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
       app::classify_blind_spot(row, copy);
     }
-    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
+    if (const auto it = tunnels_.find(first.id); it != tunnels_.end()) row.tunnel = it->second;
+    row.name = name_of(row, row.app_details());
   }
   pending_flows_ = std::move(keep);
   r.destinations = destinations_of(r.flows, {}, proxy_relabel());
@@ -230,6 +273,28 @@ capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t in
   return source.info();
 }
 
+namespace {
+// Rows in id order through an index: a FlowRow is large, and moving rows inside std::sort (which
+// falls back to heap sort on the pattern of flows ended in any order followed by group records)
+// cost more than the rest of the report. Rows are swapped into place, at most once each.
+void sort_by_id(std::vector<FlowRow>& rows) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> order;
+  order.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) order.emplace_back(rows[i].id, i);
+  std::sort(order.begin(), order.end());
+  std::vector<std::size_t> to(rows.size());  // to[i]: the position row i goes to
+  for (std::size_t k = 0; k < order.size(); ++k) to[order[k].second] = k;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    // Each swap puts one row in its place for good.
+    while (to[i] != i) {
+      const std::size_t t = to[i];
+      std::swap(rows[i], rows[t]);
+      std::swap(to[i], to[t]);
+    }
+  }
+}
+}  // namespace
+
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
   table_.finish();
   apps_.finish();
@@ -241,7 +306,6 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
   std::vector<flow::Flow> finished = table_.take_finished();
-  r.tunnels = std::move(tunnels_);
   if (options_.only_attributed) {
     std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
   }
@@ -249,6 +313,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   // Each row takes its flow's details; nothing else reads them after the audit.
   const auto take_details = [&](FlowRow& row) {
     if (auto node = details.extract(row.id)) row.details = std::move(node.mapped());
+    if (const auto it = tunnels_.find(row.id); it != tunnels_.end()) row.tunnel = it->second;
   };
   // Names for the records kept as they are; the records standing for groups keep the name their
   // group was made with. Then all in id order, as if nothing had been dropped.
@@ -257,7 +322,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     FlowRow& row = r.flows.emplace_back(std::move(f));
     take_details(row);
     if (row.details) app::classify_blind_spot(row, *row.details);
-    row.name = app::name_flow(row, row.app_details(), apps_.names(), apps_.pool());
+    row.name = name_of(row, row.app_details());
   }
   for (GroupRecord& g : groups_) {
     FlowRow& row = r.flows.emplace_back(g.flow, g.name);
@@ -266,7 +331,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   }
   groups_.clear();
   group_index_.clear();
-  std::sort(r.flows.begin(), r.flows.end(), [](const FlowRow& a, const FlowRow& b) { return a.id < b.id; });
+  sort_by_id(r.flows);
   r.dns = std::move(apps_.dns_records());
   if (options_.only_attributed) {
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
@@ -290,6 +355,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;
+  decoder_.finish();
   r.decode = decoder_.counters();
   r.anomalies = decoder_.anomalies();
   r.flow_stats = table_.stats();
@@ -320,6 +386,11 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   if (r.app_stats.inspections_skipped > 0) {
     r.warnings.push_back(fmt::format("{} flows were not inspected: too many flows open at once",
                                      r.app_stats.inspections_skipped));
+  }
+  if (r.app_stats.dns_malformed > 0) {
+    r.warnings.push_back(fmt::format("{} DNS messages could not be read whole (a name or record broken or cut): their "
+                                     "questions are recorded up to the problem (dns[].name_error)",
+                                     r.app_stats.dns_malformed));
   }
   if (r.app_stats.dns_records_dropped > 0) {
     r.warnings.push_back(fmt::format("{} DNS messages were not recorded: the DNS log is full (raise --max-dns-records)",

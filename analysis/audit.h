@@ -127,6 +127,9 @@ struct FlowRow : flow::Flow {
   FlowRow(flow::Flow f, app::FlowName n = {}) : flow::Flow(std::move(f)), name(n) {}  // implicit: a row is a flow
   app::FlowName name;
   std::optional<app::FlowDetails> details;  // empty where inspection found nothing
+  // For a flow seen inside a tunnel, the outermost one (from the flow's first tunnelled packet); also
+  // set, with depth_exceeded, for a flow carrying tunnels nested too deep to open.
+  std::optional<packet::Tunnel> tunnel;
   [[nodiscard]] const app::FlowDetails* app_details() const noexcept { return details ? &*details : nullptr; }
 };
 
@@ -141,9 +144,6 @@ struct DestinationRow : flow::Destination {
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
-  // By flow id, for flows seen inside a tunnel (the outermost, from the flow's first tunnelled packet)
-  // or carrying tunnels nested too deep to open (depth_exceeded).
-  std::unordered_map<std::uint64_t, packet::Tunnel> tunnels;
   std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
   std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
@@ -198,6 +198,13 @@ struct NewDestination {
   std::string hostname;
   std::string hostname_source;
   core::TimestampNs first_ns = 0;
+  // Through a proxy: the destination is the requested host and port (ip is the requested address,
+  // or of family none when the client asked by name: only the proxy's address is on the wire).
+  std::string via_type;
+  core::IpAddress via_ip;
+  std::uint16_t via_port = 0;
+  std::string requested_host;  // with via, when asked by name
+  [[nodiscard]] bool address_known() const noexcept { return via_type.empty() || ip.family() != core::IpAddress::Family::kNone; }
 };
 
 class Auditor {
@@ -240,9 +247,13 @@ class Auditor {
 
  private:
   void note_new_flow(const flow::Flow& f);
+  [[nodiscard]] static std::string server_key(const flow::Flow& f);
   // Where a proxied flow was meant to go, added to its label (app::label_proxy).
   [[nodiscard]] Relabel proxy_relabel();
   void note_tunnel(std::uint64_t flow_id, const packet::Tunnel& t);
+  // app::name_flow, and the reason a flow inside tunnels too deep to open has no name: every path
+  // that names a flow (records, folded groups, live batches) goes through here.
+  [[nodiscard]] app::FlowName name_of(const flow::Flow& f, const app::FlowDetails* d);
   // Folds the oldest ended flows until at most max_flow_records records are kept.
   void drop_records();
   void fold(flow::Flow& f);
@@ -281,6 +292,11 @@ class Auditor {
   bool track_new_ = false;
   std::uint64_t max_flow_id_ = 0;
   std::unordered_set<std::string> seen_servers_;
+  // Live: servers found to be proxies (each new flow to them is told by what it asked for), servers
+  // whose first flow has not settled yet, and the destinations told (servers, proxied targets).
+  std::unordered_set<std::string> proxy_servers_;
+  std::unordered_set<std::string> unsettled_servers_;
+  std::unordered_set<std::string> told_;
   std::vector<flow::Flow> pending_new_;
   std::vector<flow::Flow> pending_flows_;  // for take_settled_flows: each flow as at its first packet
   std::function<void(const flow::Flow&)> on_new_flow_;

@@ -129,7 +129,7 @@ void Auditor::fold(flow::Flow& f) {
     d = &it->second;
     app::classify_blind_spot(f, *d);
   }
-  app::FlowName name = app::name_flow(f, d, apps_.names(), apps_.pool());
+  app::FlowName name = name_of(f, d);
   ++caps_.flow_records_dropped;
   flow::FlowLabel label = label_of(name, d);
   app::label_proxy(f, d, apps_.names(), apps_.pool(), label);

@@ -31,9 +31,14 @@ class LivePrinter final : public session::LiveSink {
   void new_destination(const analysis::NewDestination& d, const analysis::enrich::DestinationEnrichment& e) override {
     std::string where = e.geo.country.empty() ? "-" : e.geo.country;
     std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
-    fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}  server {}  service {}\n",
-               d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), d.ip.to_string(), d.port,
-               rules::eval::transport_name(d.protocol), core::escape_terminal(where), core::escape_terminal(whose));
+    // Through a proxy only the proxy's address is on the wire: the server's country is unknown
+    // unless the client asked by address.
+    const std::string address = d.address_known() ? d.ip.to_string() : std::string("?");
+    const std::string via = d.via_type.empty() ? std::string()
+                                               : fmt::format(" via {} {}:{}", d.via_type, d.via_ip.to_string(), d.via_port);
+    fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}{}  server {}  service {}\n",
+               d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), address, d.port,
+               rules::eval::transport_name(d.protocol), via, core::escape_terminal(where), core::escape_terminal(whose));
   }
   void destination_finding(const rules::Rule& rule) override {
     fmt::print(stderr, "flowaudit:   {} {}: {}\n", rules::severity_name(rule.severity), rule.id, rule.title);

@@ -46,8 +46,19 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 std::string IpAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (is_v4()) {
-    inet_ntop(AF_INET, bytes_.data(), buf, sizeof buf);
-  } else if (is_v6()) {
+    // Dotted decimal without leading zeros, as inet_ntop writes it, without its sprintf: this
+    // runs for every address a report or a DNS answer names.
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      const unsigned v = bytes_[i];
+      if (i != 0) buf[n++] = '.';
+      if (v >= 100) buf[n++] = static_cast<char>('0' + v / 100);
+      if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
+      buf[n++] = static_cast<char>('0' + v % 10);
+    }
+    return std::string(buf, n);
+  }
+  if (is_v6()) {
     inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
   } else {
     return "-";

@@ -23,14 +23,14 @@ using namespace flowaudit;
 using analysis::app::ParseStatus;
 using analysis::dns::Answer;
 using analysis::dns::Message;
-using analysis::dns::Name;
 namespace rr = analysis::dns::rr;
 
 constexpr std::size_t kCacheEntries = 8;
 constexpr int kMaxStreamMessages = 64;
 
-void check_name(const Name& n) {
-  FUZZ_CHECK(n.length <= analysis::dns::kMaxNameLength);
+template <std::size_t Capacity>
+void check_name(const analysis::dns::BasicName<Capacity>& n) {
+  FUZZ_CHECK(n.length <= Capacity);
   for (const char c : n.view()) {
     FUZZ_CHECK(c > 0x20 && c < 0x7F);
     FUZZ_CHECK(c < 'A' || c > 'Z');

@@ -7,10 +7,11 @@
 //                 one last chunk
 //   the rest      the stream
 //
-// Checks, besides the sanitizers: the same stream fed whole gives the same messages (type and body)
-// and the same final state as fed in chunks; a body never exceeds the buffer limit; fingerprints
-// have their fixed shapes. The parsers also run on the raw stream as a message body, so that they
-// are fuzzed even by inputs that are not framed as records.
+// Checks, besides the sanitizers: the same stream fed whole gives the same messages (type, format
+// and body) and the same final state as fed in chunks; a body never exceeds the buffer limit;
+// fingerprints have their fixed shapes; an SSLv2-format ClientHello goes through its own parser.
+// The parsers also run on the raw stream as a message body, so that they are fuzzed even by inputs
+// that are not framed as records.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -29,6 +30,7 @@ namespace {
 
 struct Seen {
   std::uint8_t type;
+  bool sslv2;
   std::vector<std::uint8_t> body;
 };
 
@@ -36,6 +38,14 @@ void check_ja4(const std::string& v) {
   // t13d1516h2_8daaf6152771_e5627efa2ab1
   FUZZ_CHECK(v.size() == 36);
   FUZZ_CHECK(v[10] == '_' && v[23] == '_');
+}
+
+void parse_sslv2_hello(std::span<const std::uint8_t> body) {
+  tls::Sslv2ClientHello h;
+  if (tls::parse_sslv2_client_hello(body, h) == ParseStatus::kOk) {
+    FUZZ_CHECK(h.cipher_specs > 0 && std::size_t{h.cipher_specs} * 3 <= body.size());
+    FUZZ_CHECK(!tls::version_name(h.version).empty());
+  }
 }
 
 void parse_message(std::uint8_t type, std::span<const std::uint8_t> body) {
@@ -73,8 +83,9 @@ tls::HandshakeReader::State run(std::span<const std::uint8_t> stream, std::span<
   tls::HandshakeReader reader;
   const auto on_message = [&](const tls::HandshakeReader::Message& m) {
     FUZZ_CHECK(m.body.size() + 4 <= tls::HandshakeReader::kMaxBuffered);
-    seen.push_back({m.type, std::vector<std::uint8_t>(m.body.begin(), m.body.end())});
-    if (parse) parse_message(m.type, m.body);
+    seen.push_back({m.type, m.sslv2, std::vector<std::uint8_t>(m.body.begin(), m.body.end())});
+    if (parse && m.sslv2) parse_sslv2_hello(m.body);
+    if (parse && !m.sslv2) parse_message(m.type, m.body);
   };
   std::size_t at = 0;
   for (const std::uint8_t s : splits) {
@@ -103,11 +114,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(chunked.size() == whole.size());
   for (std::size_t i = 0; i < chunked.size(); ++i) {
     FUZZ_CHECK(chunked[i].type == whole[i].type);
+    FUZZ_CHECK(chunked[i].sslv2 == whole[i].sslv2);
     FUZZ_CHECK(chunked[i].body == whole[i].body);
   }
 
   // The parsers on their own, on unframed bytes.
   constexpr std::uint8_t kTypes[] = {1, 2, 11};
   if (!stream.empty()) parse_message(kTypes[stream[0] % 3], stream.subspan(1));
+  if (!stream.empty() && stream[0] % 4 == 3) parse_sslv2_hello(stream.subspan(1));
   return 0;
 }

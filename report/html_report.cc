@@ -140,6 +140,16 @@ std::string group_label(std::string_view key) {
 
 bool is_code(std::string_view key) { return !key.empty() && key.front() != '('; }
 
+// A proxied flow is counted in its destination (with via) and in the proxy's: the sums below count
+// it once, at the destination the client meant (whose server country is unknown unless asked by
+// address), so a proxy contributes only what it was sent for itself.
+std::uint64_t own_bytes_out(const analysis::flow::Destination& d) {
+  return d.bytes_out - std::min(d.bytes_out, d.proxied_bytes_out);
+}
+std::uint64_t own_bytes_in(const analysis::flow::Destination& d) {
+  return d.bytes_in - std::min(d.bytes_in, d.proxied_bytes_in);
+}
+
 struct Facts {
   explicit Facts(const analysis::AuditResult& result) : r(result) {}
   const analysis::AuditResult& r;
@@ -198,17 +208,17 @@ Facts compute(const analysis::AuditResult& r, const PolicyOutcome* outcome) {
   std::map<std::string, Group> jurisdictions;
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {
     const auto& d = r.destinations[i];
-    f.bytes_out += d.bytes_out;
+    f.bytes_out += own_bytes_out(d);
     const std::string country = f.country_key(i);
     const std::string jurisdiction = f.jurisdiction_key(i);
     for (auto* g : {&countries[country], &jurisdictions[jurisdiction]}) {
-      g->bytes_out += d.bytes_out;
-      g->bytes_in += d.bytes_in;
+      g->bytes_out += own_bytes_out(d);
+      g->bytes_in += own_bytes_in(d);
       ++g->destinations;
       g->worst = std::max(g->worst, f.worst[i]);
     }
     if (is_code(country) && is_code(jurisdiction) && country != jurisdiction) {
-      f.crossings[{country, jurisdiction}] += d.bytes_out;
+      f.crossings[{country, jurisdiction}] += own_bytes_out(d);
     }
   }
   f.countries = sorted_groups(countries);
@@ -439,7 +449,7 @@ class Writer {
     for (const auto& d : r_.destinations) {
       if (d.encrypted == 0) {
         ++plain;
-        plain_bytes += d.bytes_out;
+        plain_bytes += own_bytes_out(d);
       }
     }
     raw("<div class=\"facts\">");
@@ -475,7 +485,7 @@ class Writer {
       auto [it, added] = lines.try_emplace({d.hostname.empty() ? d.ip.to_string() : d.hostname, c,
                                             facts_.enrichment(i)->service.get()},
                                            Line{i, 0, 0});
-      it->second.bytes_out += d.bytes_out;
+      it->second.bytes_out += own_bytes_out(d);
       ++it->second.destinations;
     }
     if (lines.empty()) return;

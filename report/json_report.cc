@@ -246,8 +246,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     } else {
       w.null_field("process");
     }
-    if (const auto it = r.tunnels.find(f.id); it != r.tunnels.end()) {
-      const analysis::packet::Tunnel& t = it->second;
+    if (f.tunnel) {
+      const analysis::packet::Tunnel& t = *f.tunnel;
       w.key("tunnel");
       w.begin_object();
       w.field("type", analysis::packet::to_string(t.type));
@@ -299,6 +299,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       if (t.client_hello) {
         w.field("client_version", analysis::tls::version_name(t.client_version));
         w.field("cipher_suites_offered", t.cipher_count);
+        w.field("client_hello_format", t.sslv2_hello ? std::string_view("sslv2") : std::string_view("tls"));
       } else {
         w.null_field("client_version");
       }
@@ -399,7 +400,11 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
       w.end_object();
       w.string_or_null("requested_host", d.requested_host);
     }
-    if (d.proxied_flows > 0) w.field("proxied_flows", d.proxied_flows);
+    if (d.proxied_flows > 0) {
+      w.field("proxied_flows", d.proxied_flows);
+      w.field("proxied_bytes_out", d.proxied_bytes_out);
+      w.field("proxied_bytes_in", d.proxied_bytes_in);
+    }
     w.string_or_null("hostname", d.hostname);
     w.string_or_null("hostname_source", d.hostname_source);
     w.key("names");
@@ -466,6 +471,8 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     // Additive (issue 13): the name as the client wrote it, when its case differs; mDNS / LLMNR.
     w.string_or_null("query_as_sent", q.query_as_sent);
     w.string_or_null("local", q.local);
+    // Additive (issue 13): a name not read whole (query holds the labels read before the problem).
+    w.string_or_null("name_error", q.name_error);
     w.field("qtype", q.qtype);
     if (q.rcode) {
       w.field("rcode", *q.rcode);

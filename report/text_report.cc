@@ -93,10 +93,11 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
   line(out, "Totals: sent {}, received {}; packets: {} TCP, {} UDP, {} ICMP, {} other IP, {} not IP, {} malformed",
        core::human_bytes(sent), core::human_bytes(received), r.decode.tcp, r.decode.udp, r.decode.icmp,
        r.decode.other_ip, r.decode.not_ip, r.decode.malformed);
-  if (r.decode.tunnelled > 0 || !r.tunnels.empty()) {
-    // Which tunnels, counted by flow: the outer addresses are in the JSON report.
-    std::map<std::string, std::size_t> by_type;
-    for (const auto& [id, t] : r.tunnels) ++by_type[analysis::packet::to_string(t.type)];
+  std::map<std::string, std::size_t> by_type;  // which tunnels, counted by flow: the outer addresses are in the JSON report
+  for (const analysis::FlowRow& f : r.flows) {
+    if (f.tunnel) ++by_type[analysis::packet::to_string(f.tunnel->type)];
+  }
+  if (r.decode.tunnelled > 0 || !by_type.empty()) {
     std::string kinds;
     for (const auto& [type, n] : by_type) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, type);
     line(out, "Tunnels: {} packets opened; flows inside: {}", r.decode.tunnelled, kinds.empty() ? "none" : kinds);

@@ -21,6 +21,13 @@ std::vector<const rules::Rule*> new_destination_findings(const rules::Policy& po
   dest.protocol = d.protocol;
   dest.hostname = d.hostname;
   dest.hostname_source = d.hostname_source;
+  if (!d.via_type.empty()) {
+    dest.via_type = d.via_type;
+    dest.via_ip = d.via_ip;
+    dest.via_port = d.via_port;
+    dest.address_known = d.address_known();
+    dest.requested_host = d.requested_host;
+  }
   dest.flows = 1;
   dest.first_ns = dest.last_ns = d.first_ns;
   dest.enrichment = e;

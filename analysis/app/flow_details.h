@@ -69,6 +69,7 @@ struct TlsDetails {
   bool server_hello = false;
   bool has_sni = false;
   bool ech = false;
+  bool sslv2_hello = false;  // the ClientHello was in SSLv2 format: no extensions, so no SNI, JA3 or JA4
   std::uint16_t client_version = 0;  // highest version offered
   std::uint16_t version = 0;         // negotiated
   std::uint16_t cipher = 0;          // negotiated
@@ -152,6 +153,9 @@ struct DnsRecord {
   std::string query;          // lower case, "." for the root, empty: no question (JSON null)
   std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
   std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty
+  // Why the name is not whole ("too-long", "extended-label", ... : dns::name_error_text); query
+  // then holds the labels read before the problem. Empty: the name was read whole.
+  std::string_view name_error;
   std::string qtype;
   std::optional<std::string> rcode;  // null: no response seen
   std::vector<std::string> answers;  // A/AAAA addresses and CNAME/PTR targets, in answer order

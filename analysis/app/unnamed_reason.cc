@@ -17,7 +17,7 @@ UnnamedReason unnamed_reason(const flow::Flow& f, const FlowDetails* d) noexcept
     if (d->blind_spot == BlindSpot::kInspectionLimit) return kInspectionLimit;
     if (d->blind_spot == BlindSpot::kEch || (d->tls && d->tls->ech)) return kEncryptedSni;
     if (d->blind_spot == BlindSpot::kQuicUndecryptable) return kQuicUndecryptable;
-    if (d->tls && d->tls->client_hello) return kNoSni;
+    if (d->tls && d->tls->client_hello) return d->tls->sslv2_hello ? kSslv2Hello : kNoSni;
     switch (d->app) {
       case AppProtocol::kTls: return tcp && f.orientation != flow::Orientation::kTcpHandshake ? kNoHandshake
                                                                                                : kNoClientHello;

@@ -34,6 +34,8 @@ enum class UnnamedReason : std::uint8_t {
   kUnknownProtocol,    // inspected from its first byte, no parser recognised it
   kProxyNoRequest,     // a proxy connection (CONNECT, SOCKS) whose request naming the target was not read
   kNoTlsUpgrade,       // a mail, file, directory or database session not seen upgrading to TLS: no server name in it
+  kTunnelDepth,        // inside tunnels nested deeper than packet::kMaxTunnelDepth: the innermost was not opened
+  kSslv2Hello,         // an SSLv2-format ClientHello: it has no extensions, so it cannot carry a server name
   kCount,              // not a reason: the number of values (a new reason goes before it, with its row below)
 };
 
@@ -67,6 +69,10 @@ inline constexpr std::array<UnnamedReasonInfo, kUnnamedReasonKinds> kUnnamedReas
      "a connection to a proxy (HTTP CONNECT or SOCKS) whose request naming the target was not read"},
     {UnnamedReason::kNoTlsUpgrade, "no-tls-upgrade",
      "SMTP, IMAP, POP3, FTP, XMPP, LDAP or PostgreSQL not seen upgrading to TLS: the protocol names no server"},
+    {UnnamedReason::kTunnelDepth, "tunnel-depth",
+     "its packets carry tunnels nested deeper than flowaudit opens: the innermost traffic was not inspected"},
+    {UnnamedReason::kSslv2Hello, "sslv2-hello",
+     "the client sent an SSLv2-format ClientHello, which has no extensions: no server name can be in it"},
 }};
 
 namespace unnamed_detail {

@@ -26,7 +26,7 @@ core::TimestampNs clamp_ns(std::uint64_t v) noexcept {
 
 }  // namespace
 
-core::TimestampNs AuditClock::tick(core::TimestampNs ts, std::uint32_t input, std::uint32_t interface_id) noexcept {
+core::TimestampNs AuditClock::tick_slow(core::TimestampNs ts, std::uint32_t input, std::uint32_t interface_id) noexcept {
   if (input != input_) {
     input_ = input;
     packet_ = 0;

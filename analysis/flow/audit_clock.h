@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,7 +62,27 @@ class AuditClock {
   // One packet, in the order read: its input, its pcapng interface and its timestamp. Returns the
   // audit clock after it (never less than before). Every packet is counted, whether it belongs to
   // a flow or not, so that the packet numbers of listed jumps are the capture's own.
-  core::TimestampNs tick(core::TimestampNs ts, std::uint32_t input, std::uint32_t interface_id) noexcept;
+  // Inline for the common case (the clock of the same input moving forward by less than the gap,
+  // not on its way back from a jump); everything else, with the same result, in tick_slow().
+  core::TimestampNs tick(core::TimestampNs ts, std::uint32_t input, std::uint32_t interface_id) noexcept {
+    if (input == input_ && interface_id < kMaxClocks) {
+      Source& s = sources_[interface_id];
+      if (s.started && ts >= s.last && s.high == s.last) {
+        const std::uint64_t step = static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(s.last);
+        if (step <= static_cast<std::uint64_t>(forward_gap_ns_) &&
+            step < static_cast<std::uint64_t>(std::numeric_limits<core::TimestampNs>::max() - s.mono)) {
+          ++packet_;
+          s.high = ts;
+          s.last = ts;
+          s.mono += static_cast<core::TimestampNs>(step);
+          if (s.mono > now_) now_ = s.mono;
+          stats_.elapsed_ns = now_;
+          return now_;
+        }
+      }
+    }
+    return tick_slow(ts, input, interface_id);
+  }
 
   [[nodiscard]] core::TimestampNs now() const noexcept { return now_; }
   [[nodiscard]] const ClockStats& stats() const noexcept { return stats_; }
@@ -77,6 +98,8 @@ class AuditClock {
     core::TimestampNs mono = 0;  // the audit clock as this capture clock has moved it
     bool started = false;
   };
+
+  core::TimestampNs tick_slow(core::TimestampNs ts, std::uint32_t input, std::uint32_t interface_id) noexcept;
 
   core::TimestampNs forward_gap_ns_;
   std::array<Source, kMaxClocks> sources_{};

@@ -109,6 +109,12 @@ void add_flow(Destination& d, const Flow& f, const FlowLabel* label) {
   if (label != nullptr) add_label(d, *label, f.id);
 }
 
+void note_proxied(Destination& proxy, const Flow& f) {
+  ++proxy.proxied_flows;
+  proxy.proxied_bytes_out += f.out().bytes;
+  proxy.proxied_bytes_in += f.in().bytes;
+}
+
 // Every part of a destination is a sum, a min/max or a set union, so merging two partial
 // aggregates gives what one pass over all their flows would give.
 void merge(Destination& d, Destination&& o) {
@@ -127,6 +133,8 @@ void merge(Destination& d, Destination&& o) {
   d.last_ns = std::max(d.last_ns, o.last_ns);
   d.named_flows += o.named_flows;
   d.proxied_flows += o.proxied_flows;
+  d.proxied_bytes_out += o.proxied_bytes_out;
+  d.proxied_bytes_in += o.proxied_bytes_in;
   for (const NameSeen& n : o.names) add_name(d, n.name, n.source, n.flows, n.first_flow);
   add_app_protocol(d, o.app_protocol == "mixed" ? std::string_view("mixed") : std::string_view(o.app_protocol));
   add_encrypted(d, o.encrypted);
@@ -178,7 +186,7 @@ bool DestinationAggregator::add(const Flow& f, const FlowLabel& label) {
     const FlowLabel p = proxy_label(label);
     Destination& proxy = slot(proxy_key_of(f));
     add_flow(proxy, f, &p);
-    ++proxy.proxied_flows;
+    note_proxied(proxy, f);
   }
   return true;
 }
@@ -209,7 +217,7 @@ std::vector<Destination> aggregate_destinations(std::span<const Flow* const> flo
       const FlowLabel p = proxy_label(*label);
       Destination& proxy = by_key[proxy_key_of(f)];
       add_flow(proxy, f, &p);
-      ++proxy.proxied_flows;
+      note_proxied(proxy, f);
     }
   }
   for (Destination& d : folded) {

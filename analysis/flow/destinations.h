@@ -64,6 +64,10 @@ struct Destination {
   bool address_known = true;
   std::string requested_host;  // the host asked of the proxy, when not by address
   std::uint64_t proxied_flows = 0;
+  // Of bytes_out/bytes_in, what those flows carried: a sum over destinations counts them once by
+  // leaving out either these or the destinations with via.
+  std::uint64_t proxied_bytes_out = 0;
+  std::uint64_t proxied_bytes_in = 0;
 };
 
 // Destinations are keyed by the server side as the client meant it: a direct flow by its server's

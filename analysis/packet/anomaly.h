@@ -37,6 +37,7 @@ enum class Anomaly : std::uint8_t {
   kTruncatedTunnelHeader,
   kBadTunnelHeader,
   kTunnelTooDeep,
+  kIpv6RoutedDestination,  // a routing header's final destination keys the flow (ip.cc)
   kCount
 };
 
@@ -48,7 +49,7 @@ inline constexpr std::array<const char*, static_cast<std::size_t>(Anomaly::kCoun
     "snaplen_cut_payload",    "fragment_overlap",       "fragment_too_large",   "fragment_too_many",
     "fragment_memory_limit",  "fragment_timeout",       "too_many_mpls_labels", "too_many_link_headers",
     "bad_nflog_attribute",    "bad_wlan_header",        "truncated_tunnel_header", "bad_tunnel_header",
-    "tunnel_too_deep",
+    "tunnel_too_deep",        "ipv6_routed_destination",
 };
 
 class AnomalyCounters {

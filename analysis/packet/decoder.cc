@@ -86,15 +86,22 @@ DecodeStatus Decoder::network(const NetworkLayer& net, const capture::RawPacket&
 
 DecodeStatus Decoder::upper(const IpLayer& ip, std::span<const std::uint8_t> payload, const capture::RawPacket& raw,
                             int depth, DecodedPacket& out) noexcept {
+  // TCP, most packets, on a short path; everything that may open a tunnel in carrier().
+  if (ip.protocol == kProtoTcp) {
+    if (decode_tcp(payload, out.transport, anomalies_) != TransportStatus::kOk) {
+      ++counters_.malformed;
+      return DecodeStatus::kMalformed;
+    }
+    ++counters_.tcp;
+    return DecodeStatus::kTransport;
+  }
+  return carrier(ip, payload, raw, depth, out);
+}
+
+DecodeStatus Decoder::carrier(const IpLayer& ip, std::span<const std::uint8_t> payload, const capture::RawPacket& raw,
+                              int depth, DecodedPacket& out) noexcept {
   TunnelInner inner;
   switch (ip.protocol) {
-    case kProtoTcp:
-      if (decode_tcp(payload, out.transport, anomalies_) != TransportStatus::kOk) {
-        ++counters_.malformed;
-        return DecodeStatus::kMalformed;
-      }
-      ++counters_.tcp;
-      return DecodeStatus::kTransport;
     case kProtoUdp:
       if (decode_udp(payload, out.transport, anomalies_) != TransportStatus::kOk) {
         ++counters_.malformed;

@@ -64,6 +64,8 @@ class Decoder {
   explicit Decoder(const ReassemblyConfig& reassembly = {}) : reassembler_(reassembly) {}
 
   DecodeStatus decode(const capture::RawPacket& raw, DecodedPacket& out) noexcept;
+  // The end of the audit: datagrams whose fragments never all came are counted (fragment_timeout).
+  void finish() { reassembler_.expire_all(anomalies_); }
 
   [[nodiscard]] const DecodeCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const AnomalyCounters& anomalies() const noexcept { return anomalies_; }
@@ -72,6 +74,9 @@ class Decoder {
   DecodeStatus network(const NetworkLayer& net, const capture::RawPacket& raw, int depth, DecodedPacket& out) noexcept;
   DecodeStatus upper(const IpLayer& ip, std::span<const std::uint8_t> payload, const capture::RawPacket& raw,
                      int depth, DecodedPacket& out) noexcept;
+  // UDP (which may carry a tunnel), GRE, IP-in-IP, ICMP and the rest; kept out of upper()'s TCP path.
+  [[gnu::noinline]] DecodeStatus carrier(const IpLayer& ip, std::span<const std::uint8_t> payload,
+                                         const capture::RawPacket& raw, int depth, DecodedPacket& out) noexcept;
   DecodeStatus enter(const TunnelInner& inner, const IpLayer& outer, const capture::RawPacket& raw, int depth,
                      DecodedPacket& out) noexcept;
 

@@ -20,6 +20,33 @@ std::span<const std::uint8_t> clip(std::span<const std::uint8_t> rest, std::size
   return cut ? rest : rest.first(promised);  // bytes past `promised` are link padding
 }
 
+// A routing header with segments left (RFC 8200 4.4) sends the packet on to another address: the
+// last one of type 0 (deprecated, RFC 5095) and type 2 (Mobile IPv6, RFC 6275), the first of the
+// Segment Routing header's list (type 4, RFC 8754, which stores it in reverse). That final
+// destination is the real server, and the one TCP and UDP checksums use (RFC 8200 8.1); the flow
+// is keyed on it, as tshark's conversations are. Counted, so the report says it happened. Other
+// types (RPL's compressed one, RFC 6554) keep the wire destination.
+void final_destination(core::ByteReader header, std::uint8_t len_field, IpLayer& out,
+                       AnomalyCounters& anomalies) noexcept {
+  std::uint8_t type = 0;
+  std::uint8_t segments_left = 0;
+  std::uint8_t last_entry = 0;
+  if (!header.read_u8(type) || !header.read_u8(segments_left) || segments_left == 0) return;
+  std::size_t index = 0;  // of the final destination in the address list after the first 8 bytes
+  const std::size_t addresses = len_field / 2u;
+  if ((type == 0 || type == 2) && len_field % 2 == 0 && addresses > 0 && segments_left <= addresses) {
+    index = addresses - 1;
+  } else if (type == 4 && header.read_u8(last_entry) && last_entry < addresses) {
+    index = 0;
+  } else {
+    return;
+  }
+  std::span<const std::uint8_t> address;
+  if (!header.skip(type == 4 ? 3 : 4) || !header.skip(16 * index) || !header.read_bytes(16, address)) return;
+  out.dst = core::IpAddress::v6(address.first<16>());
+  anomalies.add(Anomaly::kIpv6RoutedDestination);
+}
+
 }  // namespace
 
 IpStatus decode_ipv4(std::span<const std::uint8_t> bytes, IpLayer& out, AnomalyCounters& anomalies) noexcept {
@@ -149,10 +176,12 @@ IpStatus walk_ipv6_extensions(std::uint8_t next, std::span<const std::uint8_t> b
       }
     } else {
       const std::size_t total = next == kAuthHeader ? (len_field + 2u) * 4u : (len_field + 1u) * 8u;
-      if (!p.skip(total - 2)) {
+      core::ByteReader header;
+      if (!p.sub_reader(total - 2, header)) {
         anomalies.add(Anomaly::kTruncatedIpv6Extension);
         return IpStatus::kMalformed;
       }
+      if (next == kRouting) final_destination(header, len_field, out, anomalies);
     }
     next = following;
   }

@@ -25,6 +25,13 @@ void IpReassembler::expire(core::TimestampNs now, AnomalyCounters& anomalies) {
   }
 }
 
+void IpReassembler::expire_all(AnomalyCounters& anomalies) {
+  while (!pending_.empty()) {
+    anomalies.add(Anomaly::kFragmentTimeout);
+    drop(pending_.size() - 1);
+  }
+}
+
 bool IpReassembler::add(const FragmentKey& key, std::uint32_t offset, bool more,
                         std::span<const std::uint8_t> payload, std::uint32_t wire_bytes, core::TimestampNs now,
                         std::span<const std::uint8_t>& datagram, std::uint32_t& fragments,

@@ -39,6 +39,9 @@ class IpReassembler {
            std::uint32_t& fragments, std::uint64_t& total_wire_bytes, AnomalyCounters& anomalies);
 
   [[nodiscard]] std::size_t pending() const noexcept { return pending_.size(); }
+  // The end of the input: every datagram still waiting for fragments is counted as timed out
+  // (kFragmentTimeout), so that one whose pieces never came is a warning, not silence.
+  void expire_all(AnomalyCounters& anomalies);
   [[nodiscard]] std::size_t buffered_bytes() const noexcept { return buffered_; }
 
  private:

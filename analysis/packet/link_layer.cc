@@ -193,6 +193,12 @@ LinkStatus strip_link_headers(core::ByteReader& r, std::uint16_t& ether_type, Ne
 }
 
 LinkStatus finish(core::ByteReader& r, std::uint16_t ether_type, NetworkLayer& out, AnomalyCounters& anomalies) {
+  // Nearly every frame: IP right after the link header, nothing to strip.
+  if (ether_type == kEtherTypeIpv4 || ether_type == kEtherTypeIpv6) {
+    out.ether_type = ether_type;
+    out.payload = r.rest();
+    return LinkStatus::kOk;
+  }
   if (const auto s = strip_link_headers(r, ether_type, out, anomalies); s != LinkStatus::kOk) return s;
   out.ether_type = ether_type;
   out.payload = r.rest();

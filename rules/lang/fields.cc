@@ -88,7 +88,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kUnnamedReason, "unnamed_reason", kString, kFlow,
      "why the flow has no name (not-inspected, inspection-limit, encrypted-sni, quic-undecryptable, no-sni, "
      "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol, proxy-no-request, "
-     "no-tls-upgrade); no value: "
+     "no-tls-upgrade, tunnel-depth, sslv2-hello); no value: "
      "named", FlowValue::kUnnamedReason},
     {FieldId::kServiceParentJurisdiction, "service.parent_jurisdiction", kCountry, kDestination,
      "country whose law governs the group at the top of the operator's ownership chain (TikTok Pte. Ltd. [SG]: "

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "analysis/audit.h"
+#include "core/format.h"
 #include "e2e/e2e_util.h"
 #include "rules/eval/evaluator.h"
 #include "rules/load/loader.h"
@@ -178,6 +179,19 @@ TEST_CASE("html report: verdict, findings, charts, map, destinations, attributio
   CHECK(html.find("IP Geolocation by DB-IP (<a href=\"https://db-ip.com\" rel=\"noopener noreferrer\">"
                   "https://db-ip.com</a>), licensed under CC BY 4.0") != std::string::npos);
   check_no_fetches(html);
+}
+
+TEST_CASE("html report: a proxied flow's bytes are counted once, at the destination the client meant") {
+  // tests/data/proxy-connect.pcap: two flows through tinyproxy, each in its target's destination and
+  // in the proxy's. The total sent is the flows' own sum; the proxy's country gets none of it.
+  const auto r = audit("proxy-connect.pcap");
+  std::uint64_t sent = 0;
+  for (const auto& f : r.flows) sent += f.out().bytes;
+  const std::string html = html_of(r, nullptr);
+  CHECK(html.find("<b>" + core::human_bytes(sent) + "</b>sent to") != std::string::npos);
+  std::uint64_t proxied = 0;
+  for (const auto& d : r.destinations) proxied += d.proxied_bytes_out;
+  CHECK(proxied == sent);
 }
 
 TEST_CASE("html report: strings from the capture and the policy are escaped") {

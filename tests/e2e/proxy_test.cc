@@ -2,7 +2,11 @@
 // the name the client asked the proxy for, the SNI that wins over it, `via`, the destination of
 // the requested host (its address unknown unless asked by address) and the proxy's own
 // destination; STARTTLS flows keep their protocol and carry the TLS handshake after the upgrade.
+#include <limits>
 #include <map>
+
+#include "analysis/audit.h"
+#include "capture/pcap_file_source.h"
 
 #include "e2e/e2e_util.h"
 
@@ -60,8 +64,38 @@ TEST_CASE("HTTP CONNECT through tinyproxy: TLS in the tunnel, and plain HTTP in 
   const object* proxy = find_dest(r, "185.46.212.88", 8888);
   REQUIRE(proxy != nullptr);
   CHECK(get_int(proxy->at("proxied_flows")) == 2);
+  std::int64_t flows_out = 0;
+  for (const auto& f : flows) flows_out += get_int(f.as_object().at("bytes_out"));
+  CHECK(get_int(proxy->at("proxied_bytes_out")) == flows_out);  // all its bytes were for the two targets
+  CHECK(get_int(proxy->at("proxied_bytes_out")) == get_int(proxy->at("bytes_out")));
   CHECK(s(*proxy, "hostname").empty());  // not named after the sites behind it
   CHECK(r.at("destinations").as_array().size() == 3);
+}
+
+TEST_CASE("live new destinations through a proxy: each requested host told once, with via; the proxy's address is not the server's") {
+  // As `flowaudit capture` sees the flows: both go to the same proxy endpoint, so a key by the
+  // wire's server address would tell only the first.
+  analysis::Auditor a(analysis::AuditOptions{});
+  a.track_new_destinations(true);
+  const auto opened = capture::open_capture_file(source_path("tests/data/proxy-connect.pcap"));
+  REQUIRE(opened.source != nullptr);
+  a.run(*opened.source, 0, {});
+  const auto told = a.take_new_destinations(std::numeric_limits<core::TimestampNs>::max() / 2, 0);
+  REQUIRE(told.size() == 2);
+  std::map<std::string, const analysis::NewDestination*> by_host;
+  for (const auto& d : told) by_host[d.hostname] = &d;
+  REQUIRE(by_host.count("chat.deepseek.com") == 1);
+  REQUIRE(by_host.count("gator.volces.com") == 1);
+  const auto& tls = *by_host["chat.deepseek.com"];
+  CHECK(tls.via_type == "http-connect");
+  CHECK(tls.via_ip.to_string() == "185.46.212.88");
+  CHECK(tls.via_port == 8888);
+  CHECK(tls.port == 443);
+  CHECK_FALSE(tls.address_known());
+  CHECK(tls.requested_host == "chat.deepseek.com");
+  CHECK(by_host["gator.volces.com"]->via_type == "http-proxy");
+  CHECK(by_host["gator.volces.com"]->port == 80);
+  CHECK(a.take_new_destinations(std::numeric_limits<core::TimestampNs>::max() / 2, 0).empty());  // told once
 }
 
 TEST_CASE("SOCKS5 by name and by address, SOCKS4, SOCKS4A") {

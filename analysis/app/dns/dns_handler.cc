@@ -16,16 +16,29 @@ bool either(const app::ProbeInput& in, std::uint16_t port) noexcept {
   return in.server_port == port || in.client_port == port;
 }
 
-// The root is "." in the report, as dig and tshark write it ("" would read as "no name").
-std::string presentation(const Name& n) { return n.length == 0 ? std::string(".") : std::string(n.view()); }
+// The root is "." in the report, as dig and tshark write it ("" would read as "no name"). A name
+// not read whole keeps what was read ("" when that is nothing: not the root).
+std::string presentation(const QuestionName& n, NameError e) {
+  return n.length == 0 && e == NameError::kNone ? std::string(".") : std::string(n.view());
+}
+
+void set_question(app::DnsRecord& r, const QuestionName& name, const QuestionName& as_sent, NameError e,
+                  std::uint16_t qtype) {
+  std::array<char, 16> scratch{};
+  r.query = presentation(name, e);
+  r.query_as_sent.clear();
+  if (as_sent.view() != name.view()) r.query_as_sent = presentation(as_sent, e);
+  r.name_error = name_error_text(e);
+  r.qtype = std::string(type_name(qtype, scratch));
+}
 
 void fill_question(app::DnsRecord& r, const Message& m, const flow::Flow& f) {
   std::array<char, 16> scratch{};
   if (m.question_read) {  // no question (QDCOUNT 0): no name, not the root
-    r.query = presentation(m.qname);
-    if (m.qname_as_sent.view() != m.qname.view()) r.query_as_sent = presentation(m.qname_as_sent);
+    set_question(r, m.qname, m.qname_as_sent, m.qname_error, m.qtype);
+  } else {
+    r.qtype = std::string(type_name(m.qtype, scratch));
   }
-  r.qtype = std::string(type_name(m.qtype, scratch));
   const std::uint16_t ports[2] = {f.key.port[0], f.key.port[1]};
   if (ports[0] == kMdnsPort || ports[1] == kMdnsPort) {
     r.local = "mdns";
@@ -129,19 +142,22 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
         return;
       }
       app::DnsRecord more = records.back();
-      more.query = presentation(q.name);
-      more.query_as_sent.clear();
-      if (q.as_sent.view() != q.name.view()) more.query_as_sent = presentation(q.as_sent);
-      more.qtype = std::string(type_name(q.qtype, scratch));
+      set_question(more, q.name, q.as_sent, q.error, q.qtype);
       records.push_back(std::move(more));
     }
     return;
   }
-  ctx.names.add_response(m, ts);
+  // A question not read whole is no name to give the flows its answers point at.
+  if (m.qname_error == NameError::kNone) ctx.names.add_response(m, ts);
   app::DnsRecord* r = nullptr;
+  std::size_t first = records.size();  // the record of the first question
   for (std::size_t i = 0; i < pending_.size(); ++i) {
     if (pending_[i].id != m.id) continue;
-    r = &records[pending_[i].record];
+    // A response whose question is not its query's (spoofed, or a broken server) answers another
+    // name: a record of its own, so that both names are in the report; the query still waits.
+    if (m.question_read && records[pending_[i].record].query != presentation(m.qname, m.qname_error)) continue;
+    first = pending_[i].record;
+    r = &records[first];
     pending_[i] = pending_[pending_.size() - 1];
     pending_.clear_last();
     break;
@@ -159,7 +175,8 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     r->server = f.key.addr[f.server()];
     fill_question(*r, m, f);
   }
-  r->rcode = std::string(rcode_name(m.rcode, scratch));
+  const std::string rcode(rcode_name(m.rcode, scratch));
+  r->rcode = rcode;
   r->answers.clear();
   r->svcb.clear();
   for (const auto& a : m.answers) {
@@ -186,6 +203,29 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
       default:
         break;
     }
+  }
+  // The response's further questions that its query did not ask (the query's records follow the
+  // first one's): a record each, with the response's rcode, so no name in the message is unseen.
+  for (std::size_t k = 0; k < m.more_questions.size(); ++k) {
+    const auto& q = m.more_questions[k];
+    const std::size_t asked = first + 1 + k;
+    if (asked < records.size() && records[asked].flow_id == f.id && records[asked].ts_ns == records[first].ts_ns &&
+        records[asked].query == presentation(q.name, q.error)) {
+      continue;
+    }
+    if (records.size() >= ctx.config.max_dns_records) {
+      ++ctx.stats.dns_records_dropped;
+      return;
+    }
+    app::DnsRecord more;
+    more.flow_id = f.id;
+    more.ts_ns = ts;
+    more.transport = tcp ? "tcp" : "udp";
+    more.server = f.key.addr[f.server()];
+    more.local = records[first].local;
+    set_question(more, q.name, q.as_sent, q.error, q.qtype);
+    more.rcode = rcode;
+    records.push_back(std::move(more));
   }
 }
 

@@ -31,16 +31,21 @@ constexpr std::uint16_t kSvcKeyIpv6Hint = 6;
 
 enum class NameStatus {
   kOk,
-  kTruncated,  // the bytes of the name in place ran past `end`
-  kMalformed,  // bad label type, forward or looping pointer, too long
+  kTooLong,            // over 255 octets, or its text over the Name's room: cut, `next` is valid
+  kTruncated,          // the bytes of the name in place ran past `end`
+  kTruncatedAfterJump, // a pointer led to labels that run past the message
+  kExtendedLabel,      // label type 0x40 (RFC 6891 6.1)
+  kReservedLabelType,  // label type 0x80
+  kBadPointer,         // forward, into the header, or too many jumps
 };
 
 // Appends one label in presentation form, lower-cased, escaping what would be ambiguous or
-// unprintable as \DDD. False when the text would not fit kMaxNameLength.
-bool append_label(Bytes label, Name& out, bool lower) noexcept {
+// unprintable as \DDD. False when the text would not fit the name's capacity.
+template <std::size_t Capacity>
+bool append_label(Bytes label, BasicName<Capacity>& out, bool lower) noexcept {
   std::size_t n = out.length;
   const auto put = [&](char c) {
-    if (n >= kMaxNameLength) return false;
+    if (n >= Capacity) return false;
     out.text[n++] = c;
     return true;
   };
@@ -65,7 +70,11 @@ bool append_label(Bytes label, Name& out, bool lower) noexcept {
 // including the first compression pointer) must end by `end`; `next` is set just past them.
 // A pointer must point before the first label of the run it ends (so every jump goes strictly
 // backwards and the walk terminates) and past the header; at most kMaxPointerJumps of them.
-NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, std::size_t& next,
+// Whatever the status, `out` holds the labels read before the problem. A name over the limit
+// keeps the labels within it, and the walk goes on over the labels in place (not through a
+// pointer) to find where the name ends, so that the message's framing survives it.
+template <std::size_t Capacity>
+NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, BasicName<Capacity>& out, std::size_t& next,
                      bool lower = true) noexcept {
   out.length = 0;
   out.text[0] = '\0';
@@ -74,37 +83,56 @@ NameStatus read_name(Bytes msg, std::size_t start, std::size_t end, Name& out, s
   std::size_t run_start = start;
   std::size_t wire_length = 1;  // the root label
   int jumps = 0;
+  bool too_long = false;
   for (;;) {
     std::uint8_t len = 0;
-    if (!in.read_u8(len)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kMalformed;
+    if (!in.read_u8(len)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kTruncatedAfterJump;
     if (len == 0) break;
     if ((len & 0xC0) == 0xC0) {
       std::uint8_t low = 0;
-      if (!in.read_u8(low)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kMalformed;
+      if (!in.read_u8(low)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kTruncatedAfterJump;
       const std::size_t target = (static_cast<std::size_t>(len & 0x3F) << 8) | low;
       if (jumps == 0) next = in.offset();
-      if (++jumps > kMaxPointerJumps || target >= run_start || target < kHeaderSize) return NameStatus::kMalformed;
+      if (too_long) return NameStatus::kTooLong;  // where the name ends is known; its text is cut
+      if (++jumps > kMaxPointerJumps || target >= run_start || target < kHeaderSize) return NameStatus::kBadPointer;
       run_start = target;
       in = ByteReader(msg);
       in.skip(target);  // target < run_start <= msg.size()
       continue;
     }
-    if ((len & 0xC0) != 0) return NameStatus::kMalformed;  // extended label types (RFC 6891 6.1)
+    if ((len & 0xC0) == 0x40) return NameStatus::kExtendedLabel;  // RFC 6891 6.1
+    if ((len & 0xC0) == 0x80) return NameStatus::kReservedLabelType;
     // len <= 63 here, the label limit, by the two bits above.
     wire_length += 1 + len;
-    if (wire_length > kMaxWireNameLength) return NameStatus::kMalformed;
     Bytes label;
-    if (!in.read_bytes(len, label)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kMalformed;
-    if (!append_label(label, out, lower)) return NameStatus::kMalformed;
+    if (!in.read_bytes(len, label)) return jumps == 0 ? NameStatus::kTruncated : NameStatus::kTruncatedAfterJump;
+    if (too_long) continue;
+    if (wire_length > kMaxWireNameLength || !append_label(label, out, lower)) {
+      too_long = true;
+      if (jumps > 0) return NameStatus::kTooLong;  // the name in place ended at the first pointer
+    }
   }
   if (jumps == 0) next = in.offset();
   static_assert(kMaxLabelLength == 0x3F);
-  return NameStatus::kOk;
+  return too_long ? NameStatus::kTooLong : NameStatus::kOk;
+}
+
+NameError to_name_error(NameStatus s) noexcept {
+  switch (s) {
+    case NameStatus::kOk: return NameError::kNone;
+    case NameStatus::kTooLong: return NameError::kTooLong;
+    case NameStatus::kTruncated:
+    case NameStatus::kTruncatedAfterJump: return NameError::kTruncated;
+    case NameStatus::kExtendedLabel: return NameError::kExtendedLabel;
+    case NameStatus::kReservedLabelType: return NameError::kReservedLabelType;
+    case NameStatus::kBadPointer: return NameError::kBadPointer;
+  }
+  return NameError::kBadPointer;
 }
 
 // Skips a question's name without keeping it (questions past the ones kept).
 NameStatus skip_name(Bytes msg, std::size_t start, std::size_t& next) noexcept {
-  Name scratch;
+  thread_local QuestionName scratch;
   return read_name(msg, start, msg.size(), scratch, next);
 }
 
@@ -190,6 +218,14 @@ ParseStatus from_name_status(NameStatus s) noexcept {
   return s == NameStatus::kTruncated ? ParseStatus::kNeedMore : ParseStatus::kMalformed;
 }
 
+void lower_copy(const QuestionName& from, QuestionName& to) noexcept {
+  to.length = from.length;
+  for (std::size_t i = 0; i < from.length; ++i) {
+    const char c = from.text[i];
+    to.text[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+}
+
 std::string_view with_number(std::string_view prefix, unsigned value, std::array<char, 16>& scratch) noexcept {
   std::size_t n = prefix.copy(scratch.data(), scratch.size());
   const auto r = std::to_chars(scratch.data() + n, scratch.data() + scratch.size(), value);
@@ -202,8 +238,9 @@ std::string_view with_number(std::string_view prefix, unsigned value, std::array
 ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   out.answers.clear();
   out.dropped_answers = 0;
-  out.qname = Name{};
+  out.qname.length = 0;
   out.qname_as_sent.length = 0;
+  out.qname_error = NameError::kNone;
   out.question_read = false;
   out.qtype = 0;
   out.more_questions.clear();
@@ -221,34 +258,38 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   out.rcode = static_cast<std::uint8_t>(flags & 0x0F);
   out.question_count = qdcount;
 
+  bool name_problem = false;  // a name over 255 octets: kept cut, the rest read, the message malformed
   std::size_t pos = in.offset();
   for (std::size_t q = 0; q < qdcount; ++q) {
     if (q == kMaxQuestions) return ParseStatus::kMalformed;
-    // Each name is read once, as sent; its lower-case form differs only in A-Z (escapes are
-    // digits), so it is copied rather than read again.
-    Message::Question extra;
+    // Each name is read once, as sent, straight into its place; its lower-case form differs only
+    // in A-Z (escapes are digits), so it is copied rather than read again.
     const bool keep = q == 0 || out.more_questions.size() < out.more_questions.capacity();
-    Name& as_sent = q == 0 ? out.qname_as_sent : extra.as_sent;
-    const NameStatus s = keep ? read_name(bytes, pos, bytes.size(), as_sent, pos, false) : skip_name(bytes, pos, pos);
-    if (s != NameStatus::kOk) return from_name_status(s);
-    if (keep) {
-      Name& lower = q == 0 ? out.qname : extra.name;
-      lower.length = as_sent.length;
-      for (std::size_t i = 0; i < lower.length; ++i) {
-        const char c = as_sent.text[i];
-        lower.text[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-      }
+    if (q > 0 && keep) out.more_questions.push_back({});  // room checked: the entry is the last one
+    Message::Question* extra = q > 0 && keep ? &out.more_questions[out.more_questions.size() - 1] : nullptr;
+    if (q > 0 && !keep) out.more_questions.push_back({});  // past the limit: marked overflowed, not kept
+    QuestionName* as_sent = q == 0 ? &out.qname_as_sent : extra != nullptr ? &extra->as_sent : nullptr;
+    const NameStatus s =
+        as_sent != nullptr ? read_name(bytes, pos, bytes.size(), *as_sent, pos, false) : skip_name(bytes, pos, pos);
+    if (as_sent != nullptr) {
+      lower_copy(*as_sent, q == 0 ? out.qname : extra->name);
+      (q == 0 ? out.qname_error : extra->error) = to_name_error(s);
+      if (q == 0) out.question_read = true;  // whole or not: what was read is kept
     }
+    if (s != NameStatus::kOk && s != NameStatus::kTooLong) return from_name_status(s);
+    name_problem = name_problem || s == NameStatus::kTooLong;
     in = ByteReader(bytes);
     in.skip(pos);
     std::uint16_t qtype = 0;
-    if (!in.read_u16be(qtype) || !in.skip(2)) return ParseStatus::kNeedMore;
+    if (!in.read_u16be(qtype) || !in.skip(2)) {
+      // The name is whole but the question's type and class are cut off: kept, marked truncated.
+      if (as_sent != nullptr) (q == 0 ? out.qname_error : extra->error) = NameError::kTruncated;
+      return ParseStatus::kNeedMore;
+    }
     if (q == 0) {
       out.qtype = qtype;
-      out.question_read = true;
-    } else {
-      extra.qtype = qtype;
-      out.more_questions.push_back(extra);  // past the limit: marked overflowed, not kept
+    } else if (extra != nullptr) {
+      extra->qtype = qtype;
     }
     pos = in.offset();
   }
@@ -257,7 +298,7 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
   for (std::size_t i = 0; i < ancount && i < kMaxRecords; ++i) {
     a = Answer{};
     const NameStatus s = read_name(bytes, pos, bytes.size(), a.name, pos);
-    if (s != NameStatus::kOk) return from_name_status(s);
+    if (s != NameStatus::kOk && s != NameStatus::kTooLong) return from_name_status(s);
     in = ByteReader(bytes);
     in.skip(pos);
     std::uint16_t rdlength = 0;
@@ -267,13 +308,28 @@ ParseStatus parse_message(Bytes bytes, Message& out) noexcept {
     const std::size_t rdata = in.offset();
     if (!in.skip(rdlength)) return ParseStatus::kNeedMore;
     pos = in.offset();
-    if (!parse_rdata(bytes, rdata, pos, a)) {
+    // An owner name cut at the limit names nothing reliably: the record is dropped, the framing
+    // (RDLENGTH) goes on.
+    name_problem = name_problem || s == NameStatus::kTooLong;
+    if (s != NameStatus::kOk || !parse_rdata(bytes, rdata, pos, a)) {
       ++out.dropped_answers;
       continue;
     }
     if (!out.answers.push_back(a)) break;
   }
-  return ParseStatus::kOk;
+  return name_problem ? ParseStatus::kMalformed : ParseStatus::kOk;
+}
+
+std::string_view name_error_text(NameError e) noexcept {
+  switch (e) {
+    case NameError::kNone: return "";
+    case NameError::kTooLong: return "too-long";
+    case NameError::kExtendedLabel: return "extended-label";
+    case NameError::kReservedLabelType: return "reserved-label-type";
+    case NameError::kBadPointer: return "bad-pointer";
+    case NameError::kTruncated: return "truncated";
+  }
+  return "";
 }
 
 std::string_view type_name(std::uint16_t type, std::array<char, 16>& scratch) noexcept {

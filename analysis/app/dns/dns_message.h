@@ -15,6 +15,11 @@
 namespace flowaudit::analysis::dns {
 
 inline constexpr std::size_t kMaxNameLength = 255;  // presentation form, without the final dot
+// A question's name in presentation form at its longest: 255 octets on the wire (RFC 1035 2.3.4)
+// hold at most 250 bytes in labels (63+63+63+61), each escaped as \DDD, and 3 dots. Questions get
+// this room so that a tunnelling name of binary bytes (iodine's base128) is escaped, never dropped;
+// answer names keep kMaxNameLength (an answer whose name does not fit is counted as dropped).
+inline constexpr std::size_t kMaxQuestionText = 4 * 250 + 3;
 inline constexpr std::size_t kMaxAnswers = 32;
 inline constexpr std::size_t kMaxHints = 8;
 // Questions after the first that are kept: mDNS queries routinely ask several names at once
@@ -33,11 +38,28 @@ inline constexpr std::uint16_t kHttps = 65;
 
 // A domain name in presentation form, lower-cased, without the trailing dot ("" is the root).
 // Bytes outside printable ASCII and dots inside labels are escaped as \DDD (RFC 4343).
-struct Name {
-  std::array<char, kMaxNameLength + 1> text{};
+template <std::size_t Capacity>
+struct BasicName {
+  std::array<char, Capacity + 1> text{};
   std::uint16_t length = 0;
   [[nodiscard]] std::string_view view() const noexcept { return {text.data(), length}; }
+  static constexpr std::size_t capacity() noexcept { return Capacity; }
 };
+using Name = BasicName<kMaxNameLength>;
+using QuestionName = BasicName<kMaxQuestionText>;
+
+// Why a question's name is not whole. The name then holds the labels read before the problem
+// (for kTooLong: the labels within the 255-octet limit), so an auditor still sees what was asked.
+enum class NameError : std::uint8_t {
+  kNone,
+  kTooLong,            // over 255 octets (RFC 1035 2.3.4); the message's framing goes on after it
+  kExtendedLabel,      // a label type 0x40 (RFC 6891 6.1; binary labels, RFC 2673, are historic)
+  kReservedLabelType,  // a label type 0x80 (reserved, RFC 6891 6.1)
+  kBadPointer,         // a compression pointer forward, into the header, or in a loop
+  kTruncated,          // the message ends inside the name, or before the question's type and class
+};
+// "too-long", "extended-label", ... ; "" for kNone.
+std::string_view name_error_text(NameError e) noexcept;
 
 struct Answer {
   Name name;
@@ -58,14 +80,18 @@ struct Message {
   std::uint8_t rcode = 0;
   bool truncated = false;  // the TC bit
   std::uint16_t question_count = 0;
-  bool question_read = false;  // the first question was read whole (its name may be the root, "")
-  Name qname;               // first question
-  Name qname_as_sent;       // the same name with its letters' case as on the wire (0x20 encoding)
+  // The first question was read (its name may be the root, ""), whole or, with qname_error set,
+  // up to a problem in its name (then qtype is 0 unless the framing survived, as for kTooLong).
+  bool question_read = false;
+  QuestionName qname;          // first question
+  QuestionName qname_as_sent;  // the same name with its letters' case as on the wire (0x20 encoding)
   std::uint16_t qtype = 0;
+  NameError qname_error = NameError::kNone;
   struct Question {
-    Name name;     // lower case
-    Name as_sent;  // case as on the wire
+    QuestionName name;     // lower case
+    QuestionName as_sent;  // case as on the wire
     std::uint16_t qtype = 0;
+    NameError error = NameError::kNone;
   };
   // The questions after the first (more than kMaxMoreQuestions: the first ones, overflowed()).
   core::FixedList<Question, kMaxMoreQuestions> more_questions;
@@ -81,6 +107,8 @@ struct Message {
 // cases `out` keeps the header, the question (question_read) and the answers read before the
 // problem: one broken record does not hide what came before it. More than
 // kMaxAnswers answers: the first ones are kept, answers.overflowed() is set, and the result is kOk.
+// A question whose name is not whole is kept with what was read and its NameError; the result is
+// then kMalformed (kNeedMore for kTruncated), and after a name over 255 octets the rest is read.
 app::ParseStatus parse_message(std::span<const std::uint8_t> bytes, Message& out) noexcept;
 
 // "A", "AAAA", "HTTPS", ... or "TYPE123".

@@ -69,29 +69,76 @@ constexpr std::array kVersions = {
     gquic(0x54303531, kSaltT051),    // "T051"
 };
 
-bool hkdf(int mode, std::span<const std::uint8_t> key, std::span<const std::uint8_t> salt_or_info,
-          std::span<std::uint8_t> out) noexcept {
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  if (kdf == nullptr) return false;
-  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-  EVP_KDF_free(kdf);
-  if (ctx == nullptr) return false;
-  char digest[] = "SHA256";
-  // OSSL_PARAM takes non-const pointers even for inputs it only reads.
-  void* key_ptr = const_cast<std::uint8_t*>(key.data());
-  void* extra_ptr = const_cast<std::uint8_t*>(salt_or_info.data());
-  const bool extract = mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key_ptr, key.size()),
-      OSSL_PARAM_construct_octet_string(extract ? OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO, extra_ptr,
-                                        salt_or_info.size()),
-      OSSL_PARAM_construct_end(),
-  };
-  const bool ok = EVP_KDF_derive(ctx, out.data(), out.size(), params) == 1;
-  EVP_KDF_CTX_free(ctx);
-  return ok;
+// HKDF-SHA256 through one EVP_KDF_CTX whose digest is set once: a derivation (one extract, four
+// expands) then neither fetches the KDF nor the digest again. Fetching them per call cost more than
+// the HMACs themselves, for every QUIC connection.
+class Hkdf {
+ public:
+  Hkdf() noexcept {
+    // Fetched once for the process (thread-safe static initialisation) and never freed.
+    static EVP_KDF* const kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+    if (kdf == nullptr) return;
+    ctx_ = EVP_KDF_CTX_new(kdf);
+    if (ctx_ == nullptr) return;
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_KDF_CTX_set_params(ctx_, params) != 1) {
+      EVP_KDF_CTX_free(ctx_);
+      ctx_ = nullptr;
+    }
+  }
+  ~Hkdf() { EVP_KDF_CTX_free(ctx_); }
+  Hkdf(const Hkdf&) = delete;
+  Hkdf& operator=(const Hkdf&) = delete;
+
+  // Each call sets the mode, the key and the salt (extract) or info (expand; it replaces the
+  // previous info): nothing from an earlier call is used.
+  bool run(int mode, std::span<const std::uint8_t> key, std::span<const std::uint8_t> salt_or_info,
+           std::span<std::uint8_t> out) noexcept {
+    if (ctx_ == nullptr) return false;
+    // OSSL_PARAM takes non-const pointers even for inputs it only reads.
+    void* key_ptr = const_cast<std::uint8_t*>(key.data());
+    void* extra_ptr = const_cast<std::uint8_t*>(salt_or_info.data());
+    const bool extract = mode == EVP_KDF_HKDF_MODE_EXTRACT_ONLY;
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key_ptr, key.size()),
+        OSSL_PARAM_construct_octet_string(extract ? OSSL_KDF_PARAM_SALT : OSSL_KDF_PARAM_INFO, extra_ptr,
+                                          salt_or_info.size()),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_KDF_derive(ctx_, out.data(), out.size(), params) == 1;
+  }
+
+ private:
+  EVP_KDF_CTX* ctx_ = nullptr;
+};
+
+bool expand_label(Hkdf& hkdf, std::span<const std::uint8_t> secret, std::string_view label,
+                  std::span<std::uint8_t> out) noexcept {
+  // HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255> = "".
+  constexpr std::string_view kPrefix = "tls13 ";
+  std::array<std::uint8_t, 2 + 1 + 255 + 1> info{};
+  const std::size_t label_len = kPrefix.size() + label.size();
+  if (label_len > 255 || out.size() > 0xffff) return false;
+  std::size_t n = 0;
+  info[n++] = static_cast<std::uint8_t>(out.size() >> 8);
+  info[n++] = static_cast<std::uint8_t>(out.size());
+  info[n++] = static_cast<std::uint8_t>(label_len);
+  for (char c : kPrefix) info[n++] = static_cast<std::uint8_t>(c);
+  for (char c : label) info[n++] = static_cast<std::uint8_t>(c);
+  info[n++] = 0;
+  return hkdf.run(EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, std::span<const std::uint8_t>(info.data(), n), out);
+}
+
+bool expand_side(Hkdf& hkdf, const VersionParams& params, const InitialSecret& initial, std::string_view side,
+                 InitialSecrets& out) noexcept {
+  std::array<std::uint8_t, 32> secret{};
+  return expand_label(hkdf, initial, side, secret) && expand_label(hkdf, secret, params.key_label, out.key) &&
+         expand_label(hkdf, secret, params.iv_label, out.iv) && expand_label(hkdf, secret, params.hp_label, out.hp);
 }
 
 }  // namespace
@@ -112,41 +159,38 @@ const VersionParams* find_version_params(std::uint32_t version) noexcept {
 
 bool hkdf_expand_label(std::span<const std::uint8_t> secret, std::string_view label,
                        std::span<std::uint8_t> out) noexcept {
-  // HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label, opaque context<0..255> = "".
-  constexpr std::string_view kPrefix = "tls13 ";
-  std::array<std::uint8_t, 2 + 1 + 255 + 1> info{};
-  const std::size_t label_len = kPrefix.size() + label.size();
-  if (label_len > 255 || out.size() > 0xffff) return false;
-  std::size_t n = 0;
-  info[n++] = static_cast<std::uint8_t>(out.size() >> 8);
-  info[n++] = static_cast<std::uint8_t>(out.size());
-  info[n++] = static_cast<std::uint8_t>(label_len);
-  for (char c : kPrefix) info[n++] = static_cast<std::uint8_t>(c);
-  for (char c : label) info[n++] = static_cast<std::uint8_t>(c);
-  info[n++] = 0;
-  return hkdf(EVP_KDF_HKDF_MODE_EXPAND_ONLY, secret, std::span<const std::uint8_t>(info.data(), n), out);
+  Hkdf hkdf;
+  return expand_label(hkdf, secret, label, out);
 }
 
 namespace {
-bool derive_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid, std::string_view side,
-                            InitialSecrets& out) noexcept {
-  if (dcid.empty()) return false;  // HKDF needs key material; RFC 9000 §7.2 asks for at least 8 bytes
-  std::array<std::uint8_t, 32> initial{};
-  std::array<std::uint8_t, 32> secret{};
-  return hkdf(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, params.salt, initial) &&
-         hkdf_expand_label(initial, side, secret) && hkdf_expand_label(secret, params.key_label, out.key) &&
-         hkdf_expand_label(secret, params.iv_label, out.iv) && hkdf_expand_label(secret, params.hp_label, out.hp);
+bool extract(Hkdf& hkdf, const VersionParams& params, std::span<const std::uint8_t> dcid,
+             InitialSecret& initial) noexcept {
+  // HKDF needs key material; RFC 9000 §7.2 asks for at least 8 bytes.
+  return !dcid.empty() && hkdf.run(EVP_KDF_HKDF_MODE_EXTRACT_ONLY, dcid, params.salt, initial);
 }
 }  // namespace
 
 bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
-                                   InitialSecrets& out) noexcept {
-  return derive_initial_secrets(params, dcid, "client in", out);
+                                   InitialSecrets& out, InitialSecret* initial) noexcept {
+  Hkdf hkdf;
+  InitialSecret extracted{};
+  if (!extract(hkdf, params, dcid, extracted) || !expand_side(hkdf, params, extracted, "client in", out)) return false;
+  if (initial != nullptr) *initial = extracted;
+  return true;
 }
 
 bool derive_server_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
                                    InitialSecrets& out) noexcept {
-  return derive_initial_secrets(params, dcid, "server in", out);
+  Hkdf hkdf;
+  InitialSecret extracted{};
+  return extract(hkdf, params, dcid, extracted) && expand_side(hkdf, params, extracted, "server in", out);
+}
+
+bool expand_server_initial_secrets(const VersionParams& params, const InitialSecret& initial,
+                                   InitialSecrets& out) noexcept {
+  Hkdf hkdf;
+  return expand_side(hkdf, params, initial, "server in", out);
 }
 
 bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept {
@@ -219,12 +263,25 @@ InitialOpener::~InitialOpener() = default;
 InitialOpener::InitialOpener(InitialOpener&&) noexcept = default;
 InitialOpener& InitialOpener::operator=(InitialOpener&&) noexcept = default;
 
+namespace {
+// Fetched once (as fingerprint.cc does for its digests): EVP_aes_128_gcm()/EVP_aes_128_ecb() make
+// OpenSSL 3 look the cipher up again for every context initialised, twice per QUIC connection.
+const EVP_CIPHER* aes_128_gcm() noexcept {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+  return cipher != nullptr ? cipher : EVP_aes_128_gcm();
+}
+const EVP_CIPHER* aes_128_ecb() noexcept {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr);
+  return cipher != nullptr ? cipher : EVP_aes_128_ecb();
+}
+}  // namespace
+
 bool InitialOpener::init(const InitialSecrets& secrets) noexcept {
   std::unique_ptr<evp_cipher_ctx_st, CtxDeleter> gcm(EVP_CIPHER_CTX_new());
   std::unique_ptr<evp_cipher_ctx_st, CtxDeleter> ecb(EVP_CIPHER_CTX_new());
   if (!gcm || !ecb) return false;
-  if (EVP_DecryptInit_ex(gcm.get(), EVP_aes_128_gcm(), nullptr, secrets.key.data(), nullptr) != 1) return false;
-  if (EVP_EncryptInit_ex(ecb.get(), EVP_aes_128_ecb(), nullptr, secrets.hp.data(), nullptr) != 1 ||
+  if (EVP_DecryptInit_ex(gcm.get(), aes_128_gcm(), nullptr, secrets.key.data(), nullptr) != 1) return false;
+  if (EVP_EncryptInit_ex(ecb.get(), aes_128_ecb(), nullptr, secrets.hp.data(), nullptr) != 1 ||
       EVP_CIPHER_CTX_set_padding(ecb.get(), 0) != 1) {
     return false;
   }

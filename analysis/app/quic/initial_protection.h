@@ -40,11 +40,18 @@ struct InitialSecrets {
   std::array<std::uint8_t, 16> hp{};
 };
 
+// HKDF-Extract(salt, DCID): the initial secret both sides' keys are expanded from (RFC 9001 §5.2).
+using InitialSecret = std::array<std::uint8_t, 32>;
+
 // HKDF-Extract(salt, dcid), then HKDF-Expand-Label "client in", then key/iv/hp (RFC 9001 §5.2).
+// `initial`, when given, receives the extracted secret, so that the server's keys need no second extract.
 bool derive_client_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
-                                   InitialSecrets& out) noexcept;
+                                   InitialSecrets& out, InitialSecret* initial = nullptr) noexcept;
 // The same with "server in": the keys of the server's Initial packets (from the client's DCID).
 bool derive_server_initial_secrets(const VersionParams& params, std::span<const std::uint8_t> dcid,
+                                   InitialSecrets& out) noexcept;
+// "server in" and key/iv/hp from an initial secret derive_client_initial_secrets extracted.
+bool expand_server_initial_secrets(const VersionParams& params, const InitialSecret& initial,
                                    InitialSecrets& out) noexcept;
 
 // TLS 1.3 HKDF-Expand-Label (RFC 8446 §7.1) with an empty context, SHA-256. Exposed for tests.

@@ -93,9 +93,11 @@ std::span<const std::uint8_t> InitialAssembler::client_hello() const noexcept {
 
 bool InitialAssembler::use_keys(const VersionParams& params, std::span<const std::uint8_t> dcid) {
   InitialSecrets secrets;
+  InitialSecret initial{};
   InitialOpener opener;
-  if (!derive_client_initial_secrets(params, dcid, secrets) || !opener.init(secrets)) return false;
+  if (!derive_client_initial_secrets(params, dcid, secrets, &initial) || !opener.init(secrets)) return false;
   opener_ = std::move(opener);
+  initial_ = initial;
   key_dcid_.clear();
   for (const std::uint8_t b : dcid) key_dcid_.push_back(b);
   return true;
@@ -105,11 +107,14 @@ std::unique_ptr<InitialAssembler> InitialAssembler::for_server(const InitialAsse
   if (client.params_ == nullptr || client.key_dcid_.empty()) return nullptr;
   InitialSecrets secrets;
   auto server = std::make_unique<InitialAssembler>();
-  const std::span<const std::uint8_t> dcid(client.key_dcid_.begin(), client.key_dcid_.size());
-  if (!derive_server_initial_secrets(*client.params_, dcid, secrets) || !server->opener_.init(secrets)) return nullptr;
+  // The client's initial secret (from the same DCID) is the server's too: no second extract.
+  if (!expand_server_initial_secrets(*client.params_, client.initial_, secrets) || !server->opener_.init(secrets)) {
+    return nullptr;
+  }
   server->params_ = client.params_;
   server->version_ = client.version_;
   server->key_dcid_ = client.key_dcid_;
+  server->initial_ = client.initial_;
   server->expected_message_ = kServerHello;
   server->server_side_ = true;
   return server;
@@ -217,10 +222,12 @@ InitialAssembler::State InitialAssembler::feed_packet(const LongHeader& header) 
       }
       InitialOpener previous = std::move(opener_);
       const auto previous_dcid = key_dcid_;
+      const InitialSecret previous_initial = initial_;
       if (!use_keys(*params_, header.dcid) ||
           opener_.open(header, largest_pn_, pn, scratch, plaintext) != OpenStatus::kOk) {
         opener_ = std::move(previous);
         key_dcid_ = previous_dcid;
+        initial_ = previous_initial;
         return State::kUndecryptable;
       }
       restart_crypto();  // the hello is sent again from offset 0 under the new keys

@@ -89,6 +89,7 @@ class InitialAssembler {
   const VersionParams* params_ = nullptr;
   InitialOpener opener_;  // keys of the first Initial's DCID (or the Retry's), derived once
   core::FixedList<std::uint8_t, 20> key_dcid_;  // the DCID the keys come from
+  InitialSecret initial_{};                     // extracted from key_dcid_: the server's keys come from it too
   int version_changes_ = 0;
   int key_changes_ = 0;
   std::uint8_t expected_message_ = 1;  // ClientHello; ServerHello for the server's side

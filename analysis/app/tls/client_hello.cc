@@ -218,4 +218,26 @@ app::ParseStatus parse_server_hello(std::span<const std::uint8_t> body, ServerHe
   return ok ? ParseStatus::kOk : ParseStatus::kMalformed;
 }
 
+// RFC 5246 E.2: version, cipher_spec_length, session_id_length, challenge_length, then the three
+// vectors. A v2 session id is 16 bytes (0 for a new session), the challenge 16 to 32 bytes.
+app::ParseStatus parse_sslv2_client_hello(std::span<const std::uint8_t> body, Sslv2ClientHello& out) noexcept {
+  out = Sslv2ClientHello{};
+  ByteReader r(body);
+  std::uint16_t specs_len = 0;
+  std::uint16_t session_id_len = 0;
+  std::uint16_t challenge_len = 0;
+  if (!r.read_u16be(out.version) || !r.read_u16be(specs_len) || !r.read_u16be(session_id_len) ||
+      !r.read_u16be(challenge_len)) {
+    return ParseStatus::kNeedMore;
+  }
+  const bool version_ok = out.version == 0x0002 || (out.version >> 8) == 3;
+  if (!version_ok || specs_len == 0 || specs_len % 3 != 0 || session_id_len > kMaxSessionId ||
+      challenge_len < 16 || challenge_len > 32 ||
+      r.remaining() != std::size_t{specs_len} + session_id_len + challenge_len) {
+    return ParseStatus::kMalformed;
+  }
+  out.cipher_specs = static_cast<std::uint16_t>(specs_len / 3);
+  return ParseStatus::kOk;
+}
+
 }  // namespace flowaudit::analysis::tls

@@ -58,6 +58,13 @@ struct ServerHello {
   [[nodiscard]] std::uint16_t version() const noexcept { return selected_version != 0 ? selected_version : legacy_version; }
 };
 
+// An SSLv2-format ClientHello (RFC 6101 appendix E, RFC 5246 E.2), sent by clients that also
+// speak SSL 2.0: no extensions, so no server name, ALPN or supported_versions can be in it.
+struct Sslv2ClientHello {
+  std::uint16_t version = 0;       // the highest version offered: 0x0002 (SSL 2.0), 0x0300 and up
+  std::uint16_t cipher_specs = 0;  // 3-byte cipher specs offered (SSL 2.0 kinds and TLS suites)
+};
+
 struct Certificate {  // the leaf (first) certificate of a Certificate message
   std::string subject;  // RFC 2253 form, e.g. "CN=chat.deepseek.com"
   std::string issuer;
@@ -67,6 +74,8 @@ struct Certificate {  // the leaf (first) certificate of a Certificate message
 // `body` is the handshake message body (after the 4-byte type + length header).
 app::ParseStatus parse_client_hello(std::span<const std::uint8_t> body, ClientHello& out) noexcept;
 app::ParseStatus parse_server_hello(std::span<const std::uint8_t> body, ServerHello& out) noexcept;
+// `body` is the SSLv2 record body after its msg_type byte; the message fills it exactly.
+app::ParseStatus parse_sslv2_client_hello(std::span<const std::uint8_t> body, Sslv2ClientHello& out) noexcept;
 // TLS 1.2-and-older Certificate message body; parsed with OpenSSL's DER decoder.
 app::ParseStatus parse_certificate(std::span<const std::uint8_t> body, Certificate& out);
 

@@ -1,7 +1,7 @@
 // JA3 / JA3S as Salesforce defined them (decimal values joined by '-', GREASE removed, MD5) and JA4
-// as FoxIO's technical_details/JA4.md specifies it. Where FoxIO's own implementations disagree with
-// that document (the ALPN characters of a non-alphanumeric or one-character first protocol), the
-// document is followed.
+// as FoxIO's technical_details/JA4.md specifies it, except for the ALPN characters of a first
+// protocol that does not start and end with an ASCII letter or digit: there JA4 follows FoxIO's
+// implementations and published values (see append_ja4_alpn).
 #include "analysis/app/tls/fingerprint.h"
 
 #include <openssl/evp.h>
@@ -34,13 +34,13 @@ std::string hex_digest(const EVP_MD* md, std::string_view text) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int len = 0;
   if (EVP_Digest(text.data(), text.size(), digest.data(), &len, md, nullptr) != 1) return {};
-  std::string out;
-  out.reserve(len * 2u);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHexDigits[digest[i] >> 4];
-    out += kHexDigits[digest[i] & 0x0f];
+  // Written into a buffer and copied once: appending char by char cost more than the digest.
+  std::array<char, 2 * EVP_MAX_MD_SIZE> hex{};
+  for (unsigned int i = 0; i < len && i < EVP_MAX_MD_SIZE; ++i) {
+    hex[2 * i] = kHexDigits[digest[i] >> 4];
+    hex[2 * i + 1] = kHexDigits[digest[i] & 0x0f];
   }
-  return out;
+  return std::string(hex.data(), 2 * std::min<std::size_t>(len, EVP_MAX_MD_SIZE));
 }
 
 void append_decimal(std::string& s, unsigned v) {
@@ -50,10 +50,9 @@ void append_decimal(std::string& s, unsigned v) {
 }
 
 void append_hex4(std::string& s, std::uint16_t v) {
-  s += kHexDigits[(v >> 12) & 0x0f];
-  s += kHexDigits[(v >> 8) & 0x0f];
-  s += kHexDigits[(v >> 4) & 0x0f];
-  s += kHexDigits[v & 0x0f];
+  const std::array<char, 4> hex = {kHexDigits[(v >> 12) & 0x0f], kHexDigits[(v >> 8) & 0x0f],
+                                   kHexDigits[(v >> 4) & 0x0f], kHexDigits[v & 0x0f]};
+  s.append(hex.data(), hex.size());
 }
 
 // JA3 list: values in order, GREASE left out, joined by '-'.
@@ -106,27 +105,36 @@ std::string_view ja4_version(const ClientHello& hello) {
   }
 }
 
-bool is_alnum_ascii(char c) noexcept {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+// One end of the first ALPN protocol as FoxIO's implementations print it. FoxIO-LLC/ja4 at commit
+// 0e54bc8371de34df94a35f2442c05bda2e8b2034 (2026-06-19):
+//  - technical_details/JA4.md ("ALPN Extension Value", reworded 2024-08 and 2026-01) says: when the
+//    first or last byte is not an ASCII letter or digit, print the first and last hex digits of the
+//    protocol (0xba 0xad -> "bd");
+//  - rust/ja4/src/tls.rs first_last() (2023-12, unchanged since) prints '9' for each end that is not
+//    ASCII and any ASCII character as itself; python/ja4.py to_ja4() and wireshark/source/
+//    packet-ja4.c print "99" when the first character is not ASCII (resp. not alphanumeric);
+//  - the published values follow the code: pcap/tls-non-ascii-alpn.pcapng (first protocol 0xba
+//    0xad) is t13d151699_... in rust/ja4/src/snapshots, python/test/testdata and wireshark/test/
+//    testdata alike.
+// The issue asks for FoxIO's values, so the code wins where it agrees: a byte above 0x7f is '9'
+// (rust, per end), printable ASCII is itself (rust, python; zeek too). A control byte reaches the
+// rust tool through tshark's display escaping, so there is no single FoxIO value: '9' keeps the
+// fingerprint printable. A one-character protocol is that character twice, as the document, the
+// wireshark plugin and zeek print it (the rust tool prints '0' for the missing last character).
+char ja4_alpn_char(unsigned char c) noexcept {
+  if (c >= 0x20 && c < 0x7f) return static_cast<char>(c);
+  return '9';
 }
 
-// First and last characters of the first ALPN protocol; "00" when there is none or it is empty; the
-// first and last hex digits of the whole protocol when either end is not an ASCII letter or digit.
+// First and last characters of the first ALPN protocol; "00" when there is none or it is empty.
 void append_ja4_alpn(std::string& s, const ClientHello& hello) {
   if (hello.alpn.empty() || hello.alpn[0].empty()) {
     s += "00";
     return;
   }
   const std::string_view p = hello.alpn[0];
-  const char first = p.front();
-  const char last = p.back();
-  if (is_alnum_ascii(first) && is_alnum_ascii(last)) {
-    s += first;
-    s += last;
-    return;
-  }
-  s += kHexDigits[(static_cast<unsigned char>(first) >> 4) & 0x0f];
-  s += kHexDigits[static_cast<unsigned char>(last) & 0x0f];
+  s += ja4_alpn_char(static_cast<unsigned char>(p.front()));
+  s += ja4_alpn_char(static_cast<unsigned char>(p.back()));
 }
 
 std::string ja4_hash(std::string_view text) {

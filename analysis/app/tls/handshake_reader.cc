@@ -1,6 +1,5 @@
 // Record layer (RFC 8446 5.1, RFC 5246 6.2.1) as far as a passive reader of the handshake needs it.
-// An SSLv2-format ClientHello (first byte with the high bit set) does not look like a TLS record
-// and gives kNotTls.
+// An SSLv2-format ClientHello (first byte with the high bit set) is read as the first record only.
 #include "analysis/app/tls/handshake_reader.h"
 
 #include <algorithm>
@@ -19,6 +18,10 @@ constexpr std::uint8_t kHandshake = 22;
 constexpr std::uint8_t kApplicationData = 23;
 constexpr std::uint8_t kHeartbeat = 24;
 constexpr std::size_t kRecordHeader = 5;
+constexpr std::size_t kSslv2Header = 2;
+constexpr std::uint8_t kSslv2Record = 0x80;  // record_type_ of the SSLv2-format first record (no TLS type)
+// msg_type, version, and the three 2-byte lengths of an SSLv2-format ClientHello (RFC 5246 E.2).
+constexpr std::size_t kSslv2HelloFixed = 9;
 constexpr std::size_t kMessageHeader = 4;
 constexpr std::size_t kInitialReserve = 4096;
 constexpr std::uint8_t kClientHello = 1;
@@ -69,6 +72,40 @@ bool HandshakeReader::start_record() noexcept {
   record_left_ = length;
   record_length_ = length;
   return true;
+}
+
+// The 2-byte header of an SSLv2-format first record is in header_: the length is its low 15 bits.
+bool HandshakeReader::start_sslv2_record() noexcept {
+  const std::size_t length = (static_cast<std::size_t>(header_[0] & 0x7f) << 8) | header_[1];
+  if (length < kSslv2HelloFixed || length > kMaxBuffered) {
+    stop(State::kNotTls);
+    return false;
+  }
+  seen_record_ = true;
+  record_version_ = 0x0002;
+  record_type_ = kSslv2Record;
+  record_left_ = length;
+  record_length_ = length;
+  return true;
+}
+
+// Body bytes of the SSLv2-format first record: handed out once whole, in place when they came in
+// one piece.
+void HandshakeReader::sslv2_bytes(std::span<const std::uint8_t> bytes, const Sink& sink) noexcept {
+  handshake_total_ += bytes.size();
+  std::span<const std::uint8_t> whole = bytes;
+  if (record_left_ != 0 || !handshake_.empty()) {
+    if (handshake_.empty()) handshake_.reserve(record_length_);
+    handshake_.insert(handshake_.end(), bytes.begin(), bytes.end());
+    if (record_left_ != 0) return;
+    whole = handshake_;
+  }
+  if (whole[0] != kClientHello) {  // only a client's hello is read in this format
+    stop(State::kNotTls);
+    return;
+  }
+  sink.call(sink.ctx, Message{whole[0], whole.subspan(1), true});
+  std::vector<std::uint8_t>().swap(handshake_);  // TLS records follow, or nothing readable
 }
 
 // A message whose header has just been read; stops reading when it may not be read.
@@ -139,24 +176,35 @@ HandshakeReader::State HandshakeReader::feed_impl(std::span<const std::uint8_t> 
   ByteReader r(bytes);
   while (state_ == State::kReading && r.remaining() > 0) {
     if (record_left_ == 0) {
+      // The first byte says which header follows: SSLv2 format (high bit) or a TLS record.
+      std::size_t header_size = kRecordHeader;
+      if (!seen_record_) {
+        if (header_len_ == 0) {
+          r.read_u8(header_[0]);
+          header_len_ = 1;
+        }
+        // Say kNotTls as soon as the first byte shows it, without waiting for five.
+        if ((header_[0] & 0x80) != 0) {
+          header_size = kSslv2Header;
+        } else if (!known_content_type(header_[0])) {
+          stop(State::kNotTls);
+          break;
+        }
+      }
       std::span<const std::uint8_t> part;
-      r.read_bytes(std::min(kRecordHeader - header_len_, r.remaining()), part);
+      r.read_bytes(std::min(header_size - header_len_, r.remaining()), part);
       std::copy(part.begin(), part.end(), header_.begin() + static_cast<std::ptrdiff_t>(header_len_));
       header_len_ += part.size();
-      // Say kNotTls as soon as the first byte shows it, without waiting for five.
-      if (!seen_record_ && header_len_ >= 1 && !known_content_type(header_[0])) {
-        stop(State::kNotTls);
-        break;
-      }
-      if (header_len_ < kRecordHeader) break;
+      if (header_len_ < header_size) break;
       header_len_ = 0;
-      if (!start_record()) break;
+      if (!(header_size == kSslv2Header ? start_sslv2_record() : start_record())) break;
       continue;
     }
     std::span<const std::uint8_t> part;
     r.read_bytes(std::min(record_left_, r.remaining()), part);
     record_left_ -= part.size();
     if (record_type_ == kHandshake) handshake_bytes(part, sink);
+    if (record_type_ == kSslv2Record) sslv2_bytes(part, sink);
     // Alerts (21) and heartbeats (24) are skipped.
   }
   return state_;

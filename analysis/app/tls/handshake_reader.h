@@ -12,6 +12,12 @@
 // handshake record is still read when it is exactly one whole ClientHello or ServerHello (an
 // encrypted TLS 1.2 Finished passes that test with odds of about 2^-31); anything else means
 // encrypted.
+//
+// A client that also speaks SSL 2.0 may open with an SSLv2-format ClientHello (RFC 6101 appendix
+// E, RFC 5246 E.2: a 2-byte record header with the high bit set) and go on in TLS records once the
+// server answered with a TLS ServerHello. That first record is handed out whole as one message
+// with sslv2 set (type 1, the body after the message type byte); any other SSLv2 message stops the
+// reader (kNotTls): SSL 2.0 itself is not read.
 #pragma once
 
 #include <array>
@@ -46,6 +52,7 @@ class HandshakeReader {
   struct Message {
     std::uint8_t type = 0;
     std::span<const std::uint8_t> body;  // valid only during the callback
+    bool sslv2 = false;  // an SSLv2-format ClientHello (body: RFC 5246 E.2 after msg_type)
   };
 
   // Feeds the next in-order bytes; calls on_message(const Message&) for each complete handshake
@@ -70,6 +77,8 @@ class HandshakeReader {
 
   State feed_impl(std::span<const std::uint8_t> bytes, const Sink& sink) noexcept;
   bool start_record() noexcept;
+  bool start_sslv2_record() noexcept;
+  void sslv2_bytes(std::span<const std::uint8_t> bytes, const Sink& sink) noexcept;
   bool message_allowed(std::uint8_t type, std::size_t size) noexcept;
   void handshake_bytes(std::span<const std::uint8_t> bytes, const Sink& sink) noexcept;
   void stop(State state) noexcept;

@@ -16,12 +16,44 @@ std::uint16_t highest_version(const ClientHello& hello) {
   return best != 0 ? best : hello.legacy_version;
 }
 
+// Shortest and longest SSLv2-format ClientHello taken: one cipher spec and a 16-byte challenge; 512
+// cipher specs (real ones carry a few dozen) with the longest session id and challenge. The bound
+// keeps other binary protocols whose first byte has the high bit (Telnet's 0xff) from waiting on
+// this claim: most are refused by the first byte.
+constexpr unsigned kMinSslv2Hello = 9 + 3 + 16;
+constexpr unsigned kMaxSslv2Hello = 9 + 3 * 512 + 32 + 32;
+
+// The fixed part of an SSLv2-format ClientHello from the client (RFC 5246 E.2): a 2-byte record
+// header with the high bit set, msg_type 1, a version SSL 2.0 or 3.x, and three lengths that add
+// up to the record's; decided on at most 11 bytes.
+app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client) noexcept {
+  if (!from_client || (p[0] & 0x7fu) > (kMaxSslv2Hello >> 8)) return app::Claim::kNo;
+  const auto u16 = [&p](std::size_t at) { return static_cast<unsigned>((p[at] << 8) | p[at + 1]); };
+  if (p.size() < 2) return app::Claim::kNeedMore;
+  const unsigned length = u16(0) & 0x7fffu;
+  if (length < kMinSslv2Hello || length > kMaxSslv2Hello) return app::Claim::kNo;
+  if (p.size() < 3) return app::Claim::kNeedMore;
+  if (p[2] != handshake::kClientHello) return app::Claim::kNo;
+  if (p.size() < 5) return app::Claim::kNeedMore;
+  const unsigned version = u16(3);
+  if (version != 0x0002 && (version >> 8) != 3) return app::Claim::kNo;
+  if (p.size() < 11) return app::Claim::kNeedMore;
+  const unsigned specs = u16(5);
+  const unsigned session_id = u16(7);
+  const unsigned challenge = u16(9);
+  const bool ok = specs != 0 && specs % 3 == 0 && session_id <= 32 && challenge >= 16 && challenge <= 32 &&
+                  9 + specs + session_id + challenge == length;
+  return ok ? app::Claim::kYes : app::Claim::kNo;
+}
+
 }  // namespace
 
 // Content type handshake (22), then version major 3 and minor up to 4: decided on at most 3 bytes.
+// Or an SSLv2-format ClientHello (first byte with the high bit set).
 app::Claim TlsHandler::claims(const app::ProbeInput& in) noexcept {
   const auto p = in.payload;
   if (p.empty()) return app::Claim::kNeedMore;
+  if ((p[0] & 0x80) != 0) return claims_sslv2_hello(p, in.from_client);
   if (p[0] != 0x16) return app::Claim::kNo;
   if (p.size() < 2) return app::Claim::kNeedMore;
   if (p[1] != 0x03) return app::Claim::kNo;
@@ -36,7 +68,9 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
   HandshakeReader& reader = reader_[sender];
   const auto reader_before = reader.state();
   reader.feed(bytes, [&](const HandshakeReader::Message& m) {
-    if (m.type == handshake::kClientHello && from_client) {
+    if (m.sslv2) {
+      if (from_client) record_sslv2_client_hello(ctx, d, m.body);
+    } else if (m.type == handshake::kClientHello && from_client) {
       record_client_hello(ctx, d, m.body, false);
     } else if (m.type == handshake::kServerHello && !from_client) {
       record_server_hello(ctx, d, m.body);
@@ -83,6 +117,24 @@ void record_server_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<co
   d.tls->cipher = sh.cipher_suite;
   d.tls->alpn = ctx.strings->intern(sh.alpn);
   d.tls->ja3s = ctx.strings->intern(ja3s(sh));
+}
+
+// What an SSLv2-format ClientHello can tell: the version and the number of cipher specs. It has no
+// extensions, so no server name; JA3 and JA4 are defined on the TLS ClientHello's fields and left
+// empty (tshark 4.0 gives no JA3 for it either). The server's TLS ServerHello still gives JA3S.
+void record_sslv2_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body) {
+  Sslv2ClientHello hello;
+  if (parse_sslv2_client_hello(body, hello) != app::ParseStatus::kOk) {
+    ++ctx.stats.tls_malformed;
+    return;
+  }
+  if (!d.tls) d.tls = std::make_unique<app::TlsDetails>();
+  app::TlsDetails& t = *d.tls;
+  if (t.client_hello) return;
+  t.client_hello = true;
+  t.sslv2_hello = true;
+  t.client_version = hello.version;
+  t.cipher_count = hello.cipher_specs;
 }
 
 void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body, bool quic) {

@@ -25,6 +25,8 @@ class TlsHandler {
 // A ClientHello's facts into d.tls (shared with QUIC, whose Initial packets carry one);
 // a ClientHello that does not parse counts as tls_malformed.
 void record_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body, bool quic);
+// An SSLv2-format ClientHello's facts (version, cipher spec count; no SNI, JA3 or JA4) into d.tls.
+void record_sslv2_client_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body);
 // A ServerHello's facts (version, cipher, ALPN, JA3S) into d.tls; shared with QUIC's server Initial.
 void record_server_hello(app::AppContext& ctx, app::FlowDetails& d, std::span<const std::uint8_t> body);
 

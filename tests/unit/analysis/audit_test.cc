@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,33 @@ TEST_SUITE("analysis.audit") {
     CHECK_FALSE(has_warning(r, "unsupported_link_type"));  // said once, per input, above
     CHECK(r.decode.unsupported_link == 1);
     CHECK(r.flows.size() == 2);
+  }
+
+  TEST_CASE("warnings: a DNS message not read whole, a datagram whose fragments never all came") {
+    Auditor a(AuditOptions{});
+    RawPacket p;
+    p.link_type = 1;
+    // A query whose name has a label of type 0x40 after "_sip".
+    static constexpr std::array<std::uint8_t, 22> query = {0x0a, 0xbb, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00,
+                                                           0x00, 0x00, 0x00, 0x00, 0x04, '_',  's',  'i',
+                                                           'p',  0x4d, 0x00, 0x01, 0x00, 0x01};
+    pb::Ipv4Spec ip;
+    ip.protocol = 17;
+    const Bytes dns = pb::ethernet_frame(0x0800, pb::ipv4_packet(ip, pb::udp_datagram({}, query).span()).span());
+    p.data = dns.span();
+    a.process(p, 0);
+    pb::Ipv4Spec first;  // a first fragment alone
+    first.more_fragments = true;
+    first.id = 0x9d0f;
+    const Bytes frag = pb::ethernet_frame(0x0800, pb::ipv4_packet(first, pb::payload_bytes(64).span()).span());
+    p.data = frag.span();
+    a.process(p, 0);
+    const AuditResult r = a.finish({});
+    CHECK(has_warning(r, "1 DNS messages could not be read whole"));
+    CHECK(has_warning(r, "1 packets with anomaly fragment_timeout"));
+    REQUIRE(r.dns.size() == 1);
+    CHECK(r.dns[0].query == "_sip");
+    CHECK(r.dns[0].name_error == "extended-label");
   }
 
   TEST_CASE("run() is the replay loop of the command line too: progress every 65536 packets") {

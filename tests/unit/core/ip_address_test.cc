@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <string_view>
 #include <unordered_set>
@@ -10,6 +12,18 @@ using flowaudit::core::Cidr;
 using flowaudit::core::IpAddress;
 
 TEST_SUITE("core.ip_address") {
+  TEST_CASE("IPv4 text is inet_ntop's for every octet value in every position") {
+    for (unsigned v = 0; v < 256; ++v) {
+      for (std::size_t pos = 0; pos < 4; ++pos) {
+        std::array<std::uint8_t, 4> b = {1, 20, 255, 0};
+        b[pos] = static_cast<std::uint8_t>(v);
+        char expected[INET_ADDRSTRLEN] = {};
+        REQUIRE(inet_ntop(AF_INET, b.data(), expected, sizeof expected) != nullptr);
+        CHECK(IpAddress::v4(std::span<const std::uint8_t, 4>(b)).to_string() == std::string(expected));
+      }
+    }
+  }
+
   TEST_CASE("parses and prints IPv4") {
     const auto a = IpAddress::parse("192.0.2.33");
     REQUIRE(a.has_value());

@@ -31,7 +31,7 @@ dns::Message answer(const char* name, const char* address) {
   dns::Message m;
   m.response = true;
   m.question_count = 1;
-  auto set = [](dns::Name& n, std::string_view text) {
+  auto set = [](auto& n, std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) n.text[i] = text[i];
     n.length = static_cast<std::uint16_t>(text.size());
   };

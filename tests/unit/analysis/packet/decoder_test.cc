@@ -285,6 +285,22 @@ TEST_SUITE("analysis.packet.decoder") {
     CHECK(d.anomalies().get(Anomaly::kSnaplenCutPayload) == 1);
   }
 
+  TEST_CASE("a datagram whose other fragments never come is counted at the end, not forgotten") {
+    Ipv4Spec s;
+    s.more_fragments = true;  // a first fragment alone (its ports are there, the rest never comes)
+    s.protocol = kProtoTcp;
+    s.id = 0x9d0f;
+    const Bytes frame = ethernet_frame(kEtherTypeIpv4, ipv4_packet(s, payload_bytes(64).span()).span());
+    Decoder d;
+    DecodedPacket p;
+    CHECK(d.decode(raw(frame), p) == DecodeStatus::kFragmentHeld);
+    CHECK(d.anomalies().get(Anomaly::kFragmentTimeout) == 0);
+    d.finish();
+    CHECK(d.anomalies().get(Anomaly::kFragmentTimeout) == 1);
+    d.finish();  // once
+    CHECK(d.anomalies().get(Anomaly::kFragmentTimeout) == 1);
+  }
+
   TEST_CASE("an IPv6 atomic fragment goes straight to the transport") {
     Bytes chain = ipv6_fragment_header(kProtoUdp, 0, false, 1);
     chain.append(udp_datagram(UdpSpec{}, payload_bytes(5).span()));

@@ -268,6 +268,44 @@ TEST_SUITE("analysis.packet.ip") {
     }
   }
 
+  TEST_CASE("IPv6 routing header with segments left: the flow's destination is the final one") {
+    // Type 0 with two addresses, two segments left (as a source-routed DNS query), then UDP.
+    Bytes chain;
+    chain.u8(17).u8(4).u8(0).u8(2).zeros(4);
+    chain.u32be(0x20010078).u32be(0x00010032).u32be(0).u32be(1);  // 2001:78:1:32::1
+    chain.u32be(0x20010078).u32be(0x00010032).u32be(0).u32be(2);  // 2001:78:1:32::2
+    const Bytes udp = payload_bytes(12);
+    chain.append(udp);
+    Ipv6Spec s;
+    s.next_header = 43;
+    const V4 r = v6(ipv6_packet(s, chain.span()).span());
+    REQUIRE(r.status == IpStatus::kOk);
+    CHECK(r.ip.dst == *IpAddress::parse("2001:78:1:32::2"));
+    CHECK(r.ip.protocol == 17);
+    CHECK(same_bytes(r.ip.payload, udp.span()));
+    CHECK(r.anomalies.get(Anomaly::kIpv6RoutedDestination) == 1);
+
+    // Segment Routing (type 4): the final segment is the first of the list; segments left 1.
+    Bytes srh;
+    srh.u8(6).u8(4).u8(4).u8(1).u8(1).u8(0).u16be(0);
+    srh.u32be(0x20010db8).u32be(0).u32be(0).u32be(0xf1);  // 2001:db8::f1, the final destination
+    srh.u32be(0x20010db8).u32be(0).u32be(0).u32be(0xa1);
+    srh.append(payload_bytes(20));
+    const V4 t = v6(ipv6_packet(s, srh.span()).span());
+    REQUIRE(t.status == IpStatus::kOk);
+    CHECK(t.ip.dst == *IpAddress::parse("2001:db8::f1"));
+    CHECK(t.ip.protocol == 6);
+
+    // No segments left: the wire destination is the final one.
+    Bytes done;
+    done.u8(17).u8(2).u8(0).u8(0).zeros(4).u32be(0x20010db8).zeros(12);
+    done.append(udp);
+    const V4 d = v6(ipv6_packet(s, done.span()).span());
+    REQUIRE(d.status == IpStatus::kOk);
+    CHECK(d.ip.dst == *IpAddress::parse("2606:4700::1111"));
+    CHECK(d.anomalies.get(Anomaly::kIpv6RoutedDestination) == 0);
+  }
+
   TEST_CASE("IPv6 authentication header counts its length in 4-byte units") {
     Bytes chain;
     chain.u8(6).u8(4).zeros(22);  // AH: (4 + 2) * 4 = 24 bytes, next TCP

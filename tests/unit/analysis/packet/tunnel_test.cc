@@ -3,7 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include "analysis/app/unnamed_reason.h"
 #include "analysis/packet/decoder.h"
+#include "unit/analysis/audit_frames.h"
 #include "unit/packet_builder.h"
 
 using namespace flowaudit::analysis::packet;
@@ -238,5 +240,39 @@ TEST_SUITE("analysis.packet.tunnel") {
     const Result too = run(ethernet_frame(kEtherTypeIpv4, ipip.span()).span());
     CHECK(too.status == DecodeStatus::kOtherIp);
     CHECK(too.counters.tunnel_too_deep == 1);
+  }
+
+  TEST_CASE("a flow inside tunnels too deep to open is unnamed for that reason, with its tunnel on the row") {
+    // kMaxTunnelDepth IP-in-IP layers around a VXLAN datagram: the VXLAN carrier is the flow flowaudit
+    // sees, and the VXLAN is the tunnel it did not open.
+    const Bytes vx = udp_datagram(UdpSpec{40000, 4789}, Bytes{}.u8(0x08).zeros(3).u32be(0x100).append(kInnerFrame).span());
+    Ipv4Spec mid;
+    mid.src = "172.16.0.1";
+    mid.dst = "172.16.0.2";
+    mid.protocol = 17;
+    Bytes packet = ipv4_packet(mid, vx.span());
+    for (int i = 0; i < kMaxTunnelDepth; ++i) {
+      Ipv4Spec s;
+      s.protocol = 4;
+      packet = ipv4_packet(s, packet.span());
+    }
+    const auto r = flowaudit::test::audit_frames({ethernet_frame(kEtherTypeIpv4, packet.span()), outer_v4(4, kInner)});
+    REQUIRE(r.flows.size() == 2);
+    int deep = 0;
+    for (const auto& f : r.flows) {
+      REQUIRE(f.tunnel.has_value());
+      CHECK(f.tunnel->type == TunnelType::kIpInIp);
+      if (!f.tunnel->depth_exceeded) {
+        // One level of IP-in-IP, opened: the inner flow says what it is at its own level.
+        CHECK(f.name.unnamed != flowaudit::analysis::app::UnnamedReason::kTunnelDepth);
+        continue;
+      }
+      ++deep;
+      CHECK(f.key.port[f.server()] == 4789);
+      CHECK(f.name.hostname.empty());
+      CHECK(f.name.unnamed == flowaudit::analysis::app::UnnamedReason::kTunnelDepth);
+    }
+    CHECK(deep == 1);
+    CHECK(r.coverage.unnamed[static_cast<std::size_t>(flowaudit::analysis::app::UnnamedReason::kTunnelDepth)] == 1);
   }
 }

@@ -385,28 +385,49 @@ TEST_SUITE("analysis.app.dns.message") {
       CHECK(m.qname.length == 63 * 3 + 61 + 3);
     }
     {
-      DnsBuilder b;  // one byte more
-      b.counts(1, 0).label(l63).label(l63).label(l63).label(l61 + "b").u8(0).u16(1).u16(1);
+      DnsBuilder b;  // one byte more: the labels within the limit are kept, the name marked
+      b.counts(1, 0).label(l63).label(l63).label(l63).label(l61 + "b").u8(0).u16(28).u16(1);
       CHECK(parse(b.bytes(), m) == ParseStatus::kMalformed);
+      CHECK(m.question_read);
+      CHECK(m.qname_error == NameError::kTooLong);
+      CHECK(m.qname.view() == l63 + "." + l63 + "." + l63);
+      CHECK(m.qtype == 28);  // the framing went on past the name
     }
     {
-      DnsBuilder b;  // too long only once a pointer is followed
+      DnsBuilder b;  // too long only once a pointer is followed: that answer is dropped
       b.counts(1, 1).label(l63).label(l63).label(l63).u8(0).u16(1).u16(1);
       b.label(l63).ptr(kQname).rr(1).ip("1.2.3.4").end_rdata();
       CHECK(parse(b.bytes(), m) == ParseStatus::kMalformed);
+      CHECK(m.qname_error == NameError::kNone);
+      CHECK(m.answers.empty());
+      CHECK(m.dropped_answers == 1);
     }
     {
       DnsBuilder b;  // label length 64 (0x40: an extended label type), then 0x80
-      b.counts(1, 0).u8(64).text(std::string(64, 'c')).u8(0).u16(1).u16(1);
+      b.counts(1, 0).label("keep").u8(64).text(std::string(64, 'c')).u8(0).u16(1).u16(1);
       CHECK(parse(b.bytes(), m) == ParseStatus::kMalformed);
+      CHECK(m.question_read);
+      CHECK(m.qname_error == NameError::kExtendedLabel);
+      CHECK(m.qname.view() == "keep");
       DnsBuilder c;
       c.counts(1, 0).u8(0x80).u8(0).u16(1).u16(1);
       CHECK(parse(c.bytes(), m) == ParseStatus::kMalformed);
+      CHECK(m.qname_error == NameError::kReservedLabelType);
+      CHECK(m.qname.view().empty());
     }
     {
-      DnsBuilder b;  // escapes that would not fit the 255 characters of presentation form
+      DnsBuilder b;  // escapes past 255 characters of presentation form: a question has room for them
       b.counts(1, 0).label(std::string(63, '\x01')).label(std::string(63, '\x01')).u8(0).u16(1).u16(1);
-      CHECK(parse(b.bytes(), m) == ParseStatus::kMalformed);
+      CHECK(parse(b.bytes(), m) == ParseStatus::kOk);
+      CHECK(m.qname.length == 63 * 4 * 2 + 1);
+      CHECK(m.qname_error == NameError::kNone);
+    }
+    {
+      DnsBuilder b;  // the longest name, every byte escaped: 250 bytes in 4 labels, 1003 characters
+      const std::string hi(63, '\xff');
+      b.counts(1, 0).label(hi).label(hi).label(hi).label(std::string(61, '\xff')).u8(0).u16(10).u16(1);
+      CHECK(parse(b.bytes(), m) == ParseStatus::kOk);
+      CHECK(m.qname.length == kMaxQuestionText);
     }
   }
 

@@ -155,4 +155,85 @@ TEST_SUITE("analysis.app.dns") {
                                                             0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57};
     CHECK(dns::DnsHandler::looks_like_dns(app::ProbeInput{random, 50000, 443, true}) == app::Claim::kNo);
   }
+
+  TEST_CASE("DNS: a question name not read whole is recorded with what was read and why") {
+    Fixture fx;
+    // 0x4d after three labels: an extended label type (RFC 6891 6.1), where the name's end is lost.
+    static constexpr std::array<std::uint8_t, 27> extended = {
+        0x0a, 0xbb, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // header, QDCOUNT 1
+        0x04, '_',  's',  'i',  'p',  0x04, '_',  'u',  'd',  'p',  0x01, 0x53, 0x4d, 0x00, 0x21};
+    fx.h.on_datagram(fx.ctx, fx.f, 0, extended, 1);
+    // A name of binary bytes (iodine's base128) whose escaped form passes 255 characters.
+    DnsBuilder binary = builder(0x0100, 2);
+    binary.counts(1, 0).label(std::string(60, '\xe9')).label(std::string(60, '\x01')).labels("t.example");
+    binary.u8(0).u16(10).u16(1);
+    fx.send(0, binary.bytes());
+    // A query cut off inside its name (snap length).
+    static constexpr std::array<std::uint8_t, 17> cut = {0x0a, 0xbc, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+                                                         0x00, 0x00, 0x00, 0x02, 'a', 'b', 0x09, 'c'};
+    fx.h.on_datagram(fx.ctx, fx.f, 0, cut, 1);
+    REQUIRE(fx.ctx.dns.size() == 3);
+    CHECK(fx.ctx.dns[0].query == "_sip._udp.s");
+    CHECK(fx.ctx.dns[0].query_as_sent == "_sip._udp.S");
+    CHECK(fx.ctx.dns[0].name_error == "extended-label");
+    CHECK(fx.ctx.dns[1].query.size() == 60 * 4 * 2 + 1 + 10);
+    CHECK(fx.ctx.dns[1].query.substr(0, 8) == "\\233\\233");
+    CHECK(fx.ctx.dns[1].query.ends_with(".t.example"));
+    CHECK(fx.ctx.dns[1].name_error.empty());
+    CHECK(fx.ctx.dns[1].qtype == "NULL");
+    CHECK(fx.ctx.dns[2].query == "ab");
+    CHECK(fx.ctx.dns[2].name_error == "truncated");
+    CHECK(fx.ctx.stats.dns_malformed == 1);  // the cut one is marked on its record, as snap length cuts are
+  }
+
+  TEST_CASE("DNS: a response's question over 255 octets that its query did not ask is recorded, cut") {
+    Fixture fx;
+    DnsBuilder q = builder(0x0100, 7);
+    q.counts(1, 0).question("www.xt.com", 1);
+    fx.send(0, q.bytes());
+    DnsBuilder r = builder(0x8100, 7);
+    r.counts(2, 1).question("www.xt.com", 1);
+    const std::string l63(63, 'a');
+    r.label(l63).label(l63).label(l63).label(l63).labels("tail").u8(0).u16(1).u16(1);  // 262 octets
+    r.address_rr(12, "66.66.66.66");
+    fx.send(1, r.bytes());
+    REQUIRE(fx.ctx.dns.size() == 2);
+    CHECK(fx.ctx.dns[0].query == "www.xt.com");
+    REQUIRE(fx.ctx.dns[0].answers.size() == 1);  // the framing survived the long name
+    CHECK(fx.ctx.dns[0].answers[0] == "66.66.66.66");
+    CHECK(fx.ctx.dns[1].query == l63 + "." + l63 + "." + l63);
+    CHECK(fx.ctx.dns[1].name_error == "too-long");
+    CHECK(fx.ctx.dns[1].qtype == "A");
+    REQUIRE(fx.ctx.dns[1].rcode);
+    CHECK(*fx.ctx.dns[1].rcode == "NOERROR");
+    // A response repeating its query's questions adds nothing.
+    DnsBuilder q2 = builder(0x0000, 0);
+    q2.counts(2, 0).question("a.local", 12).question("b.local", 12);
+    fx.send(0, q2.bytes());
+    DnsBuilder r2 = builder(0x8400, 0);
+    r2.counts(2, 0).question("a.local", 12).question("b.local", 12);
+    fx.send(1, r2.bytes());
+    CHECK(fx.ctx.dns.size() == 4);
+  }
+
+  TEST_CASE("DNS: a response whose question is not its query's is a record of its own") {
+    Fixture fx;
+    DnsBuilder q = builder(0x0100, 0xe8ec);
+    q.counts(1, 0).question("re-.example", 1);
+    fx.send(0, q.bytes());
+    DnsBuilder r = builder(0x8180, 0xe8ec);
+    r.counts(1, 1).question("reg.example", 1).address_rr(12, "82.98.209.39");
+    fx.send(1, r.bytes());
+    REQUIRE(fx.ctx.dns.size() == 2);
+    CHECK(fx.ctx.dns[0].query == "re-.example");
+    CHECK_FALSE(fx.ctx.dns[0].rcode);  // unanswered
+    CHECK(fx.ctx.dns[1].query == "reg.example");
+    REQUIRE(fx.ctx.dns[1].answers.size() == 1);
+    CHECK(fx.ctx.dns[1].answers[0] == "82.98.209.39");
+    DnsBuilder same = builder(0x8180, 0xe8ec);  // the query's own response still joins it
+    same.counts(1, 0).question("RE-.example", 1);
+    fx.send(1, same.bytes());
+    CHECK(fx.ctx.dns.size() == 2);
+    CHECK(fx.ctx.dns[0].rcode);
+  }
 }

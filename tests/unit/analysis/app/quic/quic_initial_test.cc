@@ -64,6 +64,23 @@ TEST_SUITE("analysis.app.quic") {
     CHECK(to_vec(s.hp) == from_hex(v::kV1Hp));
   }
 
+  TEST_CASE("QUIC v1 server initial keys match RFC 9001 Appendix A.1, also from the client's extracted secret") {
+    const q::VersionParams& params = *q::find_version_params(q::kVersion1);
+    q::InitialSecrets client;
+    q::InitialSecret initial{};
+    REQUIRE(q::derive_client_initial_secrets(params, from_hex(v::kDcid), client, &initial));
+    CHECK(to_vec(initial) == from_hex("7db5df06e7a69e432496adedb00851923595221596ae2ae9fb8115c1e9ed0a44"));
+    q::InitialSecrets expanded;
+    q::InitialSecrets derived;
+    REQUIRE(q::expand_server_initial_secrets(params, initial, expanded));
+    REQUIRE(q::derive_server_initial_secrets(params, from_hex(v::kDcid), derived));
+    for (const q::InitialSecrets* s : {&expanded, &derived}) {
+      CHECK(to_vec(s->key) == from_hex("cf3a5331653c364c88f0f379b6067e37"));
+      CHECK(to_vec(s->iv) == from_hex("0ac1493ca1905853b0bba03e"));
+      CHECK(to_vec(s->hp) == from_hex("c206b8d9b9f0f37644430b490eeaa314"));
+    }
+  }
+
   TEST_CASE("QUIC v2 initial keys match RFC 9369 Appendix A.1") {
     q::InitialSecrets s;
     REQUIRE(q::derive_client_initial_secrets(*q::find_version_params(q::kVersion2), from_hex(v::kDcid), s));

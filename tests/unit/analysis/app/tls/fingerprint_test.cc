@@ -97,7 +97,7 @@ TEST_CASE("JA4: version from supported_versions, else the legacy version") {
   CHECK(tls::ja4(parse(ssl3), false).substr(0, 3) == "ts3");
 }
 
-TEST_CASE("JA4: ALPN characters, including the spec's non-alphanumeric examples") {
+TEST_CASE("JA4: ALPN characters as FoxIO's implementations print them") {
   const auto alpn_part = [](std::initializer_list<Bytes> names) {
     const tls::ClientHello h = parse(client_hello(u16_list({0x1301}), alpn_ext(names)));
     return tls::ja4(h, false).substr(8, 2);
@@ -107,20 +107,52 @@ TEST_CASE("JA4: ALPN characters, including the spec's non-alphanumeric examples"
   CHECK(alpn_part({text("h3")}) == "h3");
   CHECK(alpn_part({text("x")}) == "xx");  // one character is both first and last
   CHECK(alpn_part({Bytes{}, text("h2")}) == "00");  // the first name is empty
-  // technical_details/JA4.md, "ALPN Extension Value":
-  CHECK(alpn_part({Bytes{0xab}}) == "ab");
-  CHECK(alpn_part({Bytes{0x20}}) == "20");
-  CHECK(alpn_part({Bytes{0xab, 0xcd}}) == "ad");
-  CHECK(alpn_part({Bytes{0x20, 0x61}}) == "21");
-  CHECK(alpn_part({Bytes{0x30, 0xab}}) == "3b");
-  CHECK(alpn_part({Bytes{0x61, 0x20}}) == "60");
-  CHECK(alpn_part({Bytes{0x30, 0x31, 0xab, 0xcd}}) == "3d");
+  // A byte above 0x7f is '9' at either end (FoxIO's rust/ja4/src/tls.rs first_last(); the JA4.md
+  // text would print hex digits: "ad", "3b", "3d", "01", "bd").
+  CHECK(alpn_part({Bytes{0xab}}) == "99");
+  CHECK(alpn_part({Bytes{0xab, 0xcd}}) == "99");
+  CHECK(alpn_part({Bytes{0x30, 0xab}}) == "09");
+  CHECK(alpn_part({Bytes{0x30, 0x31, 0xab, 0xcd}}) == "09");
   CHECK(alpn_part({Bytes{0x30, 0xab, 0xcd, 0x31}}) == "01");
-  // FoxIO's tls-non-ascii-alpn.pcapng has first ALPN 0xba 0xad: "bd" by the spec (FoxIO's python
-  // and rust tools print "99" there, an older rule).
-  CHECK(alpn_part({Bytes{0xba, 0xad}, text("http/1.1")}) == "bd");
+  CHECK(alpn_part({Bytes{0xc3, 0xa9, 0x61}}) == "9a");  // UTF-8 'e' with acute, then 'a'
+  // Printable ASCII is itself, as in the rust and python tools; a control byte is '9'.
+  CHECK(alpn_part({Bytes{0x20, 0x61}}) == " a");
+  CHECK(alpn_part({text("/x")}) == "/x");
+  CHECK(alpn_part({Bytes{0x01, 0x61}}) == "9a");
+  CHECK(alpn_part({Bytes{0x61, 0x7f}}) == "a9");
   // No ALPN extension.
   CHECK(tls::ja4(parse(client_hello(u16_list({0x1301}), extension(0x17, {}))), false).substr(8, 2) == "00");
+}
+
+// FoxIO's pcap/tls-non-ascii-alpn.pcapng: a Chrome-like ClientHello whose first ALPN protocol is
+// the two bytes 0xba 0xad. Its lists as FoxIO's python/test/testdata gives them (JA4_ro), GREASE
+// added where the capture has it; FoxIO publishes t13d151699_8daaf6152771_e5627efa2ab1 for it
+// (rust snapshot, python and wireshark test data alike).
+TEST_CASE("JA4: FoxIO's published value for a non-ASCII first ALPN protocol") {
+  const Bytes suites = u16_list({0xaaaa, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
+                                 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035});
+  Bytes e;
+  put(e, extension(0x9a9a, {}));
+  for (unsigned type : {0xff01u, 0x0033u, 0x002du, 0x0005u, 0x4469u, 0x000du, 0x0010u, 0x0023u, 0x001bu, 0x002bu,
+                        0x0000u, 0x0012u, 0x000au, 0x0017u, 0x000bu, 0x0015u}) {
+    if (type == 0x0000) {
+      put(e, sni_ext("clientservices.googleapis.com"));
+    } else if (type == 0x0010) {
+      put(e, alpn_ext({Bytes{0xba, 0xad}, text("http/1.1")}));
+    } else if (type == 0x000d) {
+      put(e, extension(type, vec16(u16_list({0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601}))));
+    } else if (type == 0x000a) {
+      put(e, extension(type, vec16(u16_list({0x0a0a, 0x001d, 0x0017, 0x0018}))));
+    } else if (type == 0x000b) {
+      put(e, extension(type, vec8({0})));
+    } else if (type == 0x002b) {
+      put(e, extension(type, vec8(u16_list({0x0a0a, 0x0304, 0x0303}))));
+    } else {
+      put(e, extension(type, {}));
+    }
+  }
+  put(e, extension(0x6a6a, {0}));
+  CHECK(tls::ja4(parse(client_hello(suites, e)), false) == "t13d151699_8daaf6152771_e5627efa2ab1");
 }
 
 TEST_CASE("JA4: counts are capped at 99") {
