@@ -14,6 +14,9 @@
 
 namespace flowaudit::analysis::enrich::detail {
 
+// nullptr if `name` is a valid lower-case DNS name of at least two labels, else why not.
+const char* name_problem(std::string_view name);
+
 inline bool valid_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {

@@ -70,8 +70,9 @@ std::uint64_t reverse_hash(std::string_view s) noexcept {
   return h;
 }
 
-// nullptr if `name` is a valid lower-case DNS name of at least two labels, else why not.
-const char* name_problem(std::string_view name) {
+}  // namespace
+
+const char* detail::name_problem(std::string_view name) {
   if (name.empty()) return "is empty";
   if (name.size() > kMaxHostnameLength) return "is longer than 253 characters";
   if (name.back() == '.') return "ends with a dot (write names without the trailing dot)";
@@ -95,6 +96,8 @@ const char* name_problem(std::string_view name) {
   if (labels < 2) return "has a single label (a whole top-level domain is too broad)";
   return nullptr;
 }
+
+namespace {
 
 struct Pending {
   Service service;
@@ -547,6 +550,15 @@ void ServiceCatalog::NameTable::insert(std::uint64_t hash, std::string_view key,
       return;
     }
   }
+}
+
+ServiceCatalog ServiceCatalog::from_compiled(std::vector<Company> companies, std::vector<Service> services) {
+  ServiceCatalog c;
+  c.companies_ = std::move(companies);
+  for (std::size_t i = 0; i < c.companies_.size(); ++i) c.company_index_.emplace(c.companies_[i].id, i);
+  c.services_ = std::move(services);
+  c.rebuild_index();
+  return c;
 }
 
 const ServiceCatalog::Slot* ServiceCatalog::NameTable::find(std::uint64_t hash, std::string_view key) const noexcept {

@@ -165,6 +165,10 @@ class ServiceCatalog {
   static std::optional<ServiceCatalog> load_default(const std::filesystem::path& data_dir,
                                                     std::vector<CatalogError>& errors);
 
+  // A built-in catalog from entries already validated (compiled_catalog.cc): companies with their
+  // group resolved, services with their company's fields filled in, all in layer 0.
+  static ServiceCatalog from_compiled(std::vector<Company> companies, std::vector<Service> services);
+
   [[nodiscard]] const Service* match(std::string_view hostname) const noexcept;
   [[nodiscard]] const Service* match(const core::IpAddress& ip) const noexcept;
   [[nodiscard]] const Service* find(std::string_view id) const noexcept;
