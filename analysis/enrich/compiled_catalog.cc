@@ -362,7 +362,8 @@ std::optional<ServiceCatalog> load_builtin_catalog(const fs::path& data_dir, con
         return c;
       }
     }
-    warnings.push_back(why + "; loading the YAML catalog instead (slower start; rebuild to refresh it)");
+    warnings.push_back(why + "; loading the YAML catalog instead (slower start; rebuild, or run "
+                             "flowaudit-catalog-compile " + data_dir.string() + " " + bin.string() + ")");
     break;
   }
   if (used != nullptr) used->clear();
