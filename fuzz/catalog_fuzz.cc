@@ -1,10 +1,11 @@
-// Fuzz target: a service catalog file (YAML) -> ServiceCatalog::add_text -> matches.
+// Fuzz target: a service catalog file (YAML: companies and services) -> ServiceCatalog::add_text -> matches.
 //
 // The input is loaded twice: as a built-in file into an empty catalog, and as a user file over a
 // small fixed catalog (the override path). Then every whitespace- or comma-separated token of the
 // input, and a few fixed names, are matched as hostnames and, when they parse, as addresses. Checks:
 // the loader never throws or crashes, errors are one line naming the file, a failed file adds
-// nothing, and every hostname match is justified by an exact host or a suffix on a label boundary.
+// nothing, every hostname match is justified by an exact host or a suffix on a label boundary, and a
+// service that names a company carries exactly that company's operator, jurisdiction and group.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,12 +23,14 @@ using analysis::enrich::Layer;
 using analysis::enrich::Service;
 using analysis::enrich::ServiceCatalog;
 
-constexpr std::string_view kBase = R"(services:
+constexpr std::string_view kBase = R"(companies:
+  - {id: bytedance, name: ByteDance Ltd., jurisdiction: CN, incorporated: KY, source: fuzz}
+  - {id: deepseek, name: "Hangzhou DeepSeek Artificial Intelligence Co., Ltd.", jurisdiction: CN, source: fuzz}
+services:
   - id: deepseek
     name: DeepSeek
     category: ai-chat
-    operator: Hangzhou DeepSeek Artificial Intelligence Co., Ltd.
-    jurisdiction: CN
+    company: deepseek
     domains: [deepseek.com]
     hosts: [api.deepseek.com]
     cidrs: [160.79.104.0/23, 2607:6bc0::/48]
@@ -45,10 +48,22 @@ std::string normalise(std::string_view name) {
   return out;
 }
 
+// A service that names a company carries that company's facts; a group is named with its country.
+void check_company(const ServiceCatalog& catalog, const Service& s) {
+  FUZZ_CHECK(s.parent_jurisdiction.empty() || !s.parent.empty() || s.company.empty());
+  if (s.company.empty()) return;
+  const auto* c = catalog.find_company(s.company);
+  FUZZ_CHECK(c != nullptr);
+  FUZZ_CHECK(s.operator_name == c->name && s.jurisdiction == c->jurisdiction);
+  FUZZ_CHECK(s.parent == c->group && s.parent_jurisdiction == c->group_jurisdiction);
+  FUZZ_CHECK(c->group.empty() == c->parent.empty());
+}
+
 void check_match(const ServiceCatalog& catalog, std::string_view name) {
   const Service* s = catalog.match(name);
   if (s == nullptr) return;
   FUZZ_CHECK(s >= catalog.services().data() && s < catalog.services().data() + catalog.size());
+  check_company(catalog, *s);
   const std::string n = normalise(name);
   bool justified = false;
   for (const auto& h : s->hosts) justified = justified || n == h;
@@ -112,7 +127,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool ok = catalog.add_text(text, "fuzz.yaml", Layer::kBuiltIn, errors);
     check_errors(errors, "fuzz.yaml");
     FUZZ_CHECK(ok == errors.empty());
-    if (!ok) FUZZ_CHECK(catalog.size() == 0);
+    if (!ok) FUZZ_CHECK(catalog.size() == 0 && catalog.companies().empty());
+    for (const Service& s : catalog.services()) check_company(catalog, s);
     exercise(catalog, text);
   }
   {
@@ -120,10 +136,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<CatalogError> errors;
     FUZZ_CHECK(catalog.add_text(kBase, "base.yaml", Layer::kBuiltIn, errors));
     const std::size_t before = catalog.size();
+    const std::size_t companies_before = catalog.companies().size();
     const bool ok = catalog.add_text(text, "user.yaml", Layer::kUser, errors);
     check_errors(errors, "user.yaml");
+    for (const Service& s : catalog.services()) check_company(catalog, s);
     if (!ok) {
       FUZZ_CHECK(catalog.size() == before);
+      FUZZ_CHECK(catalog.companies().size() == companies_before);
       FUZZ_CHECK(catalog.match("chat.deepseek.com") != nullptr);
     }
     exercise(catalog, text);

@@ -30,6 +30,10 @@ void write_geo_fields(JsonWriter& w, const analysis::enrich::DestinationEnrichme
   w.field("category", analysis::enrich::category_name(e.service->category));
   w.field("operator", e.service->operator_name);
   w.field("jurisdiction", e.service->jurisdiction);
+  // Added with the company registry (issue 14): the group behind the operator, when there is one.
+  w.string_or_null("company", e.service->company);
+  w.string_or_null("parent", e.service->parent);
+  w.string_or_null("parent_jurisdiction", e.service->parent_jurisdiction);
   w.field("matched_by", e.service_match);
   w.string_or_null("source", e.service->source);
   w.end_object();
@@ -84,6 +88,10 @@ void write_geo_text(const GeoInput& input, Output& output) {
       fmt::format_to(std::back_inserter(out), "  service       {} ({}, {})\n  operator      {} [{}]\n", e.service->name,
                      e.service->id, analysis::enrich::category_name(e.service->category), e.service->operator_name,
                      e.service->jurisdiction);
+      if (!e.service->parent.empty()) {
+        fmt::format_to(std::back_inserter(out), "  group         {} [{}]\n", e.service->parent,
+                       e.service->parent_jurisdiction.empty() ? "-" : e.service->parent_jurisdiction);
+      }
     } else {
       fmt::format_to(std::back_inserter(out), "  service       -\n");
     }

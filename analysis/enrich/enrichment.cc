@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "analysis/enrich/compiled_catalog.h"
+
 namespace flowaudit::analysis::enrich {
 
 bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector<std::string>& catalogs,
@@ -23,7 +25,8 @@ bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector
 
   std::vector<CatalogError> catalog_errors;
   std::vector<std::filesystem::path> files;
-  if (const auto dir = find_data_dir()) files = catalog_files(*dir);
+  const auto dir = find_data_dir();
+  if (dir) files = catalog_files(*dir);
   if (files.empty()) {
     // Without the catalog every operator and jurisdiction is unknown, and a policy on them passes
     // by default: an error, unless the user brings a catalog of their own.
@@ -34,15 +37,19 @@ bool Enricher::open(const std::vector<std::string>& geoip_dbs, const std::vector
       warnings.push_back(missing + ": only the --catalog files name operators");
     }
   }
-  for (const auto& c : catalogs) files.emplace_back(c);
-  if (!files.empty()) {
-    ServiceCatalog catalog;
-    const std::size_t builtin = files.size() - catalogs.size();
-    for (std::size_t i = 0; i < files.size(); ++i) {
-      catalog.add_file(files[i], i < builtin ? Layer::kBuiltIn : Layer::kUser, catalog_errors);
+  if (!files.empty() || !catalogs.empty()) {
+    // The built-in files compiled when catalog.bin is current (compiled_catalog.h), the user's as YAML.
+    std::optional<ServiceCatalog> catalog;
+    if (!files.empty()) {
+      catalog = load_builtin_catalog(*dir, files, catalog_errors, warnings);
+    } else {
+      catalog.emplace();
+    }
+    if (catalog) {
+      for (const auto& c : catalogs) catalog->add_file(c, Layer::kUser, catalog_errors);
     }
     for (const auto& e : catalog_errors) errors.push_back(e.to_string());
-    if (catalog_errors.empty()) catalog_ = std::make_shared<const ServiceCatalog>(std::move(catalog));
+    if (catalog && catalog_errors.empty()) catalog_ = std::make_shared<const ServiceCatalog>(std::move(*catalog));
   }
   return errors.size() == errors_before;
 }

@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "analysis/enrich/catalog_yaml.h"
+#include "analysis/enrich/company_registry.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -17,11 +20,13 @@
 namespace flowaudit::analysis::enrich {
 namespace {
 
+using namespace detail;
+
 struct CategoryName {
   Category category;
   std::string_view name;
 };
-constexpr std::array<CategoryName, 18> kCategoryNames{{
+constexpr std::array<CategoryName, 19> kCategoryNames{{
     {Category::kAiChat, "ai-chat"},
     {Category::kAiApi, "ai-api"},
     {Category::kAnalytics, "analytics"},
@@ -40,6 +45,7 @@ constexpr std::array<CategoryName, 18> kCategoryNames{{
     {Category::kCdn, "cdn"},
     {Category::kCloud, "cloud"},
     {Category::kDnsResolver, "dns-resolver"},
+    {Category::kCompanyDomain, "company-domain"},
 }};
 
 std::string category_list() {
@@ -64,8 +70,9 @@ std::uint64_t reverse_hash(std::string_view s) noexcept {
   return h;
 }
 
-// nullptr if `name` is a valid lower-case DNS name of at least two labels, else why not.
-const char* name_problem(std::string_view name) {
+}  // namespace
+
+const char* detail::name_problem(std::string_view name) {
   if (name.empty()) return "is empty";
   if (name.size() > kMaxHostnameLength) return "is longer than 253 characters";
   if (name.back() == '.') return "ends with a dot (write names without the trailing dot)";
@@ -90,77 +97,17 @@ const char* name_problem(std::string_view name) {
   return nullptr;
 }
 
-bool valid_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-  });
-}
-
-// Collects errors for one file, capped.
-class Diagnostics {
- public:
-  Diagnostics(const std::string& file, std::vector<CatalogError>& out) : file_(file), out_(out) {}
-
-  void at(const YAML::Mark& mark, std::string message) {
-    ++count_;
-    if (count_ > kMaxErrorsPerFile) return;
-    if (count_ == kMaxErrorsPerFile) {
-      out_.push_back({file_, 0, 0, "too many errors; fix the ones above first"});
-      return;
-    }
-    const int line = mark.line >= 0 ? mark.line + 1 : 0;
-    const int column = mark.line >= 0 && mark.column >= 0 ? mark.column + 1 : 0;
-    out_.push_back({file_, line, column, std::move(message)});
-  }
-  void at(const YAML::Node& node, std::string message) { at(node.Mark(), std::move(message)); }
-  void whole(std::string message) { at(YAML::Mark::null_mark(), std::move(message)); }
-
-  [[nodiscard]] std::size_t count() const { return count_; }
-  [[nodiscard]] const std::string& file() const { return file_; }
-
- private:
-  const std::string& file_;
-  std::vector<CatalogError>& out_;
-  std::size_t count_ = 0;
-};
-
-std::string shown(std::string_view s) {
-  std::string out = "'";
-  // Error lines must stay one line: control characters are shown as '?'.
-  for (const char c : s.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
-  if (s.size() > 80) out += "...";
-  out += "'";
-  return out;
-}
+namespace {
 
 struct Pending {
   Service service;
   YAML::Mark mark;
+  YAML::Mark company_mark;
+  bool wrote_operator = false;
+  bool wrote_jurisdiction = false;
+  bool wrote_parent = false;  // parent or parent_jurisdiction
   std::vector<YAML::Mark> key_marks;  // one per domain, host, cidr in that order
 };
-
-std::optional<std::string> read_scalar(const YAML::Node& value, std::string_view key, std::size_t max,
-                                       Diagnostics& diag) {
-  if (!value.IsScalar()) {
-    diag.at(value, std::string(key) + " must be a string");
-    return std::nullopt;
-  }
-  const std::string& s = value.Scalar();
-  if (s.empty()) {
-    diag.at(value, std::string(key) + " is empty");
-    return std::nullopt;
-  }
-  if (s.size() > max) {
-    diag.at(value, std::string(key) + " is longer than " + std::to_string(max) + " characters");
-    return std::nullopt;
-  }
-  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    diag.at(value, std::string(key) + " has a control character");
-    return std::nullopt;
-  }
-  return s;
-}
 
 // Reads a list of names or CIDRs into `out` (strings); null means empty.
 bool read_list(const YAML::Node& value, std::string_view key, std::size_t& budget,
@@ -238,6 +185,11 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
       if (auto x = read_scalar(v, key, kMaxTextLength, diag)) s.operator_name = std::move(*x);
     } else if (key == "parent") {
       if (auto x = read_scalar(v, key, kMaxTextLength, diag)) s.parent = std::move(*x);
+    } else if (key == "company") {
+      if (auto x = read_scalar(v, key, kMaxIdLength, diag)) {
+        s.company = std::move(*x);
+        p.company_mark = v.Mark();
+      }
     } else if (key == "source") {
       if (auto x = read_scalar(v, key, kMaxTextLength, diag)) s.source = std::move(*x);
     } else if (key == "category") {
@@ -248,12 +200,12 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
           diag.at(v, "unknown category " + shown(*x) + " (one of " + category_list() + ")");
         }
       }
-    } else if (key == "jurisdiction") {
+    } else if (key == "jurisdiction" || key == "parent_jurisdiction") {
       if (auto x = read_scalar(v, key, kMaxTextLength, diag)) {
-        if (x->size() != 2 || !std::all_of(x->begin(), x->end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
-          diag.at(v, "jurisdiction " + shown(*x) + " must be an ISO 3166 country code of two upper-case letters, e.g. US");
+        if (!is_country_code(*x)) {
+          diag.at(v, key + " " + shown(*x) + " must be an ISO 3166 country code of two upper-case letters, e.g. US");
         } else {
-          s.jurisdiction = std::move(*x);
+          (key == "jurisdiction" ? s.jurisdiction : s.parent_jurisdiction) = std::move(*x);
         }
       }
     } else if (key == "domains") {
@@ -264,7 +216,8 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
       read_list(v, key, budget, cidrs, diag);
     } else {
       diag.at(k, "unknown key " + shown(key) +
-                     " (expected id, name, category, operator, jurisdiction, parent, domains, hosts, cidrs, source)");
+                     " (expected id, name, category, company, operator, jurisdiction, parent, parent_jurisdiction, domains, "
+                     "hosts, cidrs, source)");
     }
   }
 
@@ -308,8 +261,17 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
 
   // Only report what is missing when the field is absent, not when it was present but wrong.
   std::string absent;
+  p.wrote_operator = seen.count("operator") > 0;
+  p.wrote_jurisdiction = seen.count("jurisdiction") > 0;
+  p.wrote_parent = seen.count("parent") + seen.count("parent_jurisdiction") > 0;
+  const bool has_company = seen.count("company") > 0;
   for (std::string_view f : {"id", "name", "category", "operator", "jurisdiction", "source"}) {
+    // With a company, operator and jurisdiction come from it.
+    if (has_company && (f == "operator" || f == "jurisdiction")) continue;
     if (seen.count(std::string(f)) == 0) absent += absent.empty() ? std::string(f) : ", " + std::string(f);
+  }
+  if (!has_company && !s.parent_jurisdiction.empty() && s.parent.empty()) {
+    diag.at(entry, "entry" + (has_id ? " " + shown(s.id) : std::string()) + " has parent_jurisdiction without parent");
   }
   if (!absent.empty()) {
     diag.at(entry, "entry" + (has_id ? " " + shown(s.id) : std::string()) + " is missing " + absent);
@@ -407,6 +369,20 @@ bool ServiceCatalog::add_text(std::string_view text, const std::string& file, La
   }
   const int level = layer == Layer::kBuiltIn ? 0 : layers_ + 1;
   std::vector<Pending> pending;
+  std::vector<Company> new_companies;
+  const CompanyLookup known_company = [this](std::string_view id) { return find_company(id); };
+  std::unordered_map<std::string_view, std::size_t> new_index;  // filled once new_companies is final
+  const CompanyLookup lookup = [&](std::string_view id) -> const Company* {
+    if (const auto it = new_index.find(id); it != new_index.end()) return &new_companies[it->second];
+    return find_company(id);
+  };
+  const auto commit_companies = [&] {
+    for (Company& c : new_companies) {
+      company_index_.emplace(c.id, companies_.size());
+      companies_.push_back(std::move(c));
+    }
+    new_companies.clear();
+  };
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     if (root.IsNull()) {
@@ -418,24 +394,38 @@ bool ServiceCatalog::add_text(std::string_view text, const std::string& file, La
       return false;
     }
     YAML::Node list;
+    YAML::Node company_list;
     bool have_list = false;
+    bool have_companies = false;
     for (const auto& kv : root) {
       const YAML::Node k = kv.first;
       if (k.IsScalar() && k.Scalar() == "services") {
         if (have_list) diag.at(k, "duplicate key 'services'");
         list = kv.second;
         have_list = true;
+      } else if (k.IsScalar() && k.Scalar() == "companies") {
+        if (have_companies) diag.at(k, "duplicate key 'companies'");
+        company_list = kv.second;
+        have_companies = true;
       } else {
-        diag.at(k, "unknown top-level key (only 'services' is allowed)");
+        diag.at(k, "unknown top-level key (only 'companies' and 'services' are allowed)");
       }
     }
-    if (!have_list) {
+    if (!have_list && !have_companies) {
       if (diag.count() == 0) diag.at(root, "missing the 'services' list");
       return false;
     }
-    if (!list.IsSequence()) {
-      if (!list.IsNull()) diag.at(list, "'services' must be a list of entries");
-      return diag.count() == 0;  // `services:` with nothing is an empty catalog file
+    // Companies first, wherever the list stands in the file: the services resolve against them.
+    if (have_companies) {
+      read_companies(company_list, file, known_company, kMaxCompanies - std::min(kMaxCompanies, companies_.size()),
+                     new_companies, diag);
+      for (std::size_t i = 0; i < new_companies.size(); ++i) new_index.emplace(new_companies[i].id, i);
+    }
+    if (!have_list || !list.IsSequence()) {
+      if (have_list && !list.IsNull()) diag.at(list, "'services' must be a list of entries");
+      if (diag.count() > 0) return false;
+      commit_companies();  // `services:` with nothing is an empty catalog file
+      return true;
     }
     std::size_t names = 0;
     for (const auto& s : services_) names += s.domains.size() + s.hosts.size() + s.cidrs.size();
@@ -445,7 +435,9 @@ bool ServiceCatalog::add_text(std::string_view text, const std::string& file, La
         break;
       }
       Pending p;
-      if (parse_entry(entry, file, p, diag)) {
+      if (parse_entry(entry, file, p, diag) &&
+          (p.service.company.empty() || resolve_company(p.service, p.company_mark, p.wrote_operator,
+                                                        p.wrote_jurisdiction, p.wrote_parent, lookup, diag))) {
         names += p.key_marks.size();
         if (names > kMaxCatalogNames) {
           diag.at(entry, "too many domains, hosts and cidrs in the catalog (limit " +
@@ -517,6 +509,7 @@ bool ServiceCatalog::add_text(std::string_view text, const std::string& file, La
     }
   }
   if (level > 0) layers_ = level;
+  commit_companies();
   rebuild_index();
   return true;
 }
@@ -557,6 +550,15 @@ void ServiceCatalog::NameTable::insert(std::uint64_t hash, std::string_view key,
       return;
     }
   }
+}
+
+ServiceCatalog ServiceCatalog::from_compiled(std::vector<Company> companies, std::vector<Service> services) {
+  ServiceCatalog c;
+  c.companies_ = std::move(companies);
+  for (std::size_t i = 0; i < c.companies_.size(); ++i) c.company_index_.emplace(c.companies_[i].id, i);
+  c.services_ = std::move(services);
+  c.rebuild_index();
+  return c;
 }
 
 const ServiceCatalog::Slot* ServiceCatalog::NameTable::find(std::uint64_t hash, std::string_view key) const noexcept {
@@ -675,6 +677,11 @@ const Service* ServiceCatalog::match(const core::IpAddress& ip_in) const noexcep
   return nullptr;
 }
 
+const Company* ServiceCatalog::find_company(std::string_view id) const noexcept {
+  const auto it = company_index_.find(id);
+  return it == company_index_.end() ? nullptr : &companies_[it->second];
+}
+
 const Service* ServiceCatalog::find(std::string_view id) const noexcept {
   for (const auto& s : services_) {
     if (s.id == id) return &s;
@@ -686,6 +693,8 @@ std::vector<std::filesystem::path> catalog_files(const std::filesystem::path& da
   std::error_code ec;
   std::filesystem::path dir = data_dir / "services";
   if (!std::filesystem::is_directory(dir, ec)) dir = data_dir;
+  // The registry comes first: the service files name its companies.
+  const std::filesystem::path registry = data_dir / "companies.yaml";
   std::vector<std::filesystem::path> files;
   for (auto it = std::filesystem::directory_iterator(dir, ec); !ec && it != std::filesystem::directory_iterator();
        it.increment(ec)) {
@@ -696,6 +705,10 @@ std::vector<std::filesystem::path> catalog_files(const std::filesystem::path& da
     }
   }
   std::sort(files.begin(), files.end());
+  if (std::filesystem::is_regular_file(registry, ec)) {
+    std::erase(files, registry);
+    files.insert(files.begin(), registry);
+  }
   return files;
 }
 

@@ -1,22 +1,33 @@
 // The service catalog: which service, operator and jurisdiction a hostname or address belongs to.
 //
-// Entries come from YAML files (data/services/*.yaml, and --catalog FILE for a user's own). A file is
-// a mapping with one key, `services`, holding a list of entries:
+// Entries come from YAML files (data/companies.yaml, data/services/*.yaml, and --catalog FILE for a
+// user's own). A file is a mapping with up to two keys, `companies` and `services`, each a list:
 //
+//   companies:                        # the company registry (see Company)
+//     - id: bytedance                 # [a-z0-9-._], unique in the whole catalog
+//       name: ByteDance Ltd.          # the legal entity
+//       jurisdiction: CN              # ISO 3166 alpha-2 of its seat (whose law governs it)
+//       incorporated: KY              # optional: where registered, when that differs (offshore holdings)
+//       parent: ...                   # optional: company id of the entity that controls it
+//       source: https://...
 //   services:
-//     - id: deepseek                  # [a-z0-9-], unique
+//     - id: deepseek                  # [a-z0-9-._], unique
 //       name: DeepSeek
 //       category: ai-chat             # see Category
-//       operator: Hangzhou DeepSeek Artificial Intelligence Co., Ltd.
-//       jurisdiction: CN              # ISO 3166 alpha-2 of the operator's seat
-//       parent: ...                   # optional, free text (the group behind the operator)
+//       company: deepseek             # company id: operator, jurisdiction and parent come from it
+//       operator: Hangzhou DeepSeek Artificial Intelligence Co., Ltd.  # optional with company (must match)
+//       jurisdiction: CN              # optional with company (must match)
 //       domains: [deepseek.com]       # suffix match on label boundaries
 //       hosts: [api.deepseek.com]     # exact match
 //       cidrs: [160.79.104.0/23]      # longest prefix match (IPv4 and IPv6)
 //       source: https://...           # where the facts come from
 //
-// At least one of domains, hosts and cidrs. Unknown keys are errors (a typo must not silently drop
-// a field). Errors name FILE:LINE:COL. A file is loaded whole or not at all.
+// An entry without `company` (users' older files) gives operator and jurisdiction itself, and may
+// give `parent` and `parent_jurisdiction` as text. A company must be defined before (in an earlier
+// file, or in the same file) the services that name it; an id defined twice is an error in any
+// layer, because entries already loaded were resolved against the first definition. At least one of
+// domains, hosts and cidrs. Unknown keys are errors (a typo must not silently drop a field). Errors
+// name FILE:LINE:COL. A file is loaded whole or not at all.
 //
 // Layers: every file added with Layer::kBuiltIn forms layer 0, where an id, domain, host or CIDR
 // claimed twice is an error. Each file added with Layer::kUser forms a new layer above the previous
@@ -33,6 +44,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -63,6 +75,7 @@ enum class Category : std::uint8_t {
   kCdn,              // "cdn"
   kCloud,            // "cloud": general cloud hosting
   kDnsResolver,      // "dns-resolver": public DNS resolvers (Do53, DoH, DoT)
+  kCompanyDomain,    // "company-domain": a company's general domains, purpose not known (a fallback)
 };
 
 [[nodiscard]] std::string_view category_name(Category c) noexcept;
@@ -73,13 +86,34 @@ enum class Category : std::uint8_t {
 // crash-reporting, fingerprinting, identity, telemetry, feature-flags, customer-support, anti-bot, push.
 [[nodiscard]] bool is_tracker(Category c) noexcept;
 
+// A legal entity. jurisdiction is the country of its seat: for an offshore-registered holding run from
+// elsewhere (ByteDance Ltd., Alibaba Group Holding Ltd.: Cayman Islands companies managed from the
+// PRC), the country it is run from, with the registration in `incorporated`.
+struct Company {
+  std::string id;
+  std::string name;
+  std::string jurisdiction;
+  std::string incorporated;  // may be empty
+  std::string parent;        // company id; empty at the top of a group
+  std::string source;
+  std::string file;
+  int line = 0;
+  // The top of the ownership chain (the group) when there is a parent; empty otherwise.
+  std::string group;               // the group's legal name
+  std::string group_jurisdiction;  // the group's jurisdiction
+};
+
+inline constexpr std::size_t kMaxCompanyDepth = 8;  // parent links followed to the group
+
 struct Service {
   std::string id;
   std::string name;
   Category category = Category::kCloud;
-  std::string operator_name;  // "operator" in the YAML
-  std::string jurisdiction;   // two upper-case letters
-  std::string parent;         // may be empty
+  std::string company;              // company id; empty for an entry without one
+  std::string operator_name;        // "operator" in the YAML; the company's name
+  std::string jurisdiction;         // two upper-case letters: the operating entity's seat
+  std::string parent;               // the group behind the operator; may be empty
+  std::string parent_jurisdiction;  // the group's jurisdiction; empty when parent is
   std::vector<std::string> domains;
   std::vector<std::string> hosts;
   std::vector<core::Cidr> cidrs;
@@ -109,6 +143,7 @@ inline constexpr std::size_t kMaxIdLength = 64;
 inline constexpr std::size_t kMaxTextLength = 512;            // name, operator, parent, source
 inline constexpr std::size_t kMaxHostnameLength = 253;
 inline constexpr std::size_t kMaxErrorsPerFile = 20;
+inline constexpr std::size_t kMaxCompanies = 5000;            // in the whole catalog
 
 class ServiceCatalog {
  public:
@@ -125,14 +160,21 @@ class ServiceCatalog {
   // A catalog from built-in files; nullopt if any file failed (errors say why).
   static std::optional<ServiceCatalog> load(const std::vector<std::filesystem::path>& files,
                                             std::vector<CatalogError>& errors);
-  // The built-in catalog: every *.yaml in data_dir/services (or in data_dir itself when it has no
-  // services/ folder), in name order.
+  // The built-in catalog: data_dir/companies.yaml, then every *.yaml in data_dir/services (or in
+  // data_dir itself when it has no services/ folder), in name order.
   static std::optional<ServiceCatalog> load_default(const std::filesystem::path& data_dir,
                                                     std::vector<CatalogError>& errors);
+
+  // A built-in catalog from entries already validated (compiled_catalog.cc): companies with their
+  // group resolved, services with their company's fields filled in, all in layer 0.
+  static ServiceCatalog from_compiled(std::vector<Company> companies, std::vector<Service> services);
 
   [[nodiscard]] const Service* match(std::string_view hostname) const noexcept;
   [[nodiscard]] const Service* match(const core::IpAddress& ip) const noexcept;
   [[nodiscard]] const Service* find(std::string_view id) const noexcept;
+  [[nodiscard]] const Company* find_company(std::string_view id) const noexcept;
+
+  [[nodiscard]] const std::vector<Company>& companies() const noexcept { return companies_; }
 
   [[nodiscard]] const std::vector<Service>& services() const noexcept { return services_; }
   [[nodiscard]] std::size_t size() const noexcept { return services_.size(); }
@@ -168,6 +210,12 @@ class ServiceCatalog {
   static PrefixKey prefix_key(const core::IpAddress& ip, unsigned prefix) noexcept;
 
   std::vector<Service> services_;  // in layer order
+  std::vector<Company> companies_;
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::size_t, IdHash, std::equal_to<>> company_index_;
   int layers_ = 0;                 // user layers added so far
   NameTable hosts_;
   NameTable domains_;
@@ -176,7 +224,8 @@ class ServiceCatalog {
   std::vector<std::uint8_t> v6_prefixes_;
 };
 
-// The *.yaml files of the built-in catalog under data_dir (see load_default), sorted by name.
+// The *.yaml files of the built-in catalog under data_dir (see load_default): the company registry
+// data_dir/companies.yaml first when it exists, then the service files sorted by name.
 [[nodiscard]] std::vector<std::filesystem::path> catalog_files(const std::filesystem::path& data_dir);
 
 }  // namespace flowaudit::analysis::enrich

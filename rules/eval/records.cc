@@ -93,6 +93,7 @@ std::optional<Value> DestinationRecord::get(FieldId field) const {
     case FieldId::kServiceOperator: return s != nullptr ? text(s->operator_name) : std::nullopt;
     case FieldId::kServiceJurisdiction: return s != nullptr ? text(s->jurisdiction) : std::nullopt;
     case FieldId::kServiceParent: return s != nullptr ? text(s->parent) : std::nullopt;
+    case FieldId::kServiceParentJurisdiction: return s != nullptr ? text(s->parent_jurisdiction) : std::nullopt;
     case FieldId::kBytesOut: return number(d.bytes_out);
     case FieldId::kBytesIn: return number(d.bytes_in);
     case FieldId::kFlows: return number(d.flows);

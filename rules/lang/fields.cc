@@ -65,7 +65,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kCaptureFlows, "capture.flows", kInteger, kCapture, "flows seen"},
     {FieldId::kCaptureComplete, "capture.complete", kBoolean, kCapture, "whether every input was read to its end"},
     {FieldId::kServiceParent, "service.parent", kString, kDestination,
-     "parent company of the operator, when the catalog names one"},
+     "the group at the top of the operator's ownership chain (from the company registry), when there is one"},
     {FieldId::kTlsClientVersion, "tls.client_version", kString, kFlow, "highest TLS version the client offered",
      FlowValue::kTlsClientVersion},
     {FieldId::kTlsCertSubject, "tls.cert_subject", kString, kFlow,
@@ -90,6 +90,9 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "no-client-hello, http-no-host, http-no-request, dns-exchange, no-payload, no-handshake, unknown-protocol, proxy-no-request, "
      "no-tls-upgrade, tunnel-depth, sslv2-hello); no value: "
      "named", FlowValue::kUnnamedReason},
+    {FieldId::kServiceParentJurisdiction, "service.parent_jurisdiction", kCountry, kDestination,
+     "country whose law governs the group at the top of the operator's ownership chain (TikTok Pte. Ltd. [SG]: "
+     "ByteDance Ltd. [CN]); no value: the operator has no parent in the catalog"},
 }};
 
 constexpr bool table_in_order() {

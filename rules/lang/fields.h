@@ -79,6 +79,7 @@ enum class FieldId : std::uint16_t {
   kBlindSpotReason,
   kCaptureCapped,
   kUnnamedReason,
+  kServiceParentJurisdiction,
   kCount,  // not a field: the number of fields
 };
 

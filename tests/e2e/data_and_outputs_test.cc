@@ -52,15 +52,16 @@ TEST_SUITE("e2e") {
     CHECK(lines(r.err) == 1);
     CHECK(r.err.find("no built-in service catalog found") != std::string::npos);
     r = run_in(empty, env,
-               bin + " audit " + capture + " --policy none --catalog '" + source_path("data/services/ai-services.yaml") +
-                   "'");
+               bin + " audit " + capture + " --policy none --catalog '" + source_path("data/companies.yaml") +
+                   "' --catalog '" + source_path("data/services/ai-services.yaml") + "'");
     INFO("stderr: " << r.err);
     CHECK(r.exit_code == 0);
 
     // An explicit policy file needs no built-in packs.
     r = run_in(empty, env,
                bin + " audit " + capture + " --policy '" + source_path("data/policies/plaintext.yaml") +
-                   "' --catalog '" + source_path("data/services/ai-services.yaml") + "'");
+                   "' --catalog '" + source_path("data/companies.yaml") + "' --catalog '" +
+                   source_path("data/services/ai-services.yaml") + "'");
     CHECK(r.exit_code != 2);
 
     for (const std::string sub : {"rules list", "rules explain plaintext.http-request", "geo 1.1.1.1"}) {

@@ -5,9 +5,13 @@
 #include <array>
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "analysis/audit.h"
+#include "analysis/enrich/compiled_catalog.h"
 
 namespace {
 std::atomic<std::size_t> g_allocations{0};
@@ -64,6 +68,37 @@ TEST_CASE("steady-state packets of known flows allocate nothing") {
   const auto result = auditor.finish({});
   CHECK(result.flows.size() == 8);
   CHECK(result.packets == 10008);
+}
+
+// Catalog lookups run once per destination and per live name: they must not allocate either, in the
+// compiled form flowaudit starts from as in the YAML form.
+TEST_CASE("catalog lookups allocate nothing, YAML or compiled") {
+  const std::filesystem::path data = std::filesystem::path(FLOWAUDIT_SOURCE_DIR) / "data";
+  const auto files = enrich::catalog_files(data);
+  std::vector<enrich::CatalogError> errors;
+  const auto yaml = enrich::ServiceCatalog::load(files, errors);
+  REQUIRE(yaml.has_value());
+  std::string error;
+  const auto digest = enrich::catalog_digest(data, files, error);
+  REQUIRE(digest.has_value());
+  const std::string bin = enrich::write_compiled_catalog(*yaml, *digest, files);
+  const auto compiled = enrich::read_compiled_catalog(
+      {reinterpret_cast<const std::uint8_t*>(bin.data()), bin.size()}, "catalog.bin", files, &*digest, error);
+  REQUIRE(compiled.has_value());
+  const auto ip = core::IpAddress::parse("160.79.104.10");
+  REQUIRE(ip.has_value());
+  for (const enrich::ServiceCatalog* c : {&*yaml, &*compiled}) {
+    const std::size_t before = g_allocations.load();
+    std::size_t found = 0;
+    for (int i = 0; i < 1000; ++i) {
+      found += c->match("chat.deepseek.com") != nullptr;
+      found += c->match("GATOR.VOLCES.COM.") != nullptr;
+      found += c->match("a.b.c.d.unknown-host.example") != nullptr;
+      found += c->match(*ip) != nullptr;
+    }
+    CHECK(g_allocations.load() == before);
+    CHECK(found == 3000);
+  }
 }
 
 }  // namespace flowaudit::analysis

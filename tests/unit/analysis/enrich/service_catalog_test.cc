@@ -274,7 +274,7 @@ TEST_SUITE("analysis.enrich.service_catalog") {
     CHECK(first_error("services:\n  - id: [unclosed\n") .rfind(":3:1: invalid YAML", 0) == 0);
     CHECK(first_error("") == ": is empty; expected a mapping with a 'services' list");
     CHECK(first_error("- a\n- b\n") == ":1:1: the top level must be a mapping with a 'services' list");
-    CHECK(first_error("servics: []\n") == ":1:1: unknown top-level key (only 'services' is allowed)");
+    CHECK(first_error("servics: []\n") == ":1:1: unknown top-level key (only 'companies' and 'services' are allowed)");
     CHECK(first_error(entry("    domains: [Example.com]\n")) == ":8:15: domain 'Example.com' must be lower case");
     CHECK(first_error(entry("    domains: [example.com.]\n")).rfind(":8:15: domain 'example.com.' ends with a dot", 0) == 0);
     CHECK(first_error(entry("    domains: [com]\n")).rfind(":8:15: domain 'com' has a single label", 0) == 0);

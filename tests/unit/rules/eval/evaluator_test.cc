@@ -5,6 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
+#include <memory>
+
+#include "analysis/enrich/service_catalog.h"
 #include "analysis/packet/transport.h"
 #include "rules/eval/records.h"
 #include "rules/load/loader.h"
@@ -190,6 +194,55 @@ TEST_CASE("weak-tls.ssl fires on SSL 3.0 and weak-tls stays quiet on TLS 1.3") {
   const Evaluation e = evaluate(p, r, {});
   REQUIRE(count(e, "weak-tls.ssl") == 1);
   for (const auto& f : e.findings) CHECK(r.destinations[*f.destination].ip == ip("203.0.113.5"));
+}
+
+TEST_CASE("china-transfer: the operator rule for entities under Chinese law, the group rule for their foreign siblings") {
+  // No committed capture reaches a ByteDance entity outside China; the services are built by hand
+  // as the catalog resolves them from data/companies.yaml.
+  Builder b;
+  b.flow("203.0.113.10", 443, analysis::packet::kProtoTcp, 900);  // TikTok Pte. Ltd. (SG), group CN
+  b.flow("203.0.113.11", 443, analysis::packet::kProtoTcp, 900);  // Volcano Engine (CN), group CN
+  b.flow("203.0.113.12", 443, analysis::packet::kProtoTcp, 900);  // Google LLC (US), group US
+  b.flow("203.0.113.13", 443, analysis::packet::kProtoTcp, 900);  // no parent
+  auto& r = b.finish();
+  const auto service = [](const char* id, const char* jurisdiction, const char* parent, const char* parent_jurisdiction) {
+    auto s = std::make_shared<analysis::enrich::Service>();
+    s->id = id;
+    s->name = id;
+    s->operator_name = id;
+    s->jurisdiction = jurisdiction;
+    s->parent = parent;
+    s->parent_jurisdiction = parent_jurisdiction;
+    return s;
+  };
+  const std::array<std::shared_ptr<analysis::enrich::Service>, 4> services{
+      service("tiktok-pixel", "SG", "ByteDance Ltd.", "CN"), service("volcengine", "CN", "ByteDance Ltd.", "CN"),
+      service("google-analytics", "US", "Alphabet Inc.", "US"), service("stripe", "US", "", "")};
+  for (auto& d : r.destinations) {
+    const auto last = d.ip.bytes()[3];
+    d.enrichment.emplace();
+    d.enrichment->geo.country = "US";
+    d.enrichment->service = services[static_cast<std::size_t>(last - 10)];
+  }
+  const Policy p = builtin("china-transfer");
+  const Evaluation e = evaluate(p, r, {});
+  const auto fired = [&](const std::string& rule, std::uint8_t last) {
+    for (const auto& f : e.findings) {
+      if (f.rule->id == rule && r.destinations[*f.destination].ip.bytes()[3] == last) return true;
+    }
+    return false;
+  };
+  CHECK(fired("china-transfer.parent-group", 10));
+  CHECK_FALSE(fired("china-transfer.operator", 10));
+  CHECK(fired("china-transfer.operator", 11));
+  CHECK_FALSE(fired("china-transfer.parent-group", 11));  // one finding per destination: the operator's
+  CHECK(count(e, "china-transfer.parent-group") == 1);
+  CHECK(count(e, "china-transfer.operator") == 1);
+  for (const auto& f : e.findings) {
+    if (f.rule->id == "china-transfer.parent-group") {
+      CHECK(f.message.find("operated by tiktok-pixel (SG), part of ByteDance Ltd. under CN law") != std::string::npos);
+    }
+  }
 }
 
 TEST_CASE("blind-spots: undecryptable QUIC and ECH are findings") {

@@ -30,6 +30,8 @@ TEST_SUITE("rules.lang.fields") {
     CHECK(type_of("encrypted") == lang::FieldType::kBoolean);
     CHECK(type_of("geo.country") == lang::FieldType::kCountry);
     CHECK(type_of("service.jurisdiction") == lang::FieldType::kCountry);
+    CHECK(type_of("service.parent_jurisdiction") == lang::FieldType::kCountry);
+    CHECK(lang::field_info(*lang::find_field("service.parent_jurisdiction")).scope == lang::Scope::kDestination);
     CHECK(type_of("tls.alpn") == lang::FieldType::kList);
     CHECK(lang::field_info(lang::FieldId::kDnsQuery).scope == lang::Scope::kDns);
     CHECK(lang::field_info(lang::FieldId::kCaptureCoverage).scope == lang::Scope::kCapture);

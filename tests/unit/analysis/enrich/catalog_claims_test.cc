@@ -1,0 +1,156 @@
+// Issue 14 item 5: no name is claimed by the purpose-specific entries of two companies, and a sample
+// of names per category resolves to the company expected.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "analysis/enrich/service_catalog.h"
+
+namespace enrich = flowaudit::analysis::enrich;
+using enrich::Category;
+using enrich::CatalogError;
+using enrich::Service;
+using enrich::ServiceCatalog;
+
+namespace {
+
+// company-domain, cdn and cloud are the fallback beneath purpose-specific entries: a purpose-specific
+// host of one company under another company's CDN or cloud domain is how the catalog is meant to work.
+bool is_fallback(Category c) {
+  return c == Category::kCompanyDomain || c == Category::kCdn || c == Category::kCloud;
+}
+
+std::string owner(const Service& s) { return s.company.empty() ? s.operator_name : s.company; }
+
+// Every name (host or domain) of a purpose-specific entry that a domain of another company's
+// purpose-specific entry also covers (equal to it or beneath it): "NAME: A (company) and B (company)".
+std::vector<std::string> cross_company_claims(const ServiceCatalog& catalog) {
+  std::unordered_map<std::string_view, const Service*> domains;
+  for (const auto& s : catalog.services()) {
+    if (is_fallback(s.category)) continue;
+    for (const auto& d : s.domains) domains.emplace(d, &s);
+  }
+  std::vector<std::string> out;
+  for (const auto& s : catalog.services()) {
+    if (is_fallback(s.category)) continue;
+    const auto check = [&](std::string_view name, bool itself) {
+      std::size_t i = 0;
+      if (!itself) {
+        i = name.find('.');
+        if (i == std::string_view::npos) return;
+        ++i;
+      }
+      for (;;) {
+        const auto it = domains.find(name.substr(i));
+        if (it != domains.end() && it->second != &s && owner(*it->second) != owner(s)) {
+          out.push_back(std::string(name) + ": " + s.id + " (" + owner(s) + ") and " + it->second->id + " (" +
+                        owner(*it->second) + ")");
+        }
+        const std::size_t dot = name.find('.', i);
+        if (dot == std::string_view::npos) break;
+        i = dot + 1;
+      }
+    };
+    for (const auto& h : s.hosts) check(h, true);
+    for (const auto& d : s.domains) check(d, false);
+  }
+  return out;
+}
+
+ServiceCatalog builtin() {
+  std::vector<CatalogError> errors;
+  auto c = ServiceCatalog::load_default(std::filesystem::path(FLOWAUDIT_SOURCE_DIR) / "data", errors);
+  for (const auto& e : errors) MESSAGE(e.to_string());
+  REQUIRE(c.has_value());
+  return std::move(*c);
+}
+
+}  // namespace
+
+TEST_SUITE("catalog claims") {
+  TEST_CASE("the check finds a host claimed by two companies' purpose-specific entries") {
+    ServiceCatalog c;
+    std::vector<CatalogError> errors;
+    REQUIRE(c.add_text(R"(services:
+  - {id: a, name: A, category: telemetry, operator: A Ltd., jurisdiction: CN, domains: [a.example], source: t}
+  - {id: b, name: B, category: ads, operator: B Inc., jurisdiction: US, hosts: [ads.a.example], source: t}
+  - {id: c, name: C, category: ai-api, operator: C Inc., jurisdiction: US, domains: [api.a.example], source: t}
+  - {id: d, name: D, category: cdn, operator: D Inc., jurisdiction: US, domains: [d.example], source: t}
+  - {id: e, name: E, category: ai-chat, operator: E Inc., jurisdiction: US, hosts: [e.d.example], source: t}
+  - {id: f, name: F, category: ads, operator: A Ltd., jurisdiction: CN, hosts: [x.a.example], source: t}
+)",
+                       "t.yaml", enrich::Layer::kBuiltIn, errors));
+    const auto claims = cross_company_claims(c);
+    REQUIRE(claims.size() == 2);
+    CHECK(claims[0] == "ads.a.example: b (B Inc.) and a (A Ltd.)");
+    CHECK(claims[1] == "api.a.example: c (C Inc.) and a (A Ltd.)");
+  }
+
+  TEST_CASE("no name is claimed by the purpose-specific entries of two companies") {
+    const ServiceCatalog c = builtin();
+    for (const auto& claim : cross_company_claims(c)) FAIL_CHECK(claim);
+  }
+
+  TEST_CASE("a sample of names per category resolves to the expected company") {
+    const ServiceCatalog c = builtin();
+    struct Expect {
+      std::string_view name;
+      std::string_view company;
+      std::string_view category;
+    };
+    // Names as clients send them (vendors' documentation), not copied from the catalog's lists.
+    constexpr Expect kSample[] = {
+        {"chat.deepseek.com", "deepseek", "ai-chat"},
+        {"chatgpt.com", "openai", "ai-chat"},
+        {"claude.ai", "anthropic", "ai-chat"},
+        {"www.doubao.com", "chuntian-zhiyun", "ai-chat"},
+        {"api.deepseek.com", "deepseek", "ai-api"},
+        {"api.openai.com", "openai", "ai-api"},
+        {"generativelanguage.googleapis.com", "google", "ai-api"},
+        {"dashscope.aliyuncs.com", "alibaba-cloud", "ai-api"},
+        {"www.google-analytics.com", "google", "analytics"},
+        {"hm.baidu.com", "baidu-netcom", "analytics"},
+        {"api-js.mixpanel.com", "mixpanel", "analytics"},
+        {"app.appsflyer.com", "appsflyer", "attribution"},
+        {"app.adjust.com", "adjust", "attribution"},
+        {"googleads.g.doubleclick.net", "google", "ads"},
+        {"connect.facebook.net", "meta", "ads"},
+        {"api-access.pangolin-sdk-toutiao.com", "bytedance", "ads"},
+        {"browser-intake-datadoghq.com", "datadog", "apm"},
+        {"bam.nr-data.net", "new-relic", "apm"},
+        {"o1.ingest.sentry.io", "sentry", "crash-reporting"},
+        {"crashlyticsreports-pa.googleapis.com", "google", "crash-reporting"},
+        {"fp-it.fengkongcloud.com", "shumei", "fingerprinting"},
+        {"verify.cmpassport.com", "china-mobile", "identity"},
+        {"log.snssdk.com", "bytedance", "telemetry"},
+        {"mobile.events.data.microsoft.com", "microsoft", "telemetry"},
+        {"featuregates.org", "statsig", "feature-flags"},
+        {"app.launchdarkly.com", "launchdarkly", "feature-flags"},
+        {"widget.intercom.io", "intercom", "customer-support"},
+        {"static.geetest.com", "geetest", "anti-bot"},
+        {"www.recaptcha.net", "google", "anti-bot"},
+        {"fcm.googleapis.com", "google", "push"},
+        {"api.jpush.cn", "jiguang", "push"},
+        {"js.stripe.com", "stripe", "payments"},
+        {"d1234.cloudfront.net", "aws", "cdn"},
+        {"g.alicdn.com", "alibaba-cloud", "cdn"},
+        {"s3.amazonaws.com", "aws", "cloud"},
+        {"cos.ap-guangzhou.myqcloud.com", "tencent-cloud", "cloud"},
+        {"dns.google", "google", "dns-resolver"},
+        {"doh.pub", "tencent-cloud", "dns-resolver"},
+        {"www.1688.com", "alibaba", "company-domain"},
+        {"www.toutiao.com", "bytedance", "company-domain"},
+    };
+    for (const auto& e : kSample) {
+      CAPTURE(e.name);
+      const Service* s = c.match(e.name);
+      REQUIRE(s != nullptr);
+      CHECK(s->company == e.company);
+      CHECK(enrich::category_name(s->category) == e.category);
+    }
+  }
+}
