@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "analysis/enrich/service_catalog.h"
@@ -59,6 +60,20 @@ inline std::string shown(std::string_view s) {
   if (s.size() > 80) out += "...";
   out += "'";
   return out;
+}
+
+// An entry's key, or null (said in `diag`) when it is not a plain word or was given before.
+inline const std::string* entry_key(const YAML::Node& k, std::unordered_set<std::string>& seen, Diagnostics& diag) {
+  if (!k.IsScalar()) {
+    diag.at(k, "keys must be plain words");
+    return nullptr;
+  }
+  const std::string& key = k.Scalar();
+  if (!seen.insert(key).second) {
+    diag.at(k, "duplicate key " + shown(key));
+    return nullptr;
+  }
+  return &key;
 }
 
 inline std::optional<std::string> read_scalar(const YAML::Node& value, std::string_view key, std::size_t max,

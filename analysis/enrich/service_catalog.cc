@@ -161,15 +161,9 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
     // Copies: yaml-cpp's iterator hands out a temporary pair, and references into it dangle.
     const YAML::Node k = kv.first;
     const YAML::Node v = kv.second;
-    if (!k.IsScalar()) {
-      diag.at(k, "keys must be plain words");
-      continue;
-    }
-    const std::string& key = k.Scalar();
-    if (!seen.insert(key).second) {
-      diag.at(k, "duplicate key " + shown(key));
-      continue;
-    }
+    const std::string* key_of = entry_key(k, seen, diag);
+    if (key_of == nullptr) continue;
+    const std::string& key = *key_of;
     if (key == "id") {
       if (auto x = read_scalar(v, key, kMaxIdLength, diag)) {
         if (!valid_id(*x)) {
