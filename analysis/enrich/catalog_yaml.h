@@ -98,9 +98,20 @@ inline std::optional<std::string> read_scalar(const YAML::Node& value, std::stri
   return s;
 }
 
-
 inline bool is_country_code(std::string_view s) {
   return s.size() == 2 && std::all_of(s.begin(), s.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+// A country-valued key (jurisdiction, incorporated, parent_jurisdiction): the code, or nothing (said
+// in `diag`).
+inline std::optional<std::string> read_country(const YAML::Node& value, const std::string& key, std::size_t max,
+                                               Diagnostics& diag) {
+  auto x = read_scalar(value, key, max, diag);
+  if (x && !is_country_code(*x)) {
+    diag.at(value, key + " " + shown(*x) + " must be an ISO 3166 country code of two upper-case letters, e.g. US");
+    return std::nullopt;
+  }
+  return x;
 }
 
 }  // namespace flowaudit::analysis::enrich::detail

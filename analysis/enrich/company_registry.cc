@@ -35,13 +35,7 @@ bool read_company(const YAML::Node& entry, const std::string& file, Company& c, 
         }
       }
     } else if (key == "jurisdiction" || key == "incorporated") {
-      if (auto x = read_scalar(v, key, kMaxTextLength, diag)) {
-        if (!is_country_code(*x)) {
-          diag.at(v, key + " " + shown(*x) + " must be an ISO 3166 country code of two upper-case letters, e.g. US");
-        } else {
-          (key == "jurisdiction" ? c.jurisdiction : c.incorporated) = std::move(*x);
-        }
-      }
+      if (auto x = read_country(v, key, kMaxTextLength, diag)) (key == "jurisdiction" ? c.jurisdiction : c.incorporated) = std::move(*x);
     } else if (key == "name") {
       if (auto x = read_scalar(v, key, kMaxTextLength, diag)) c.name = std::move(*x);
     } else if (key == "source") {

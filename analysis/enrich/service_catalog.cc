@@ -195,13 +195,7 @@ bool parse_entry(const YAML::Node& entry, const std::string& file, Pending& p, D
         }
       }
     } else if (key == "jurisdiction" || key == "parent_jurisdiction") {
-      if (auto x = read_scalar(v, key, kMaxTextLength, diag)) {
-        if (!is_country_code(*x)) {
-          diag.at(v, key + " " + shown(*x) + " must be an ISO 3166 country code of two upper-case letters, e.g. US");
-        } else {
-          (key == "jurisdiction" ? s.jurisdiction : s.parent_jurisdiction) = std::move(*x);
-        }
-      }
+      if (auto x = read_country(v, key, kMaxTextLength, diag)) (key == "jurisdiction" ? s.jurisdiction : s.parent_jurisdiction) = std::move(*x);
     } else if (key == "domains") {
       read_list(v, key, budget, domains, diag);
     } else if (key == "hosts") {

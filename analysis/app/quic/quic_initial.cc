@@ -56,15 +56,11 @@ bool is_long_header(std::span<const std::uint8_t> datagram) noexcept {
 bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out) noexcept {
   out = ServerStart{};
   core::ByteReader in(datagram);
-  std::uint8_t first = 0;
-  std::uint32_t version = 0;
-  std::uint8_t dcid_len = 0;
-  std::uint8_t scid_len = 0;
-  std::span<const std::uint8_t> scid;
-  if (!in.read_u8(first) || (first & 0x80) == 0 || !in.read_u32be(version) || !in.read_u8(dcid_len) ||
-      dcid_len > 20 || !in.skip(dcid_len) || !in.read_u8(scid_len) || scid_len > 20 || !in.read_bytes(scid_len, scid)) {
-    return false;
-  }
+  // The version-independent part of the header (RFC 8999), as the Initial walk reads it.
+  LongHeader header;
+  if (read_long_header(in, nullptr, header, false) != HeaderStatus::kNotInitial) return false;
+  const std::uint8_t first = header.first;
+  const std::uint32_t version = header.version;
   if (version == 0) {
     // The rest is a list of 32-bit versions; anything else is not a Version Negotiation.
     if (in.remaining() == 0 || in.remaining() % 4 != 0) return false;
@@ -81,7 +77,7 @@ bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out)
   // A token and a 16-byte integrity tag at least.
   out.retry = ((first >> 4) & 0x03) == retry_type && in.remaining() > 16;
   if (out.retry) {
-    for (const std::uint8_t b : scid) out.retry_scid.push_back(b);
+    for (const std::uint8_t b : header.scid) out.retry_scid.push_back(b);
   }
   return out.retry;
 }
