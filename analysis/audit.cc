@@ -62,15 +62,7 @@ std::vector<std::size_t> flow_destinations(const AuditResult& r) {
     const FlowRow& f = r.flows[i];
     flow::FlowLabel label;
     const auto target = app::proxy_target(f, f.app_details());
-    if (target) {
-      label.via_type = target->type;
-      label.target_port = target->port;
-      if (target->ip) {
-        label.target_ip = *target->ip;
-      } else {
-        label.target_host = target->host;
-      }
-    }
+    if (target) app::label_target(*target, target->type, target->host, label);
     const auto it = index.find(flow::destination_key(f, &label));
     if (it != index.end()) out[i] = it->second;
   }

@@ -106,17 +106,21 @@ std::optional<ProxyTarget> proxy_target(const flow::Flow& f, const FlowDetails* 
   return std::nullopt;
 }
 
+void label_target(const ProxyTarget& t, std::string_view type, std::string_view host, flow::FlowLabel& label) {
+  label.via_type = type;
+  label.target_port = t.port;
+  if (t.ip) {
+    label.target_ip = *t.ip;
+  } else {
+    label.target_host = host;
+  }
+}
+
 void label_proxy(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names, core::StringPool& pool,
                  flow::FlowLabel& label) {
   auto t = proxy_target(f, d);
   if (!t) return;
-  label.via_type = pool.intern(t->type);
-  label.target_port = t->port;
-  if (t->ip) {
-    label.target_ip = *t->ip;
-  } else {
-    label.target_host = pool.intern(t->host);
-  }
+  label_target(*t, pool.intern(t->type), pool.intern(t->host), label);
   if (auto cached = names.lookup(t->proxy_ip, f.first_seen())) label.proxy_hostname = pool.intern(cached->name);
 }
 

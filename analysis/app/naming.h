@@ -30,6 +30,9 @@ struct ProxyTarget {
   std::uint16_t proxy_port = 0;
 };
 std::optional<ProxyTarget> proxy_target(const flow::Flow& f, const FlowDetails* d);
+// The label's via_type and target_* fields for target `t`, with `type` and `host` as the label keeps
+// them (interned for a label that outlives `t`, or t's own for one used at once).
+void label_target(const ProxyTarget& t, std::string_view type, std::string_view host, flow::FlowLabel& label);
 // Sets the label's via_* and target_* fields for a proxied flow (strings interned in `pool`);
 // leaves a direct flow's label as it is.
 void label_proxy(const flow::Flow& f, const FlowDetails* d, const dns::NameCache& names, core::StringPool& pool,
