@@ -245,6 +245,53 @@ TEST_CASE("china-transfer: the operator rule for entities under Chinese law, the
   }
 }
 
+TEST_CASE("trackers: a Chinese operator, a foreign entity of a Chinese group and the rest get one rule each") {
+  Builder b;
+  b.flow("203.0.113.10", 443, analysis::packet::kProtoTcp, 900);  // Pangle (SG), group ByteDance (CN)
+  b.flow("203.0.113.11", 443, analysis::packet::kProtoTcp, 900);  // Volcengine DataRangers (CN)
+  b.flow("203.0.113.12", 443, analysis::packet::kProtoTcp, 900);  // Google Analytics (US), group US
+  b.flow("203.0.113.13", 443, analysis::packet::kProtoTcp, 900);  // a push service of a Chinese group, abroad
+  auto& r = b.finish();
+  const auto service = [](const char* id, const char* category, const char* jurisdiction,
+                          const char* parent_jurisdiction) {
+    auto s = std::make_shared<analysis::enrich::Service>();
+    s->id = id;
+    s->name = id;
+    s->category = *analysis::enrich::parse_category(category);
+    s->operator_name = id;
+    s->jurisdiction = jurisdiction;
+    s->parent = parent_jurisdiction[0] != '\0' ? "Group" : "";
+    s->parent_jurisdiction = parent_jurisdiction;
+    return s;
+  };
+  const std::array<std::shared_ptr<analysis::enrich::Service>, 4> services{
+      service("pangle", "ads", "SG", "CN"), service("datarangers", "telemetry", "CN", "CN"),
+      service("google-analytics", "analytics", "US", "US"), service("push-abroad", "push", "SG", "CN")};
+  for (auto& d : r.destinations) {
+    d.enrichment.emplace();
+    d.enrichment->geo.country = "SG";
+    d.enrichment->service = services[static_cast<std::size_t>(d.ip.bytes()[3] - 10)];
+  }
+  const Policy p = builtin("trackers");  // findings point into the policy: it must outlive them
+  const Evaluation e = evaluate(p, r, {});
+  const auto rule_of = [&](std::uint8_t last) {
+    std::vector<std::string> ids;
+    for (const auto& f : e.findings) {
+      if (r.destinations[*f.destination].ip.bytes()[3] == last) ids.push_back(f.rule->id);
+    }
+    return ids;
+  };
+  CHECK(rule_of(10) == std::vector<std::string>{"trackers.china-group"});
+  CHECK(rule_of(11) == std::vector<std::string>{"trackers.china-jurisdiction"});
+  CHECK(rule_of(12) == std::vector<std::string>{"trackers.analytics"});
+  CHECK(rule_of(13) == std::vector<std::string>{"trackers.china-group"});
+  for (const auto& f : e.findings) {
+    if (f.rule->id == "trackers.china-group" && r.destinations[*f.destination].ip.bytes()[3] == 10) {
+      CHECK(f.message.find("operated by pangle (SG), part of Group under CN law") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("blind-spots: undecryptable QUIC and ECH are findings") {
   Builder b;
   auto& quic = b.flow("203.0.113.7", 443, analysis::packet::kProtoUdp, 1300, AppProtocol::kQuic);
