@@ -69,6 +69,55 @@ TEST_SUITE("e2e") {
     CHECK(text.find("- acme.example  # data/acme:5") != std::string::npos);
     CHECK(text.find("- acmecdn.example  # data/acme-cdn:1") != std::string::npos);
   }
+
+  TEST_CASE("import-catalog: companiesdb takes AdGuard's own records of mapped companies, beneath the catalog") {
+    const fs::path data = temp_dir() / "import-cdb-data";
+    fs::remove_all(data);
+    fs::create_directories(data / "services");
+    std::ofstream(data / "companies.yaml") << "companies:\n"
+                                              "  - {id: acme, name: Acme Ltd., jurisdiction: DE, source: test}\n"
+                                              "  - {id: other, name: Other Inc., jurisdiction: US, source: test}\n";
+    std::ofstream(data / "services" / "hand.yaml")
+        << "services:\n"
+           "  - {id: hand, name: Hand, category: analytics, company: other, domains: [hand.example, other.example], "
+           "source: test}\n";
+    const std::string commit(40, 'b');
+    const auto r = run_shell("python3 '" + source_path("scripts/import-catalog") + "' --companiesdb '" +
+                             source_path("tests/data/companiesdb-mini") + "' --companiesdb-map '" +
+                             source_path("tests/data/companiesdb-mini/map.yaml") + "' --companiesdb-commit " + commit +
+                             " --data '" + data.string() + "'");
+    INFO("out: " << r.out << "\nerr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("conflict: domain hand.example: companiesdb acme_ads says acme; hand.yaml entry hand says other: "
+                     "the catalog wins") != std::string::npos);
+    CHECK(r.out.find("conflict: domain pixel.hand.example:") != std::string::npos);
+    CHECK(r.out.find("skipped companies (not in COMPANIES, names): stranger_co 1") != std::string::npos);
+    CHECK(r.out.find("companiesdb: WhoTracks.me-derived (licence): 1; already in the catalog: 3; category not mapped: "
+                     "1; company not mapped: 1; imported: 2; invalid name: 1; no tracker: 2") != std::string::npos);
+
+    std::vector<CatalogError> errors;
+    const auto c = ServiceCatalog::load_default(data, errors);
+    for (const auto& e : errors) MESSAGE(e.to_string());
+    REQUIRE(c.has_value());
+    const auto id_of = [&](const char* host) {
+      const auto* s = c->match(host);
+      return s == nullptr ? std::string("-") : s->id;
+    };
+    CHECK(id_of("ads.acme.example") == "cdb-acme_ads");
+    CHECK(id_of("www.acme.example") == "cdb-acme_misc");
+    CHECK(id_of("wtm.example") == "-");           // not AdGuard's own: licence
+    CHECK(id_of("stranger.example") == "-");      // company not mapped
+    CHECK(id_of("acme-unknown.example") == "-");  // category not mapped
+    CHECK(id_of("pixel.hand.example") == "hand");
+    const auto* ads = c->find("cdb-acme_ads");
+    REQUIRE(ads != nullptr);
+    CHECK(ads->company == "acme");
+    CHECK(ads->jurisdiction == "DE");
+    CHECK(analysis::enrich::category_name(ads->category) == "ads");
+    CHECK(ads->source.find("companiesdb/blob/" + commit + "/dist/trackers.json") != std::string::npos);
+    CHECK(analysis::enrich::category_name(c->find("cdb-acme_misc")->category) == "company-domain");
+    CHECK(read_file(data / "services" / "imported-companiesdb.yaml").find("CC BY-SA 4.0") != std::string::npos);
+  }
 }
 
 }  // namespace flowaudit::e2e
