@@ -189,6 +189,8 @@ TEST_SUITE("catalog claims") {
         {"js-cdn.dynatrace.com", "dynatrace", "apm"},
         {"arms-retcode-sg.aliyuncs.com", "alibaba-cloud-sg", "apm"},
         {"ads.yahoo.com", "yahoo", "ads"},
+        {"notify.bugsnag.smartbear.com", "smartbear", "crash-reporting"},
+        {"widget-mediator.zopim.com", "zendesk", "customer-support"},
         {"www.1688.com", "alibaba", "company-domain"},
         {"www.toutiao.com", "bytedance", "company-domain"},
     };
