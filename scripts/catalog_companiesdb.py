@@ -42,6 +42,9 @@ COMPANIES = {
     "sentry": "sentry", "onesignal": "onesignal", "intercom": "intercom", "zendesk": "zendesk",
     "optimizely": "optimizely", "adform": "adform", "the_trade_desk": "trade-desk",
     "integral_ad_science": "integral-ad-science", "tencent": "tencent", "baidu": "baidu", "alibaba": "alibaba",
+    # third tracker pass (issue 14)
+    "crisp": "crisp", "customer.io": "customerio", "dynatrace": "dynatrace", "livechat": "text-sa",
+    "smartlook": "smartlook", "urban_airship": "airship", "line": "ly-corp",
 }
 
 # companiesdb category name -> catalog category. Purpose-specific where the category says what the
