@@ -108,6 +108,27 @@ struct LiveCaptureInfo {
   std::uint64_t written_bytes = 0;      // of whole blocks: a flow's first packet beyond it is not in the file
 };
 
+// `flowaudit run`: the command, how it ended and how its namespace reached the network.
+struct RunInfo {
+  std::vector<std::string> command;  // argv; the report shows the program and, unless --no-redact, not its arguments
+  std::string user;                  // the command ran as
+  int pid = 0;
+  bool started = false;
+  std::optional<int> exit_code;      // set when it exited
+  std::string signal;                // set when a signal ended it ("SIGKILL")
+  double duration_s = 0;
+  std::string network;               // "netns" (root: veth pair and nftables NAT)
+  std::string interface;             // captured on
+  bool ipv6 = false;                 // false: switched off inside
+  std::string dns;                   // where the namespace's DNS went ("10.253.0.1 -> 127.0.0.53")
+  bool keylog = false;               // SSLKEYLOGFILE given to the command
+  std::uint64_t keys = 0;            // key log lines kept (in the pcapng's Decryption Secrets Blocks with --write)
+  std::uint64_t keys_malformed = 0;
+  std::uint32_t leftovers_terminated = 0;
+  std::uint32_t leftovers_killed = 0;
+  [[nodiscard]] bool failed() const noexcept { return !started || !signal.empty() || exit_code.value_or(0) != 0; }
+};
+
 // The process a flow belonged to (live capture with --pid/--process, or recorded in a pcapng).
 struct FlowProcess {
   int pid = 0;
@@ -144,7 +165,8 @@ struct DestinationRow : flow::Destination {
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
-  std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
+  std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture` and `flowaudit run`
+  std::optional<RunInfo> run;           // set by `flowaudit run`
   std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
   CapStats caps;

@@ -45,7 +45,7 @@ bool LiveSession::open() {
     sink_.error(error);
     return false;
   }
-  dropped_ = capture::drop_root(c.user, c.per_app());
+  dropped_ = capture::drop_root(c.user, c.per_app(), c.keep_net_admin);
   if (!dropped_.error.empty()) {
     sink_.error(dropped_.error);
     return false;
@@ -55,7 +55,7 @@ bool LiveSession::open() {
   return audit_.prepare();
 }
 
-bool LiveSession::run() {
+bool LiveSession::run(const LiveHooks& hooks) {
   const auto& c = settings_;
   const bool per_app = c.per_app();
   std::string error;
@@ -78,6 +78,7 @@ bool LiveSession::run() {
   }
   sink_.started(c.interface, capture::link_type_name(source_->link_type()),
                 dropped_, c.write);
+  if (hooks.on_started && !hooks.on_started()) return false;
 
   const rules::Policy* policy = audit_.policy();
   auto& enricher = audit_.enricher();
@@ -141,7 +142,11 @@ bool LiveSession::run() {
     const auto st = source_->stats();
     sink_.stats(source_->info().packets, source_->info().bytes, st.dropped, st.interface_dropped);
   };
+  callbacks.on_signal = hooks.on_signal;
+  callbacks.on_duration = hooks.on_duration;
+  if (hooks.before_read) callbacks.before_read = [&] { hooks.before_read(writer.is_open() ? &writer : nullptr); };
   capture::LoopOptions loop;
+  loop.stop_fd = hooks.stop_fd;
   loop.duration_seconds = c.duration;
   loop.stats_interval_seconds = c.stats_interval;
   loop.tick_seconds = 0.5;
@@ -159,6 +164,7 @@ bool LiveSession::run() {
   info.interface_dropped = st.interface_dropped;
   info.stopped_by = stopped.reason == capture::StopReason::kSignal     ? "signal"
                     : stopped.reason == capture::StopReason::kDuration ? "duration"
+                    : stopped.reason == capture::StopReason::kStopFd   ? "command"
                                                                        : "error";
   info.user = dropped_.user;
   info.written = c.write;
