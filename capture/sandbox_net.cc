@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
@@ -355,6 +356,20 @@ std::vector<std::string> remove_stale_sandboxes() {
     if (pid < 0 || run_alive(pid)) continue;
     delete_veth(name);
     removed.push_back("link " + name);
+  }
+  // The key log directory of a killed run still holds its TLS keys.
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp", ec)) {
+    const std::string name = entry.path().filename().string();
+    const auto dot = name.rfind('.');
+    if (!name.starts_with("flowaudit-run.") || dot == std::string::npos) continue;
+    const long pid = pid_in(std::string_view(name).substr(0, dot), "flowaudit-run.", "");
+    struct stat st {};
+    if (pid < 0 || run_alive(pid) || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != 0) {
+      continue;
+    }
+    for (const char* file : {"/keylog", "/resolv.conf"}) ::unlink((entry.path().string() + file).c_str());
+    if (::rmdir(entry.path().c_str()) == 0) removed.push_back("directory " + entry.path().string());
   }
   return removed;
 }

@@ -82,8 +82,9 @@ bool RunSession::open() {
   info_.user = account.name;
   // The key log and the namespace's resolv.conf: a directory only root can change, a key log only
   // the command's user can write (and flowaudit reads through the descriptor opened here).
-  char dir[] = "/tmp/flowaudit-run.XXXXXX";
-  if (::mkdtemp(dir) == nullptr || ::chmod(dir, 0711) != 0) {
+  // The pid in the name: a later run removes the directory of one that was killed.
+  std::string dir = fmt::format("/tmp/flowaudit-run.{}.XXXXXX", ::getpid());
+  if (::mkdtemp(dir.data()) == nullptr || ::chmod(dir.c_str(), 0711) != 0) {
     sink_.error(fmt::format("run: cannot make a directory in /tmp: {}", std::strerror(errno)));
     return false;
   }
