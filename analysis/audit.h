@@ -97,6 +97,7 @@ struct Coverage {
 // What libpcap said about a live capture (pcap_stats) and how it ended.
 struct LiveCaptureInfo {
   std::string interface;
+  std::string selection;  // --uid/--cgroup: whose traffic, e.g. uid 1000 (alice)
   std::uint64_t received = 0;           // packets the filter accepted
   std::uint64_t dropped = 0;            // dropped because the kernel buffer was full
   std::uint64_t interface_dropped = 0;  // dropped by the interface or its driver

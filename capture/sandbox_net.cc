@@ -124,8 +124,9 @@ struct NftDeleter {
   void operator()(nft_ctx* c) const { nft_ctx_free(c); }
 };
 
-// Runs nftables commands; false and the first line of nft's error otherwise.
-bool nft(const std::string& commands, std::string& error, std::string* output = nullptr) {
+}  // namespace
+
+bool run_nft(const std::string& commands, std::string& error, std::string* output) {
   std::unique_ptr<nft_ctx, NftDeleter> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) {
     error = "nftables: cannot create a context";
@@ -141,6 +142,12 @@ bool nft(const std::string& commands, std::string& error, std::string* output = 
   }
   if (output != nullptr) *output = nft_ctx_get_output_buffer(ctx.get());
   return true;
+}
+
+namespace {
+
+bool nft(const std::string& commands, std::string& error, std::string* output = nullptr) {
+  return run_nft(commands, error, output);
 }
 
 // A run's process is alive: /proc/PID/comm says flowaudit (a reused pid of another program is not).

@@ -46,7 +46,10 @@ void delete_veth(const std::string& host_interface);
 // redirected to `resolver` (which may be a loopback address such as systemd-resolved's 127.0.0.53:
 // route_localnet is switched on for the host end only).
 bool add_nat_table(pid_t run_pid, const SandboxAddresses& a, const std::string& resolver, std::string& error);
+// Removes the run's table (the NAT of `run`, the NFLOG selection of `capture --uid/--cgroup`).
 bool delete_nat_table(pid_t run_pid, std::string& error);
+// Runs nftables commands through libnftables; false and the first line of nft's error otherwise.
+bool run_nft(const std::string& commands, std::string& error, std::string* output = nullptr);
 
 // Removes the tables and interfaces of runs whose process is gone; returns what was removed
 // ("table flowaudit_123", "link fa123h"), for a warning.

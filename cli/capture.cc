@@ -20,6 +20,10 @@ using CaptureArgs = session::LiveSettings;
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
+  if (c.interface.empty() && !c.selected()) {
+    error_line("capture: -i INTERFACE, --uid USER or --cgroup PATH is required");
+    return kExitUsage;
+  }
   const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   session::AuditSession run(args, messages());
@@ -44,7 +48,15 @@ Commands add_capture_command(CLI::App& app) {
   CaptureArgs& capture_args = args->capture;
   auto* capture_cmd = app.add_subcommand(
       "capture", "Capture live from an interface (as root; root is dropped once the interface is open)");
-  capture_cmd->add_option("-i,--interface", capture_args.interface, "Interface, or 'any'")->required();
+  auto* interface = capture_cmd->add_option("-i,--interface", capture_args.interface, "Interface, or 'any'");
+  auto* uid = capture_cmd->add_option(
+      "--uid", capture_args.select_uid,
+      "Only this user's traffic (name or number), selected by the kernel (nftables and NFLOG), both directions");
+  auto* cgroup = capture_cmd->add_option(
+      "--cgroup", capture_args.select_cgroup,
+      "Only the traffic of this cgroup v2 (e.g. an app started with systemd-run --user --scope)");
+  interface->excludes(uid)->excludes(cgroup);
+  uid->excludes(cgroup);
   capture_cmd->add_option("--filter", capture_args.filter, "BPF filter, e.g. 'not port 22'");
   capture_cmd->add_option("--snaplen", capture_args.snaplen, "Bytes kept per packet")
       ->check(CLI::Range(64, 262144))

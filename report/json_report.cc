@@ -206,6 +206,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
     w.key("live");
     w.begin_object();
     w.field("interface", l.interface);
+    w.string_or_null("selection", l.selection);
     if (l.stats_available) {
       w.field("received", l.received);
       w.field("dropped", l.dropped);

@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <optional>
 #include <unordered_set>
 
 #include "capture/live_loop.h"
+#include "capture/nflog_select.h"
+#include "capture/sandbox_net.h"
 #include "capture/pcap_file_source.h"
 #include "capture/pcapng_writer.h"
 #include "core/escape.h"
@@ -27,12 +31,41 @@ constexpr std::uint64_t kMaxTold = 1000;
 LiveSession::LiveSession(AuditSession& audit, LiveSettings settings, LiveSink& sink)
     : audit_(audit), settings_(std::move(settings)), sink_(sink) {}
 
-LiveSession::~LiveSession() = default;
+LiveSession::~LiveSession() {
+  std::string ignored;
+  if (selection_table_) capture::delete_nat_table(::getpid(), ignored);
+}
 
 bool LiveSession::open() {
   if (!audit_.auditor_options(options_)) return false;
   // The device first, as root; then root is dropped before a single packet is parsed.
-  const auto& c = settings_;
+  auto& c = settings_;
+  if (c.selected()) {
+    // --uid/--cgroup: the kernel picks the packets (capture/nflog_select.h); libpcap reads them
+    // from the NFLOG group, and root is dropped keeping what removes the table at the end.
+    capture::NflogSelection selection;
+    std::string error;
+    if (!c.select_uid.empty()) {
+      uid_t uid = 0;
+      if (!capture::resolve_uid(c.select_uid, uid, selection_, error)) {
+        sink_.error(error);
+        return false;
+      }
+      selection.uid = uid;
+    } else {
+      selection.cgroup = c.select_cgroup;
+    }
+    stale_ = capture::remove_stale_sandboxes();
+    capture::NflogRules rules;
+    if (!capture::add_nflog_selection(::getpid(), selection, rules, error)) {
+      sink_.error(error);
+      return false;
+    }
+    selection_table_ = true;
+    if (selection_.empty()) selection_ = rules.description;
+    c.interface = fmt::format("nflog:{}", rules.group);
+    c.keep_net_admin = true;
+  }
   capture::LiveOptions live;
   live.interface = c.interface;
   live.filter = c.filter;
@@ -157,6 +190,7 @@ bool LiveSession::run(const LiveHooks& hooks) {
 
   analysis::LiveCaptureInfo info;
   info.interface = c.interface;
+  info.selection = selection_;
   const auto st = source_->stats();
   info.stats_available = st.available;
   info.received = st.received;
@@ -180,6 +214,20 @@ bool LiveSession::run(const LiveHooks& hooks) {
                                    c.interface, st.dropped, st.interface_dropped));
   }
   if (filter) warnings.push_back(filter->summary());
+  if (selection_table_) {
+    std::string removal;
+    if (capture::delete_nat_table(::getpid(), removal)) {
+      selection_table_ = false;
+    } else {
+      warnings.push_back("the nftables table of this capture could not be removed: " + removal);
+    }
+    warnings.push_back(fmt::format(
+        "capture of {} only, through NFLOG: packets are counted as the kernel hands them over (GSO/GRO "
+        "super-packets), so packet counts and sizes differ from the wire; traffic of other network namespaces is "
+        "not seen",
+        selection_));
+  }
+  for (const auto& s : stale_) warnings.push_back("removed a stale " + s + " of a flowaudit run that is gone");
   audit_.complete(auditor, {source_info}, warnings, per_app);
   audit_.result().live = info;
   return true;

@@ -32,8 +32,11 @@ struct LiveSettings {
   std::string user;   // to run as once the device is open
   std::vector<int> pids;
   std::vector<std::string> processes;
+  std::string select_uid;     // --uid: only this user's traffic, selected by nftables into NFLOG
+  std::string select_cgroup;  // --cgroup: only this cgroup's (v2)
   bool keep_net_admin = false;  // `run`: keep CAP_NET_ADMIN after dropping root, to remove the namespace's link
   [[nodiscard]] bool per_app() const noexcept { return !pids.empty() || !processes.empty(); }
+  [[nodiscard]] bool selected() const noexcept { return !select_uid.empty() || !select_cgroup.empty(); }
 };
 
 // What a live capture tells as it goes. A scan must not flood it: at most 1000 new destinations
@@ -89,6 +92,9 @@ class LiveSession {
   analysis::AuditOptions options_;
   std::unique_ptr<capture::LiveSource> source_;
   capture::DropResult dropped_;
+  std::string selection_;         // --uid/--cgroup: what the nftables table selects
+  bool selection_table_ = false;  // the table is there, to be removed
+  std::vector<std::string> stale_;
 };
 
 }  // namespace flowaudit::session

@@ -164,3 +164,37 @@ TEST_CASE("run: the table and key log directory of a run killed with SIGKILL are
 }  // TEST_SUITE
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_SUITE("e2e") {
+
+// capture --uid / --cgroup: the kernel selects the packets (nftables marks, NFLOG); the selected
+// curl's HTTPS flow is in the report, the other curl's plain HTTP flow beside it is not.
+TEST_CASE("capture --uid and --cgroup keep exactly the selected user's or cgroup's flows") {
+  for (const char* mode : {"uid", "cgroup"}) {
+    INFO("mode " << mode);
+    const auto dir = temp_dir() / (std::string("select-") + mode);
+    if (!run_session(dir, mode, {"--policy", "none", "--report", "json:" + (dir / "r.json").string()})) continue;
+    const std::string stderr_text = read_file(dir / "stderr");
+    INFO(stderr_text);
+    CHECK(read_file(dir / "exit") == "0\n");
+    const auto report = boost::json::parse(read_file(dir / "r.json")).as_object();
+    const auto& flows = report.at("flows").as_array();
+    REQUIRE(flows.size() == 1);
+    const auto& f = flows[0].as_object();
+    CHECK(get_int(f.at("server").as_object().at("port")) == 443);
+    CHECK(f.at("hostname").as_string() == "example.test");
+    CHECK(get_int(f.at("packets_in")) > 0);  // both directions: the replies through the conntrack mark
+    const auto& live = report.at("summary").as_object().at("live").as_object();
+    CHECK(live.at("interface").as_string().starts_with("nflog:"));
+    CHECK(live.at("selection").is_string());
+    CHECK(boost::json::serialize(report.at("warnings")).find("through NFLOG") != std::string::npos);
+  }
+  // The selection's table is gone.
+  CHECK(std::system("nft list tables 2>/dev/null | grep -q 'flowaudit_'") != 0);
+}
+
+}  // TEST_SUITE
+
+}  // namespace flowaudit::e2e
