@@ -259,8 +259,11 @@ class Auditor {
   // take_new_destinations() can report it. Off for replays (it costs a set of endpoints).
   void track_new_destinations(bool on) noexcept { track_new_ = on; }
   // Destinations first seen since the last call whose flow started at least `settle_ns` before
-  // `now_ns` (time for the ClientHello or the request to arrive and name it).
-  std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns);
+  // `now_ns` (time for the ClientHello or the request to arrive and name it). `only_attributed`
+  // (per-app capture): only flows with a process, so that nothing is told about a flow the report
+  // then leaves out.
+  std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns,
+                                                    bool only_attributed = false);
   // Live capture (with track_new_destinations): the flows that began at least `settle_ns` before
   // `now_ns` and were not handed out yet, as a small result (flows as they are now, their names,
   // details and destinations; no DNS, no coverage) for the flow rules to run on while the capture

@@ -121,7 +121,7 @@ bool LiveSession::run(const LiveHooks& hooks) {
   // rules they break.
   std::uint64_t told = 0;
   const auto tell_new = [&](core::TimestampNs settle) {
-    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle)) {
+    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle, per_app)) {
       if (++told > kMaxTold) continue;
       const auto e = enricher.describe(d.ip, d.hostname);
       sink_.new_destination(d, e);
