@@ -184,7 +184,8 @@ std::string Auditor::server_key(const flow::Flow& f) {
   return key;
 }
 
-std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns) {
+std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns,
+                                                           bool only_attributed) {
   std::vector<NewDestination> out;
   std::vector<flow::Flow> keep;
   for (const flow::Flow& f : pending_new_) {
@@ -192,6 +193,8 @@ std::vector<NewDestination> Auditor::take_new_destinations(core::TimestampNs now
       keep.push_back(f);
       continue;
     }
+    // Attribution happens at a flow's first packet: by now it is known.
+    if (only_attributed && processes_.find(f.id) == processes_.end()) continue;
     NewDestination d;
     d.ip = f.key.addr[f.server()];
     d.port = f.key.port[f.server()];

@@ -97,6 +97,7 @@ struct Coverage {
 // What libpcap said about a live capture (pcap_stats) and how it ended.
 struct LiveCaptureInfo {
   std::string interface;
+  std::string selection;  // --uid/--cgroup: whose traffic, e.g. uid 1000 (alice)
   std::uint64_t received = 0;           // packets the filter accepted
   std::uint64_t dropped = 0;            // dropped because the kernel buffer was full
   std::uint64_t interface_dropped = 0;  // dropped by the interface or its driver
@@ -106,6 +107,27 @@ struct LiveCaptureInfo {
   std::string written;                  // --write file, if any
   std::uint64_t written_packets = 0;
   std::uint64_t written_bytes = 0;      // of whole blocks: a flow's first packet beyond it is not in the file
+};
+
+// `flowaudit run`: the command, how it ended and how its namespace reached the network.
+struct RunInfo {
+  std::vector<std::string> command;  // argv; the report shows the program and, unless --no-redact, not its arguments
+  std::string user;                  // the command ran as
+  int pid = 0;
+  bool started = false;
+  std::optional<int> exit_code;      // set when it exited
+  std::string signal;                // set when a signal ended it ("SIGKILL")
+  double duration_s = 0;
+  std::string network;               // "netns" (root: veth pair and nftables NAT)
+  std::string interface;             // captured on
+  bool ipv6 = false;                 // false: switched off inside
+  std::string dns;                   // where the namespace's DNS went ("10.253.0.1 -> 127.0.0.53")
+  bool keylog = false;               // SSLKEYLOGFILE given to the command
+  std::uint64_t keys = 0;            // key log lines kept (in the pcapng's Decryption Secrets Blocks with --write)
+  std::uint64_t keys_malformed = 0;
+  std::uint32_t leftovers_terminated = 0;
+  std::uint32_t leftovers_killed = 0;
+  [[nodiscard]] bool failed() const noexcept { return !started || !signal.empty() || exit_code.value_or(0) != 0; }
 };
 
 // The process a flow belonged to (live capture with --pid/--process, or recorded in a pcapng).
@@ -144,7 +166,8 @@ struct DestinationRow : flow::Destination {
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
-  std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture`
+  std::optional<LiveCaptureInfo> live;  // set by `flowaudit capture` and `flowaudit run`
+  std::optional<RunInfo> run;           // set by `flowaudit run`
   std::vector<FlowRow> flows;  // records kept (see CapStats); total_flows() counts every flow
   std::unordered_map<std::uint64_t, FoldedFlows> folded;  // by id of the record that stands for them
   CapStats caps;
@@ -236,8 +259,11 @@ class Auditor {
   // take_new_destinations() can report it. Off for replays (it costs a set of endpoints).
   void track_new_destinations(bool on) noexcept { track_new_ = on; }
   // Destinations first seen since the last call whose flow started at least `settle_ns` before
-  // `now_ns` (time for the ClientHello or the request to arrive and name it).
-  std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns);
+  // `now_ns` (time for the ClientHello or the request to arrive and name it). `only_attributed`
+  // (per-app capture): only flows with a process, so that nothing is told about a flow the report
+  // then leaves out.
+  std::vector<NewDestination> take_new_destinations(core::TimestampNs now_ns, core::TimestampNs settle_ns,
+                                                    bool only_attributed = false);
   // Live capture (with track_new_destinations): the flows that began at least `settle_ns` before
   // `now_ns` and were not handed out yet, as a small result (flows as they are now, their names,
   // details and destinations; no DNS, no coverage) for the flow rules to run on while the capture

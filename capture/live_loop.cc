@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <optional>
 
 namespace flowaudit::capture {
 namespace {
@@ -36,14 +37,19 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
   asio::steady_timer tick(io);
   asio::steady_timer stats(io);
   bool stopping = false;
+  // `run`: the caller's descriptor, duplicated like the capture's.
+  std::optional<asio::posix::stream_descriptor> stop_watch;
+  if (options.stop_fd >= 0) stop_watch.emplace(io, ::dup(options.stop_fd));
+  bool duration_expired = false;
 
   const auto stop = [&](StopReason reason) {
     if (stopping) return;
     stopping = true;
-    result.reason = reason;
+    result.reason = reason == StopReason::kStopFd && duration_expired ? StopReason::kDuration : reason;
     boost::system::error_code ignored;
     capture.cancel(ignored);
     signals.cancel(ignored);
+    if (stop_watch) stop_watch->cancel(ignored);
     duration.cancel();
     tick.cancel();
     stats.cancel();
@@ -51,6 +57,7 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
 
   // Reads what has arrived; false (and the loop stops) when the capture failed.
   const auto read_packets = [&] {
+    if (callbacks.before_read) callbacks.before_read();
     if (source.dispatch(kBatch, callbacks.on_packet) >= 0) return true;
     result.error = source.info().error;
     stop(StopReason::kCaptureError);
@@ -64,15 +71,28 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
   };
   wait_packets();
 
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    result.signal = signal;
-    stop(StopReason::kSignal);
-  });
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec || stopping) return;
+      result.signal = signal;
+      if (!callbacks.on_signal) return stop(StopReason::kSignal);
+      callbacks.on_signal(signal);
+      wait_signal();
+    });
+  };
+  wait_signal();
   if (options.duration_seconds > 0) {
     duration.expires_after(seconds(options.duration_seconds));
     duration.async_wait([&](const boost::system::error_code& ec) {
-      if (!ec) stop(StopReason::kDuration);
+      if (ec || stopping) return;
+      if (!callbacks.on_duration) return stop(StopReason::kDuration);
+      duration_expired = true;
+      callbacks.on_duration();
+    });
+  }
+  if (options.stop_fd >= 0) {
+    stop_watch->async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+      if (!ec) stop(StopReason::kStopFd);
     });
   }
   // The tick also reads the capture: Asio watches descriptors edge-triggered (epoll EPOLLET), so a
@@ -107,6 +127,7 @@ LoopResult run_live_loop(LiveSource& source, const LoopOptions& options, const L
   if (result.reason != StopReason::kCaptureError) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     for (int rounds = 0; rounds < 1024 && std::chrono::steady_clock::now() < deadline; ++rounds) {
+      if (callbacks.before_read) callbacks.before_read();
       const int n = source.dispatch(kBatch, callbacks.on_packet);
       if (n < 0) break;
       if (n > 0) continue;

@@ -14,9 +14,10 @@ struct LoopOptions {
   double duration_seconds = 0;        // 0: until a signal
   double stats_interval_seconds = 0;  // 0: no periodic statistics
   double tick_seconds = 1.0;          // how often on_tick runs (the capture is then read too, woken or not)
+  int stop_fd = -1;                   // `run`: the loop stops when this becomes readable (the command ended)
 };
 
-enum class StopReason { kSignal, kDuration, kCaptureError };
+enum class StopReason { kSignal, kDuration, kCaptureError, kStopFd };
 
 struct LoopResult {
   StopReason reason = StopReason::kSignal;
@@ -28,6 +29,12 @@ struct LoopCallbacks {
   std::function<void(const RawPacket&)> on_packet;
   std::function<void()> on_tick;
   std::function<void()> on_stats;
+  // `run`: a signal or the end of --duration is handed here instead of stopping the loop (the
+  // command is told, and the loop stops when it has ended: stop_fd).
+  std::function<void(int signal)> on_signal;
+  std::function<void()> on_duration;
+  // Before each read of the capture (`run`: the key log lines that came first).
+  std::function<void()> before_read;
 };
 
 // Runs until stopped; before returning, reads every packet still waiting in the kernel's buffer so

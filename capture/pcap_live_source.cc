@@ -1,5 +1,7 @@
 #include "capture/pcap_live_source.h"
 
+#include <poll.h>
+
 #include <fmt/format.h>
 
 #include "capture/pcap_file_source.h"
@@ -71,7 +73,11 @@ std::unique_ptr<LiveSource> LiveSource::open(const LiveOptions& options, std::st
     return nullptr;
   }
   source->nanosecond_ = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
-  if (pcap_setnonblock(p, 1, errbuf) != 0) {
+  // libpcap's NFLOG reader (1.10) reports a non-blocking socket with nothing waiting as an error
+  // ("Can't receive packet: Resource temporarily unavailable"): it stays blocking, and dispatch()
+  // reads it only when poll says a message is there.
+  source->poll_first_ = options.interface.starts_with("nflog");
+  if (!source->poll_first_ && pcap_setnonblock(p, 1, errbuf) != 0) {
     error = fmt::format("cannot capture on {}: {}", options.interface, errbuf);
     return nullptr;
   }
@@ -132,6 +138,10 @@ void on_pcap_packet(u_char* user, const pcap_pkthdr* hdr, const u_char* data) {
 }  // namespace
 
 int LiveSource::dispatch(int max, const std::function<void(const RawPacket&)>& on_packet) {
+  if (poll_first_) {
+    pollfd pfd{pcap_get_selectable_fd(pcap_), POLLIN, 0};
+    if (::poll(&pfd, 1, 0) <= 0) return 0;
+  }
   DispatchContext ctx{this, &on_packet, link_type_, nanosecond_, &info_};
   const int n = pcap_dispatch(pcap_, max, on_pcap_packet, reinterpret_cast<u_char*>(&ctx));
   if (n == PCAP_ERROR) {

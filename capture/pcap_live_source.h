@@ -60,6 +60,7 @@ class LiveSource {
   pcap_t* pcap_ = nullptr;
   std::uint32_t link_type_ = 0;
   bool nanosecond_ = false;
+  bool poll_first_ = false;  // NFLOG: blocking, read only when a message is waiting
   SourceInfo info_;
 };
 

@@ -13,6 +13,8 @@ constexpr std::uint32_t kInterfaceDescription = 1;
 constexpr std::uint32_t kObsoletePacket = 2;
 constexpr std::uint32_t kSimplePacket = 3;
 constexpr std::uint32_t kEnhancedPacket = 6;
+constexpr std::uint32_t kDecryptionSecrets = 10;      // DSB
+constexpr std::uint32_t kSecretsTlsKeyLog = 0x544c534b;  // DSB secrets type: NSS key log lines ("TLSK")
 constexpr std::uint32_t kByteOrderMagic = 0x1A2B3C4D;
 
 constexpr std::uint16_t kOptEnd = 0;        // opt_endofopt

@@ -96,6 +96,18 @@ bool PcapngWriter::write(core::TimestampNs ts, std::uint32_t orig_len, std::span
   return true;
 }
 
+bool PcapngWriter::write_tls_keys(std::string_view key_log_lines) {
+  if (file_ == nullptr || key_log_lines.empty()) return file_ != nullptr;
+  begin(buffer_, kDecryptionSecrets);
+  u32(buffer_, kSecretsTlsKeyLog);
+  u32(buffer_, static_cast<std::uint32_t>(key_log_lines.size()));
+  buffer_.append(key_log_lines);
+  pad4(buffer_);
+  if (!emit()) return false;
+  ++secrets_blocks_;
+  return true;
+}
+
 bool PcapngWriter::emit() {
   // The block's total length, at its start (left as a placeholder by begin()) and at its end.
   const auto total = static_cast<std::uint32_t>(buffer_.size() + 4);

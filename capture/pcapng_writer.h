@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/output_file.h"
 #include "core/timestamp.h"
@@ -29,6 +30,10 @@ class PcapngWriter {
   // stops writing and says so.
   bool write(core::TimestampNs ts, std::uint32_t orig_len, std::span<const std::uint8_t> data,
              const std::string& comment = {});
+  // One Decryption Secrets Block of NSS key log lines (each ending in a newline), so that readers
+  // find the keys before the packets written after it. False when the write failed.
+  bool write_tls_keys(std::string_view key_log_lines);
+  [[nodiscard]] std::uint64_t secrets_blocks() const noexcept { return secrets_blocks_; }
   [[nodiscard]] bool is_open() const noexcept { return file_ != nullptr; }
   [[nodiscard]] std::uint64_t packets() const noexcept { return packets_; }
   // Bytes in the file so far (whole blocks only), and where the data of the next packet written
@@ -47,6 +52,7 @@ class PcapngWriter {
   std::string error_;
   std::string buffer_;  // one block, reused
   std::uint64_t packets_ = 0;
+  std::uint64_t secrets_blocks_ = 0;
   std::uint64_t bytes_ = 0;
 };
 

@@ -12,6 +12,7 @@ struct DropResult {
   std::string home;  // the user's home directory (for per-user data such as the geolocation databases)
   std::string error; // one line; set when dropping was needed and failed
   bool kept_ptrace = false;
+  bool kept_net_admin = false;
 };
 
 // The user to become: `requested` if given, else $SUDO_USER (the user who ran sudo), else nobody.
@@ -20,6 +21,8 @@ struct DropResult {
 // `keep_ptrace`: keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (read access only, nothing else) so
 // that per-app attribution can still read /proc/PID/fd of the app's processes when they run as
 // another user.
-DropResult drop_root(const std::string& requested, bool keep_ptrace = false);
+// `keep_net_admin`: keep CAP_NET_ADMIN only (`run` removes its namespace's link and nftables table at
+// the end).
+DropResult drop_root(const std::string& requested, bool keep_ptrace = false, bool keep_net_admin = false);
 
 }  // namespace flowaudit::capture

@@ -8,6 +8,7 @@
 #include "core/escape.h"
 #include "core/format.h"
 #include "rules/eval/records.h"
+#include "cli/live_printer.h"
 #include "session/live_session.h"
 
 namespace flowaudit::cli {
@@ -16,48 +17,13 @@ namespace {
 
 using CaptureArgs = session::LiveSettings;
 
-// Live events on stderr as they come. Names are from the wire (a TLS SNI may carry ESC, CR,
-// U+202E): escaped, like the rest.
-class LivePrinter final : public session::LiveSink {
- public:
-  void error(std::string_view message) override { messages().error(message); }
-  void line(std::string_view text) override { messages().line(text); }
-  void started(const std::string& interface, const std::string& link_type, const capture::DropResult& dropped,
-               const std::string& write) override {
-    fmt::print(stderr, "flowaudit: capturing on {} ({}){}{}; Ctrl-C stops and writes the report\n", interface,
-               link_type, dropped.dropped ? " as " + dropped.user : std::string(),
-               write.empty() ? std::string() : ", keeping packets in " + write);
-  }
-  void new_destination(const analysis::NewDestination& d, const analysis::enrich::DestinationEnrichment& e) override {
-    std::string where = e.geo.country.empty() ? "-" : e.geo.country;
-    std::string whose = e.service != nullptr ? e.service->name + " (" + e.service->jurisdiction + ")" : "-";
-    // Through a proxy only the proxy's address is on the wire: the server's country is unknown
-    // unless the client asked by address.
-    const std::string address = d.address_known() ? d.ip.to_string() : std::string("?");
-    const std::string via = d.via_type.empty() ? std::string()
-                                               : fmt::format(" via {} {}:{}", d.via_type, d.via_ip.to_string(), d.via_port);
-    fmt::print(stderr, "flowaudit: new destination {} {}:{}/{}{}  server {}  service {}\n",
-               d.hostname.empty() ? "(unnamed)" : core::escape_terminal(d.hostname), address, d.port,
-               rules::eval::transport_name(d.protocol), via, core::escape_terminal(where), core::escape_terminal(whose));
-  }
-  void destination_finding(const rules::Rule& rule) override {
-    fmt::print(stderr, "flowaudit:   {} {}: {}\n", rules::severity_name(rule.severity), rule.id, rule.title);
-  }
-  void flow_finding(std::string_view name, const analysis::flow::Destination& d, const rules::Rule& rule) override {
-    const std::string where = fmt::format("{} {}:{}/{}", name.empty() ? "(unnamed)" : core::escape_terminal(name),
-                                          d.ip.to_string(), d.port, rules::eval::transport_name(d.protocol));
-    fmt::print(stderr, "flowaudit: finding on {}\nflowaudit:   {} {}: {}\n", where,
-               rules::severity_name(rule.severity), rule.id, rule.title);
-  }
-  void stats(std::uint64_t packets, std::uint64_t bytes, std::uint64_t kernel_dropped,
-             std::uint64_t interface_dropped) override {
-    fmt::print(stderr, "flowaudit: {} packets, {} captured; kernel dropped {}, interface dropped {}\n", packets,
-               core::human_bytes(bytes), kernel_dropped, interface_dropped);
-  }
-};
 
 // `flowaudit capture -i IFACE`: the same analysis as audit, on packets as they arrive.
 int run_capture(const AuditArgs& args, const CaptureArgs& c) {
+  if (c.interface.empty() && !c.selected()) {
+    error_line("capture: -i INTERFACE, --uid USER or --cgroup PATH is required");
+    return kExitUsage;
+  }
   const auto targets = parse_targets(args.reports, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   session::AuditSession run(args, messages());
@@ -82,7 +48,15 @@ Commands add_capture_command(CLI::App& app) {
   CaptureArgs& capture_args = args->capture;
   auto* capture_cmd = app.add_subcommand(
       "capture", "Capture live from an interface (as root; root is dropped once the interface is open)");
-  capture_cmd->add_option("-i,--interface", capture_args.interface, "Interface, or 'any'")->required();
+  auto* interface = capture_cmd->add_option("-i,--interface", capture_args.interface, "Interface, or 'any'");
+  auto* uid = capture_cmd->add_option(
+      "--uid", capture_args.select_uid,
+      "Only this user's traffic (name or number), selected by the kernel (nftables and NFLOG), both directions");
+  auto* cgroup = capture_cmd->add_option(
+      "--cgroup", capture_args.select_cgroup,
+      "Only the traffic of this cgroup v2 (e.g. an app started with systemd-run --user --scope)");
+  interface->excludes(uid)->excludes(cgroup);
+  uid->excludes(cgroup);
   capture_cmd->add_option("--filter", capture_args.filter, "BPF filter, e.g. 'not port 22'");
   capture_cmd->add_option("--snaplen", capture_args.snaplen, "Bytes kept per packet")
       ->check(CLI::Range(64, 262144))

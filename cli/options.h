@@ -40,6 +40,7 @@ using Commands = std::vector<Command>;
 // One per file (cli/<command>.cc), registered in this order (the order of --help).
 Commands add_audit_command(CLI::App& app);
 Commands add_capture_command(CLI::App& app);
+Commands add_run_command(CLI::App& app);
 Commands add_diff_command(CLI::App& app);
 Commands add_geo_command(CLI::App& app);
 Commands add_geodb_command(CLI::App& app);

@@ -111,7 +111,49 @@ void write_clock(JsonWriter& w, const analysis::AuditResult& r) {
   w.end_object();
 }
 
-void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome) {
+// `flowaudit run`: the command and how it ended. Its arguments may hold secrets (tokens, URLs with
+// keys): only the program is shown unless --no-redact.
+void write_run(JsonWriter& w, const analysis::AuditResult& r, bool redact) {
+  if (!r.run) {
+    w.null_field("run");
+    return;
+  }
+  const auto& run = *r.run;
+  w.key("run");
+  w.begin_object();
+  w.key("command");
+  w.begin_array();
+  for (std::size_t i = 0; i < run.command.size() && (!redact || i == 0); ++i) w.value(run.command[i]);
+  w.end_array();
+  w.field("arguments_redacted", static_cast<std::uint64_t>(redact && !run.command.empty() ? run.command.size() - 1 : 0));
+  w.field("user", run.user);
+  w.field("started", run.started);
+  if (run.pid > 0) {
+    w.field("pid", run.pid);
+  } else {
+    w.null_field("pid");
+  }
+  if (run.exit_code) {
+    w.field("exit_status", *run.exit_code);
+  } else {
+    w.null_field("exit_status");
+  }
+  w.string_or_null("signal", run.signal);
+  w.field("failed", run.failed());
+  w.field("duration_s", run.duration_s);
+  w.field("network", run.network);
+  w.field("interface", run.interface);
+  w.field("ipv6", run.ipv6);
+  w.field("dns", run.dns);
+  w.field("keylog", run.keylog);
+  w.field("keys", run.keys);
+  w.field("keys_malformed", run.keys_malformed);
+  w.field("leftovers_terminated", run.leftovers_terminated);
+  w.field("leftovers_killed", run.leftovers_killed);
+  w.end_object();
+}
+
+void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOutcome* outcome, bool redact) {
   w.key("summary");
   w.begin_object();
   write_verdict_json(w, outcome);
@@ -164,6 +206,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
     w.key("live");
     w.begin_object();
     w.field("interface", l.interface);
+    w.string_or_null("selection", l.selection);
     if (l.stats_available) {
       w.field("received", l.received);
       w.field("dropped", l.dropped);
@@ -181,6 +224,7 @@ void write_summary(JsonWriter& w, const analysis::AuditResult& r, const PolicyOu
   } else {
     w.null_field("live");
   }
+  write_run(w, r, redact);
   w.end_object();
 }
 
@@ -452,7 +496,7 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
   w.field("name", "flowaudit");
   w.field("version", FLOWAUDIT_VERSION);
   w.end_object();
-  write_summary(w, r, outcome);
+  write_summary(w, r, outcome, options.redact);
   write_policy_json(w, r, outcome);
   write_inputs(w, r);
   write_database_list(w, r.geo_databases);

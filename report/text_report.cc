@@ -53,6 +53,16 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
     line(out, "  {}  {}  {}  {} packets  {}", cell(in.path), in.format.empty() ? "-" : in.format, lts.empty() ? "-" : lts,
          in.packets, in.complete ? "complete" : "INCOMPLETE");
   }
+  if (r.run) {
+    // The program only: its arguments may hold tokens (JSON has them with --no-redact).
+    const auto& run = *r.run;
+    const std::string how = !run.started          ? std::string("did not start")
+                            : !run.signal.empty() ? "was ended by " + run.signal
+                                                  : fmt::format("exited with status {}", run.exit_code.value_or(-1));
+    line(out, "  run: {} as {} {} after {:.1f} s{}; network {} on {}, IPv6 {}, DNS {}, {} TLS keys", cell(run.command.front()),
+         cell(run.user), how, run.duration_s, run.failed() ? " (FAILED)" : "", run.network, run.interface,
+         run.ipv6 ? "on" : "off inside", run.dns, run.keylog ? std::to_string(run.keys) : std::string("no"));
+  }
   out += '\n';
   const std::size_t shown = std::min(max_destinations, r.destinations.size());
   line(out, "Destinations by bytes sent ({} of {})", shown, r.destinations.size());

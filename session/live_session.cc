@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <optional>
 #include <unordered_set>
 
 #include "capture/live_loop.h"
+#include "capture/nflog_select.h"
+#include "capture/sandbox_net.h"
 #include "capture/pcap_file_source.h"
 #include "capture/pcapng_writer.h"
 #include "core/escape.h"
@@ -27,12 +31,41 @@ constexpr std::uint64_t kMaxTold = 1000;
 LiveSession::LiveSession(AuditSession& audit, LiveSettings settings, LiveSink& sink)
     : audit_(audit), settings_(std::move(settings)), sink_(sink) {}
 
-LiveSession::~LiveSession() = default;
+LiveSession::~LiveSession() {
+  std::string ignored;
+  if (selection_table_) capture::delete_nat_table(::getpid(), ignored);
+}
 
 bool LiveSession::open() {
   if (!audit_.auditor_options(options_)) return false;
   // The device first, as root; then root is dropped before a single packet is parsed.
-  const auto& c = settings_;
+  auto& c = settings_;
+  if (c.selected()) {
+    // --uid/--cgroup: the kernel picks the packets (capture/nflog_select.h); libpcap reads them
+    // from the NFLOG group, and root is dropped keeping what removes the table at the end.
+    capture::NflogSelection selection;
+    std::string error;
+    if (!c.select_uid.empty()) {
+      uid_t uid = 0;
+      if (!capture::resolve_uid(c.select_uid, uid, selection_, error)) {
+        sink_.error(error);
+        return false;
+      }
+      selection.uid = uid;
+    } else {
+      selection.cgroup = c.select_cgroup;
+    }
+    stale_ = capture::remove_stale_sandboxes();
+    capture::NflogRules rules;
+    if (!capture::add_nflog_selection(::getpid(), selection, rules, error)) {
+      sink_.error(error);
+      return false;
+    }
+    selection_table_ = true;
+    if (selection_.empty()) selection_ = rules.description;
+    c.interface = fmt::format("nflog:{}", rules.group);
+    c.keep_net_admin = true;
+  }
   capture::LiveOptions live;
   live.interface = c.interface;
   live.filter = c.filter;
@@ -45,7 +78,7 @@ bool LiveSession::open() {
     sink_.error(error);
     return false;
   }
-  dropped_ = capture::drop_root(c.user, c.per_app());
+  dropped_ = capture::drop_root(c.user, c.per_app(), c.keep_net_admin);
   if (!dropped_.error.empty()) {
     sink_.error(dropped_.error);
     return false;
@@ -55,7 +88,7 @@ bool LiveSession::open() {
   return audit_.prepare();
 }
 
-bool LiveSession::run() {
+bool LiveSession::run(const LiveHooks& hooks) {
   const auto& c = settings_;
   const bool per_app = c.per_app();
   std::string error;
@@ -78,6 +111,7 @@ bool LiveSession::run() {
   }
   sink_.started(c.interface, capture::link_type_name(source_->link_type()),
                 dropped_, c.write);
+  if (hooks.on_started && !hooks.on_started()) return false;
 
   const rules::Policy* policy = audit_.policy();
   auto& enricher = audit_.enricher();
@@ -87,7 +121,7 @@ bool LiveSession::run() {
   // rules they break.
   std::uint64_t told = 0;
   const auto tell_new = [&](core::TimestampNs settle) {
-    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle)) {
+    for (const auto& d : auditor.take_new_destinations(core::wall_clock_ns(), settle, per_app)) {
       if (++told > kMaxTold) continue;
       const auto e = enricher.describe(d.ip, d.hostname);
       sink_.new_destination(d, e);
@@ -141,7 +175,11 @@ bool LiveSession::run() {
     const auto st = source_->stats();
     sink_.stats(source_->info().packets, source_->info().bytes, st.dropped, st.interface_dropped);
   };
+  callbacks.on_signal = hooks.on_signal;
+  callbacks.on_duration = hooks.on_duration;
+  if (hooks.before_read) callbacks.before_read = [&] { hooks.before_read(writer.is_open() ? &writer : nullptr); };
   capture::LoopOptions loop;
+  loop.stop_fd = hooks.stop_fd;
   loop.duration_seconds = c.duration;
   loop.stats_interval_seconds = c.stats_interval;
   loop.tick_seconds = 0.5;
@@ -152,6 +190,7 @@ bool LiveSession::run() {
 
   analysis::LiveCaptureInfo info;
   info.interface = c.interface;
+  info.selection = selection_;
   const auto st = source_->stats();
   info.stats_available = st.available;
   info.received = st.received;
@@ -159,6 +198,7 @@ bool LiveSession::run() {
   info.interface_dropped = st.interface_dropped;
   info.stopped_by = stopped.reason == capture::StopReason::kSignal     ? "signal"
                     : stopped.reason == capture::StopReason::kDuration ? "duration"
+                    : stopped.reason == capture::StopReason::kStopFd   ? "command"
                                                                        : "error";
   info.user = dropped_.user;
   info.written = c.write;
@@ -174,6 +214,20 @@ bool LiveSession::run() {
                                    c.interface, st.dropped, st.interface_dropped));
   }
   if (filter) warnings.push_back(filter->summary());
+  if (selection_table_) {
+    std::string removal;
+    if (capture::delete_nat_table(::getpid(), removal)) {
+      selection_table_ = false;
+    } else {
+      warnings.push_back("the nftables table of this capture could not be removed: " + removal);
+    }
+    warnings.push_back(fmt::format(
+        "capture of {} only, through NFLOG: packets are counted as the kernel hands them over (GSO/GRO "
+        "super-packets), so packet counts and sizes differ from the wire; traffic of other network namespaces is "
+        "not seen",
+        selection_));
+  }
+  for (const auto& s : stale_) warnings.push_back("removed a stale " + s + " of a flowaudit run that is gone");
   audit_.complete(auditor, {source_info}, warnings, per_app);
   audit_.result().live = info;
   return true;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "analysis/audit.h"
 #include "capture/pcap_live_source.h"
+#include "capture/pcapng_writer.h"
 #include "capture/privileges.h"
 #include "rules/load/policy.h"
 #include "session/audit_session.h"
@@ -30,7 +32,11 @@ struct LiveSettings {
   std::string user;   // to run as once the device is open
   std::vector<int> pids;
   std::vector<std::string> processes;
+  std::string select_uid;     // --uid: only this user's traffic, selected by nftables into NFLOG
+  std::string select_cgroup;  // --cgroup: only this cgroup's (v2)
+  bool keep_net_admin = false;  // `run`: keep CAP_NET_ADMIN after dropping root, to remove the namespace's link
   [[nodiscard]] bool per_app() const noexcept { return !pids.empty() || !processes.empty(); }
+  [[nodiscard]] bool selected() const noexcept { return !select_uid.empty() || !select_cgroup.empty(); }
 };
 
 // What a live capture tells as it goes. A scan must not flood it: at most 1000 new destinations
@@ -53,6 +59,17 @@ class LiveSink : public Messages {
                      std::uint64_t interface_dropped) = 0;
 };
 
+// What `flowaudit run` adds to a live capture (session/run_session.h).
+struct LiveHooks {
+  int stop_fd = -1;                           // the capture stops when this is readable (the command ended)
+  std::function<void(int signal)> on_signal;  // instead of stopping at SIGINT/SIGTERM
+  std::function<void()> on_duration;          // instead of stopping at --duration
+  // Once the capture runs and --write is open (the command starts here: nothing it sends is missed).
+  std::function<bool()> on_started;
+  // Before each read of the capture, with the --write file (null without): key log lines go first.
+  std::function<void(capture::PcapngWriter*)> before_read;
+};
+
 class LiveSession {
  public:
   LiveSession(AuditSession& audit, LiveSettings settings, LiveSink& sink);
@@ -66,7 +83,7 @@ class LiveSession {
   // Captures until a signal, --duration or an error, then completes the audit (with the capture's
   // statistics in result().live). False (nothing captured) when --write or per-app attribution
   // cannot start.
-  bool run();
+  bool run(const LiveHooks& hooks = {});
 
  private:
   AuditSession& audit_;
@@ -75,6 +92,9 @@ class LiveSession {
   analysis::AuditOptions options_;
   std::unique_ptr<capture::LiveSource> source_;
   capture::DropResult dropped_;
+  std::string selection_;         // --uid/--cgroup: what the nftables table selects
+  bool selection_table_ = false;  // the table is there, to be removed
+  std::vector<std::string> stale_;
 };
 
 }  // namespace flowaudit::session

@@ -127,6 +127,8 @@ void check_one_app(const std::filesystem::path& dir, std::vector<std::string> op
   }
   CHECK(boost::json::serialize(live.at("warnings")).find("per-app capture: 2 flows of the selected app kept, 1 flows") !=
         std::string::npos);
+  // Nothing is told live about the other client's flow, which the report leaves out.
+  CHECK(read_file(dir / "capture.stderr").find("api.deepseek.com") == std::string::npos);
   // A replay of the written pcapng knows the process of each flow (flow ids are numbered per run:
   // the live run also counted the flows it left out).
   const auto replay = audit_json({(dir / "app.pcapng").string()}, {"--policy", "none"}, 0);
