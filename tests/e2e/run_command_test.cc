@@ -128,6 +128,27 @@ TEST_CASE("run: exactly the command's flows, named, its TLS keys in the pcapng, 
   }
 }
 
+TEST_CASE("run: DNS through a resolver on a loopback address (as systemd-resolved's), and --no-keylog") {
+  const auto dir = temp_dir() / "run-loopback-dns";
+  ::setenv("FA_DNS", "loopback", 1);
+  const bool ran = run_session(dir, "clients", {"--no-keylog", "--report", "json:" + (dir / "run.json").string()});
+  ::unsetenv("FA_DNS");
+  if (!ran) return;
+  INFO(read_file(dir / "stderr"));
+  CHECK(read_file(dir / "exit") == "0\n");  // the client script checks that dig got its answer
+  const auto report = boost::json::parse(read_file(dir / "run.json")).as_object();
+  const auto& run = report.at("summary").as_object().at("run").as_object();
+  CHECK(std::string_view(run.at("dns").as_string()).ends_with("-> 127.0.0.153"));
+  CHECK(!run.at("keylog").as_bool());
+  CHECK(get_int(run.at("keys")) == 0);
+  std::size_t named = 0;
+  for (const auto& f : report.at("flows").as_array()) {
+    const auto& o = f.as_object();
+    if (o.at("hostname").is_string() && o.at("hostname").as_string() == "example.test") ++named;
+  }
+  CHECK(named == 2);
+}
+
 TEST_CASE("run: exit statuses for a command that is missing, fails, is interrupted or leaves processes") {
   struct Case {
     const char* mode;
