@@ -50,6 +50,11 @@ Commands add_run_command(CLI::App& app) {
       "run", "Run a command in a network namespace of its own and audit exactly its traffic (as root)");
   cmd->add_option("command", s.command, "The command and its arguments, after --")->required()->expected(-1);
   cmd->add_option("--user", s.user, "Run the command as this user (default: the user who ran sudo, else root)");
+  cmd->add_option("--network", s.network,
+                  "netns (root: a network namespace with a veth pair and NAT), pasta (without root: Debian's "
+                  "pasta, audited when the command ends), or auto")
+      ->check(CLI::IsMember({"auto", "netns", "pasta"}))
+      ->default_str("auto");
   cmd->add_flag("--no-keylog", [&s](std::int64_t) { s.keylog = false; },
                 "Do not give the command SSLKEYLOGFILE (TLS keys are then not kept)");
   cmd->add_option("--write", s.live.write,

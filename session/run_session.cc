@@ -14,6 +14,11 @@
 
 #include <fmt/format.h>
 
+#include "capture/pasta_runner.h"
+#include "capture/pcap_file_source.h"
+#include "capture/pcapng_writer.h"
+#include "session/replay_session.h"
+
 namespace flowaudit::session {
 
 namespace {
@@ -69,8 +74,21 @@ RunSession::~RunSession() = default;
 bool RunSession::open() {
   info_.command = settings_.command;
   info_.network = "netns";
-  if (::geteuid() != 0) {
-    sink_.error("run: needs root (a network namespace with a veth pair and NAT); try sudo");
+  const bool root = ::geteuid() == 0;
+  if (settings_.network == "pasta" || (settings_.network == "auto" && !root)) {
+    if (root) {
+      sink_.error("run --network pasta: pasta does not run as root; run flowaudit as the user, or use --network netns");
+      return false;
+    }
+    if (const auto why = capture::pasta_unavailable(); !why.empty()) {
+      sink_.error("run: not root, and the rootless mode cannot work here: " + why +
+                  "; run it with sudo (a network namespace of its own)");
+      return false;
+    }
+    return open_pasta();
+  }
+  if (!root) {
+    sink_.error("run --network netns: needs root (a network namespace with a veth pair and NAT); try sudo");
     return false;
   }
   Account account;
@@ -142,7 +160,125 @@ bool RunSession::open() {
   return live_->open();
 }
 
+bool RunSession::open_pasta() {
+  pasta_ = true;
+  info_.network = "pasta";
+  info_.interface = "pasta (tap, written to a pcap file)";
+  info_.dns = "pasta's mapping of the host's resolver";
+  const passwd* pw = ::getpwuid(::getuid());
+  info_.user = pw != nullptr ? pw->pw_name : std::to_string(::getuid());
+  std::string dir = fmt::format("/tmp/flowaudit-run.{}.XXXXXX", ::getpid());
+  if (::mkdtemp(dir.data()) == nullptr) {
+    sink_.error(fmt::format("run: cannot make a directory in /tmp: {}", std::strerror(errno)));
+    return false;
+  }
+  dir_ = dir;
+  pcap_ = dir_ + "/pasta.pcap";
+  if (settings_.keylog) {
+    keylog_ = dir_ + "/keylog";
+    const int fd = ::open(keylog_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      sink_.error(fmt::format("run: cannot make the key log {}: {}", keylog_, std::strerror(errno)));
+      return false;
+    }
+    keys_ = std::make_unique<capture::KeyLogTap>(fd);
+    info_.keylog = true;
+  }
+  return true;
+}
+
+// The pasta pcap as the --write pcapng: every key first (in one Decryption Secrets Block), then
+// the packets. False and a message when it cannot be written.
+static bool write_pcapng(const std::string& pcap, const std::string& keys, const std::string& path,
+                         std::string& error) {
+  auto opened = capture::open_capture_file(pcap);
+  if (!opened.source) {
+    error = opened.info.error;
+    return false;
+  }
+  capture::PcapngWriter writer;
+  capture::RawPacket packet;
+  bool first = true;
+  for (std::uint64_t n = 0; n < (1ULL << 32); ++n) {
+    const auto status = opened.source->next(packet);
+    if (status != capture::ReadStatus::kPacket) break;
+    if (first) {
+      if (!writer.open(path, packet.link_type, 262144, "pasta", error) || !writer.write_tls_keys(keys)) {
+        if (error.empty()) error = writer.error();
+        return false;
+      }
+      first = false;
+    }
+    if (!writer.write(packet.ts_ns, packet.orig_len, packet.data)) {
+      error = writer.error();
+      return false;
+    }
+  }
+  if (first && (!writer.open(path, 1, 262144, "pasta", error) || !writer.write_tls_keys(keys))) return false;
+  writer.close();
+  return writer.error().empty() || (error = writer.error(), false);
+}
+
+bool RunSession::run_pasta() {
+  const auto begin = std::chrono::steady_clock::now();
+  capture::PastaCommand command;
+  command.argv = settings_.command;
+  command.pcap = pcap_;
+  command.duration = settings_.live.duration;
+  if (keys_) {
+    command.env.push_back("SSLKEYLOGFILE=" + keylog_);
+    const char* node = std::getenv("NODE_OPTIONS");
+    command.env.push_back(fmt::format("NODE_OPTIONS={}{}--tls-keylog={}", node != nullptr ? node : "",
+                                      node != nullptr && *node != '\0' ? " " : "", keylog_));
+  }
+  std::string error;
+  const auto exit = capture::run_in_pasta(command, error);
+  const auto cleanup = [&] {
+    for (const auto& f : {pcap_, keylog_}) {
+      if (!f.empty()) ::unlink(f.c_str());
+    }
+    ::rmdir(dir_.c_str());
+  };
+  if (!error.empty()) {
+    sink_.error("run: " + error);
+    cleanup();
+    return false;
+  }
+  info_.duration_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  info_.started = exit.exited;
+  info_.pid = exit.pid;
+  if (exit.exited && exit.signal == 0) info_.exit_code = exit.exit_code;
+  if (exit.signal != 0) info_.signal = signal_name(exit.signal);
+  std::string keys;
+  if (keys_) {
+    keys = keys_->take_new_lines();
+    info_.keys = keys_->keys();
+    info_.keys_malformed = keys_->malformed();
+  }
+  std::string audited = pcap_;
+  if (!settings_.live.write.empty()) {
+    if (!write_pcapng(pcap_, keys, settings_.live.write, error)) {
+      sink_.error("run: --write " + settings_.live.write + ": " + error);
+      cleanup();
+      return false;
+    }
+    audited = settings_.live.write;
+  }
+  const bool ok = session::replay(audit_, {audited});
+  cleanup();
+  if (!ok) return false;
+  auto& warnings = audit_.result().warnings;
+  warnings.push_back("run: rootless (pasta): the traffic was written by pasta and audited when the command ended; "
+                     "the namespace's addresses are the host's, IPv6 is switched off (--ipv4-only)");
+  if (info_.keys_malformed != 0) {
+    warnings.push_back(fmt::format("run: {} malformed lines in the key log were left out", info_.keys_malformed));
+  }
+  audit_.result().run = info_;
+  return true;
+}
+
 bool RunSession::run() {
+  if (pasta_) return run_pasta();
   const auto begin = std::chrono::steady_clock::now();
   std::string start_error;
   LiveHooks hooks;

@@ -19,6 +19,7 @@ struct RunSettings {
   std::vector<std::string> command;
   std::string user;     // CMD runs as: this, else $SUDO_USER, else the invoking user
   bool keylog = true;   // SSLKEYLOGFILE for CMD
+  std::string network = "auto";  // auto (netns as root, else pasta), netns, pasta
   LiveSettings live;    // --write, --duration, --snaplen, ... (the interface is the namespace's link)
 };
 
@@ -33,6 +34,8 @@ class RunSession {
   bool open();
   // Starts CMD, captures until it has ended, completes the audit. False when CMD could not start.
   bool run();
+  bool open_pasta();
+  bool run_pasta();
   [[nodiscard]] const analysis::RunInfo& info() const noexcept { return info_; }
 
  private:
@@ -44,6 +47,9 @@ class RunSession {
   std::unique_ptr<capture::KeyLogTap> keys_;
   std::unique_ptr<capture::NetnsSandbox> sandbox_;
   std::unique_ptr<LiveSession> live_;
+  bool pasta_ = false;   // rootless: pasta writes the traffic to pcap_, audited afterwards
+  std::string pcap_;
+  std::string keylog_;
 };
 
 }  // namespace flowaudit::session

@@ -219,3 +219,43 @@ TEST_CASE("capture --uid and --cgroup keep exactly the selected user's or cgroup
 }  // TEST_SUITE
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_SUITE("e2e") {
+
+// Without root, run uses pasta (rootless). Where pasta cannot work (not installed, or /dev/net/tun
+// root-only as on many CI machines) it stops with exit 2 and says why; where it can, a curl's flow
+// is in the report, audited from pasta's pcap. Run as nobody.
+TEST_CASE("run without root: pasta, or a clear refusal that names the reason") {
+  if (::geteuid() != 0 || std::system("command -v setpriv >/dev/null") != 0) {
+    MESSAGE("rootless run test skipped: needs root to become nobody, and setpriv");
+    return;
+  }
+  const auto dir = temp_dir() / "run-rootless";
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(temp_dir(), std::filesystem::perms::others_exec, std::filesystem::perm_options::add);
+  std::filesystem::permissions(dir, std::filesystem::perms::all, std::filesystem::perm_options::add);
+  const std::string as_nobody = "cd '" + dir.string() + "' && setpriv --reuid=nobody --regid=nogroup --clear-groups ";
+  const bool usable = std::system((as_nobody + "sh -c 'command -v pasta >/dev/null && test -r /dev/net/tun -a -w "
+                                                 "/dev/net/tun'").c_str()) == 0;
+  const std::string cmd = as_nobody + "'" + FLOWAUDIT_BINARY + "' run --policy none --report json:" +
+                          (dir / "r.json").string() + " -- sh -c 'exit 0' 2>'" + (dir / "stderr").string() + "'";
+  const int status = std::system(cmd.c_str());
+  const int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const std::string stderr_text = read_file(dir / "stderr");
+  INFO(stderr_text);
+  if (!usable) {
+    MESSAGE("rootless run: pasta cannot work for nobody here; checking the refusal only");
+    CHECK(rc == 2);
+    CHECK(stderr_text.find("the rootless mode cannot work here: ") != std::string::npos);
+    return;
+  }
+  CHECK(rc == 0);
+  const auto run = boost::json::parse(read_file(dir / "r.json")).as_object().at("summary").as_object().at("run");
+  CHECK(run.as_object().at("network").as_string() == "pasta");
+}
+
+}  // TEST_SUITE
+
+}  // namespace flowaudit::e2e
