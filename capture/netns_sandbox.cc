@@ -46,7 +46,7 @@ void send_status(int fd, char type, std::int32_t a = 0, std::int32_t b = 0, std:
   s.a = a;
   s.b = b;
   s.c = c;
-  std::memcpy(s.text, text.data(), std::min(text.size(), sizeof s.text - 1));
+  if (!text.empty()) std::memcpy(s.text, text.data(), std::min(text.size(), sizeof s.text - 1));
   [[maybe_unused]] const auto n = ::write(fd, &s, sizeof s);
 }
 
