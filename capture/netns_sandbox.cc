@@ -1,5 +1,7 @@
 #include "capture/netns_sandbox.h"
 
+#include "capture/exec_args.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -20,8 +22,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace flowaudit::capture {
 
@@ -149,21 +149,7 @@ void reap_all() {
   if (!read_message(ctl_r, ctl, -1) || ctl.type != 'S') ::_exit(1);
 
   // The command's argv and environment, built before the fork.
-  std::vector<std::string> env_text;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const auto name = entry.substr(0, entry.find('=') + 1);
-    bool replaced = false;
-    for (const auto& add : cmd.env) replaced = replaced || std::string_view(add).starts_with(name);
-    if (!replaced) env_text.emplace_back(entry);
-  }
-  for (const auto& add : cmd.env) env_text.push_back(add);
-  std::vector<char*> envp, argv;
-  for (auto& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = cmd.argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
+  ExecArgs exec(cmd.argv, cmd.env);
 
   int exec_pipe[2];
   if (::pipe2(exec_pipe, O_CLOEXEC) != 0) ::_exit(1);
@@ -189,20 +175,16 @@ void reap_all() {
       }
     }
     if (err == 0) {
-      ::execvpe(argv[0], argv.data(), envp.data());
+      ::execvpe(exec.argv()[0], exec.argv(), exec.envp());
       err = errno;
     }
     [[maybe_unused]] const auto n = ::write(exec_pipe[1], &err, sizeof err);
     ::_exit(127);
   }
   ::close(exec_pipe[1]);
-  int exec_errno = 0;
-  ssize_t got;
-  do {
-    got = ::read(exec_pipe[0], &exec_errno, sizeof exec_errno);
-  } while (got < 0 && errno == EINTR);
+  const int exec_errno = read_exec_errno(exec_pipe[0]);
   ::close(exec_pipe[0]);
-  if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+  if (exec_errno != 0) {
     ::waitpid(child, nullptr, 0);
     send_status(status_w, 'X', exec_errno);
     ::_exit(1);

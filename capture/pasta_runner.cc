@@ -1,5 +1,7 @@
 #include "capture/pasta_runner.h"
 
+#include "capture/exec_args.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -13,8 +15,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace flowaudit::capture {
 
@@ -54,20 +54,7 @@ SandboxExit run_in_pasta(const PastaCommand& command, std::string& error) {
   SandboxExit out;
   std::vector<std::string> args{"pasta", "--config-net", "--quiet", "--ipv4-only", "--pcap", command.pcap, "--"};
   args.insert(args.end(), command.argv.begin(), command.argv.end());
-  std::vector<std::string> env_text;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view entry(*e);
-    const auto name = entry.substr(0, entry.find('=') + 1);
-    bool replaced = false;
-    for (const auto& add : command.env) replaced = replaced || std::string_view(add).starts_with(name);
-    if (!replaced) env_text.emplace_back(entry);
-  }
-  env_text.insert(env_text.end(), command.env.begin(), command.env.end());
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  ExecArgs exec(std::move(args), command.env);
 
   int exec_pipe[2];
   if (::pipe2(exec_pipe, O_CLOEXEC) != 0) {
@@ -85,7 +72,7 @@ SandboxExit run_in_pasta(const PastaCommand& command, std::string& error) {
     ::close(exec_pipe[0]);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
-    ::execvpe("pasta", argv.data(), envp.data());
+    ::execvpe("pasta", exec.argv(), exec.envp());
     const int err = errno;
     [[maybe_unused]] const auto n = ::write(exec_pipe[1], &err, sizeof err);
     ::_exit(127);
@@ -97,14 +84,10 @@ SandboxExit run_in_pasta(const PastaCommand& command, std::string& error) {
     return out;
   }
   g_child.store(child);
-  int exec_errno = 0;
-  ssize_t got;
-  do {
-    got = ::read(exec_pipe[0], &exec_errno, sizeof exec_errno);
-  } while (got < 0 && errno == EINTR);
+  const int exec_errno = read_exec_errno(exec_pipe[0]);
   ::close(exec_pipe[0]);
   int status = 0;
-  if (got == static_cast<ssize_t>(sizeof exec_errno)) {
+  if (exec_errno != 0) {
     ::waitpid(child, &status, 0);
     error = fmt::format("cannot start pasta: {}", std::strerror(exec_errno));
   } else {

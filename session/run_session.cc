@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "capture/exec_args.h"
 #include "capture/pasta_runner.h"
 #include "capture/pcap_file_source.h"
 #include "capture/pcapng_writer.h"
@@ -129,11 +130,7 @@ bool RunSession::open() {
       return false;
     }
     keys_ = std::make_unique<capture::KeyLogTap>(rfd);
-    command.env.push_back("SSLKEYLOGFILE=" + keylog);
-    // Node reads no SSLKEYLOGFILE: its own option, added to whatever NODE_OPTIONS the user set.
-    const char* node = std::getenv("NODE_OPTIONS");
-    command.env.push_back(fmt::format("NODE_OPTIONS={}{}--tls-keylog={}", node != nullptr ? node : "",
-                                      node != nullptr && *node != '\0' ? " " : "", keylog));
+    command.env = capture::keylog_environment(keylog);
     command.remove.push_back(keylog);
     info_.keylog = true;
   }
@@ -225,12 +222,7 @@ bool RunSession::run_pasta() {
   command.argv = settings_.command;
   command.pcap = pcap_;
   command.duration = settings_.live.duration;
-  if (keys_) {
-    command.env.push_back("SSLKEYLOGFILE=" + keylog_);
-    const char* node = std::getenv("NODE_OPTIONS");
-    command.env.push_back(fmt::format("NODE_OPTIONS={}{}--tls-keylog={}", node != nullptr ? node : "",
-                                      node != nullptr && *node != '\0' ? " " : "", keylog_));
-  }
+  if (keys_) command.env = capture::keylog_environment(keylog_);
   std::string error;
   const auto exit = capture::run_in_pasta(command, error);
   const auto cleanup = [&] {
