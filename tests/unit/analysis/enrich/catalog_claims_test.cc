@@ -207,6 +207,18 @@ TEST_SUITE("catalog claims") {
         {"ct.pinterest.com", "pinterest", "ads"},
         {"js.hs-analytics.net", "hubspot", "analytics"},
         {"widget-mediator.zopim.com", "zendesk", "customer-support"},
+        // Fourth tracker pass (sdk-tail.yaml).
+        {"otlp.arize.com", "arize", "apm"},
+        {"api.smith.langchain.com", "langchain", "apm"},
+        {"trace.wandb.ai", "wandb", "apm"},
+        {"assets.secure.checkout.visa.com", "visa", "payments"},
+        {"static-eu.payments-amazon.com", "amazon-payments-eu", "payments"},
+        {"x.klarnacdn.net", "klarna", "payments"},
+        {"telemetry.stytch.com", "stytch", "telemetry"},
+        {"api.stytch.com", "stytch", "identity"},
+        {"api.raygun.io", "raygun", "crash-reporting"},
+        {"cdn.eu.pendo.io", "pendo", "analytics"},
+        {"app.unleash-hosted.com", "bricks-software", "feature-flags"},
         {"www.1688.com", "alibaba", "company-domain"},
         {"www.toutiao.com", "bytedance", "company-domain"},
     };
