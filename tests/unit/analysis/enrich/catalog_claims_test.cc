@@ -134,6 +134,8 @@ TEST_SUITE("catalog claims") {
         {"api.firecrawl.dev", "sideguide", "ai-api"},
         {"api.roocode.com", "roo-code", "ai-api"},
         {"api.bfl.ai", "black-forest-labs", "ai-api"},
+        {"bedrock-runtime.eu-central-2.amazonaws.com", "aws", "ai-api"},
+        {"bedrock-runtime.us-west-2.api.aws", "aws", "ai-api"},
         {"api.modelverse.cn", "ucloud", "ai-api"},
         {"bedrock-mantle.eu-central-1.api.aws", "aws", "ai-api"},
         {"s3.dualstack.us-east-1.api.aws", "aws", "company-domain"},
