@@ -72,6 +72,18 @@ RunSession::RunSession(AuditSession& audit, RunSettings settings, LiveSink& sink
 
 RunSession::~RunSession() = default;
 
+// The run's directory for the key log (and the namespace's resolv.conf), in dir_. The pid in the
+// name: a later run removes the directory of one that was killed.
+bool RunSession::make_dir(mode_t mode) {
+  std::string dir = fmt::format("/tmp/flowaudit-run.{}.XXXXXX", ::getpid());
+  if (::mkdtemp(dir.data()) == nullptr || ::chmod(dir.c_str(), mode) != 0) {
+    sink_.error(fmt::format("run: cannot make a directory in /tmp: {}", std::strerror(errno)));
+    return false;
+  }
+  dir_ = dir;
+  return true;
+}
+
 bool RunSession::open() {
   info_.command = settings_.command;
   info_.network = "netns";
@@ -101,13 +113,7 @@ bool RunSession::open() {
   info_.user = account.name;
   // The key log and the namespace's resolv.conf: a directory only root can change, a key log only
   // the command's user can write (and flowaudit reads through the descriptor opened here).
-  // The pid in the name: a later run removes the directory of one that was killed.
-  std::string dir = fmt::format("/tmp/flowaudit-run.{}.XXXXXX", ::getpid());
-  if (::mkdtemp(dir.data()) == nullptr || ::chmod(dir.c_str(), 0711) != 0) {
-    sink_.error(fmt::format("run: cannot make a directory in /tmp: {}", std::strerror(errno)));
-    return false;
-  }
-  dir_ = dir;
+  if (!make_dir(0711)) return false;
   const std::string keylog = dir_ + "/keylog";
   const std::string resolv = dir_ + "/resolv.conf";
   capture::SandboxCommand command;
@@ -164,12 +170,7 @@ bool RunSession::open_pasta() {
   info_.dns = "pasta's mapping of the host's resolver";
   const passwd* pw = ::getpwuid(::getuid());
   info_.user = pw != nullptr ? pw->pw_name : std::to_string(::getuid());
-  std::string dir = fmt::format("/tmp/flowaudit-run.{}.XXXXXX", ::getpid());
-  if (::mkdtemp(dir.data()) == nullptr) {
-    sink_.error(fmt::format("run: cannot make a directory in /tmp: {}", std::strerror(errno)));
-    return false;
-  }
-  dir_ = dir;
+  if (!make_dir(0700)) return false;
   pcap_ = dir_ + "/pasta.pcap";
   if (settings_.keylog) {
     keylog_ = dir_ + "/keylog";

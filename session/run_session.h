@@ -3,6 +3,8 @@
 // status in the report (result().run).
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,7 @@ class RunSession {
   bool open();
   // Starts CMD, captures until it has ended, completes the audit. False when CMD could not start.
   bool run();
+  bool make_dir(mode_t mode);
   bool open_pasta();
   bool run_pasta();
   [[nodiscard]] const analysis::RunInfo& info() const noexcept { return info_; }

@@ -196,6 +196,22 @@ TEST_CASE("weak-tls.ssl fires on SSL 3.0 and weak-tls stays quiet on TLS 1.3") {
   for (const auto& f : e.findings) CHECK(r.destinations[*f.destination].ip == ip("203.0.113.5"));
 }
 
+// A service as the catalog resolves it from data/companies.yaml: its operator (named by its id),
+// the operator's jurisdiction, the group and the group's jurisdiction; `category` a catalog name.
+std::shared_ptr<analysis::enrich::Service> owned_service(const char* id, const char* jurisdiction, const char* parent,
+                                                         const char* parent_jurisdiction,
+                                                         const char* category = nullptr) {
+  auto s = std::make_shared<analysis::enrich::Service>();
+  s->id = id;
+  s->name = id;
+  if (category != nullptr) s->category = *analysis::enrich::parse_category(category);
+  s->operator_name = id;
+  s->jurisdiction = jurisdiction;
+  s->parent = parent;
+  s->parent_jurisdiction = parent_jurisdiction;
+  return s;
+}
+
 TEST_CASE("china-transfer: the operator rule for entities under Chinese law, the group rule for their foreign siblings") {
   // No committed capture reaches a ByteDance entity outside China; the services are built by hand
   // as the catalog resolves them from data/companies.yaml.
@@ -205,19 +221,9 @@ TEST_CASE("china-transfer: the operator rule for entities under Chinese law, the
   b.flow("203.0.113.12", 443, analysis::packet::kProtoTcp, 900);  // Google LLC (US), group US
   b.flow("203.0.113.13", 443, analysis::packet::kProtoTcp, 900);  // no parent
   auto& r = b.finish();
-  const auto service = [](const char* id, const char* jurisdiction, const char* parent, const char* parent_jurisdiction) {
-    auto s = std::make_shared<analysis::enrich::Service>();
-    s->id = id;
-    s->name = id;
-    s->operator_name = id;
-    s->jurisdiction = jurisdiction;
-    s->parent = parent;
-    s->parent_jurisdiction = parent_jurisdiction;
-    return s;
-  };
   const std::array<std::shared_ptr<analysis::enrich::Service>, 4> services{
-      service("tiktok-pixel", "SG", "ByteDance Ltd.", "CN"), service("volcengine", "CN", "ByteDance Ltd.", "CN"),
-      service("google-analytics", "US", "Alphabet Inc.", "US"), service("stripe", "US", "", "")};
+      owned_service("tiktok-pixel", "SG", "ByteDance Ltd.", "CN"), owned_service("volcengine", "CN", "ByteDance Ltd.", "CN"),
+      owned_service("google-analytics", "US", "Alphabet Inc.", "US"), owned_service("stripe", "US", "", "")};
   for (auto& d : r.destinations) {
     const auto last = d.ip.bytes()[3];
     d.enrichment.emplace();
@@ -252,21 +258,10 @@ TEST_CASE("trackers: a Chinese operator, a foreign entity of a Chinese group and
   b.flow("203.0.113.12", 443, analysis::packet::kProtoTcp, 900);  // Google Analytics (US), group US
   b.flow("203.0.113.13", 443, analysis::packet::kProtoTcp, 900);  // a push service of a Chinese group, abroad
   auto& r = b.finish();
-  const auto service = [](const char* id, const char* category, const char* jurisdiction,
-                          const char* parent_jurisdiction) {
-    auto s = std::make_shared<analysis::enrich::Service>();
-    s->id = id;
-    s->name = id;
-    s->category = *analysis::enrich::parse_category(category);
-    s->operator_name = id;
-    s->jurisdiction = jurisdiction;
-    s->parent = parent_jurisdiction[0] != '\0' ? "Group" : "";
-    s->parent_jurisdiction = parent_jurisdiction;
-    return s;
-  };
   const std::array<std::shared_ptr<analysis::enrich::Service>, 4> services{
-      service("pangle", "ads", "SG", "CN"), service("datarangers", "telemetry", "CN", "CN"),
-      service("google-analytics", "analytics", "US", "US"), service("push-abroad", "push", "SG", "CN")};
+      owned_service("pangle", "SG", "Group", "CN", "ads"), owned_service("datarangers", "CN", "Group", "CN", "telemetry"),
+      owned_service("google-analytics", "US", "Group", "US", "analytics"),
+      owned_service("push-abroad", "SG", "Group", "CN", "push")};
   for (auto& d : r.destinations) {
     d.enrichment.emplace();
     d.enrichment->geo.country = "SG";
