@@ -26,7 +26,7 @@ struct CategoryName {
   Category category;
   std::string_view name;
 };
-constexpr std::array<CategoryName, 19> kCategoryNames{{
+constexpr std::array<CategoryName, 20> kCategoryNames{{
     {Category::kAiChat, "ai-chat"},
     {Category::kAiApi, "ai-api"},
     {Category::kAnalytics, "analytics"},
@@ -46,6 +46,7 @@ constexpr std::array<CategoryName, 19> kCategoryNames{{
     {Category::kCloud, "cloud"},
     {Category::kDnsResolver, "dns-resolver"},
     {Category::kCompanyDomain, "company-domain"},
+    {Category::kConsent, "consent"},
 }};
 
 std::string category_list() {

@@ -76,6 +76,7 @@ enum class Category : std::uint8_t {
   kCloud,            // "cloud": general cloud hosting
   kDnsResolver,      // "dns-resolver": public DNS resolvers (Do53, DoH, DoT)
   kCompanyDomain,    // "company-domain": a company's general domains, purpose not known (a fallback)
+  kConsent,          // "consent": consent management platforms (cookie banners and their consent logs)
 };
 
 [[nodiscard]] std::string_view category_name(Category c) noexcept;

@@ -355,7 +355,8 @@ TEST_SUITE("analysis.enrich.service_catalog") {
   TEST_CASE("categories round-trip through their names") {
     for (const auto name : {"ai-chat", "ai-api", "analytics", "attribution", "ads", "apm", "crash-reporting",
                             "fingerprinting", "identity", "telemetry", "feature-flags", "customer-support",
-                            "anti-bot", "push", "payments", "cdn", "cloud", "dns-resolver"}) {
+                            "anti-bot", "push", "payments", "cdn", "cloud", "dns-resolver", "company-domain",
+                            "consent"}) {
       const auto c = enrich::parse_category(name);
       REQUIRE(c.has_value());
       CHECK(enrich::category_name(*c) == name);
