@@ -240,6 +240,10 @@ TEST_SUITE("catalog claims") {
         {"app.unleash-hosted.com", "bricks-software", "feature-flags"},
         {"www.1688.com", "alibaba", "company-domain"},
         {"www.toutiao.com", "bytedance", "company-domain"},
+        // Registry verification, second round: LinkedIn's own domains, Huawei push SDK provider.
+        {"www.linkedin.com", "linkedin", "company-domain"},
+        {"static.licdn.com", "linkedin", "company-domain"},
+        {"push-api.cloud.huawei.com", "huawei-software", "push"},
     };
     for (const auto& e : kSample) {
       CAPTURE(e.name);
