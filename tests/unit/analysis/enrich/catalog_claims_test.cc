@@ -180,7 +180,7 @@ TEST_SUITE("catalog claims") {
         {"o1.ingest.sentry.io", "sentry", "crash-reporting"},
         {"crashlyticsreports-pa.googleapis.com", "google", "crash-reporting"},
         {"fp-it.fengkongcloud.com", "shumei", "fingerprinting"},
-        {"verify.cmpassport.com", "china-mobile", "identity"},
+        {"verify.cmpassport.com", "china-mobile-internet", "identity"},
         {"log.snssdk.com", "bytedance", "telemetry"},
         {"mcs.snssdk.com", "bytedance", "telemetry"},
         {"mobile.events.data.microsoft.com", "microsoft", "telemetry"},
@@ -192,9 +192,9 @@ TEST_SUITE("catalog claims") {
         {"fcm.googleapis.com", "google", "push"},
         {"api.jpush.cn", "jiguang", "push"},
         {"sdk.fra-01.braze.eu", "braze", "push"},
-        {"api.push.oppomobile.com", "oppo", "push"},
+        {"api.push.oppomobile.com", "heytap", "push"},
         {"api-push.vivo.com.cn", "vivo", "push"},
-        {"push-api.cloud.honor.com", "honor", "push"},
+        {"push-api.cloud.honor.com", "honor-software", "push"},
         {"device-api.urbanairship.com", "airship", "push"},
         {"api-01.moengage.com", "moengage", "push"},
         {"js.stripe.com", "stripe", "payments"},
@@ -212,7 +212,7 @@ TEST_SUITE("catalog claims") {
         {"cdn-global.configcat.com", "configcat", "feature-flags"},
         {"api.statsigcdn.com", "statsig", "feature-flags"},
         {"combine.asnapieu.com", "airship", "push"},
-        {"server-api-push.meizu.com", "meizu", "push"},
+        {"server-api-push.meizu.com", "xingji-meizu", "push"},
         {"api-production.8-lives-cat.io", "revenuecat", "payments"},
         {"cdn.paddle.com", "paddle", "payments"},
         {"client.crisp.chat", "crisp", "customer-support"},
@@ -240,6 +240,10 @@ TEST_SUITE("catalog claims") {
         {"app.unleash-hosted.com", "bricks-software", "feature-flags"},
         {"www.1688.com", "alibaba", "company-domain"},
         {"www.toutiao.com", "bytedance", "company-domain"},
+        // Registry verification, second round: LinkedIn's own domains, Huawei push SDK provider.
+        {"www.linkedin.com", "linkedin", "company-domain"},
+        {"static.licdn.com", "linkedin", "company-domain"},
+        {"push-api.cloud.huawei.com", "huawei-software", "push"},
     };
     for (const auto& e : kSample) {
       CAPTURE(e.name);
