@@ -77,6 +77,7 @@ enum class Category : std::uint8_t {
   kDnsResolver,      // "dns-resolver": public DNS resolvers (Do53, DoH, DoT)
   kCompanyDomain,    // "company-domain": a company's general domains, purpose not known (a fallback)
   kConsent,          // "consent": consent management platforms (cookie banners and their consent logs)
+  kLocation,         // "location": location SDKs, location data brokers and IP geolocation lookup APIs
 };
 
 [[nodiscard]] std::string_view category_name(Category c) noexcept;
