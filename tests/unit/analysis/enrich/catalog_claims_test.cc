@@ -259,6 +259,17 @@ TEST_SUITE("catalog claims") {
         {"www.linkedin.com", "linkedin", "company-domain"},
         {"static.licdn.com", "linkedin", "company-domain"},
         {"push-api.cloud.huawei.com", "huawei-software", "push"},
+        // OEM pass (oem-seventh.yaml): OPPO mainland domains keep the mainland entity, the HeyTap
+        // overseas domains name HEYTAP PTE. LTD., and the push/ad SDK hosts stay more specific.
+        {"conn1.oppomobile.com", "oppo", "company-domain"},
+        {"httpdns.push.heytapmobi.com", "heytap", "push"},
+        {"uapi.ads.heytapmobi.com", "oppo", "ads"},
+        {"iot-app-fr.heytapmobile.com", "oppo", "company-domain"},
+        {"www.heytapmobile.com", "heytap-sg", "company-domain"},
+        {"push.samsungosp.com", "samsung-electronics", "push"},
+        {"www.samsungknox.com", "samsung-electronics", "company-domain"},
+        {"ravm.tv", "roku", "company-domain"},
+        {"lgappstv.com", "lg-electronics", "company-domain"},
     };
     for (const auto& e : kSample) {
       CAPTURE(e.name);
