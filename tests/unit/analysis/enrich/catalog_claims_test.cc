@@ -270,6 +270,18 @@ TEST_SUITE("catalog claims") {
         {"www.samsungknox.com", "samsung-electronics", "company-domain"},
         {"ravm.tv", "roku", "company-domain"},
         {"lgappstv.com", "lg-electronics", "company-domain"},
+        // Seventh pass, long-tail and legacy mobile SDKs (sdk-seventh.yaml).
+        {"cws.conviva.com", "conviva", "analytics"},
+        {"img.litix.io", "mux", "analytics"},
+        {"nqs.nice264.com", "npaw", "analytics"},
+        {"ssl.p.jwpcdn.com", "jwplayer", "analytics"},
+        {"api.apptentive.com", "apptentive", "customer-support"},
+        {"api.keen.io", "keen-io", "analytics"},
+        {"e.apsalar.com", "singular", "attribution"},
+        {"events.uber.com", "uber", "company-domain"},
+        {"ad.cauly.co.kr", "futurestream-networks", "ads"},
+        {"appload.ingest.crittercism.com", "vmware", "crash-reporting"},
+        {"prov.alphonso.tv", "alphonso", "ads"},
     };
     for (const auto& e : kSample) {
       CAPTURE(e.name);
