@@ -85,7 +85,8 @@ enum class Category : std::uint8_t {
 // ai-chat and ai-api.
 [[nodiscard]] bool is_ai(Category c) noexcept;
 // Categories that collect data about the user or device: analytics, attribution, ads, apm,
-// crash-reporting, fingerprinting, identity, telemetry, feature-flags, customer-support, anti-bot, push.
+// crash-reporting, fingerprinting, identity, telemetry, feature-flags, customer-support, anti-bot, push,
+// location.
 [[nodiscard]] bool is_tracker(Category c) noexcept;
 
 // A legal entity. jurisdiction is the country of its seat: for an offshore-registered holding run from
