@@ -53,10 +53,12 @@ TEST_SUITE("e2e") {
                      "modules name it for acme: left out of all") != std::string::npos);
     CHECK(r.out.find("note: modules/acmeBidAdapter.js:7: acmeBidAdapter: host built at run time "
                      "('${region}.acme-ssp.com')") != std::string::npos);
-    CHECK(r.out.find("prebid: already in the catalog: 1; conflicts: 1; dropped: another party's domain: 1; dropped: "
-                     "excluded by the map: 1; dropped: local or an address: 1; dropped: stage or test host: 2; "
-                     "imported: 6; named by modules of two companies: 2; run-time hosts: 1; scheme-only literals: 1; "
-                     "urls: 14") != std::string::npos);
+    CHECK(r.out.find("conflict: px.zeta-cdn.net: modules/acmeBidAdapter.js:18 says acme (acmeBidAdapter); "
+                     "zetaIdSystem maps zeta-cdn.net to zeta: left out") != std::string::npos);
+    CHECK(r.out.find("prebid: already in the catalog: 1; beneath another company's map domain: 1; conflicts: 1; "
+                     "dropped: another party's domain: 1; dropped: excluded by the map: 1; dropped: local or an "
+                     "address: 1; dropped: stage or test host: 2; imported: 7; named by modules of two companies: 2; "
+                     "run-time hosts: 1; scheme-only literals: 1; urls: 15") != std::string::npos);
 
     std::vector<CatalogError> errors;
     const auto c = ServiceCatalog::load_default(data, errors);
@@ -81,6 +83,7 @@ TEST_SUITE("e2e") {
     CHECK(id_of("c.acme-ssp.com") == "-");                              // a path, not a URL
     CHECK(id_of("sync.both-parties.com") == "-");                       // two companies
     CHECK(id_of("px.acme-shared.com") == "hand");                       // the catalog wins
+    CHECK(id_of("px.zeta-cdn.net") == "prebid-zeta-id-system");         // beneath zeta's map domain
     const auto* acme = c->find("prebid-acme-bid-adapter");
     REQUIRE(acme != nullptr);
     CHECK(acme->name == "Acme SSP (Prebid bidder)");

@@ -15,3 +15,4 @@ const BOTH = 'https://sync.both-parties.com/s';
 const ratio = width / height / 2; const NOT_A_URL = 'a/b//c.acme-ssp.com';
 export function isPrebidUrl(u) { return u.startsWith('https://'); }
 // The old endpoint was 'https://legacy.acme-ssp.com/bid' /* and "https://older.acme-ssp.com" */
+const ZETA_PIXEL = 'https://px.zeta-cdn.net/p';
