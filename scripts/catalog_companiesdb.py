@@ -59,13 +59,13 @@ CATEGORIES = {
 FALLBACK = {"company-domain", "cloud", "cdn"}
 
 
-def load_catalog(data):
-    """Every name of the other catalog files: (kind, name) -> (id, company, category, file)."""
+def load_catalog(data, out=OUT):
+    """Every name of the catalog files but `out`: (kind, name) -> (id, company, category, file)."""
     companies = {c["id"]: c for c in yaml.safe_load(open(os.path.join(data, "companies.yaml")))["companies"]}
     claimed = {}
     services_dir = os.path.join(data, "services")
     for fn in sorted(os.listdir(services_dir)):
-        if not fn.endswith(".yaml") or fn == OUT:
+        if not fn.endswith(".yaml") or fn == out:
             continue
         for s in (yaml.safe_load(open(os.path.join(services_dir, fn))) or {}).get("services") or []:
             owner = s.get("company") or s.get("operator", "")
