@@ -918,6 +918,7 @@ class Writer {
         "UDP of no known protocol",
         "An inspection limit was crossed (oversized HTTP head or TLS handshake, TCP reordering): what the "
         "flow sent may be hidden",
+        "TLS whose keys were not in the key log: what it sent could not be decrypted",
     };
     std::uint64_t total = 0;
     for (std::size_t i = 1; i < c.blind_spots.size(); ++i) total += c.blind_spots[i];

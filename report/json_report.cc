@@ -366,6 +366,32 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
     } else {
       w.null_field("tls");
     }
+    if (d != nullptr && d->decryption) {
+      // What decrypting the flow found; never a secret.
+      const auto& x = *d->decryption;
+      w.key("decryption");
+      w.begin_object();
+      w.field("keys", x.keys_found);
+      if (x.hello_seen) {
+        w.field("version", analysis::tls::version_name(x.version));
+        w.field("cipher", analysis::tls::cipher_name(x.suite));
+      } else {
+        w.null_field("version");
+        w.null_field("cipher");
+      }
+      w.string_or_null("client_stopped", x.stop[0] == analysis::decrypt::DecryptStop::kNone
+                                             ? std::string_view() : analysis::decrypt::to_string(x.stop[0]));
+      w.string_or_null("server_stopped", x.stop[1] == analysis::decrypt::DecryptStop::kNone
+                                             ? std::string_view() : analysis::decrypt::to_string(x.stop[1]));
+      w.field("records_decrypted", x.records_opened[0] + x.records_opened[1]);
+      w.field("encrypted_bytes", x.protected_bytes[0] + x.protected_bytes[1]);
+      w.field("decrypted_bytes", x.opened_bytes[0] + x.opened_bytes[1]);
+      w.field("application_bytes_out", x.app_bytes[0]);
+      w.field("application_bytes_in", x.app_bytes[1]);
+      w.field("key_updates", static_cast<std::uint64_t>(x.key_updates));
+      w.field("early_data", x.early_data);
+      w.end_object();
+    }
     if (d != nullptr && d->http) {
       const auto& h = *d->http;
       w.key("http");

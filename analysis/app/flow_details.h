@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "analysis/app/unnamed_reason.h"
+#include "analysis/decrypt/decrypt_facts.h"
 #include "core/ip_address.h"
 #include "core/timestamp.h"
 
@@ -41,8 +42,9 @@ enum class BlindSpot : std::uint8_t {
   kQuicUndecryptable,
   kUdpUnknown,
   kInspectionLimit,
+  kEncryptedNoKeys,  // decryption was asked for (a key log), and the log had no keys for this flow
 };
-inline constexpr std::size_t kBlindSpotKinds = 7;  // values of BlindSpot, kNone included
+inline constexpr std::size_t kBlindSpotKinds = 8;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
 // Which limit an inspection-limit flow crossed (the first one; a report's blind_spot_reason).
@@ -128,6 +130,7 @@ struct FlowDetails {
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;
   std::unique_ptr<ProxyDetails> proxy;  // the flow went through an HTTP or SOCKS proxy
+  std::unique_ptr<decrypt::DecryptFacts> decryption;  // a key log was given and the flow is TLS
 };
 
 // A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can

@@ -44,6 +44,9 @@ constexpr Label kLabels[] = {
     {"EXPORTER_SECRET", -1},
     {"EARLY_EXPORTER_SECRET", -1},
     {"EARLY_EXPORTER_MASTER_SECRET", -1},
+    // OpenSSL 3 logs the secrets after a KeyUpdate under these: flowaudit derives them itself.
+    {"CLIENT_TRAFFIC_SECRET_N", -1},
+    {"SERVER_TRAFFIC_SECRET_N", -1},
 };
 
 }  // namespace
@@ -133,7 +136,7 @@ KeyLogLoad KeyLog::add_text(std::string_view text, std::string_view origin) {
       case LineResult::kMalformed:
         ++load.malformed;
         if (load.problems.size() < kMaxProblems)
-          load.problems.push_back(std::string(origin) + ":" + std::to_string(line_no) + ": " + why);
+          load.problems.push_back("line " + std::to_string(line_no) + ": " + why);
         break;
     }
   }
