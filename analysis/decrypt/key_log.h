@@ -41,7 +41,7 @@ struct TlsSecrets {
 };
 
 // What reading one source of key lines found; `problems` holds the first few malformed lines as
-// "ORIGIN:LINE: why" (never the line itself: it may hold a secret).
+// "line N: why" (never the line itself: it may hold a secret).
 struct KeyLogLoad {
   std::uint64_t lines = 0;
   std::uint64_t keys = 0;        // key lines stored
