@@ -258,6 +258,7 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
       if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
       if (d.decryption) copy.decryption = std::make_unique<decrypt::DecryptFacts>(*d.decryption);
+      if (d.requests) copy.requests = std::make_unique<app::HttpExchanges>(*d.requests);
       app::classify_blind_spot(row, copy);
     }
     if (const auto it = tunnels_.find(first.id); it != tunnels_.end()) row.tunnel = it->second;

@@ -392,6 +392,32 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.field("early_data", x.early_data);
       w.end_object();
     }
+    if (d != nullptr && d->requests) {
+      // Every reconstructed request; bodies are never written, only their sizes.
+      w.key("requests");
+      w.begin_array();
+      for (const auto& e : d->requests->list) {
+        w.begin_object();
+        w.field("method", e.method);
+        w.field("scheme", d->requests->scheme);
+        w.string_or_null("authority", e.authority);
+        w.field("path", core::redact_target(e.path, options.redact));
+        if (e.status != 0) {
+          w.field("status", static_cast<std::uint64_t>(e.status));
+        } else {
+          w.null_field("status");
+        }
+        w.string_or_null("request_content_type", e.request_content_type);
+        w.string_or_null("request_content_encoding", e.request_content_encoding);
+        w.field("request_body_bytes", e.request_body_bytes);
+        w.string_or_null("response_content_type", e.response_content_type);
+        w.string_or_null("response_content_encoding", e.response_content_encoding);
+        w.field("response_body_bytes", e.response_body_bytes);
+        w.field("upgrade", e.upgrade);
+        w.end_object();
+      }
+      w.end_array();
+    }
     if (d != nullptr && d->http) {
       const auto& h = *d->http;
       w.key("http");

@@ -77,8 +77,8 @@ void key_log_warnings(const analysis::decrypt::KeyLogLoad& load, std::string_vie
 
 void AuditSession::add_secrets(std::span<const std::uint8_t> text, const std::string& origin) {
   if (!keys_) keys_ = std::make_shared<analysis::decrypt::KeyLog>();
-  const auto load = keys_->add_text(
-      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), origin);
+  // A char view of the same bytes (character types may alias).
+  const auto load = keys_->add_text(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
   key_log_warnings(load, origin, warnings_);
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/app/http/http1_connection.h"
 #include "analysis/app/unnamed_reason.h"
 #include "analysis/decrypt/decrypt_facts.h"
 #include "core/ip_address.h"
@@ -122,6 +123,14 @@ struct ProxyDetails {
 
 // Allocated per flow that has something to say; the parts only where they apply, so a DNS or an
 // unknown flow costs a few bytes.
+// The HTTP exchanges of one flow, in order (http::Exchange: method, authority, path, status, types,
+// encodings, body sizes; request bodies kept, bounded, for inspection and never reported).
+struct HttpExchanges {
+  std::string_view scheme;  // "https" (decrypted) or "http"
+  std::vector<http::Exchange> list;
+  std::uint64_t dropped = 0;  // past http::Http1Connection::kMaxExchanges
+};
+
 struct FlowDetails {
   AppProtocol app = AppProtocol::kUnknown;
   BlindSpot blind_spot = BlindSpot::kNone;
@@ -131,6 +140,7 @@ struct FlowDetails {
   std::unique_ptr<QuicDetails> quic;
   std::unique_ptr<ProxyDetails> proxy;  // the flow went through an HTTP or SOCKS proxy
   std::unique_ptr<decrypt::DecryptFacts> decryption;  // a key log was given and the flow is TLS
+  std::unique_ptr<HttpExchanges> requests;  // every HTTP request reconstructed (decrypted or plaintext)
 };
 
 // A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can

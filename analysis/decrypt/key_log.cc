@@ -109,7 +109,7 @@ bool KeyLog::add_line(std::string_view line) {
   return parse_line(line, &why) == LineResult::kStored;
 }
 
-KeyLogLoad KeyLog::add_text(std::string_view text, std::string_view origin) {
+KeyLogLoad KeyLog::add_text(std::string_view text) {
   KeyLogLoad load;
   if (text.size() > kMaxBytes) {
     text = text.substr(0, kMaxBytes);
@@ -186,7 +186,7 @@ bool load_key_log_file(const std::string& path, KeyLog& log, KeyLogLoad& load, b
     }
   }
   ::close(fd);
-  load = log.add_text(text, path);
+  load = log.add_text(text);
   load.limit_reached = load.limit_reached || truncated;
   return true;
 }

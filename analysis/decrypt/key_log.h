@@ -58,9 +58,9 @@ class KeyLog {
   static constexpr std::size_t kMaxSessions = 2'000'000;     // client randoms in all
   static constexpr std::size_t kMaxProblems = 5;
 
-  // Adds the key lines of `text` (a whole file, or a Decryption Secrets Block). `origin` names the
-  // source in problems ("keys.log", "capture.pcapng DSB #2"). Comments and blank lines are skipped.
-  KeyLogLoad add_text(std::string_view text, std::string_view origin);
+  // Adds the key lines of `text` (a whole file, or a Decryption Secrets Block). Comments and blank
+  // lines are skipped.
+  KeyLogLoad add_text(std::string_view text);
   // Adds one line (no newline); false if it is not a valid key line.
   bool add_line(std::string_view line);
 

@@ -4,6 +4,7 @@
 
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/app/tls/fingerprint.h"
+#include "analysis/app/http/http1_connection.h"
 
 namespace flowaudit::analysis::tls {
 namespace {
@@ -48,12 +49,17 @@ app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client)
 
 }  // namespace
 
-// The plaintext of a decrypted flow goes here. HTTP reconstruction reads it (next step); until
-// then only the decryptor's counts are kept.
+// The plaintext of a decrypted flow goes to the HTTP/1.x reader. HTTP/2 (ALPN h2) is framed
+// differently: until its reader exists the flow's requests are not reconstructed, and the report
+// says so (flows[].decryption.application).
 struct TlsHandler::Decryption final : decrypt::PlaintextSink {
   explicit Decryption(const decrypt::KeyLog& keys) : decryptor(keys) {}
-  void on_plaintext(std::uint8_t /*sender*/, std::span<const std::uint8_t> /*data*/) override {}
+  void on_plaintext(std::uint8_t sender, std::span<const std::uint8_t> data) override {
+    if (!http2) http1.on_bytes(sender == 0, data);
+  }
   decrypt::TlsDecryptor decryptor;
+  http::Http1Connection http1;
+  bool http2 = false;
 };
 
 TlsHandler::TlsHandler() noexcept = default;
@@ -67,6 +73,9 @@ std::uint64_t TlsHandler::stream_budget(const app::AppContext& ctx) const noexce
 
 void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
   if (!decryption_) decryption_ = std::make_unique<Decryption>(*ctx.config.keys);
+  if (const auto it = ctx.details.find(f.id); it != ctx.details.end() && it->second.tls) {
+    decryption_->http2 = it->second.tls->alpn == "h2";
+  }
   decrypt::TlsDecryptor& dec = decryption_->decryptor;
   dec.on_stream(sender == f.client ? 0 : 1, bytes, *decryption_);
   if (dec.stopped(0) && dec.stopped(1)) finish_decryption(ctx, f);
@@ -81,6 +90,13 @@ void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
   app::FlowDetails& d = ctx.details_for(f);
   d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
+  auto& exchanges = decryption_->http1.exchanges();
+  if (!exchanges.empty()) {
+    d.requests = std::make_unique<app::HttpExchanges>();
+    d.requests->scheme = "https";
+    d.requests->list = std::move(exchanges);
+    d.requests->dropped = decryption_->http1.dropped();
+  }
   if (facts.records_opened[0] + facts.records_opened[1] > 0) ++ctx.stats.tls_decrypted;
   const bool no_keys = facts.stop[0] == decrypt::DecryptStop::kNoKeys || facts.stop[1] == decrypt::DecryptStop::kNoKeys;
   if (no_keys) app::mark_blind_spot(d, app::BlindSpot::kEncryptedNoKeys);
