@@ -121,7 +121,7 @@ bool AuditSession::auditor_options(analysis::AuditOptions& options) {
   // read; decryption is asked for (every TLS flow without keys is a blind spot) with --keylog.
   if (!keys_) keys_ = std::make_shared<analysis::decrypt::KeyLog>();
   options.app.keys = keys_;
-  options.app.decryption_asked = !s.keylogs.empty();
+  options.app.decryption_asked = !s.keylogs.empty() || s.keys_expected;
   return true;
 }
 

@@ -49,6 +49,9 @@ struct Settings {
   std::string app;
   bool no_redact = false;
   std::vector<std::string> keylogs;  // --keylog FILE: TLS secrets (NSS key log format)
+  // `run` hands the command a key log: every TLS flow is expected to decrypt, and one whose keys
+  // never came is a blind spot (encrypted-no-keys), as with --keylog.
+  bool keys_expected = false;
 };
 
 // --fail-on: nullopt for "never".

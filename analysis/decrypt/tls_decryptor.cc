@@ -54,8 +54,17 @@ void TlsDecryptor::on_stream(std::uint8_t sender, std::span<const std::uint8_t> 
   d.buffer.insert(d.buffer.end(), bytes.begin(), bytes.end());
   const bool hello_before = facts_.hello_seen;
   process(sender, sink);
-  // Client records held until the ServerHello said which keys they need.
-  if (sender == 1 && !hello_before && facts_.hello_seen && !dir_[0].buffer.empty()) process(0, sink);
+  // Client records held until the ServerHello said which keys they need; a direction waiting for
+  // its keys tries again whenever the flow moves (the key log may have grown since).
+  Direction& other = dir_[sender ^ 1];
+  const bool hello_now = sender == 1 && !hello_before && facts_.hello_seen;
+  if (!other.stopped && !other.buffer.empty() && (hello_now || other.waiting)) process(sender ^ 1, sink);
+}
+
+void TlsDecryptor::finish() noexcept {
+  for (std::uint8_t s = 0; s < 2; ++s) {
+    if (dir_[s].waiting) stop(s, DecryptStop::kNoKeys);
+  }
 }
 
 void TlsDecryptor::process(std::uint8_t sender, PlaintextSink& sink) {
@@ -74,14 +83,26 @@ void TlsDecryptor::process(std::uint8_t sender, PlaintextSink& sink) {
     // A client's protected record before the ServerHello (0-RTT): its keys depend on the suite the
     // server picks, so it waits, within kMaxHeldBytes.
     if (sender == 0 && type == kApplicationData && !facts_.hello_seen) break;
+    // Keys are looked up when the first protected record needs them. In a live capture the app
+    // writes its key log a moment after the packets go out: the record waits, within
+    // kMaxHeldBytes, and finish() makes a wait that never ended a no-keys stop.
+    const bool protects = type == kApplicationData || (type == kChangeCipherSpec && !tls13_);
+    if (protects && d.phase == Phase::kClear && secrets_ == nullptr && facts_.hello_seen && client_random_seen_) {
+      secrets_ = keys_->find(client_random_);
+      if (secrets_ == nullptr) {
+        d.waiting = true;
+        break;
+      }
+    }
+    d.waiting = false;
     const auto body = std::span<const std::uint8_t>(h + 5, len);
     pos += 5 + len;
     if (!one_record(sender, type, version, body, sink)) return;
   }
   if (d.stopped) return;
   d.buffer.erase(d.buffer.begin(), d.buffer.begin() + static_cast<std::ptrdiff_t>(pos));
-  const std::size_t limit = facts_.hello_seen ? kMaxRecordBuffer : kMaxHeldBytes;
-  if (d.buffer.size() > limit) stop(sender, DecryptStop::kLimit);
+  const std::size_t limit = facts_.hello_seen && !d.waiting ? kMaxRecordBuffer : kMaxHeldBytes;
+  if (d.buffer.size() > limit) stop(sender, d.waiting ? DecryptStop::kNoKeys : DecryptStop::kLimit);
 }
 
 bool TlsDecryptor::install_keys(std::uint8_t sender) {

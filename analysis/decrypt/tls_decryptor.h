@@ -34,6 +34,8 @@ class TlsDecryptor {
   explicit TlsDecryptor(const KeyLog& keys) : keys_(&keys) {}
 
   void on_stream(std::uint8_t sender, std::span<const std::uint8_t> bytes, PlaintextSink& sink);
+  // The flow ended or stopped being read: a direction still waiting for its keys stops with no-keys.
+  void finish() noexcept;
   [[nodiscard]] const DecryptFacts& facts() const noexcept { return facts_; }
   [[nodiscard]] bool stopped(std::uint8_t sender) const noexcept { return dir_[sender & 1].stopped; }
 
@@ -47,6 +49,7 @@ class TlsDecryptor {
     RecordOpener opener;
     RecordOpener next;        // TLS 1.3 client: handshake keys while early data is tried
     bool stopped = false;
+    bool waiting = false;     // a protected record waits for keys not in the log yet (live capture)
   };
 
   void process(std::uint8_t sender, PlaintextSink& sink);

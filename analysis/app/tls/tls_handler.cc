@@ -87,6 +87,7 @@ void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sende
 void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   if (decryption_over_ || !decryption_) return;
   decryption_over_ = true;
+  decryption_->decryptor.finish();
   const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
   app::FlowDetails& d = ctx.details_for(f);
   d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
