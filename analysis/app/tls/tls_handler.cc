@@ -5,6 +5,7 @@
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/app/tls/fingerprint.h"
 #include "analysis/app/http/http1_connection.h"
+#include "analysis/app/http/http2_connection.h"
 
 namespace flowaudit::analysis::tls {
 namespace {
@@ -55,11 +56,15 @@ app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client)
 struct TlsHandler::Decryption final : decrypt::PlaintextSink {
   explicit Decryption(const decrypt::KeyLog& keys) : decryptor(keys) {}
   void on_plaintext(std::uint8_t sender, std::span<const std::uint8_t> data) override {
-    if (!http2) http1.on_bytes(sender == 0, data);
+    if (http2) {
+      http2->on_bytes(sender == 0, data);
+    } else {
+      http1.on_bytes(sender == 0, data);
+    }
   }
   decrypt::TlsDecryptor decryptor;
   http::Http1Connection http1;
-  bool http2 = false;
+  std::unique_ptr<http::Http2Connection> http2;  // ALPN h2
 };
 
 TlsHandler::TlsHandler() noexcept = default;
@@ -74,7 +79,7 @@ std::uint64_t TlsHandler::stream_budget(const app::AppContext& ctx) const noexce
 void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
   if (!decryption_) decryption_ = std::make_unique<Decryption>(*ctx.config.keys);
   if (const auto it = ctx.details.find(f.id); it != ctx.details.end() && it->second.tls) {
-    decryption_->http2 = it->second.tls->alpn == "h2";
+    if (it->second.tls->alpn == "h2" && !decryption_->http2) decryption_->http2 = std::make_unique<http::Http2Connection>();
   }
   decrypt::TlsDecryptor& dec = decryption_->decryptor;
   dec.on_stream(sender == f.client ? 0 : 1, bytes, *decryption_);
@@ -91,12 +96,12 @@ void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
   app::FlowDetails& d = ctx.details_for(f);
   d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
-  auto& exchanges = decryption_->http1.exchanges();
+  auto& exchanges = decryption_->http2 ? decryption_->http2->exchanges() : decryption_->http1.exchanges();
   if (!exchanges.empty()) {
     d.requests = std::make_unique<app::HttpExchanges>();
     d.requests->scheme = "https";
     d.requests->list = std::move(exchanges);
-    d.requests->dropped = decryption_->http1.dropped();
+    d.requests->dropped = decryption_->http2 ? decryption_->http2->dropped() : decryption_->http1.dropped();
   }
   if (facts.records_opened[0] + facts.records_opened[1] > 0) ++ctx.stats.tls_decrypted;
   const bool no_keys = facts.stop[0] == decrypt::DecryptStop::kNoKeys || facts.stop[1] == decrypt::DecryptStop::kNoKeys;
