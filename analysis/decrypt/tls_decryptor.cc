@@ -171,11 +171,9 @@ bool TlsDecryptor::one_record(std::uint8_t sender, std::uint8_t type, std::uint1
   Direction& d = dir_[sender];
   if (d.phase == Phase::kClear) {
     if (type == kChangeCipherSpec) {
-      if (tls13_) return true;  // middlebox compatibility (RFC 8446 §D.4): not a key change
-      if (!facts_.hello_seen) {
-        stop(sender, DecryptStop::kMalformed);
-        return false;
-      }
+      // TLS 1.3's middlebox compatibility (RFC 8446 §D.4) is not a key change, nor is the one both
+      // sides send around a HelloRetryRequest, before the real ServerHello; TLS 1.2's comes after it.
+      if (tls13_ || !facts_.hello_seen) return true;
       return install_keys(sender);
     }
     if (type == kHandshake) {

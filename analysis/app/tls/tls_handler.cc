@@ -1,6 +1,7 @@
 #include "analysis/app/tls/tls_handler.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/app/tls/fingerprint.h"
@@ -55,7 +56,29 @@ app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client)
 // says so (flows[].decryption.application).
 struct TlsHandler::Decryption final : decrypt::PlaintextSink {
   explicit Decryption(const decrypt::KeyLog& keys) : decryptor(keys) {}
+  // HTTP/2 or HTTP/1.x is decided by the client's first bytes (the HTTP/2 preface, RFC 9113 §3.4):
+  // TLS 1.3 carries ALPN encrypted, so the ServerHello cannot tell. Server bytes that come first
+  // wait for that decision, within kMaxUndecided.
+  static constexpr std::size_t kMaxUndecided = 64 * 1024;
   void on_plaintext(std::uint8_t sender, std::span<const std::uint8_t> data) override {
+    if (!decided) {
+      if (sender != 0) {
+        if (held.size() + data.size() <= kMaxUndecided) held.insert(held.end(), data.begin(), data.end());
+        return;
+      }
+      static constexpr std::string_view kPreface = "PRI * HTTP/2.0";
+      const std::size_t n = std::min(data.size(), kPreface.size());
+      if (std::memcmp(data.data(), kPreface.data(), n) == 0 && !http2) http2 = std::make_unique<http::Http2Connection>();
+      decided = true;
+      feed(0, data);
+      if (!held.empty()) feed(1, held);
+      held.clear();
+      held.shrink_to_fit();
+      return;
+    }
+    feed(sender, data);
+  }
+  void feed(std::uint8_t sender, std::span<const std::uint8_t> data) {
     if (http2) {
       http2->on_bytes(sender == 0, data);
     } else {
@@ -64,7 +87,9 @@ struct TlsHandler::Decryption final : decrypt::PlaintextSink {
   }
   decrypt::TlsDecryptor decryptor;
   http::Http1Connection http1;
-  std::unique_ptr<http::Http2Connection> http2;  // ALPN h2
+  std::unique_ptr<http::Http2Connection> http2;
+  bool decided = false;
+  std::vector<std::uint8_t> held;
 };
 
 TlsHandler::TlsHandler() noexcept = default;
@@ -78,9 +103,6 @@ std::uint64_t TlsHandler::stream_budget(const app::AppContext& ctx) const noexce
 
 void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
   if (!decryption_) decryption_ = std::make_unique<Decryption>(*ctx.config.keys);
-  if (const auto it = ctx.details.find(f.id); it != ctx.details.end() && it->second.tls) {
-    if (it->second.tls->alpn == "h2" && !decryption_->http2) decryption_->http2 = std::make_unique<http::Http2Connection>();
-  }
   decrypt::TlsDecryptor& dec = decryption_->decryptor;
   dec.on_stream(sender == f.client ? 0 : 1, bytes, *decryption_);
   if (dec.stopped(0) && dec.stopped(1)) finish_decryption(ctx, f);
