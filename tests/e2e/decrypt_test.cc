@@ -116,3 +116,32 @@ TEST_CASE("e2e: without keys nothing changes" * doctest::test_suite("e2e")) {
 }
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_CASE("e2e: HTTP/2 over TLS 1.3 after a HelloRetryRequest: both requests of the connection" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({source_path("tests/data/decrypt/h2-hrr.pcapng")});
+  const object* flow = nullptr;
+  for (const auto& v : report.at("flows").as_array()) {
+    if (v.as_object().at("app_protocol") == "tls") flow = &v.as_object();
+  }
+  REQUIRE(flow != nullptr);
+  const auto& x = flow->at("decryption").as_object();
+  CHECK(x.at("keys") == true);
+  CHECK(x.at("version") == "TLS 1.3");
+  CHECK(x.at("client_stopped").is_null());
+  CHECK(x.at("server_stopped").is_null());
+  const auto& requests = flow->at("requests").as_array();
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].at("method") == "POST");
+  CHECK(requests[0].at("authority") == "chat.deepseek.com");
+  CHECK(requests[0].at("path") == "/api/v0/status");
+  CHECK(get_int(requests[0].at("status")) == 200);
+  CHECK(get_int(requests[0].at("request_body_bytes")) == 26);
+  CHECK(requests[1].at("path") == "/api/v0/chat/completion");
+  CHECK(get_int(requests[1].at("status")) == 404);
+  CHECK(requests[1].at("response_content_type") == "text/html; charset=UTF-8");
+}
+
+}  // namespace flowaudit::e2e
