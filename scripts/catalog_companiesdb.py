@@ -43,7 +43,7 @@ COMPANIES = {
     "optimizely": "optimizely", "adform": "adform", "the_trade_desk": "trade-desk",
     "integral_ad_science": "integral-ad-science", "tencent": "tencent", "baidu": "baidu", "alibaba": "alibaba",
     # third tracker pass (issue 14)
-    "crisp": "crisp", "customer.io": "customerio", "dynatrace": "dynatrace", "livechat": "text-sa",
+    "crisp": "crisp", "customer.io": "customerio", "dynatrace": "dynatrace", "livechat": "text-inc",
     "smartlook": "smartlook", "urban_airship": "airship", "line": "ly-corp",
 }
 

@@ -26,7 +26,7 @@ struct CategoryName {
   Category category;
   std::string_view name;
 };
-constexpr std::array<CategoryName, 19> kCategoryNames{{
+constexpr std::array<CategoryName, 21> kCategoryNames{{
     {Category::kAiChat, "ai-chat"},
     {Category::kAiApi, "ai-api"},
     {Category::kAnalytics, "analytics"},
@@ -46,6 +46,8 @@ constexpr std::array<CategoryName, 19> kCategoryNames{{
     {Category::kCloud, "cloud"},
     {Category::kDnsResolver, "dns-resolver"},
     {Category::kCompanyDomain, "company-domain"},
+    {Category::kConsent, "consent"},
+    {Category::kLocation, "location"},
 }};
 
 std::string category_list() {
@@ -309,6 +311,9 @@ bool is_tracker(Category c) noexcept {
     case Category::kCustomerSupport:
     case Category::kAntiBot:
     case Category::kPush:
+    // A location SDK reports where the device is; a client-side IP geolocation lookup hands the user's
+    // address to a third party: both are tracking, not function.
+    case Category::kLocation:
       return true;
     default:
       return false;

@@ -76,6 +76,8 @@ enum class Category : std::uint8_t {
   kCloud,            // "cloud": general cloud hosting
   kDnsResolver,      // "dns-resolver": public DNS resolvers (Do53, DoH, DoT)
   kCompanyDomain,    // "company-domain": a company's general domains, purpose not known (a fallback)
+  kConsent,          // "consent": consent management platforms (cookie banners and their consent logs)
+  kLocation,         // "location": location SDKs, location data brokers and IP geolocation lookup APIs
 };
 
 [[nodiscard]] std::string_view category_name(Category c) noexcept;
@@ -83,7 +85,8 @@ enum class Category : std::uint8_t {
 // ai-chat and ai-api.
 [[nodiscard]] bool is_ai(Category c) noexcept;
 // Categories that collect data about the user or device: analytics, attribution, ads, apm,
-// crash-reporting, fingerprinting, identity, telemetry, feature-flags, customer-support, anti-bot, push.
+// crash-reporting, fingerprinting, identity, telemetry, feature-flags, customer-support, anti-bot, push,
+// location.
 [[nodiscard]] bool is_tracker(Category c) noexcept;
 
 // A legal entity. jurisdiction is the country of its seat: for an offshore-registered holding run from

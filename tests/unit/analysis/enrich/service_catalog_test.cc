@@ -355,12 +355,20 @@ TEST_SUITE("analysis.enrich.service_catalog") {
   TEST_CASE("categories round-trip through their names") {
     for (const auto name : {"ai-chat", "ai-api", "analytics", "attribution", "ads", "apm", "crash-reporting",
                             "fingerprinting", "identity", "telemetry", "feature-flags", "customer-support",
-                            "anti-bot", "push", "payments", "cdn", "cloud", "dns-resolver"}) {
+                            "anti-bot", "push", "payments", "cdn", "cloud", "dns-resolver", "company-domain",
+                            "consent", "location"}) {
       const auto c = enrich::parse_category(name);
       REQUIRE(c.has_value());
       CHECK(enrich::category_name(*c) == name);
     }
     CHECK_FALSE(enrich::parse_category("AI-CHAT").has_value());
+  }
+
+  TEST_CASE("location SDKs and IP geolocation lookups count as trackers") {
+    const auto c = enrich::parse_category("location");
+    REQUIRE(c.has_value());
+    CHECK(enrich::is_tracker(*c));
+    CHECK_FALSE(enrich::is_ai(*c));
   }
 
   TEST_CASE("the data directory can be set by FLOWAUDIT_DATA_DIR") {
