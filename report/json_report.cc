@@ -413,6 +413,20 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
         w.string_or_null("response_content_type", e.response_content_type);
         w.string_or_null("response_content_encoding", e.response_content_encoding);
         w.field("response_body_bytes", e.response_body_bytes);
+        // After content decoding, and why decoding stopped when it did (null: no coding).
+        w.field("request_body_decoded_bytes", e.request_body_decoded_bytes);
+        w.field("response_body_decoded_bytes", e.response_body_decoded_bytes);
+        w.string_or_null("request_decoding", analysis::http::to_string(e.request_decoding));
+        w.string_or_null("response_decoding", analysis::http::to_string(e.response_decoding));
+        if (e.event_stream) {
+          w.key("event_stream");
+          w.begin_object();
+          w.field("events", static_cast<std::uint64_t>(e.sse.events));
+          w.field("data_bytes", e.sse.data_bytes);
+          w.end_object();
+        } else {
+          w.null_field("event_stream");
+        }
         w.field("upgrade", e.upgrade);
         w.end_object();
       }

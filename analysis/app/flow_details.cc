@@ -56,6 +56,7 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kDnsMessages: return "dns-messages";
     case InspectionLimit::kProxyHandshake: return "proxy-handshake";
     case InspectionLimit::kStartTlsPlaintext: return "starttls-plaintext";
+    case InspectionLimit::kContentDecoding: return "content-decoding";
     case InspectionLimit::kNone: break;
   }
   return "";

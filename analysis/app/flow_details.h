@@ -62,6 +62,7 @@ enum class InspectionLimit : std::uint8_t {
   kDnsMessages,        // AppConfig::max_dns_messages_per_flow
   kProxyHandshake,     // proxy::kMaxHandshakeBytes: a CONNECT or SOCKS handshake longer than any real one
   kStartTlsPlaintext,  // starttls::kMaxPlaintextBytes read before the upgrade to TLS
+  kContentDecoding,    // a request body's decoding crossed http::ContentDecoder's limits (a bomb)
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 

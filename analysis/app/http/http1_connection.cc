@@ -116,6 +116,7 @@ struct Callbacks {
       e->status = static_cast<std::uint16_t>(p->status_code);
       if (p->status_code == 101) e->upgrade = true;
     }
+    if (e != nullptr && !(d == 1 && s.head_request)) e->body_begin(d == 0, s.owner->decoders_[d]);
     // Returning 1 tells the parser the response has no body (a HEAD's answer, RFC 9110 §9.3.2).
     return d == 1 && s.head_request ? 1 : 0;
   }
@@ -124,15 +125,7 @@ struct Callbacks {
     const int d = dir(p);
     Exchange* e = s.current[d];
     if (e == nullptr) return 0;
-    if (d == 0) {
-      e->request_body_bytes += n;
-      const std::size_t room = Exchange::kMaxKeptBody - std::min(Exchange::kMaxKeptBody, e->request_body.size());
-      const std::size_t keep = std::min(room, n);
-      e->request_body.insert(e->request_body.end(), at, at + keep);
-      if (keep < n) e->request_body_cut = true;
-    } else {
-      e->response_body_bytes += n;
-    }
+    e->body_bytes(d == 0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(at), n), s.owner->decoders_[d]);
     return 0;
   }
   static int on_message_complete(http_parser* p) {
@@ -140,6 +133,7 @@ struct Callbacks {
     Http1Connection& c = *s.owner;
     const int d = dir(p);
     Exchange* e = s.current[d];
+    if (e != nullptr) e->body_end(d == 0, c.decoders_[d]);
     if (d == 0) {
       if (e != nullptr) e->request_complete = true;
     } else {

@@ -12,7 +12,27 @@
 #include <string>
 #include <vector>
 
+#include "analysis/app/http/content_decoder.h"
+
 namespace flowaudit::analysis::http {
+
+// Server-sent events (text/event-stream, WHATWG HTML §9.2.6) counted as the response body is
+// decoded: an event is a block ended by a blank line that holds at least one data line. Written
+// here because no Debian library reads an event stream passively; it keeps five bytes of state.
+struct SseCounter {
+  std::uint32_t events = 0;
+  std::uint64_t data_bytes = 0;  // of the data fields, without "data:" and its one space
+  void feed(std::span<const std::uint8_t> bytes) noexcept;
+
+ private:
+  std::uint64_t pending_ = 0;  // data bytes of the event being read
+  std::uint32_t col_ = 0;      // characters of the current line so far (saturating)
+  char prefix_[5] = {};
+  bool data_line_ = false;
+  bool has_data_ = false;
+  bool prev_cr_ = false;
+  void end_line() noexcept;
+};
 
 struct Exchange {
   static constexpr std::size_t kMaxField = 2048;      // method, authority, path, content types: cut past it
@@ -31,8 +51,25 @@ struct Exchange {
   bool upgrade = false;                   // 101 Switching Protocols (WebSocket)
   bool request_complete = false;
   bool response_complete = false;
-  std::vector<std::uint8_t> request_body;  // the first kMaxKeptBody bytes
+  std::vector<std::uint8_t> request_body;  // the first kMaxKeptBody bytes, content-decoded where it was coded
   bool request_body_cut = false;
+  // After content decoding; equal to the body bytes when there is no coding, the bytes decoded so
+  // far when decoding stopped (the state says why).
+  std::uint64_t request_body_decoded_bytes = 0;
+  std::uint64_t response_body_decoded_bytes = 0;
+  DecodeState request_decoding = DecodeState::kIdentity;
+  DecodeState response_decoding = DecodeState::kIdentity;
+  bool event_stream = false;  // the response is text/event-stream
+  SseCounter sse;
+
+  // The body handling of every framing (HTTP/1.x, HTTP/2): `dec` is the body's decoder slot, kept
+  // by the connection while the body is read (an Exchange stays a plain value that reports copy).
+  // The message head is complete: set up content decoding and event counting from its headers.
+  void body_begin(bool request, std::unique_ptr<ContentDecoder>& dec);
+  // Body bytes as framed by HTTP (chunked framing removed, DATA frame payloads).
+  void body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& dec);
+  // The message ended (or its stream did); frees the decoder.
+  void body_end(bool request, std::unique_ptr<ContentDecoder>& dec);
 };
 
 class Http1Connection {
@@ -60,6 +97,7 @@ class Http1Connection {
   friend struct Callbacks;
   std::unique_ptr<Parsers> parsers_;
   std::vector<Exchange> exchanges_;
+  std::unique_ptr<ContentDecoder> decoders_[2];  // of the message being read in each direction
   std::size_t next_response_ = 0;  // index of the exchange the next response answers
   std::uint64_t dropped_ = 0;
   const char* stopped_[2] = {"", ""};

@@ -47,6 +47,13 @@ void Http2Connection::stop(int d, const char* why) {
   x.block.shrink_to_fit();
 }
 
+std::unique_ptr<ContentDecoder>& Http2Connection::decoder(int d, const Exchange* e) {
+  const auto i = static_cast<std::size_t>(e - exchanges_.data());  // e points into exchanges_
+  auto& slots = decoders_[d];
+  if (slots.size() <= i) slots.resize(i + 1);
+  return slots[i];
+}
+
 Exchange* Http2Connection::exchange_for(std::uint32_t stream, bool create) {
   const auto it = streams_.find(stream);
   if (it != streams_.end()) return &exchanges_[it->second];
@@ -116,16 +123,10 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
       if (!strip_padding(payload)) return stop(d, "malformed");
       Exchange* e = exchange_for(stream, false);
       if (e == nullptr) return;
-      if (d == 0) {
-        e->request_body_bytes += payload.size();
-        const std::size_t room = Exchange::kMaxKeptBody - std::min(Exchange::kMaxKeptBody, e->request_body.size());
-        const std::size_t keep = std::min(room, payload.size());
-        e->request_body.insert(e->request_body.end(), payload.begin(), payload.begin() + static_cast<std::ptrdiff_t>(keep));
-        if (keep < payload.size()) e->request_body_cut = true;
-        if ((flags & kEndStream) != 0) e->request_complete = true;
-      } else {
-        e->response_body_bytes += payload.size();
-        if ((flags & kEndStream) != 0) e->response_complete = true;
+      e->body_bytes(d == 0, payload, decoder(d, e));
+      if ((flags & kEndStream) != 0) {
+        e->body_end(d == 0, decoder(d, e));
+        (d == 0 ? e->request_complete : e->response_complete) = true;
       }
       return;
     }
@@ -220,7 +221,11 @@ void Http2Connection::header_block(int d, std::uint32_t stream, std::span<const 
     }
     if ((flags & NGHTTP2_HD_INFLATE_EMIT) == 0 && left == 0) break;
   }
-  if (e != nullptr && dir_[d].block_end_stream) (d == 0 ? e->request_complete : e->response_complete) = true;
+  if (e != nullptr && first && (d == 0 || e->status >= 200)) e->body_begin(d == 0, decoder(d, e));
+  if (e != nullptr && dir_[d].block_end_stream) {
+    e->body_end(d == 0, decoder(d, e));
+    (d == 0 ? e->request_complete : e->response_complete) = true;
+  }
 }
 
 }  // namespace flowaudit::analysis::http

@@ -46,11 +46,13 @@ class Http2Connection {
   void frame(int d, std::uint8_t type, std::uint8_t flags, std::uint32_t stream, std::span<const std::uint8_t> payload);
   void header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block);
   Exchange* exchange_for(std::uint32_t stream, bool create);
+  std::unique_ptr<ContentDecoder>& decoder(int d, const Exchange* e);
   void stop(int d, const char* why);
 
   Direction dir_[2];
   std::unique_ptr<Inflaters> inflaters_;
   std::vector<Exchange> exchanges_;
+  std::vector<std::unique_ptr<ContentDecoder>> decoders_[2];  // per exchange, while its body is read
   std::unordered_map<std::uint32_t, std::size_t> streams_;  // stream id -> index in exchanges_
   std::uint64_t dropped_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "analysis/app/tls/tls_handler.h"
 
+#include "analysis/app/http/http_handler.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -7,6 +9,7 @@
 #include "analysis/app/tls/fingerprint.h"
 #include "analysis/app/http/http1_connection.h"
 #include "analysis/app/http/http2_connection.h"
+#include "analysis/app/http/http_handler.h"
 
 namespace flowaudit::analysis::tls {
 namespace {
@@ -119,12 +122,8 @@ void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   app::FlowDetails& d = ctx.details_for(f);
   d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
   auto& exchanges = decryption_->http2 ? decryption_->http2->exchanges() : decryption_->http1.exchanges();
-  if (!exchanges.empty()) {
-    d.requests = std::make_unique<app::HttpExchanges>();
-    d.requests->scheme = "https";
-    d.requests->list = std::move(exchanges);
-    d.requests->dropped = decryption_->http2 ? decryption_->http2->dropped() : decryption_->http1.dropped();
-  }
+  http::report_exchanges(ctx, f, "https", std::move(exchanges),
+                         decryption_->http2 ? decryption_->http2->dropped() : decryption_->http1.dropped());
   if (facts.records_opened[0] + facts.records_opened[1] > 0) ++ctx.stats.tls_decrypted;
   const bool no_keys = facts.stop[0] == decrypt::DecryptStop::kNoKeys || facts.stop[1] == decrypt::DecryptStop::kNoKeys;
   if (no_keys) app::mark_blind_spot(d, app::BlindSpot::kEncryptedNoKeys);

@@ -1,0 +1,70 @@
+// Plaintext HTTP bodies through the same exchange reader as decrypted TLS (issue 16): content
+// codings decoded with their sizes, an event stream counted, a decompression bomb a blind spot.
+// Captures of curl -> Python http.server made by scripts/gen/http-bodies.
+#include "e2e/e2e_util.h"
+
+namespace flowaudit::e2e {
+namespace {
+
+using boost::json::object;
+
+std::string data(const std::string& name) { return source_path("tests/data/http/" + name); }
+
+const object& http_flow(const object& report) {
+  for (const auto& v : report.at("flows").as_array()) {
+    if (v.as_object().at("app_protocol") == "http") return v.as_object();
+  }
+  FAIL("no HTTP flow");
+  static const object none;
+  return none;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: plaintext HTTP/1.1 exchanges: gzip, br and zstd bodies decoded, an event stream counted" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({data("http-bodies.pcap")});
+  const object& f = http_flow(report);
+  CHECK(f.at("blind_spot").is_null());
+  const auto& reqs = f.at("requests").as_array();
+  REQUIRE(reqs.size() == 4);
+  const object& post = reqs[0].as_object();
+  CHECK(post.at("scheme") == "http");
+  CHECK(post.at("method") == "POST");
+  CHECK(post.at("path") == "/api/v0/chat/completion");
+  CHECK(post.at("request_content_encoding") == "gzip");
+  CHECK(post.at("request_decoding") == "ok");
+  CHECK(post.at("request_body_bytes").as_int64() < post.at("request_body_decoded_bytes").as_int64() + 20);
+  CHECK(post.at("request_body_decoded_bytes") == 111);  // the JSON prompt as the client wrote it
+  CHECK(post.at("response_decoding") == "ok");
+  CHECK(post.at("response_body_decoded_bytes") == 66);
+  const object& br = reqs[1].as_object();
+  CHECK(br.at("response_content_encoding") == "br");
+  CHECK(br.at("response_decoding") == "ok");
+  CHECK(br.at("response_body_bytes").as_int64() < br.at("response_body_decoded_bytes").as_int64());
+  CHECK(br.at("request_decoding").is_null());
+  const object& zstd = reqs[2].as_object();
+  CHECK(zstd.at("response_content_encoding") == "zstd");
+  CHECK(zstd.at("response_decoding") == "ok");
+  CHECK(zstd.at("response_body_decoded_bytes") == 9685);
+  const object& sse = reqs[3].as_object();
+  CHECK(sse.at("status") == 200);
+  REQUIRE(sse.at("event_stream").is_object());
+  CHECK(sse.at("event_stream").as_object().at("events") == 3);
+  CHECK(sse.at("event_stream").as_object().at("data_bytes") == 51);
+  CHECK(post.at("event_stream").is_null());
+}
+
+TEST_CASE("e2e: a request body that is a decompression bomb is an inspection-limit blind spot, not an OOM" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({data("http-bomb.pcap")});
+  const object& f = http_flow(report);
+  CHECK(f.at("blind_spot") == "inspection-limit");
+  CHECK(f.at("blind_spot_reason") == "content-decoding");
+  const object& r = f.at("requests").as_array().at(0).as_object();
+  CHECK(r.at("request_decoding") == "limit");
+  CHECK(r.at("request_body_bytes") == 274);
+  CHECK(r.at("request_body_decoded_bytes").as_int64() <= 2 << 20);
+}
+
+}  // namespace flowaudit::e2e
