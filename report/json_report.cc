@@ -45,6 +45,12 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.field("bytes_out", r.coverage.bytes_out);
   w.field("named_bytes_out", r.coverage.named_bytes_out);
   w.field("bytes_out_share", r.coverage.bytes_out_share());
+  // What decryption opened of the encrypted flows (all 0 without a key log).
+  w.field("encrypted_flows", r.coverage.encrypted_flows);
+  w.field("decrypted_flows", r.coverage.decrypted_flows);
+  w.field("encrypted_bytes_out", r.coverage.encrypted_bytes_out);
+  w.field("decrypted_bytes_out", r.coverage.decrypted_bytes_out);
+  w.field("decrypted_share", r.coverage.decrypted_share());
   // Unnamed flows per reason (every reason listed, 0 included, so a reader sees what was checked).
   w.key("unnamed");
   w.begin_object();

@@ -68,3 +68,25 @@ TEST_CASE("e2e: a request body that is a decompression bomb is an inspection-lim
 }
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_CASE("e2e: the HTML report lists the requests per destination, the text report the decrypted share" *
+          doctest::test_suite("e2e")) {
+  const auto html = temp_dir() / "requests.html";
+  const RunResult r = run({"audit", source_path("tests/data/decrypt/h2-hrr.pcapng"), data("http-bodies.pcap"),
+                           "--policy", "none", "--report", "text", "--report", "html:" + html.string()});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("Decrypted: 100% of encrypted bytes sent (1 of 1 encrypted flows); 2 HTTPS requests reconstructed") !=
+        std::string::npos);
+  const std::string page = read_file(html);
+  CHECK(page.find("<h2>What was sent: requests</h2>") != std::string::npos);
+  CHECK(page.find("6 HTTP requests reconstructed") != std::string::npos);
+  CHECK(page.find("https://chat.deepseek.com/api/v0/chat/completion") != std::string::npos);  // decrypted HTTP/2
+  CHECK(page.find("http://chat.deepseek.com/static/app.js") != std::string::npos);            // plaintext
+  CHECK(page.find("9.0 kB decoded") != std::string::npos);
+  CHECK(page.find("3 server-sent events") != std::string::npos);
+  CHECK(page.find("canary-8f3a91") == std::string::npos);  // bodies are never written
+}
+
+}  // namespace flowaudit::e2e
