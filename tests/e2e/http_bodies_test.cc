@@ -1,6 +1,10 @@
 // Plaintext HTTP bodies through the same exchange reader as decrypted TLS (issue 16): content
 // codings decoded with their sizes, an event stream counted, a decompression bomb a blind spot.
 // Captures of curl -> Python http.server made by scripts/gen/http-bodies.
+#include <algorithm>
+#include <fstream>
+#include <map>
+
 #include "e2e/e2e_util.h"
 
 namespace flowaudit::e2e {
@@ -87,6 +91,64 @@ TEST_CASE("e2e: the HTML report lists the requests per destination, the text rep
   CHECK(page.find("9.0 kB decoded") != std::string::npos);
   CHECK(page.find("3 server-sent events") != std::string::npos);
   CHECK(page.find("canary-8f3a91") == std::string::npos);  // bodies are never written
+}
+
+}  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_CASE("e2e: request-scope policy rules see every reconstructed request, decrypted or plaintext" *
+          doctest::test_suite("e2e")) {
+  const auto policy = temp_dir() / "requests-policy.yaml";
+  {
+    std::ofstream out(policy);
+    out << "policy:\n  name: requests-test\nrules:\n"
+           "  - id: t.prompt-post\n    title: Chat request with a body\n    severity: medium\n    scope: request\n"
+           "    condition: request.method = POST and request.body_bytes > 20 and request.path matches \"^/api/v0/chat/\"\n"
+           "    message: \"{request.method} {request.scheme}://{request.authority}{request.path} ({request.body_bytes} bytes, "
+           "decrypted {request.decrypted}) to {service.name}\"\n"
+           "  - id: t.decrypted-404\n    title: Decrypted request answered 404\n    severity: low\n    scope: request\n"
+           "    condition: request.decrypted and request.status = 404 and request.response_content_type matches \"^text/html\"\n"
+           "    message: \"{request.path}\"\n"
+           "  - id: t.sse\n    title: Streamed answer\n    severity: info\n    scope: request\n"
+           "    condition: request.response_content_type matches \"^text/event-stream\" and app_protocol = http\n"
+           "    message: \"{request.path}\"\n";
+  }
+  const auto report = audit_json({source_path("tests/data/decrypt/h2-hrr.pcapng"), data("http-bodies.pcap")},
+                                 {"--policy", policy.string(), "--fail-on", "never"});
+  std::map<std::string, std::vector<std::string>> messages;
+  std::map<std::string, std::int64_t> flows;
+  for (const auto& v : report.at("findings").as_array()) {
+    const auto& f = v.as_object();
+    const std::string id(f.at("rule").as_string());
+    messages[id].emplace_back(f.at("message").as_string());
+    flows[id] += f.at("evidence").as_object().at("flows").as_int64();
+  }
+  // One finding per destination: chat.deepseek.com:443 (decrypted HTTP/2) and :80 (plaintext).
+  REQUIRE(messages["t.prompt-post"].size() == 2);
+  CHECK(flows["t.prompt-post"] == 2);
+  std::sort(messages["t.prompt-post"].begin(), messages["t.prompt-post"].end());
+  CHECK(messages["t.prompt-post"][0] ==
+        "POST http://chat.deepseek.com/api/v0/chat/completion (111 bytes, decrypted false) to DeepSeek");
+  CHECK(messages["t.prompt-post"][1] ==
+        "POST https://chat.deepseek.com/api/v0/chat/completion (26 bytes, decrypted true) to DeepSeek");
+  REQUIRE(messages["t.decrypted-404"].size() == 1);
+  CHECK(messages["t.decrypted-404"][0] == "/api/v0/chat/completion");
+  CHECK(flows["t.decrypted-404"] == 1);
+  REQUIRE(messages["t.sse"].size() == 1);
+  CHECK(messages["t.sse"][0] == "/api/v0/chat/stream");
+}
+
+TEST_CASE("e2e: a request field in a flow rule is refused with the scope named" * doctest::test_suite("e2e")) {
+  const auto policy = temp_dir() / "requests-bad.yaml";
+  {
+    std::ofstream out(policy);
+    out << "policy:\n  name: bad\nrules:\n  - id: t.bad\n    title: x\n    severity: low\n    scope: flow\n"
+           "    condition: request.method = POST\n    message: x\n";
+  }
+  const RunResult r = run({"audit", data("http-bodies.pcap"), "--policy", policy.string()});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("request") != std::string::npos);
 }
 
 }  // namespace flowaudit::e2e
