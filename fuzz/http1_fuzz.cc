@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(e.path.size() <= Exchange::kMaxField);
     FUZZ_CHECK(e.authority.size() <= Exchange::kMaxField);
     FUZZ_CHECK(e.request_body.size() <= Exchange::kMaxKeptBody);
-    FUZZ_CHECK(e.request_body.size() <= e.request_body_bytes);
+    FUZZ_CHECK(e.request_body.size() <= e.request_body_decoded_bytes);
     if (e.request_body_cut) FUZZ_CHECK(e.request_body.size() == Exchange::kMaxKeptBody);
   }
   return 0;
