@@ -930,6 +930,11 @@ class Writer {
           std::string notes;
           if (e.event_stream) notes = fmt::format("{} server-sent events", e.sse.events);
           if (e.upgrade) notes += std::string(notes.empty() ? "" : "; ") + "upgraded";
+          if (e.ws.messages[0] + e.ws.messages[1] > 0) {
+            notes += fmt::format("; WebSocket: {} messages out ({}), {} in ({}){}", e.ws.messages[0],
+                                 bytes_text(e.ws.payload_bytes[0]), e.ws.messages[1], bytes_text(e.ws.payload_bytes[1]),
+                                 e.ws.deflate ? ", permessage-deflate" : "");
+          }
           if (!e.request_complete) notes += std::string(notes.empty() ? "" : "; ") + "request not seen whole";
           const std::string url = fmt::format("{}://{}{}", x.scheme, e.authority, core::redact_target(e.path, options_.redact));
           const auto type = [&](const std::string& t, const std::string& enc) {

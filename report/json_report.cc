@@ -434,6 +434,21 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
           w.null_field("event_stream");
         }
         w.field("upgrade", e.upgrade);
+        if (e.ws.messages[0] + e.ws.messages[1] + e.ws.control_frames > 0 || e.ws.deflate) {
+          // The WebSocket that followed the upgrade: data messages and their bytes per direction.
+          w.key("websocket");
+          w.begin_object();
+          w.field("messages_out", e.ws.messages[0]);
+          w.field("bytes_out", e.ws.payload_bytes[0]);
+          w.field("messages_in", e.ws.messages[1]);
+          w.field("bytes_in", e.ws.payload_bytes[1]);
+          w.field("control_frames", e.ws.control_frames);
+          w.field("permessage_deflate", e.ws.deflate);
+          w.string_or_null("stopped", e.ws.stopped);
+          w.end_object();
+        } else {
+          w.null_field("websocket");
+        }
         w.end_object();
       }
       w.end_array();

@@ -152,3 +152,34 @@ TEST_CASE("e2e: a request field in a flow rule is refused with the scope named" 
 }
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_CASE("e2e: WebSocket after an Upgrade: messages and bytes per direction, permessage-deflate inflated" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({data("websocket.pcap")});
+  std::vector<const object*> ws;
+  for (const auto& v : report.at("flows").as_array()) {
+    const auto& f = v.as_object();
+    if (!f.contains("requests") || !f.at("requests").is_array()) continue;
+    for (const auto& r : f.at("requests").as_array()) {
+      CHECK(r.as_object().at("status") == 101);
+      CHECK(r.as_object().at("path") == "/ws/chat");
+      ws.push_back(&r.as_object().at("websocket").as_object());
+    }
+  }
+  REQUIRE(ws.size() == 2);
+  const object& deflated = *ws[0];
+  CHECK(deflated.at("permessage_deflate") == true);
+  CHECK(deflated.at("messages_out") == 3);  // a JSON prompt, a message in 3 fragments, 2,000 binary bytes
+  CHECK(deflated.at("bytes_out") == 66 + 30 + 2000);
+  CHECK(deflated.at("messages_in") == 3);   // the echoes
+  CHECK(deflated.at("bytes_in") == 66 + 30 + 2000);
+  CHECK(deflated.at("stopped").is_null());
+  const object& plain = *ws[1];
+  CHECK(plain.at("permessage_deflate") == false);
+  CHECK(plain.at("messages_out") == 1);
+  CHECK(plain.at("bytes_out") == 27);
+}
+
+}  // namespace flowaudit::e2e

@@ -54,9 +54,11 @@ struct Callbacks {
         if (iequals(n, "host")) e->authority = v.substr(0, Exchange::kMaxField);
         else if (iequals(n, "content-type")) e->request_content_type = v.substr(0, Exchange::kMaxField);
         else if (iequals(n, "content-encoding")) e->request_content_encoding = v.substr(0, Exchange::kMaxField);
+        else if (iequals(n, "upgrade") && iequals(v, "websocket")) e->websocket = true;
       } else {
         if (iequals(n, "content-type")) e->response_content_type = v.substr(0, Exchange::kMaxField);
         else if (iequals(n, "content-encoding")) e->response_content_encoding = v.substr(0, Exchange::kMaxField);
+        else if (iequals(n, "sec-websocket-extensions")) e->websocket_extensions = v.substr(0, Exchange::kMaxField);
       }
     }
     s.name[d].clear();
@@ -175,9 +177,34 @@ Http1Connection::Http1Connection() : parsers_(std::make_unique<Parsers>()) {
 
 Http1Connection::~Http1Connection() = default;
 
+void Http1Connection::websocket_bytes(bool from_client, std::span<const std::uint8_t> bytes) {
+  if (!ws_) {
+    // The client's frames before the 101 was read: held, bounded; a connection that never
+    // upgrades drops them.
+    if (from_client) {
+      const std::size_t room = WebSocketReader::kMaxKept - std::min(WebSocketReader::kMaxKept, ws_pending_.size());
+      ws_pending_.insert(ws_pending_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
+    }
+    return;
+  }
+  ws_->on_bytes(from_client, bytes);
+  exchanges_[ws_exchange_].ws = ws_->stats();
+}
+
+void Http1Connection::flush_websocket() noexcept {
+  if (!ws_) return;
+  Exchange& e = exchanges_[ws_exchange_];
+  e.ws = ws_->stats();
+  auto& kept = ws_->client_messages();
+  for (auto& m : kept) e.ws_client_messages.push_back(std::move(m));
+  kept.clear();
+}
+
 void Http1Connection::on_bytes(bool from_client, std::span<const std::uint8_t> bytes) {
   const int d = from_client ? 0 : 1;
-  if (*stopped_[d] != '\0' || bytes.empty()) return;
+  if (bytes.empty()) return;
+  if (std::string_view(stopped_[d]) == "upgrade") return websocket_bytes(from_client, bytes);
+  if (*stopped_[d] != '\0') return;
   // The request side's current exchange is re-pointed on every call: emplace_back may have moved
   // the vector's elements since the last one.
   if (d == 0 && parsers_->current[0] != nullptr) parsers_->current[0] = &exchanges_.back();
@@ -189,6 +216,20 @@ void Http1Connection::on_bytes(bool from_client, std::span<const std::uint8_t> b
   const std::size_t used = http_parser_execute(&p, &settings(), data, bytes.size());
   if (p.upgrade != 0) {
     stopped_[d] = "upgrade";
+    // A 101 to a request that asked for WebSocket: the rest of the connection is its frames.
+    if (d == 1 && next_response_ > 0 && !ws_) {
+      const std::size_t i = next_response_ - 1;
+      if (exchanges_[i].status == 101 && exchanges_[i].websocket) {
+        ws_ = std::make_unique<WebSocketReader>(exchanges_[i].websocket_extensions);
+        ws_exchange_ = i;
+        if (!ws_pending_.empty()) {
+          std::vector<std::uint8_t> pending;
+          pending.swap(ws_pending_);
+          websocket_bytes(true, pending);
+        }
+      }
+    }
+    if (used < bytes.size()) websocket_bytes(from_client, bytes.subspan(used));
   } else if (HTTP_PARSER_ERRNO(&p) != HPE_OK || used != bytes.size()) {
     stopped_[d] = HTTP_PARSER_ERRNO(&p) == HPE_HEADER_OVERFLOW ? "limit" : "malformed";
   }

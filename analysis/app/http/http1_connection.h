@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/app/http/content_decoder.h"
+#include "analysis/app/http/websocket.h"
 
 namespace flowaudit::analysis::http {
 
@@ -61,6 +62,11 @@ struct Exchange {
   DecodeState response_decoding = DecodeState::kIdentity;
   bool event_stream = false;  // the response is text/event-stream
   SseCounter sse;
+  // WebSocket: the request asked to upgrade to it; after a 101, the messages of the connection.
+  bool websocket = false;
+  std::string websocket_extensions;  // the server's Sec-WebSocket-Extensions
+  WebSocketStats ws;                 // zero unless the upgrade happened
+  std::vector<std::string> ws_client_messages;  // inflated, bounded (WebSocketReader::kMaxKept); never reported
 
   // The body handling of every framing (HTTP/1.x, HTTP/2): `dec` is the body's decoder slot, kept
   // by the connection while the body is read (an Exchange stays a plain value that reports copy).
@@ -85,11 +91,20 @@ class Http1Connection {
   void on_bytes(bool from_client, std::span<const std::uint8_t> bytes);
 
   [[nodiscard]] const std::vector<Exchange>& exchanges() const noexcept { return exchanges_; }
-  [[nodiscard]] std::vector<Exchange>& exchanges() noexcept { return exchanges_; }
+  // The exchanges, with what a WebSocket carried so far moved into the one that upgraded.
+  [[nodiscard]] std::vector<Exchange>& exchanges() noexcept {
+    flush_websocket();
+    return exchanges_;
+  }
   [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
   // Why a direction stopped: "" while it reads; "malformed", "upgrade" (the bytes after are not
   // HTTP/1.x: WebSocket frames, HTTP/2 after h2c), "limit".
   [[nodiscard]] const char* stopped(bool from_client) const noexcept { return stopped_[from_client ? 0 : 1]; }
+  // Nothing more to read in either direction: both stopped, and no WebSocket is being followed.
+  [[nodiscard]] bool finished() const noexcept {
+    if (ws_) return *ws_->stats().stopped != '\0';
+    return *stopped_[0] != '\0' && *stopped_[1] != '\0';
+  }
 
   struct Parsers;  // libhttp-parser state, kept out of this header
 
@@ -98,6 +113,13 @@ class Http1Connection {
   std::unique_ptr<Parsers> parsers_;
   std::vector<Exchange> exchanges_;
   std::unique_ptr<ContentDecoder> decoders_[2];  // of the message being read in each direction
+  // After a WebSocket upgrade: the frames of both directions, for the exchange that upgraded; the
+  // client's first frames may come before the 101 is read (kept until then, bounded).
+  std::unique_ptr<WebSocketReader> ws_;
+  std::size_t ws_exchange_ = 0;
+  std::vector<std::uint8_t> ws_pending_;
+  void websocket_bytes(bool from_client, std::span<const std::uint8_t> bytes);
+  void flush_websocket() noexcept;
   std::size_t next_response_ = 0;  // index of the exchange the next response answers
   std::uint64_t dropped_ = 0;
   const char* stopped_[2] = {"", ""};

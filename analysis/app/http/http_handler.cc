@@ -33,7 +33,7 @@ void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t se
   if (exchanges_) {
     exchanges_->on_bytes(sender == f.client, bytes);
     // Both directions stopped (an Upgrade, bytes that are not HTTP/1.x): nothing more to read.
-    if (*exchanges_->stopped(true) != '\0' && *exchanges_->stopped(false) != '\0') {
+    if (exchanges_->finished()) {
       if (!head_done_ && sender == f.client) {
         head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), kMaxHeaderBytes - std::min(head_.size(), kMaxHeaderBytes))));
         head(ctx, f, app::InspectionLimit::kNone);
