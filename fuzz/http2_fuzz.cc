@@ -8,23 +8,15 @@
 #include <span>
 
 #include "analysis/app/http/http2_connection.h"
-#include "core/byte_reader.h"
 #include "fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using flowaudit::analysis::http::ContentDecoder;
   using flowaudit::analysis::http::Exchange;
   using flowaudit::analysis::http::Http2Connection;
-  flowaudit::core::ByteReader r(std::span<const std::uint8_t>(data, size));
   {
     Http2Connection c;
-    while (r.remaining() >= 3) {
-      std::uint8_t dir = 0;
-      std::uint16_t len = 0;
-      std::span<const std::uint8_t> chunk;
-      if (!r.read_u8(dir) || !r.read_u16be(len) || !r.read_bytes(std::min<std::size_t>(len, r.remaining()), chunk)) break;
-      c.on_bytes((dir & 1) == 0, chunk);
-    }
+    flowaudit::fuzz::for_each_chunk(data, size, [&](bool client, std::span<const std::uint8_t> b) { c.on_bytes(client, b); });
     FUZZ_CHECK(c.exchanges().size() <= Http2Connection::kMaxStreams);
     for (const Exchange& e : c.exchanges()) {
       FUZZ_CHECK(e.path.size() <= Exchange::kMaxField);

@@ -120,12 +120,7 @@ class RecordEvaluator::Impl {
     for (const std::size_t state : matched_) {
       Finding* f = finding(state, di, waiver_for(states_[state], flow_), flow_, di, &d);
       if (f == nullptr) continue;
-      if (!f->flow) f->flow = index;
-      ++f->evidence.flows;
-      add_lowest_id(f->evidence.flow_ids, fl.id);
-      f->evidence.bytes_out += fl.out().bytes;
-      f->evidence.bytes_in += fl.in().bytes;
-      add_time(f->evidence, fl.first_seen(), fl.last_seen);
+      flow_evidence(*f, fl, index);
       if (more != nullptr) {
         f->evidence.flows += more->flows;
         for (const std::uint64_t id : more->ids) add_lowest_id(f->evidence.flow_ids, id);
@@ -152,12 +147,7 @@ class RecordEvaluator::Impl {
         Finding* f = finding(state, di, waiver_for(states_[state], request_), request_, di, &d);
         if (f == nullptr || std::find(counted.begin(), counted.end(), f) != counted.end()) continue;
         counted.push_back(f);
-        if (!f->flow) f->flow = index;
-        ++f->evidence.flows;
-        add_lowest_id(f->evidence.flow_ids, fl.id);
-        f->evidence.bytes_out += fl.out().bytes;
-        f->evidence.bytes_in += fl.in().bytes;
-        add_time(f->evidence, fl.first_seen(), fl.last_seen);
+        flow_evidence(*f, fl, index);
       }
     }
   }
@@ -340,6 +330,16 @@ class RecordEvaluator::Impl {
   static void add_time(Evidence& e, core::TimestampNs first, core::TimestampNs last) {
     if (e.first_seen == 0 || (first != 0 && first < e.first_seen)) e.first_seen = first;
     e.last_seen = std::max(e.last_seen, last);
+  }
+
+  // One flow (record `index`) in a flow or request finding's evidence.
+  static void flow_evidence(Finding& f, const analysis::FlowRow& fl, std::size_t index) {
+    if (!f.flow) f.flow = index;
+    ++f.evidence.flows;
+    add_lowest_id(f.evidence.flow_ids, fl.id);
+    f.evidence.bytes_out += fl.out().bytes;
+    f.evidence.bytes_in += fl.in().bytes;
+    add_time(f.evidence, fl.first_seen(), fl.last_seen);
   }
 
   // A destination finding's evidence: the whole destination.
