@@ -257,6 +257,8 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
       if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
       if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
       if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
+      if (d.decryption) copy.decryption = std::make_unique<decrypt::DecryptFacts>(*d.decryption);
+      if (d.requests) copy.requests = std::make_unique<app::HttpExchanges>(*d.requests);
       app::classify_blind_spot(row, copy);
     }
     if (const auto it = tunnels_.find(first.id); it != tunnels_.end()) row.tunnel = it->second;
@@ -344,17 +346,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
 
   // Blind spots and coverage, now that every DNS answer is in.
   r.coverage = dropped_coverage_;
-  for (const FlowRow& f : r.flows) {
-    if (f.details) ++r.coverage.blind_spots[static_cast<std::size_t>(f.details->blind_spot)];
-    ++r.coverage.flows;
-    r.coverage.bytes_out += f.out().bytes;
-    if (!f.name.hostname.empty()) {
-      ++r.coverage.named_flows;
-      r.coverage.named_bytes_out += f.out().bytes;
-    } else {
-      ++r.coverage.unnamed[static_cast<std::size_t>(f.name.unnamed)];
-    }
-  }
+  for (const FlowRow& f : r.flows) r.coverage.add(f.out().bytes, f.name, f.details ? &*f.details : nullptr);
   r.destinations = destinations_of(r.flows, dropped_destinations_.take(), proxy_relabel());
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();

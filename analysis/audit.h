@@ -89,6 +89,18 @@ struct Coverage {
   [[nodiscard]] double bytes_out_share() const noexcept {
     return bytes_out == 0 ? 1.0 : double(named_bytes_out) / double(bytes_out);
   }
+  // Encrypted flows (TLS, QUIC, STARTTLS after the upgrade) and the part of what they sent that was
+  // decrypted: each flow's bytes out in the proportion of its client's protected record bytes that
+  // were opened (a flow without keys, or QUIC, counts 0).
+  std::uint64_t encrypted_flows = 0;
+  std::uint64_t decrypted_flows = 0;  // at least one record opened
+  std::uint64_t encrypted_bytes_out = 0;
+  std::uint64_t decrypted_bytes_out = 0;
+  [[nodiscard]] double decrypted_share() const noexcept {
+    return encrypted_bytes_out == 0 ? 0.0 : double(decrypted_bytes_out) / double(encrypted_bytes_out);
+  }
+  // One flow, whether its record is kept or folded.
+  void add(std::uint64_t flow_bytes_out, const app::FlowName& name, const app::FlowDetails* d);
 };
 
 // "3 no-payload, 1 encrypted-sni": the unnamed flows per reason, for the text reports ("" if none).

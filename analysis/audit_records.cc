@@ -94,17 +94,30 @@ std::string unnamed_summary(const Coverage& c) {
   return out;
 }
 
-void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d) {
-  Coverage& c = dropped_coverage_;
-  if (d != nullptr) ++c.blind_spots[static_cast<std::size_t>(d->blind_spot)];
-  ++c.flows;
-  c.bytes_out += f.out().bytes;
+void Coverage::add(std::uint64_t flow_bytes_out, const app::FlowName& name, const app::FlowDetails* d) {
+  if (d != nullptr) ++blind_spots[static_cast<std::size_t>(d->blind_spot)];
+  ++flows;
+  bytes_out += flow_bytes_out;
   if (!name.hostname.empty()) {
-    ++c.named_flows;
-    c.named_bytes_out += f.out().bytes;
+    ++named_flows;
+    named_bytes_out += flow_bytes_out;
   } else {
-    ++c.unnamed[static_cast<std::size_t>(name.unnamed)];
+    ++unnamed[static_cast<std::size_t>(name.unnamed)];
   }
+  if (app::encrypted(d) != 1) return;
+  ++encrypted_flows;
+  encrypted_bytes_out += flow_bytes_out;
+  const decrypt::DecryptFacts* x = d->decryption.get();
+  if (x == nullptr || x->records_opened[0] + x->records_opened[1] == 0) return;
+  ++decrypted_flows;
+  const std::uint64_t prot = x->protected_bytes[0];
+  const std::uint64_t open = std::min(x->opened_bytes[0], prot);
+  // In double: a flow's byte counts are far below 2^53.
+  if (prot != 0) decrypted_bytes_out += static_cast<std::uint64_t>(double(flow_bytes_out) * double(open) / double(prot));
+}
+
+void Auditor::count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d) {
+  dropped_coverage_.add(f.out().bytes, name, d);
 }
 
 void Auditor::forget(const flow::Flow& f) {

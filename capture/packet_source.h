@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ struct SourceInfo {
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;  // captured bytes
   bool complete = false;    // read to the end without error
+  std::uint64_t secrets_blocks = 0;  // pcapng Decryption Secrets Blocks read
   std::string error;        // one line naming the file (and offset), empty when none
 };
 
@@ -47,6 +49,10 @@ class PacketSource {
   [[nodiscard]] virtual const SourceInfo& info() const = 0;
   // Bytes of the input consumed so far (for progress); 0 when the source cannot tell.
   [[nodiscard]] virtual std::uint64_t position() const noexcept { return 0; }
+  // Where TLS secrets found in the input go (pcapng Decryption Secrets Blocks of NSS key log
+  // lines, in file order, so before the packets that need them); `at` is the block's offset.
+  using SecretsSink = std::function<void(std::span<const std::uint8_t> key_log_text, std::uint64_t at)>;
+  virtual void set_secrets_sink(SecretsSink /*sink*/) {}
 };
 
 }  // namespace flowaudit::capture

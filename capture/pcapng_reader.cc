@@ -145,9 +145,26 @@ PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
     case kSimplePacket:
     case kObsoletePacket:
       return parse_packet(type, body, at, packet);
+    case kDecryptionSecrets:
+      return parse_secrets(body, at) ? BlockResult::kSkipped : BlockResult::kError;
     default:
       return BlockResult::kSkipped;  // name resolution, statistics, custom blocks: not needed
   }
+}
+
+// A Decryption Secrets Block: secrets type, length, data (pcapng draft §4.7). TLS key log lines go
+// to the sink; other types (WireGuard, ZigBee, SSH) are not read.
+bool PcapngReader::parse_secrets(std::span<const std::uint8_t> body, std::uint64_t at) {
+  core::ByteReader r(body);
+  std::uint32_t type = 0;
+  std::uint32_t length = 0;
+  std::span<const std::uint8_t> data;
+  if (!r.read_u32(type, big_endian_) || !r.read_u32(length, big_endian_) || !r.read_bytes(length, data)) {
+    return fail("decryption secrets block shorter than its secrets length", at);
+  }
+  ++info_.secrets_blocks;
+  if (type == kSecretsTlsKeyLog && secrets_) secrets_(data, at);
+  return true;
 }
 
 bool PcapngReader::parse_interface(std::span<const std::uint8_t> body, std::uint64_t at) {

@@ -25,6 +25,7 @@ class PcapngReader final : public PacketSource {
   ReadStatus next(RawPacket& packet) override;
   [[nodiscard]] const SourceInfo& info() const override { return info_; }
   [[nodiscard]] std::uint64_t position() const noexcept override { return offset_; }
+  void set_secrets_sink(SecretsSink sink) override { secrets_ = std::move(sink); }
 
   // Parses pcapng from memory (used by the fuzz target and tests); calls `on_packet` per packet.
   template <typename F>
@@ -55,6 +56,9 @@ class PcapngReader final : public PacketSource {
                            RawPacket& packet);
   [[nodiscard]] core::TimestampNs to_ns(const Interface& itf, std::uint64_t units) const;
 
+  bool parse_secrets(std::span<const std::uint8_t> body, std::uint64_t at);
+
+  SecretsSink secrets_;
   std::FILE* file_;
   SourceInfo info_;
   std::vector<std::uint8_t> buffer_;

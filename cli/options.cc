@@ -147,6 +147,10 @@ void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject,
                   "MMDB database (country, city or ASN), repeatable; default: every .mmdb in the data directory "
                   "(FLOWAUDIT_GEOIP_DIR, ~/.local/share/flowaudit/geoip)");
   cmd->add_option("--catalog", audit.catalogs, "Extra service catalog YAML, repeatable; may override built-in ids");
+  cmd->add_option("--keylog", audit.keylogs,
+                  "TLS key log (NSS format, as SSLKEYLOGFILE writes), repeatable: TLS flows are decrypted; a TLS "
+                  "flow whose keys are not in it is a blind spot (encrypted-no-keys). Secrets blocks of pcapng "
+                  "inputs are read too. Keys never appear in a report");
   cmd->add_option("--policy", audit.policies,
                   "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
                   "order; default: default; 'none' evaluates no policy");

@@ -20,7 +20,9 @@ constexpr int kExitCommandFailed = 3;
 int run_run(const AuditArgs& args, const session::RunSettings& settings) {
   const auto targets = parse_targets(args.reports, {{"--write", settings.live.write}});
   if (!targets) return kExitUsage;
-  session::AuditSession audit(args, messages());
+  session::Settings audit_settings = args;
+  audit_settings.keys_expected = settings.keylog;
+  session::AuditSession audit(audit_settings, messages());
   LivePrinter printer(true);
   session::RunSession run(audit, settings, printer);
   if (!run.open()) return kExitUsage;

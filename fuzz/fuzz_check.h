@@ -3,9 +3,14 @@
 // report as a failure.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
+
+#include "core/byte_reader.h"
 
 #define FUZZ_CHECK(cond)                                                                     \
   do {                                                                                       \
@@ -28,4 +33,19 @@ inline void touch(const unsigned char* p, std::size_t n) {
   g_sink = sum;
 }
 
+// Feeds an input of chunks [u8 direction][u16 length][bytes] to on_bytes(from_client, bytes) (bit 0
+// of direction: 0 client, 1 server), the format of the connection readers' targets.
+template <typename OnBytes>
+void for_each_chunk(const std::uint8_t* data, std::size_t size, OnBytes&& on_bytes) {
+  flowaudit::core::ByteReader r(std::span<const std::uint8_t>(data, size));
+  while (r.remaining() >= 3) {
+    std::uint8_t dir = 0;
+    std::uint16_t len = 0;
+    std::span<const std::uint8_t> chunk;
+    if (!r.read_u8(dir) || !r.read_u16be(len) || !r.read_bytes(std::min<std::size_t>(len, r.remaining()), chunk)) break;
+    on_bytes((dir & 1) == 0, chunk);
+  }
+}
+
 }  // namespace flowaudit::fuzz
+

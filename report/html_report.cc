@@ -322,6 +322,7 @@ class Writer {
     pictures();
     findings();
     destinations();
+    requests();
     coverage();
     warnings();
     inputs_and_policy();
@@ -885,6 +886,78 @@ class Writer {
     }
   }
 
+  // Every reconstructed HTTP request (decrypted TLS, plaintext HTTP), one table per destination (the
+  // flow's name, or its server address), destinations in the order of their first flow. Bodies are
+  // never shown, only their sizes; paths are redacted like every other path of the report.
+  void requests() {
+    std::vector<std::string> order;
+    std::map<std::string, std::vector<const analysis::FlowRow*>> by_dest;
+    std::size_t total = 0;
+    for (const analysis::FlowRow& f : r_.flows) {
+      if (!f.details || !f.details->requests || f.details->requests->list.empty()) continue;
+      const std::string key = !f.name.hostname.empty()
+                                  ? std::string(f.name.hostname)
+                                  : fmt::format("{}:{}", f.key.addr[f.server()].to_string(), f.key.port[f.server()]);
+      auto [it, fresh] = by_dest.try_emplace(key);
+      if (fresh) order.push_back(key);
+      it->second.push_back(&f);
+      total += f.details->requests->list.size();
+    }
+    if (total == 0) return;
+    raw("<h2>What was sent: requests</h2>\n");
+    raw(fmt::format("<p class=\"muted\">{} HTTP requests reconstructed (decrypted with the key log, or plain HTTP). Bodies are "
+                    "not shown: <b>Sent</b> and <b>Received</b> are body sizes on the wire and, after a content coding, "
+                    "decoded.</p>\n", total));
+    std::size_t rows = 0;
+    for (const std::string& dest : order) {
+      if (rows >= kHtmlMaxRequests) break;
+      raw(fmt::format("<h3 class=\"host\">{}</h3>\n", esc(dest)));
+      raw("<table class=\"req\"><thead><tr><th>Method</th><th>URL</th><th class=\"num\">Status</th><th>Sent type</th>"
+          "<th class=\"num\">Sent</th><th>Received type</th><th class=\"num\">Received</th><th>Notes</th></tr></thead><tbody>\n");
+      for (const analysis::FlowRow* f : by_dest[dest]) {
+        const auto& x = *f->details->requests;
+        for (const auto& e : x.list) {
+          if (rows++ >= kHtmlMaxRequests) break;
+          const auto size = [&](std::uint64_t wire, std::uint64_t decoded, analysis::http::DecodeState st) {
+            std::string t = bytes_text(wire);
+            if (st != analysis::http::DecodeState::kIdentity) {
+              t += fmt::format("<br><span class=\"muted\">{} decoded{}</span>", bytes_text(decoded),
+                               st == analysis::http::DecodeState::kDone ? std::string()
+                                                                        : ", " + esc(analysis::http::to_string(st)));
+            }
+            return t;
+          };
+          std::string notes;
+          if (e.event_stream) notes = fmt::format("{} server-sent events", e.sse.events);
+          if (e.upgrade) notes += std::string(notes.empty() ? "" : "; ") + "upgraded";
+          if (e.ws.messages[0] + e.ws.messages[1] > 0) {
+            notes += fmt::format("; WebSocket: {} messages out ({}), {} in ({}){}", e.ws.messages[0],
+                                 bytes_text(e.ws.payload_bytes[0]), e.ws.messages[1], bytes_text(e.ws.payload_bytes[1]),
+                                 e.ws.deflate ? ", permessage-deflate" : "");
+          }
+          if (!e.request_complete) notes += std::string(notes.empty() ? "" : "; ") + "request not seen whole";
+          const std::string url = fmt::format("{}://{}{}", x.scheme, e.authority, core::redact_target(e.path, options_.redact));
+          const auto type = [&](const std::string& t, const std::string& enc) {
+            if (t.empty() && enc.empty()) return std::string("<span class=\"muted\">-</span>");
+            return esc(t) + (enc.empty() ? std::string() : "<br><span class=\"muted\">" + esc(enc) + "</span>");
+          };
+          raw(fmt::format("<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}"
+                          "</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
+                          esc(e.method), esc(url), e.status == 0 ? std::string("-") : std::to_string(e.status),
+                          type(e.request_content_type, e.request_content_encoding),
+                          size(e.request_body_bytes, e.request_body_decoded_bytes, e.request_decoding),
+                          type(e.response_content_type, e.response_content_encoding),
+                          size(e.response_body_bytes, e.response_body_decoded_bytes, e.response_decoding), esc(notes)));
+        }
+      }
+      raw("</tbody></table>\n");
+    }
+    if (rows > kHtmlMaxRequests) {
+      raw(fmt::format("<p class=\"note\">Only the first {} of {} requests are shown here (the JSON report lists them all).</p>\n",
+                      kHtmlMaxRequests, total));
+    }
+  }
+
   // Why the flows without a name have none: "nobody can know" apart from "flowaudit did not look".
   void unnamed() {
     const auto& u = r_.coverage.unnamed;
@@ -918,6 +991,7 @@ class Writer {
         "UDP of no known protocol",
         "An inspection limit was crossed (oversized HTTP head or TLS handshake, TCP reordering): what the "
         "flow sent may be hidden",
+        "TLS whose keys were not in the key log: what it sent could not be decrypted",
     };
     std::uint64_t total = 0;
     for (std::size_t i = 1; i < c.blind_spots.size(); ++i) total += c.blind_spots[i];

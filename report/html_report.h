@@ -18,6 +18,7 @@ namespace flowaudit::report {
 
 // Rows of the destinations table (by bytes sent); beyond it the report says how many were left out.
 inline constexpr std::size_t kHtmlMaxDestinations = 500;
+inline constexpr std::size_t kHtmlMaxRequests = 1000;  // rows of the requests tables together
 
 // Streams the report to `out`. `input.outcome` null: no policy ran (verdict "not evaluated").
 // `options.redact`: HTTP paths are shown redacted (finding messages come redacted from the evaluation).

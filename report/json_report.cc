@@ -45,6 +45,12 @@ void write_coverage(JsonWriter& w, const analysis::AuditResult& r) {
   w.field("bytes_out", r.coverage.bytes_out);
   w.field("named_bytes_out", r.coverage.named_bytes_out);
   w.field("bytes_out_share", r.coverage.bytes_out_share());
+  // What decryption opened of the encrypted flows (all 0 without a key log).
+  w.field("encrypted_flows", r.coverage.encrypted_flows);
+  w.field("decrypted_flows", r.coverage.decrypted_flows);
+  w.field("encrypted_bytes_out", r.coverage.encrypted_bytes_out);
+  w.field("decrypted_bytes_out", r.coverage.decrypted_bytes_out);
+  w.field("decrypted_share", r.coverage.decrypted_share());
   // Unnamed flows per reason (every reason listed, 0 included, so a reader sees what was checked).
   w.key("unnamed");
   w.begin_object();
@@ -365,6 +371,87 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
       w.end_object();
     } else {
       w.null_field("tls");
+    }
+    if (d != nullptr && d->decryption) {
+      // What decrypting the flow found; never a secret.
+      const auto& x = *d->decryption;
+      w.key("decryption");
+      w.begin_object();
+      w.field("keys", x.keys_found);
+      if (x.hello_seen) {
+        w.field("version", analysis::tls::version_name(x.version));
+        w.field("cipher", analysis::tls::cipher_name(x.suite));
+      } else {
+        w.null_field("version");
+        w.null_field("cipher");
+      }
+      w.string_or_null("client_stopped", x.stop[0] == analysis::decrypt::DecryptStop::kNone
+                                             ? std::string_view() : analysis::decrypt::to_string(x.stop[0]));
+      w.string_or_null("server_stopped", x.stop[1] == analysis::decrypt::DecryptStop::kNone
+                                             ? std::string_view() : analysis::decrypt::to_string(x.stop[1]));
+      w.field("records_decrypted", x.records_opened[0] + x.records_opened[1]);
+      w.field("encrypted_bytes", x.protected_bytes[0] + x.protected_bytes[1]);
+      w.field("decrypted_bytes", x.opened_bytes[0] + x.opened_bytes[1]);
+      w.field("application_bytes_out", x.app_bytes[0]);
+      w.field("application_bytes_in", x.app_bytes[1]);
+      w.field("key_updates", static_cast<std::uint64_t>(x.key_updates));
+      w.field("early_data", x.early_data);
+      w.end_object();
+    }
+    if (d != nullptr && d->requests) {
+      // Every reconstructed request; bodies are never written, only their sizes.
+      w.key("requests");
+      w.begin_array();
+      for (const auto& e : d->requests->list) {
+        w.begin_object();
+        w.field("method", e.method);
+        w.field("scheme", d->requests->scheme);
+        w.string_or_null("authority", e.authority);
+        w.field("path", core::redact_target(e.path, options.redact));
+        if (e.status != 0) {
+          w.field("status", static_cast<std::uint64_t>(e.status));
+        } else {
+          w.null_field("status");
+        }
+        w.string_or_null("request_content_type", e.request_content_type);
+        w.string_or_null("request_content_encoding", e.request_content_encoding);
+        w.field("request_body_bytes", e.request_body_bytes);
+        w.string_or_null("response_content_type", e.response_content_type);
+        w.string_or_null("response_content_encoding", e.response_content_encoding);
+        w.field("response_body_bytes", e.response_body_bytes);
+        // After content decoding, and why decoding stopped when it did (null: no coding).
+        w.field("request_body_decoded_bytes", e.request_body_decoded_bytes);
+        w.field("response_body_decoded_bytes", e.response_body_decoded_bytes);
+        w.string_or_null("request_decoding", analysis::http::to_string(e.request_decoding));
+        w.string_or_null("response_decoding", analysis::http::to_string(e.response_decoding));
+        if (e.event_stream) {
+          w.key("event_stream");
+          w.begin_object();
+          w.field("events", static_cast<std::uint64_t>(e.sse.events));
+          w.field("data_bytes", e.sse.data_bytes);
+          w.end_object();
+        } else {
+          w.null_field("event_stream");
+        }
+        w.field("upgrade", e.upgrade);
+        if (e.ws.messages[0] + e.ws.messages[1] + e.ws.control_frames > 0 || e.ws.deflate) {
+          // The WebSocket that followed the upgrade: data messages and their bytes per direction.
+          w.key("websocket");
+          w.begin_object();
+          w.field("messages_out", e.ws.messages[0]);
+          w.field("bytes_out", e.ws.payload_bytes[0]);
+          w.field("messages_in", e.ws.messages[1]);
+          w.field("bytes_in", e.ws.payload_bytes[1]);
+          w.field("control_frames", e.ws.control_frames);
+          w.field("permessage_deflate", e.ws.deflate);
+          w.string_or_null("stopped", e.ws.stopped);
+          w.end_object();
+        } else {
+          w.null_field("websocket");
+        }
+        w.end_object();
+      }
+      w.end_array();
     }
     if (d != nullptr && d->http) {
       const auto& h = *d->http;

@@ -115,6 +115,15 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
   line(out, "Named: {:.0f}% of flows, {:.0f}% of bytes sent ({} of {} flows); '!' marks plaintext",
        100.0 * r.coverage.flow_share(), 100.0 * r.coverage.bytes_out_share(), r.coverage.named_flows,
        r.coverage.flows);
+  if (r.coverage.decrypted_flows > 0 ||
+      r.coverage.blind_spots[static_cast<std::size_t>(analysis::app::BlindSpot::kEncryptedNoKeys)] > 0) {
+    std::uint64_t requests = 0;
+    for (const analysis::FlowRow& f : r.flows) {
+      if (f.details && f.details->requests && f.details->requests->scheme == "https") requests += f.details->requests->list.size();
+    }
+    line(out, "Decrypted: {:.0f}% of encrypted bytes sent ({} of {} encrypted flows); {} HTTPS requests reconstructed",
+         100.0 * r.coverage.decrypted_share(), r.coverage.decrypted_flows, r.coverage.encrypted_flows, requests);
+  }
   {
     const auto& counts = r.coverage.blind_spots;
     std::string spots;

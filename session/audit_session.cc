@@ -56,7 +56,33 @@ std::optional<rules::Policy> load_policies(std::vector<std::string> specs, std::
   return std::move(loaded.policy);
 }
 
-bool AuditSession::auditor_options(analysis::AuditOptions& options) const {
+namespace {
+
+void key_log_warnings(const analysis::decrypt::KeyLogLoad& load, std::string_view origin,
+                      std::vector<std::string>& warnings) {
+  if (load.malformed > 0) {
+    std::string first;
+    for (const auto& p : load.problems) first += (first.empty() ? "" : "; ") + p;
+    warnings.push_back(fmt::format("{}: {} malformed key log line{} skipped ({})", origin, load.malformed,
+                                   load.malformed == 1 ? "" : "s", first));
+  }
+  if (load.limit_reached) {
+    warnings.push_back(fmt::format("{}: key log limit reached ({} MiB, {} sessions): later secrets were not read",
+                                   origin, analysis::decrypt::KeyLog::kMaxBytes >> 20,
+                                   analysis::decrypt::KeyLog::kMaxSessions));
+  }
+}
+
+}  // namespace
+
+void AuditSession::add_secrets(std::span<const std::uint8_t> text, const std::string& origin) {
+  if (!keys_) keys_ = std::make_shared<analysis::decrypt::KeyLog>();
+  // A char view of the same bytes (character types may alias).
+  const auto load = keys_->add_text(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
+  key_log_warnings(load, origin, warnings_);
+}
+
+bool AuditSession::auditor_options(analysis::AuditOptions& options) {
   const auto& s = settings_;
   for (const auto& c : s.clients) {
     const auto cidr = core::Cidr::parse(c);
@@ -73,6 +99,29 @@ bool AuditSession::auditor_options(analysis::AuditOptions& options) const {
   options.flows.tcp_idle_ns = static_cast<core::TimestampNs>(s.tcp_timeout * 1e9);
   options.flows.udp_idle_ns = static_cast<core::TimestampNs>(s.udp_timeout * 1e9);
   options.reassembly.memory_limit = s.fragment_memory;
+  if (!s.keylogs.empty() && !keys_) {
+    keys_ = std::make_shared<analysis::decrypt::KeyLog>();
+    for (const auto& path : s.keylogs) {
+      analysis::decrypt::KeyLogLoad load;
+      bool world_readable = false;
+      std::string error;
+      if (!analysis::decrypt::load_key_log_file(path, *keys_, load, world_readable, error)) {
+        messages_->error(fmt::format("--keylog {}", error));
+        return false;
+      }
+      key_log_warnings(load, path, warnings_);
+      if (world_readable) {
+        warnings_.push_back(fmt::format("{}: the key log can be read by other users: it opens every session it "
+                                        "records (chmod 600)", path));
+      }
+      if (load.keys == 0) warnings_.push_back(fmt::format("{}: no TLS secrets in the key log", path));
+    }
+  }
+  // Pcapng inputs may carry secrets blocks: a key log exists for every replay, filled as they are
+  // read; decryption is asked for (every TLS flow without keys is a blind spot) with --keylog.
+  if (!keys_) keys_ = std::make_shared<analysis::decrypt::KeyLog>();
+  options.app.keys = keys_;
+  options.app.decryption_asked = !s.keylogs.empty() || s.keys_expected;
   return true;
 }
 

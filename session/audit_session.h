@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -47,6 +48,10 @@ struct Settings {
   std::vector<std::string> policies;
   std::string app;
   bool no_redact = false;
+  std::vector<std::string> keylogs;  // --keylog FILE: TLS secrets (NSS key log format)
+  // `run` hands the command a key log: every TLS flow is expected to decrypt, and one whose keys
+  // never came is a blind spot (encrypted-no-keys), as with --keylog.
+  bool keys_expected = false;
 };
 
 // --fail-on: nullopt for "never".
@@ -67,7 +72,14 @@ class AuditSession {
   AuditSession(Settings settings, Messages& messages) : settings_(std::move(settings)), messages_(&messages) {}
 
   // The auditor's options from the settings; false (and a message) for a bad --client.
-  bool auditor_options(analysis::AuditOptions& options) const;
+  // Also reads the --keylog files (an unreadable one is an error; malformed lines and a key log
+  // others may read are warnings).
+  bool auditor_options(analysis::AuditOptions& options);
+  // The TLS secrets of the audit (null when none were given and no capture had any): secrets
+  // blocks of pcapng inputs are added here as they are read.
+  [[nodiscard]] std::shared_ptr<analysis::decrypt::KeyLog> keys() const noexcept { return keys_; }
+  // Adds a capture's Decryption Secrets Block (NSS key log lines); `origin` names it in warnings.
+  void add_secrets(std::span<const std::uint8_t> text, const std::string& origin);
   // Policy, databases and catalog: a bad --policy, --app, --geoip-db or --catalog is a usage
   // error found before any packet is read. False after reporting it.
   bool prepare();
@@ -98,6 +110,7 @@ class AuditSession {
   Settings settings_;
   Messages* messages_;
   std::vector<std::string> warnings_;  // from loading the policy and opening the databases
+  std::shared_ptr<analysis::decrypt::KeyLog> keys_;  // --keylog files and the captures' secrets blocks
   std::unique_ptr<analysis::enrich::Enricher> enricher_;
   // On the heap, shared: findings point at the policy's rules and the outcome (a view for the
   // writers) at both, so neither may move when the session does.

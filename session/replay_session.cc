@@ -42,6 +42,9 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
       infos.push_back(std::move(info));
       continue;
     }
+    opened.source->set_secrets_sink([&session, &path](std::span<const std::uint8_t> text, std::uint64_t at) {
+      session.add_secrets(text, fmt::format("{} (secrets block at offset {})", path, at));
+    });
     const auto input = static_cast<std::uint32_t>(infos.size());
     if (progress != nullptr) progress->start(path);
     auto info = auditor.run(*opened.source, input, on_progress);

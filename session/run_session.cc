@@ -287,7 +287,11 @@ bool RunSession::run() {
   hooks.before_read = [&](capture::PcapngWriter* writer) {
     if (!keys_) return;
     const std::string lines = keys_->take_new_lines();
-    if (lines.empty() || writer == nullptr || write_failed) return;
+    if (lines.empty()) return;
+    // The same secrets decrypt the live audit, before the packets of this read.
+    audit_.add_secrets(std::span(reinterpret_cast<const std::uint8_t*>(lines.data()), lines.size()),
+                       "the command's key log");
+    if (writer == nullptr || write_failed) return;
     write_failed = !writer->write_tls_keys(lines);
   };
   const bool ran = live_->run(hooks);

@@ -227,7 +227,13 @@ void AppAnalyzer::on_tcp(flow::Flow& f, std::uint8_t sender, const packet::Decod
   const auto before = stream.state();
   // The protocol is probed on the first bytes in stream order (on_stream_bytes), not on the first
   // segment to arrive: a ClientHello whose second segment overtakes the first is still TLS.
-  stream.add(seq, payload, ctx_.config.tcp_inspect_bytes,
+  std::uint64_t budget = ctx_.config.tcp_inspect_bytes;
+  std::visit(
+      [&]<typename H>(const H& h) {
+        if constexpr (requires { h.stream_budget(ctx_); }) budget = h.stream_budget(ctx_);
+      },
+      in.handler);
+  stream.add(seq, payload, budget,
              [&](std::span<const std::uint8_t> bytes) { on_stream_bytes(f, sender, bytes, in); });
   if (is_done(f)) return;
   if (stream.state() != before) {  // the reordering limit or the byte budget stopped this direction

@@ -14,6 +14,7 @@
 #include "analysis/app/dns/name_cache.h"
 #include "analysis/app/flow_details.h"
 #include "analysis/app/tls/certificate_cache.h"
+#include "analysis/decrypt/key_log.h"
 #include "analysis/flow/flow.h"
 #include "core/string_pool.h"
 
@@ -29,6 +30,13 @@ struct AppConfig {
   // inspection-limit blind spot (dns-messages): past it, queries would go unseen.
   std::size_t max_dns_messages_per_flow = 1u << 16;
   std::size_t max_quic_datagrams = 8;
+  // TLS secrets (--keylog, the capture's Decryption Secrets Blocks); null when decryption was not
+  // asked for. The session fills it as secrets arrive; handlers only read it.
+  std::shared_ptr<decrypt::KeyLog> keys;
+  bool decryption_asked = false;  // --keylog: a TLS flow without keys is a blind spot even if no key came
+  // Per direction of a TLS flow being decrypted: past it the rest is not read, and the flow is an
+  // inspection-limit blind spot (tcp-budget).
+  std::uint64_t tcp_decrypt_bytes = 64ULL << 20;
 };
 
 // Malformed input and crossed limits are counted here, never thrown.
@@ -42,6 +50,7 @@ struct AppStats {
   std::uint64_t starttls_malformed = 0;  // a STARTTLS exchange that does not parse
   std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
   std::uint64_t inspection_limits = 0;  // a limit stopped a parser before it had what it needs
+  std::uint64_t tls_decrypted = 0;      // TLS flows whose records were opened with the key log
 };
 
 // The first bytes of a flow (first datagram, or first bytes in stream order), for the handlers'

@@ -35,6 +35,7 @@ const char* to_string(BlindSpot b) noexcept {
     case BlindSpot::kDnsOverTls: return "dns-over-tls";
     case BlindSpot::kDnsOverHttps: return "dns-over-https";
     case BlindSpot::kQuicUndecryptable: return "quic-undecryptable";
+    case BlindSpot::kEncryptedNoKeys: return "encrypted-no-keys";
     case BlindSpot::kUdpUnknown: return "udp-unknown";
     case BlindSpot::kInspectionLimit: return "inspection-limit";
     case BlindSpot::kNone: break;
@@ -55,6 +56,7 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kDnsMessages: return "dns-messages";
     case InspectionLimit::kProxyHandshake: return "proxy-handshake";
     case InspectionLimit::kStartTlsPlaintext: return "starttls-plaintext";
+    case InspectionLimit::kContentDecoding: return "content-decoding";
     case InspectionLimit::kNone: break;
   }
   return "";

@@ -9,7 +9,9 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/app/http/http1_connection.h"
 #include "analysis/app/unnamed_reason.h"
+#include "analysis/decrypt/decrypt_facts.h"
 #include "core/ip_address.h"
 #include "core/timestamp.h"
 
@@ -41,8 +43,9 @@ enum class BlindSpot : std::uint8_t {
   kQuicUndecryptable,
   kUdpUnknown,
   kInspectionLimit,
+  kEncryptedNoKeys,  // decryption was asked for (a key log), and the log had no keys for this flow
 };
-inline constexpr std::size_t kBlindSpotKinds = 7;  // values of BlindSpot, kNone included
+inline constexpr std::size_t kBlindSpotKinds = 8;  // values of BlindSpot, kNone included
 const char* to_string(BlindSpot b) noexcept;  // "ech", "dns-over-tls", ... ; none -> ""
 
 // Which limit an inspection-limit flow crossed (the first one; a report's blind_spot_reason).
@@ -59,6 +62,7 @@ enum class InspectionLimit : std::uint8_t {
   kDnsMessages,        // AppConfig::max_dns_messages_per_flow
   kProxyHandshake,     // proxy::kMaxHandshakeBytes: a CONNECT or SOCKS handshake longer than any real one
   kStartTlsPlaintext,  // starttls::kMaxPlaintextBytes read before the upgrade to TLS
+  kContentDecoding,    // a request body's decoding crossed http::ContentDecoder's limits (a bomb)
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 
@@ -120,6 +124,14 @@ struct ProxyDetails {
 
 // Allocated per flow that has something to say; the parts only where they apply, so a DNS or an
 // unknown flow costs a few bytes.
+// The HTTP exchanges of one flow, in order (http::Exchange: method, authority, path, status, types,
+// encodings, body sizes; request bodies kept, bounded, for inspection and never reported).
+struct HttpExchanges {
+  std::string_view scheme;  // "https" (decrypted) or "http"
+  std::vector<http::Exchange> list;
+  std::uint64_t dropped = 0;  // past http::Http1Connection::kMaxExchanges
+};
+
 struct FlowDetails {
   AppProtocol app = AppProtocol::kUnknown;
   BlindSpot blind_spot = BlindSpot::kNone;
@@ -128,6 +140,8 @@ struct FlowDetails {
   std::unique_ptr<HttpDetails> http;
   std::unique_ptr<QuicDetails> quic;
   std::unique_ptr<ProxyDetails> proxy;  // the flow went through an HTTP or SOCKS proxy
+  std::unique_ptr<decrypt::DecryptFacts> decryption;  // a key log was given and the flow is TLS
+  std::unique_ptr<HttpExchanges> requests;  // every HTTP request reconstructed (decrypted or plaintext)
 };
 
 // A flow has one blind spot. inspection-limit wins over every other: it is the one a sender can

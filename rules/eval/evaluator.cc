@@ -14,7 +14,7 @@ namespace {
 
 using lang::Scope;
 
-constexpr std::size_t kScopes = 4;
+constexpr std::size_t kScopes = 5;
 
 struct DestKey {
   core::IpAddress ip;
@@ -71,7 +71,7 @@ std::string value_text(const lang::Value& v) {
 class RecordEvaluator::Impl {
  public:
   Impl(const Policy& policy, const analysis::AuditResult& r, const EvalOptions& options)
-      : policy_(policy), options_(options), r_(r), capture_(r), dest_(capture_), flow_(dest_), dns_(capture_) {
+      : policy_(policy), options_(options), r_(r), capture_(r), dest_(capture_), flow_(dest_), dns_(capture_), request_(flow_) {
     index_rules();
   }
 
@@ -105,29 +105,49 @@ class RecordEvaluator::Impl {
   void flow(const analysis::FlowRow& fl, std::size_t index, const analysis::DestinationRow& d, std::size_t di,
             const analysis::FoldedFlows* more) {
     const auto& rules = by_scope_[static_cast<std::size_t>(Scope::kFlow)];
-    if (rules.empty()) return;
-    if (!flow_memo_) flow_memo_.emplace(memo_for(Scope::kFlow));
+    const bool requests = !by_scope_[static_cast<std::size_t>(Scope::kRequest)].empty() && fl.details &&
+                          fl.details->requests && !fl.details->requests->list.empty();
+    if (rules.empty() && !requests) return;
     const lang::FieldSet present = dest_presence(d, di);
     dest_.bind(d);
     flow_.bind(fl);
+    if (requests) request_rules(fl, index, d, di, present);
+    if (rules.empty()) return;
+    if (!flow_memo_) flow_memo_.emplace(memo_for(Scope::kFlow));
     flow_memo_->match(flow_, flow_.presence(present), [&](std::size_t s) -> const lang::Predicate& {
       return predicate_of(s);
     }, matched_);
     for (const std::size_t state : matched_) {
       Finding* f = finding(state, di, waiver_for(states_[state], flow_), flow_, di, &d);
       if (f == nullptr) continue;
-      if (!f->flow) f->flow = index;
-      ++f->evidence.flows;
-      add_lowest_id(f->evidence.flow_ids, fl.id);
-      f->evidence.bytes_out += fl.out().bytes;
-      f->evidence.bytes_in += fl.in().bytes;
-      add_time(f->evidence, fl.first_seen(), fl.last_seen);
+      flow_evidence(*f, fl, index);
       if (more != nullptr) {
         f->evidence.flows += more->flows;
         for (const std::uint64_t id : more->ids) add_lowest_id(f->evidence.flow_ids, id);
         f->evidence.bytes_out += more->bytes_out;
         f->evidence.bytes_in += more->bytes_in;
         add_time(f->evidence, more->first_ns, more->last_ns);
+      }
+    }
+  }
+
+  // Request rules: each reconstructed request of the flow; a finding counts the flow once, however
+  // many of its requests matched.
+  void request_rules(const analysis::FlowRow& fl, std::size_t index, const analysis::DestinationRow& d,
+                     std::size_t di, lang::FieldSet destination_present) {
+    if (!request_memo_) request_memo_.emplace(memo_for(Scope::kRequest));
+    const lang::FieldSet flow_present = flow_.presence(destination_present);
+    const auto& x = *fl.details->requests;
+    std::vector<Finding*> counted;
+    for (const auto& e : x.list) {
+      request_.bind(e, x.scheme);
+      request_memo_->match(request_, request_.presence(flow_present),
+                           [&](std::size_t s) -> const lang::Predicate& { return predicate_of(s); }, matched_);
+      for (const std::size_t state : matched_) {
+        Finding* f = finding(state, di, waiver_for(states_[state], request_), request_, di, &d);
+        if (f == nullptr || std::find(counted.begin(), counted.end(), f) != counted.end()) continue;
+        counted.push_back(f);
+        flow_evidence(*f, fl, index);
       }
     }
   }
@@ -312,6 +332,16 @@ class RecordEvaluator::Impl {
     e.last_seen = std::max(e.last_seen, last);
   }
 
+  // One flow (record `index`) in a flow or request finding's evidence.
+  static void flow_evidence(Finding& f, const analysis::FlowRow& fl, std::size_t index) {
+    if (!f.flow) f.flow = index;
+    ++f.evidence.flows;
+    add_lowest_id(f.evidence.flow_ids, fl.id);
+    f.evidence.bytes_out += fl.out().bytes;
+    f.evidence.bytes_in += fl.in().bytes;
+    add_time(f.evidence, fl.first_seen(), fl.last_seen);
+  }
+
   // A destination finding's evidence: the whole destination.
   static void destination_evidence(Evidence& e, const analysis::DestinationRow& d,
                                    const std::vector<std::uint64_t>& flow_ids) {
@@ -356,12 +386,14 @@ class RecordEvaluator::Impl {
   DestinationRecord dest_;
   FlowRecord flow_;
   DnsQueryRecord dns_;
+  RequestRecord request_;
   bool stopped_ = false;
   std::vector<RuleState> states_;
   std::array<std::vector<std::size_t>, kScopes> by_scope_;
   std::vector<std::optional<lang::FieldSet>> dest_present_;
   std::optional<ScopeMemo> flow_memo_;
   std::optional<ScopeMemo> dns_memo_;
+  std::optional<ScopeMemo> request_memo_;
   std::vector<std::size_t> matched_;
   std::unordered_map<FindingKey, std::size_t, FindingKeyHash> keys_;
 };

@@ -197,4 +197,36 @@ std::optional<Value> DnsQueryRecord::get(FieldId field) const {
   }
 }
 
+lang::FieldSet RequestRecord::presence(lang::FieldSet flow) const noexcept {
+  using lang::field_bit;
+  const auto& e = *e_;
+  lang::FieldSet out = flow | field_bit(FieldId::kRequestScheme) | field_bit(FieldId::kRequestBodyBytes) |
+                       field_bit(FieldId::kRequestDecrypted) | field_bit(FieldId::kRequestResponseBodyBytes);
+  if (!e.method.empty()) out |= field_bit(FieldId::kRequestMethod);
+  if (!e.authority.empty()) out |= field_bit(FieldId::kRequestAuthority);
+  if (!e.path.empty()) out |= field_bit(FieldId::kRequestPath);
+  if (e.status != 0) out |= field_bit(FieldId::kRequestStatus);
+  if (!e.request_content_type.empty()) out |= field_bit(FieldId::kRequestContentType);
+  if (!e.response_content_type.empty()) out |= field_bit(FieldId::kRequestResponseContentType);
+  return out;
+}
+
+std::optional<Value> RequestRecord::get(FieldId field) const {
+  const auto& e = *e_;
+  switch (field) {
+    case FieldId::kRequestMethod: return text(e.method);
+    case FieldId::kRequestScheme: return Value(scheme_);
+    case FieldId::kRequestAuthority: return text(e.authority);
+    case FieldId::kRequestPath: return text(e.path);
+    case FieldId::kRequestStatus:
+      return e.status == 0 ? std::nullopt : std::optional<Value>(Value(static_cast<std::int64_t>(e.status)));
+    case FieldId::kRequestContentType: return text(e.request_content_type);
+    case FieldId::kRequestBodyBytes: return Value(static_cast<std::int64_t>(e.request_body_decoded_bytes));
+    case FieldId::kRequestDecrypted: return Value(scheme_ == "https");
+    case FieldId::kRequestResponseContentType: return text(e.response_content_type);
+    case FieldId::kRequestResponseBodyBytes: return Value(static_cast<std::int64_t>(e.response_body_decoded_bytes));
+    default: return flow_.get(field);
+  }
+}
+
 }  // namespace flowaudit::rules::eval

@@ -72,6 +72,24 @@ class DnsQueryRecord final : public lang::Record {
   mutable bool answers_built_ = false;
 };
 
+// One reconstructed HTTP request of a flow; the rest of its fields are its flow's (bound by the caller).
+class RequestRecord final : public lang::Record {
+ public:
+  explicit RequestRecord(const FlowRecord& flow) noexcept : flow_(flow) {}
+  void bind(const analysis::http::Exchange& exchange, std::string_view scheme) noexcept {
+    e_ = &exchange;
+    scheme_ = scheme;
+  }
+  [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
+  // `flow` is the presence of the request's flow.
+  [[nodiscard]] lang::FieldSet presence(lang::FieldSet flow) const noexcept;
+
+ private:
+  const FlowRecord& flow_;
+  const analysis::http::Exchange* e_ = nullptr;
+  std::string_view scheme_;
+};
+
 // "tcp", "udp" or the protocol number as text.
 [[nodiscard]] std::string_view transport_name(std::uint8_t protocol) noexcept;
 

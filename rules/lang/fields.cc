@@ -81,7 +81,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
      "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
      "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections, protocol-detection, "
-     "dns-messages)", FlowValue::kBlindSpotReason},
+     "dns-messages, proxy-handshake, starttls-plaintext, content-decoding)", FlowValue::kBlindSpotReason},
     {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
      "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
      "flows, DNS messages or names out of the audit"},
@@ -93,6 +93,21 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kServiceParentJurisdiction, "service.parent_jurisdiction", kCountry, kDestination,
      "country whose law governs the group at the top of the operator's ownership chain (TikTok Pte. Ltd. [SG]: "
      "ByteDance Ltd. [CN]); no value: the operator has no parent in the catalog"},
+    {FieldId::kRequestMethod, "request.method", kString, kRequest, "HTTP method (GET, POST, ...)"},
+    {FieldId::kRequestScheme, "request.scheme", kString, kRequest, "https (decrypted TLS) or http (plaintext)"},
+    {FieldId::kRequestAuthority, "request.authority", kString, kRequest, ":authority or Host of the request"},
+    {FieldId::kRequestPath, "request.path", kString, kRequest, "request target as sent (path and query)", {},
+     kRequestTarget},
+    {FieldId::kRequestStatus, "request.status", kInteger, kRequest, "status of the final response; no value: none seen"},
+    {FieldId::kRequestContentType, "request.content_type", kString, kRequest, "Content-Type of the request body"},
+    {FieldId::kRequestBodyBytes, "request.body_bytes", kInteger, kRequest,
+     "bytes of the request body after content decoding (as sent when not coded)"},
+    {FieldId::kRequestDecrypted, "request.decrypted", kBoolean, kRequest,
+     "whether the request was read by decrypting TLS (false: plaintext HTTP)"},
+    {FieldId::kRequestResponseContentType, "request.response_content_type", kString, kRequest,
+     "Content-Type of the response"},
+    {FieldId::kRequestResponseBodyBytes, "request.response_body_bytes", kInteger, kRequest,
+     "bytes of the response body after content decoding"},
 }};
 
 constexpr bool table_in_order() {
@@ -134,12 +149,14 @@ std::string_view scope_name(Scope scope) noexcept {
     case kFlow: return "flow";
     case kDns: return "dns";
     case kCapture: return "capture";
+    case kRequest: return "request";
   }
   return "?";
 }
 
 bool field_visible(Scope field, Scope rule) noexcept {
   if (field == rule || field == kCapture) return true;
+  if (rule == kRequest) return field == kFlow || field == kDestination;
   return field == kDestination && rule == kFlow;
 }
 

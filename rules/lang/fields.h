@@ -24,7 +24,9 @@ enum class FieldType : std::uint8_t {
 
 // What a rule is evaluated on. A field of a wider scope is visible from a narrower one: a flow sees
 // its destination's fields, everything sees the capture's.
-enum class Scope : std::uint8_t { kDestination, kFlow, kDns, kCapture };
+// kRequest: one reconstructed HTTP request (decrypted TLS or plaintext HTTP); it sees its flow's and
+// its destination's fields.
+enum class Scope : std::uint8_t { kDestination, kFlow, kDns, kCapture, kRequest };
 
 enum class FieldId : std::uint16_t {
   kHostname,
@@ -80,6 +82,16 @@ enum class FieldId : std::uint16_t {
   kCaptureCapped,
   kUnnamedReason,
   kServiceParentJurisdiction,
+  kRequestMethod,
+  kRequestScheme,
+  kRequestAuthority,
+  kRequestPath,
+  kRequestStatus,
+  kRequestContentType,
+  kRequestBodyBytes,
+  kRequestDecrypted,
+  kRequestResponseContentType,
+  kRequestResponseBodyBytes,
   kCount,  // not a field: the number of fields
 };
 

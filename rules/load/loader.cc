@@ -103,7 +103,7 @@ std::string shown(std::string_view s) {
 }
 
 std::optional<Scope> parse_scope(std::string_view text) noexcept {
-  for (const Scope s : {Scope::kDestination, Scope::kFlow, Scope::kDns, Scope::kCapture}) {
+  for (const Scope s : {Scope::kDestination, Scope::kFlow, Scope::kDns, Scope::kCapture, Scope::kRequest}) {
     if (lang::scope_name(s) == text) return s;
   }
   return std::nullopt;
@@ -698,7 +698,7 @@ void Loader::read_rule(std::size_t file, const YAML::Node& entry, std::set<std::
     } else if (key == "scope") {
       scope = scalar(file, v, "scope", kMaxName);
       if (scope && !parse_scope(scope->value)) {
-        error_at(file, v, "scope " + shown(scope->value) + " is not one of destination, flow, dns, capture");
+        error_at(file, v, "scope " + shown(scope->value) + " is not one of destination, flow, dns, capture, request");
         scope.reset();
       }
       bad |= !scope;

@@ -29,7 +29,20 @@ app::Claim HttpHandler::claims(const app::ProbeInput& in) noexcept {
 
 void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                             std::span<const std::uint8_t> bytes) {
-  if (sender != f.client) return;
+  if (!head_done_ && !exchanges_) exchanges_ = std::make_unique<Http1Connection>();
+  if (exchanges_) {
+    exchanges_->on_bytes(sender == f.client, bytes);
+    // Both directions stopped (an Upgrade, bytes that are not HTTP/1.x): nothing more to read.
+    if (exchanges_->finished()) {
+      if (!head_done_ && sender == f.client) {
+        head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), kMaxHeaderBytes - std::min(head_.size(), kMaxHeaderBytes))));
+        head(ctx, f, app::InspectionLimit::kNone);
+      }
+      finish(ctx, f);
+      return;
+    }
+  }
+  if (sender != f.client || head_done_) return;
   const std::size_t old = head_.size();
   const std::size_t room = kMaxHeaderBytes - std::min(old, kMaxHeaderBytes);
   head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
@@ -40,18 +53,52 @@ void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t se
 
 void HttpHandler::on_stream_stopped(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                                     app::InspectionLimit which) {
-  if (sender == f.client) head(ctx, f, which);
+  // Past the head, a direction cut by the byte budget or a gap ends what the exchanges can read;
+  // what was read is reported (an exchange not read to its end is not complete).
+  if (sender == f.client && !head_done_) head(ctx, f, which);
+  finish(ctx, f);
 }
 
 void HttpHandler::on_retire(app::AppContext& ctx, flow::Flow& f) {
-  if (!head_.empty()) head(ctx, f, app::InspectionLimit::kNone);
+  if (!head_done_ && !head_.empty()) head(ctx, f, app::InspectionLimit::kNone);
+  finish(ctx, f);
+}
+
+std::uint64_t HttpHandler::stream_budget(const app::AppContext& ctx) const noexcept {
+  return head_done_ && exchanges_ ? ctx.config.tcp_decrypt_bytes : ctx.config.tcp_inspect_bytes;
+}
+
+void HttpHandler::finish(app::AppContext& ctx, flow::Flow& f) {
+  app::done(f);
+  if (!exchanges_) return;
+  const std::uint64_t dropped = exchanges_->dropped();
+  report_exchanges(ctx, f, "http", std::move(exchanges_->exchanges()), dropped);
+  exchanges_.reset();
+}
+
+void report_exchanges(app::AppContext& ctx, const flow::Flow& f, std::string_view scheme, std::vector<Exchange>&& list,
+                      std::uint64_t dropped) {
+  if (list.empty()) return;
+  app::FlowDetails& d = ctx.details_for(f);
+  d.requests = std::make_unique<app::HttpExchanges>();
+  d.requests->scheme = scheme;
+  d.requests->list = std::move(list);
+  d.requests->dropped = dropped;
+  for (const Exchange& e : d.requests->list) {
+    if (e.request_decoding == DecodeState::kLimit) {
+      ctx.inspection_limit(f, app::InspectionLimit::kContentDecoding);
+      break;
+    }
+  }
 }
 
 // The client's request head as far as it arrived. `cut` (not kNone): its direction stopped at that
 // limit before the head was complete. A head cut by a limit is still reported with what
 // was read (method, target, Host when it came before the limit), so the plaintext rules see it.
 void HttpHandler::head(app::AppContext& ctx, flow::Flow& f, app::InspectionLimit cut) {
-  app::done(f);
+  head_done_ = true;
+  // The exchanges read on past the head while the connection speaks HTTP/1.x.
+  if (!exchanges_ || cut != app::InspectionLimit::kNone) app::done(f);
   if (head_.empty()) {
     if (cut != app::InspectionLimit::kNone) ctx.inspection_limit(f, cut);
     return;

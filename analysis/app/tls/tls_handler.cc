@@ -1,9 +1,15 @@
 #include "analysis/app/tls/tls_handler.h"
 
+#include "analysis/app/http/http_handler.h"
+
 #include <algorithm>
+#include <cstring>
 
 #include "analysis/app/tls/client_hello.h"
 #include "analysis/app/tls/fingerprint.h"
+#include "analysis/app/http/http1_connection.h"
+#include "analysis/app/http/http2_connection.h"
+#include "analysis/app/http/http_handler.h"
 
 namespace flowaudit::analysis::tls {
 namespace {
@@ -48,6 +54,84 @@ app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client)
 
 }  // namespace
 
+// The plaintext of a decrypted flow goes to the HTTP/1.x reader. HTTP/2 (ALPN h2) is framed
+// differently: until its reader exists the flow's requests are not reconstructed, and the report
+// says so (flows[].decryption.application).
+struct TlsHandler::Decryption final : decrypt::PlaintextSink {
+  explicit Decryption(const decrypt::KeyLog& keys) : decryptor(keys) {}
+  // HTTP/2 or HTTP/1.x is decided by the client's first bytes (the HTTP/2 preface, RFC 9113 §3.4):
+  // TLS 1.3 carries ALPN encrypted, so the ServerHello cannot tell. Server bytes that come first
+  // wait for that decision, within kMaxUndecided.
+  static constexpr std::size_t kMaxUndecided = 64 * 1024;
+  void on_plaintext(std::uint8_t sender, std::span<const std::uint8_t> data) override {
+    if (!decided) {
+      if (sender != 0) {
+        if (held.size() + data.size() <= kMaxUndecided) held.insert(held.end(), data.begin(), data.end());
+        return;
+      }
+      static constexpr std::string_view kPreface = "PRI * HTTP/2.0";
+      const std::size_t n = std::min(data.size(), kPreface.size());
+      if (std::memcmp(data.data(), kPreface.data(), n) == 0 && !http2) http2 = std::make_unique<http::Http2Connection>();
+      decided = true;
+      feed(0, data);
+      if (!held.empty()) feed(1, held);
+      held.clear();
+      held.shrink_to_fit();
+      return;
+    }
+    feed(sender, data);
+  }
+  void feed(std::uint8_t sender, std::span<const std::uint8_t> data) {
+    if (http2) {
+      http2->on_bytes(sender == 0, data);
+    } else {
+      http1.on_bytes(sender == 0, data);
+    }
+  }
+  decrypt::TlsDecryptor decryptor;
+  http::Http1Connection http1;
+  std::unique_ptr<http::Http2Connection> http2;
+  bool decided = false;
+  std::vector<std::uint8_t> held;
+};
+
+TlsHandler::TlsHandler() noexcept = default;
+TlsHandler::~TlsHandler() = default;
+TlsHandler::TlsHandler(TlsHandler&&) noexcept = default;
+TlsHandler& TlsHandler::operator=(TlsHandler&&) noexcept = default;
+
+std::uint64_t TlsHandler::stream_budget(const app::AppContext& ctx) const noexcept {
+  return decryption_ && !decryption_over_ ? ctx.config.tcp_decrypt_bytes : ctx.config.tcp_inspect_bytes;
+}
+
+void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
+  if (!decryption_) decryption_ = std::make_unique<Decryption>(*ctx.config.keys);
+  decrypt::TlsDecryptor& dec = decryption_->decryptor;
+  dec.on_stream(sender == f.client ? 0 : 1, bytes, *decryption_);
+  if (dec.stopped(0) && dec.stopped(1)) finish_decryption(ctx, f);
+}
+
+// What the decryptor found goes into the flow's details once, when both directions stopped or
+// the flow ends. A flow whose keys the log did not have is a blind spot: decryption was asked for,
+// and what it sent stays unread.
+void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
+  if (decryption_over_ || !decryption_) return;
+  decryption_over_ = true;
+  decryption_->decryptor.finish();
+  const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
+  app::FlowDetails& d = ctx.details_for(f);
+  d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
+  auto& exchanges = decryption_->http2 ? decryption_->http2->exchanges() : decryption_->http1.exchanges();
+  http::report_exchanges(ctx, f, "https", std::move(exchanges),
+                         decryption_->http2 ? decryption_->http2->dropped() : decryption_->http1.dropped());
+  if (facts.records_opened[0] + facts.records_opened[1] > 0) ++ctx.stats.tls_decrypted;
+  const bool no_keys = facts.stop[0] == decrypt::DecryptStop::kNoKeys || facts.stop[1] == decrypt::DecryptStop::kNoKeys;
+  if (no_keys) app::mark_blind_spot(d, app::BlindSpot::kEncryptedNoKeys);
+  decryption_.reset();
+}
+
+void TlsHandler::on_retire(app::AppContext& ctx, flow::Flow& f) { finish_decryption(ctx, f); }
+
 // Content type handshake (22), then version major 3 and minor up to 4: decided on at most 3 bytes.
 // Or an SSLv2-format ClientHello (first byte with the high bit set).
 app::Claim TlsHandler::claims(const app::ProbeInput& in) noexcept {
@@ -89,6 +173,16 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
   if (reader.state() == HandshakeReader::State::kLimit && reader_before != reader.state()) {
     on_stream_stopped(ctx, f, sender, app::InspectionLimit::kTlsHandshake);
   }
+  if (!decryption_ && !decryption_over_) {
+    // Decided on the flow's first bytes: with a key log (or secrets read from the capture so far),
+    // the whole flow is followed; otherwise only its handshake, as without decryption.
+    const bool want = ctx.config.keys && (ctx.config.decryption_asked || !ctx.config.keys->empty());
+    if (!want) decryption_over_ = true;
+  }
+  if (!decryption_over_) {
+    decrypt(ctx, f, sender, bytes);
+    if (!decryption_over_) return;  // the whole flow is read while it is being decrypted
+  }
   const auto client_state = reader_[f.client].state();
   const auto server_state = reader_[f.server()].state();
   const bool server_finished = server_state != HandshakeReader::State::kReading ||
@@ -100,6 +194,12 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
 // The direction stopped before it gave its hello: the flow may hide where it goes.
 void TlsHandler::on_stream_stopped(app::AppContext& ctx, const flow::Flow& f, std::uint8_t sender,
                                    app::InspectionLimit which) {
+  if (decryption_ && !decryption_over_) {
+    // The rest of a flow being decrypted is not read: what it sent after this may be hidden.
+    ctx.inspection_limit(f, which);
+    finish_decryption(ctx, f);
+    return;
+  }
   const auto it = ctx.details.find(f.id);
   const app::TlsDetails* t = it != ctx.details.end() ? it->second.tls.get() : nullptr;
   if (t == nullptr || !(sender == f.client ? t->client_hello : t->server_hello)) ctx.inspection_limit(f, which);

@@ -87,6 +87,7 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
   DestinationRecord dest(capture);
   FlowRecord flow(dest);
   DnsQueryRecord dns(capture);
+  RequestRecord request(flow);
   for (const Rule& rule : p.rules) {
     if (!rule.enabled) continue;
     std::uint64_t n = 0;
@@ -118,6 +119,24 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
         }
         break;
       case lang::Scope::kCapture: n = rule.predicate->evaluate(capture) ? r.flows.size() : 0; break;
+      case lang::Scope::kRequest:  // a flow counts once if any of its requests matches
+        for (std::size_t i = 0; i < r.flows.size(); ++i) {
+          const auto& f = r.flows[i];
+          if (!f.details || !f.details->requests) continue;
+          for (std::size_t d = 0; d < r.destinations.size(); ++d) {
+            const auto& dd = r.destinations[d];
+            if (dd.ip != f.key.addr[f.server()] || dd.port != f.key.port[f.server()] || dd.protocol != f.key.protocol) continue;
+            dest.bind(r.destinations[d]);
+            flow.bind(r.flows[i]);
+            bool any = false;
+            for (const auto& ex : f.details->requests->list) {
+              request.bind(ex, f.details->requests->scheme);
+              any = any || rule.predicate->evaluate(request);
+            }
+            n += any ? 1 : 0;
+          }
+        }
+        break;
     }
     naive[rule.id] = n;
   }

@@ -73,10 +73,21 @@ TEST_SUITE("rules.lang.fields") {
     CHECK_FALSE(lang::field_info(*lang::find_field("flows")).flow.has_value());
   }
 
-  TEST_CASE("only http.path is redacted as a request target in messages") {
+  TEST_CASE("only http.path and request.path are redacted as request targets in messages") {
     for (const auto& info : lang::all_fields()) {
       CAPTURE(info.name);
-      CHECK(info.request_target == (info.id == lang::FieldId::kHttpPath));
+      CHECK(info.request_target == (info.id == lang::FieldId::kHttpPath || info.id == lang::FieldId::kRequestPath));
     }
+  }
+
+  TEST_CASE("a request rule sees its request's, flow's, destination's and the capture's fields, no DNS") {
+    using lang::Scope;
+    CHECK(lang::field_visible(Scope::kRequest, Scope::kRequest));
+    CHECK(lang::field_visible(Scope::kFlow, Scope::kRequest));
+    CHECK(lang::field_visible(Scope::kDestination, Scope::kRequest));
+    CHECK(lang::field_visible(Scope::kCapture, Scope::kRequest));
+    CHECK_FALSE(lang::field_visible(Scope::kDns, Scope::kRequest));
+    CHECK_FALSE(lang::field_visible(Scope::kRequest, Scope::kFlow));
+    CHECK(lang::scope_name(Scope::kRequest) == "request");
   }
 }

@@ -146,7 +146,7 @@ TEST_CASE("unknown keys, missing keys, bad severities and scopes point at the sp
   CHECK(first_line(r) == "p.yaml:4:15: severity 'severe' is not one of info, low, medium, high, critical");
   CHECK(caret_line(r) == "              ^");
   r = load("rules:\n  - id: a.b\n    title: T\n    severity: low\n    scope: packet\n    condition: encrypted\n");
-  CHECK(first_line(r) == "p.yaml:5:12: scope 'packet' is not one of destination, flow, dns, capture");
+  CHECK(first_line(r) == "p.yaml:5:12: scope 'packet' is not one of destination, flow, dns, capture, request");
   r = load("rules:\n  - id: A.B\n    title: T\n    severity: low\n    scope: flow\n    condition: encrypted\n");
   CHECK(first_line(r).find("p.yaml:2:9: rule id 'A.B' may only use") == 0);
 }

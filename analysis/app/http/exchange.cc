@@ -1,0 +1,115 @@
+// Bodies of an HTTP exchange, whatever framed them (HTTP/1.x, HTTP/2, later HTTP/3): counted on the
+// wire, content-decoded within ContentDecoder's limits, the request's kept (decoded) for inspection,
+// the response's event stream counted.
+#include <algorithm>
+#include <string_view>
+
+#include "analysis/app/http/http1_connection.h"
+
+namespace flowaudit::analysis::http {
+namespace {
+
+bool starts_with_icase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+void keep_request(Exchange& e, std::span<const std::uint8_t> bytes) {
+  const std::size_t room = Exchange::kMaxKeptBody - std::min(Exchange::kMaxKeptBody, e.request_body.size());
+  const std::size_t keep = std::min(room, bytes.size());
+  e.request_body.insert(e.request_body.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
+  if (keep < bytes.size()) e.request_body_cut = true;
+}
+
+void on_decoded(Exchange& e, bool request, std::span<const std::uint8_t> bytes) {
+  if (request) {
+    e.request_body_decoded_bytes += bytes.size();
+    keep_request(e, bytes);
+  } else {
+    e.response_body_decoded_bytes += bytes.size();
+    if (e.event_stream) e.sse.feed(bytes);
+  }
+}
+
+}  // namespace
+
+void SseCounter::end_line() noexcept {
+  if (col_ == 0) {  // a blank line dispatches the event, if it had data
+    if (has_data_) {
+      ++events;
+      data_bytes += pending_;
+    }
+    has_data_ = false;
+    pending_ = 0;
+  } else if (data_line_ || (col_ == 4 && std::string_view(prefix_, 4) == "data")) {
+    has_data_ = true;  // "data" alone is a data line with an empty value
+  }
+  col_ = 0;
+  data_line_ = false;
+}
+
+void SseCounter::feed(std::span<const std::uint8_t> bytes) noexcept {
+  for (const std::uint8_t b : bytes) {
+    if (b == '\n' && prev_cr_) {  // the LF of a CRLF: the line ended at the CR
+      prev_cr_ = false;
+      continue;
+    }
+    prev_cr_ = b == '\r';
+    if (b == '\r' || b == '\n') {
+      end_line();
+      continue;
+    }
+    if (col_ < 5) {
+      prefix_[col_] = static_cast<char>(b);
+      if (col_ == 4 && std::string_view(prefix_, 5) == "data:") data_line_ = true;
+    } else if (data_line_ && !(col_ == 5 && b == ' ')) {
+      ++pending_;  // the value, after the one optional space
+    }
+    if (col_ < 0xffffffffu) ++col_;
+  }
+}
+
+void Exchange::body_begin(bool request, std::unique_ptr<ContentDecoder>& dec) {
+  dec = ContentDecoder::make(request ? request_content_encoding : response_content_encoding);
+  DecodeState& st = request ? request_decoding : response_decoding;
+  st = dec ? dec->state() : DecodeState::kIdentity;
+  if (!request) event_stream = starts_with_icase(response_content_type, "text/event-stream");
+}
+
+void Exchange::body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& slot) {
+  (request ? request_body_bytes : response_body_bytes) += bytes.size();
+  ContentDecoder* dec = slot.get();
+  if (dec == nullptr) {
+    on_decoded(*this, request, bytes);
+    return;
+  }
+  if (dec->state() != DecodeState::kDecoding) return;
+  struct Ctx {
+    Exchange* e;
+    bool request;
+  } ctx{this, request};
+  dec->feed(bytes, [](void* c, std::span<const std::uint8_t> out) {
+    auto* x = static_cast<Ctx*>(c);
+    on_decoded(*x->e, x->request, out);
+  }, &ctx);
+  (request ? request_decoding : response_decoding) = dec->state();
+}
+
+void Exchange::body_end(bool request, std::unique_ptr<ContentDecoder>& dec) {
+  if (!dec) return;
+  DecodeState& st = request ? request_decoding : response_decoding;
+  if ((request ? request_body_bytes : response_body_bytes) == 0) {
+    st = DecodeState::kIdentity;  // a coding named on a message without a body (304, HEAD): nothing to decode
+  } else {
+    dec->finish();
+    st = dec->state();
+  }
+  dec.reset();
+}
+
+}  // namespace flowaudit::analysis::http

@@ -1,0 +1,183 @@
+// Content decoding of HTTP bodies (analysis/app/http/content_decoder.h) and the event-stream
+// counter: each coding round-trips data made by the library's own encoder, fed in small pieces
+// as TCP would deliver it; bombs, truncation, garbage and unknown codings stop with their reason.
+#include <brotli/encode.h>
+#include <doctest/doctest.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/app/http/content_decoder.h"
+#include "analysis/app/http/http1_connection.h"
+
+namespace http = flowaudit::analysis::http;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+Bytes text_body(std::size_t n) {
+  Bytes b;
+  for (std::size_t i = 0; b.size() < n; ++i) {
+    const std::string piece = "{\"role\":\"user\",\"content\":\"message " + std::to_string(i) + "\"},";
+    b.insert(b.end(), piece.begin(), piece.end());
+  }
+  b.resize(n);
+  return b;
+}
+
+Bytes zlib_encode(const Bytes& in, int window_bits) {  // 15+16 gzip, 15 zlib, -15 raw deflate
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  Bytes out(deflateBound(&z, static_cast<uLong>(in.size())) + 64);
+  z.next_in = const_cast<Bytef*>(in.data());
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+Bytes brotli_encode(const Bytes& in) {
+  std::size_t n = BrotliEncoderMaxCompressedSize(in.size()) + 64;
+  Bytes out(n);
+  REQUIRE(BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, in.size(), in.data(), &n, out.data()) == BROTLI_TRUE);
+  out.resize(n);
+  return out;
+}
+
+Bytes zstd_encode(const Bytes& in) {
+  Bytes out(ZSTD_compressBound(in.size()));
+  const std::size_t n = ZSTD_compress(out.data(), out.size(), in.data(), in.size(), 3);
+  REQUIRE_FALSE(ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+struct Decoded {
+  Bytes bytes;
+  http::DecodeState state = http::DecodeState::kIdentity;
+};
+
+Decoded decode(std::string_view coding, const Bytes& coded, std::size_t piece = 7, bool finish = true) {
+  Decoded r;
+  auto dec = http::ContentDecoder::make(coding);
+  REQUIRE(dec != nullptr);
+  for (std::size_t i = 0; i < coded.size(); i += piece) {
+    const std::size_t n = std::min(piece, coded.size() - i);
+    dec->feed(std::span<const std::uint8_t>(coded.data() + i, n), [](void* c, std::span<const std::uint8_t> out) {
+      auto* b = static_cast<Bytes*>(c);
+      b->insert(b->end(), out.begin(), out.end());
+    }, &r.bytes);
+  }
+  if (finish) dec->finish();
+  r.state = dec->state();
+  return r;
+}
+
+}  // namespace
+
+TEST_SUITE("http") {
+
+TEST_CASE("content decoding: gzip, deflate (zlib and raw), br and zstd round-trip in small pieces") {
+  const Bytes body = text_body(100'000);
+  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+           {"gzip", zlib_encode(body, 15 + 16)},
+           {"x-gzip", zlib_encode(body, 15 + 16)},
+           {"deflate", zlib_encode(body, 15)},
+           {"deflate", zlib_encode(body, -15)},  // raw deflate, as some servers send it
+           {"br", brotli_encode(body)},
+           {" ZSTD ", zstd_encode(body)}}) {
+    CAPTURE(coding);
+    const Decoded d = decode(coding, coded);
+    CHECK(d.state == http::DecodeState::kDone);
+    CHECK(d.bytes == body);
+  }
+}
+
+TEST_CASE("content decoding: concatenated gzip members and zstd frames are one body") {
+  const Bytes a = text_body(5000);
+  const Bytes b = text_body(3000);
+  Bytes both_a_b = a;
+  both_a_b.insert(both_a_b.end(), b.begin(), b.end());
+  for (const auto& [coding, enc] : std::vector<std::pair<std::string, Bytes (*)(const Bytes&)>>{
+           {"gzip", [](const Bytes& x) { return zlib_encode(x, 15 + 16); }}, {"zstd", &zstd_encode}}) {
+    CAPTURE(coding);
+    Bytes coded = enc(a);
+    const Bytes second = enc(b);
+    coded.insert(coded.end(), second.begin(), second.end());
+    const Decoded d = decode(coding, coded, 1000);
+    CHECK(d.state == http::DecodeState::kDone);
+    CHECK(d.bytes == both_a_b);
+  }
+}
+
+TEST_CASE("content decoding: no coding, unknown and chained codings") {
+  CHECK(http::ContentDecoder::make("") == nullptr);
+  CHECK(http::ContentDecoder::make("identity") == nullptr);
+  CHECK(http::ContentDecoder::make("compress")->state() == http::DecodeState::kUnsupported);
+  CHECK(http::ContentDecoder::make("gzip, br")->state() == http::DecodeState::kUnsupported);
+  const Decoded d = decode("dcb", text_body(100));
+  CHECK(d.state == http::DecodeState::kUnsupported);
+  CHECK(d.bytes.empty());
+}
+
+TEST_CASE("content decoding: a body cut short is truncated, garbage is malformed") {
+  const Bytes body = text_body(20'000);
+  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+           {"gzip", zlib_encode(body, 15 + 16)}, {"br", brotli_encode(body)}, {"zstd", zstd_encode(body)}}) {
+    CAPTURE(coding);
+    const Bytes half(coded.begin(), coded.begin() + static_cast<std::ptrdiff_t>(coded.size() / 2));
+    const Decoded d = decode(coding, half);
+    CHECK(d.state == http::DecodeState::kTruncated);
+    CHECK(d.bytes.size() < body.size());
+    const Decoded g = decode(coding, text_body(300));
+    CHECK(g.state == http::DecodeState::kMalformed);
+  }
+}
+
+TEST_CASE("content decoding: a decompression bomb stops at the ratio limit, not in memory") {
+  const Bytes zeros(8u << 20, 0);  // 8 MiB of zeros: thousands to one in every coding here
+  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+           {"br", brotli_encode(zeros)}, {"zstd", zstd_encode(zeros)}}) {
+    CAPTURE(coding);
+    CAPTURE(coded.size());
+    const Decoded d = decode(coding, coded, coded.size());
+    CHECK(d.state == http::DecodeState::kLimit);
+    CHECK(d.bytes.size() <= 2u << 20);  // stopped just past the grace, not at 8 MiB
+  }
+  // A highly compressible body under the ratio is decoded whole.
+  const Bytes text = text_body(3u << 20);
+  CHECK(decode("gzip", zlib_encode(text, 15 + 16), 65536).state == http::DecodeState::kDone);
+}
+
+TEST_CASE("content decoding: the number of live decoders is capped") {
+  std::vector<std::unique_ptr<http::ContentDecoder>> live;
+  const int before = http::ContentDecoder::live();
+  for (int i = before; i < http::ContentDecoder::kMaxLiveDecoders; ++i) live.push_back(http::ContentDecoder::make("gzip"));
+  CHECK(live.back()->state() == http::DecodeState::kDecoding);
+  CHECK(http::ContentDecoder::make("br")->state() == http::DecodeState::kLimit);
+  live.pop_back();
+  CHECK(http::ContentDecoder::make("br")->state() == http::DecodeState::kDecoding);
+  live.clear();
+  CHECK(http::ContentDecoder::live() == before);
+}
+
+TEST_CASE("event stream: events end at a blank line and count their data bytes") {
+  http::SseCounter c;
+  const std::string s = ": comment\n"
+                        "event: delta\r\ndata: {\"t\":\"Hel\"}\r\n\r\n"  // 11 data bytes
+                        "data:lo\ndata\n\n"                              // 2 + 0
+                        "id: 7\n\n"                                      // no data: not an event
+                        "data: x\rdata: yz\r\r"                          // CR line ends: 1 + 2
+                        "data: tail";                                    // not dispatched: no blank line
+  for (const char ch : s) c.feed(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(&ch), 1));
+  CHECK(c.events == 3);
+  CHECK(c.data_bytes == 16);
+}
+
+}  // TEST_SUITE
