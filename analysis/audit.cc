@@ -375,6 +375,12 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     for (const auto& in : r.inputs) paths.push_back(in.path);
     for (auto& w : flow::clock_warnings(r.clock, paths)) r.warnings.push_back(std::move(w));
   }
+  if (r.app_stats.request_bodies_cut > 0) {
+    r.warnings.push_back(fmt::format(
+        "{} request bodies were kept only in part for inspection ({} KiB per request, {} KiB per connection, {} MiB "
+        "per run); their sizes are counted whole", r.app_stats.request_bodies_cut, http::Exchange::kMaxKeptBody / 1024,
+        http::KeepBudget::kPerFlow / 1024, http::KeepBudget::kPerRun >> 20));
+  }
   if (r.flow_stats.evicted > 0) {
     r.warnings.push_back(fmt::format("flow table full: {} flows evicted early (raise --max-flows)",
                                      r.flow_stats.evicted));

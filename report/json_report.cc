@@ -416,6 +416,9 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
         w.string_or_null("request_content_type", e.request_content_type);
         w.string_or_null("request_content_encoding", e.request_content_encoding);
         w.field("request_body_bytes", e.request_body_bytes);
+        // What of it was kept in memory for inspection (never written): less than the decoded size
+        // when a keep budget was reached.
+        w.field("request_body_kept", static_cast<std::uint64_t>(e.request_body.size()));
         w.string_or_null("response_content_type", e.response_content_type);
         w.string_or_null("response_content_encoding", e.response_content_encoding);
         w.field("response_body_bytes", e.response_body_bytes);

@@ -51,6 +51,7 @@ struct AppStats {
   std::uint64_t tcp_gaps = 0;  // a stream could not be put in order within the limits
   std::uint64_t inspection_limits = 0;  // a limit stopped a parser before it had what it needs
   std::uint64_t tls_decrypted = 0;      // TLS flows whose records were opened with the key log
+  std::uint64_t request_bodies_cut = 0; // request bodies kept only in part (http::KeepBudget, kMaxKeptBody)
 };
 
 // The first bytes of a flow (first datagram, or first bytes in stream order), for the handlers'

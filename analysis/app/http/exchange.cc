@@ -2,6 +2,7 @@
 // wire, content-decoded within ContentDecoder's limits, the request's kept (decoded) for inspection,
 // the response's event stream counted.
 #include <algorithm>
+#include <atomic>
 #include <string_view>
 
 #include "analysis/app/http/http1_connection.h"
@@ -19,17 +20,19 @@ bool starts_with_icase(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-void keep_request(Exchange& e, std::span<const std::uint8_t> bytes) {
+std::atomic<std::uint64_t> g_run_kept{0};
+
+void keep_request(Exchange& e, std::span<const std::uint8_t> bytes, KeepBudget& budget) {
   const std::size_t room = Exchange::kMaxKeptBody - std::min(Exchange::kMaxKeptBody, e.request_body.size());
-  const std::size_t keep = std::min(room, bytes.size());
+  const std::size_t keep = budget.take(std::min(room, bytes.size()));
   e.request_body.insert(e.request_body.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
   if (keep < bytes.size()) e.request_body_cut = true;
 }
 
-void on_decoded(Exchange& e, bool request, std::span<const std::uint8_t> bytes) {
+void on_decoded(Exchange& e, bool request, std::span<const std::uint8_t> bytes, KeepBudget& budget) {
   if (request) {
     e.request_body_decoded_bytes += bytes.size();
-    keep_request(e, bytes);
+    keep_request(e, bytes, budget);
   } else {
     e.response_body_decoded_bytes += bytes.size();
     if (e.event_stream) e.sse.feed(bytes);
@@ -37,6 +40,24 @@ void on_decoded(Exchange& e, bool request, std::span<const std::uint8_t> bytes) 
 }
 
 }  // namespace
+
+std::size_t KeepBudget::take(std::size_t n) noexcept {
+  const std::uint64_t flow_room = kPerFlow - std::min(kPerFlow, flow_kept);
+  std::uint64_t want = std::min<std::uint64_t>(n, flow_room);
+  // The run's budget is shared by every connection (and, later, every worker thread).
+  std::uint64_t kept = g_run_kept.load(std::memory_order_relaxed);
+  for (;;) {
+    const std::uint64_t run_room = kPerRun - std::min(kPerRun, kept);
+    const std::uint64_t got = std::min(want, run_room);
+    if (got == 0) return 0;
+    if (g_run_kept.compare_exchange_weak(kept, kept + got, std::memory_order_relaxed)) {
+      flow_kept += got;
+      return static_cast<std::size_t>(got);
+    }
+  }
+}
+
+std::uint64_t KeepBudget::run_kept() noexcept { return g_run_kept.load(std::memory_order_relaxed); }
 
 void SseCounter::end_line() noexcept {
   if (col_ == 0) {  // a blank line dispatches the event, if it had data
@@ -81,21 +102,23 @@ void Exchange::body_begin(bool request, std::unique_ptr<ContentDecoder>& dec) {
   if (!request) event_stream = starts_with_icase(response_content_type, "text/event-stream");
 }
 
-void Exchange::body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& slot) {
+void Exchange::body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& slot,
+                          KeepBudget& budget) {
   (request ? request_body_bytes : response_body_bytes) += bytes.size();
   ContentDecoder* dec = slot.get();
   if (dec == nullptr) {
-    on_decoded(*this, request, bytes);
+    on_decoded(*this, request, bytes, budget);
     return;
   }
   if (dec->state() != DecodeState::kDecoding) return;
   struct Ctx {
     Exchange* e;
     bool request;
-  } ctx{this, request};
+    KeepBudget* budget;
+  } ctx{this, request, &budget};
   dec->feed(bytes, [](void* c, std::span<const std::uint8_t> out) {
     auto* x = static_cast<Ctx*>(c);
-    on_decoded(*x->e, x->request, out);
+    on_decoded(*x->e, x->request, out, *x->budget);
   }, &ctx);
   (request ? request_decoding : response_decoding) = dec->state();
 }

@@ -127,7 +127,8 @@ struct Callbacks {
     const int d = dir(p);
     Exchange* e = s.current[d];
     if (e == nullptr) return 0;
-    e->body_bytes(d == 0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(at), n), s.owner->decoders_[d]);
+    e->body_bytes(d == 0, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(at), n), s.owner->decoders_[d],
+                  s.owner->keep_);
     return 0;
   }
   static int on_message_complete(http_parser* p) {
@@ -220,7 +221,7 @@ void Http1Connection::on_bytes(bool from_client, std::span<const std::uint8_t> b
     if (d == 1 && next_response_ > 0 && !ws_) {
       const std::size_t i = next_response_ - 1;
       if (exchanges_[i].status == 101 && exchanges_[i].websocket) {
-        ws_ = std::make_unique<WebSocketReader>(exchanges_[i].websocket_extensions);
+        ws_ = std::make_unique<WebSocketReader>(exchanges_[i].websocket_extensions, keep_);
         ws_exchange_ = i;
         if (!ws_pending_.empty()) {
           std::vector<std::uint8_t> pending;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/app/http/content_decoder.h"
+#include "analysis/app/http/keep_budget.h"
 #include "analysis/app/http/websocket.h"
 
 namespace flowaudit::analysis::http {
@@ -73,7 +74,8 @@ struct Exchange {
   // The message head is complete: set up content decoding and event counting from its headers.
   void body_begin(bool request, std::unique_ptr<ContentDecoder>& dec);
   // Body bytes as framed by HTTP (chunked framing removed, DATA frame payloads).
-  void body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& dec);
+  void body_bytes(bool request, std::span<const std::uint8_t> bytes, std::unique_ptr<ContentDecoder>& dec,
+                  KeepBudget& budget);
   // The message ended (or its stream did); frees the decoder.
   void body_end(bool request, std::unique_ptr<ContentDecoder>& dec);
 };
@@ -113,6 +115,7 @@ class Http1Connection {
   std::unique_ptr<Parsers> parsers_;
   std::vector<Exchange> exchanges_;
   std::unique_ptr<ContentDecoder> decoders_[2];  // of the message being read in each direction
+  KeepBudget keep_;
   // After a WebSocket upgrade: the frames of both directions, for the exchange that upgraded; the
   // client's first frames may come before the 101 is read (kept until then, bounded).
   std::unique_ptr<WebSocketReader> ws_;

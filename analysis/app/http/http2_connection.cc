@@ -123,7 +123,7 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
       if (!strip_padding(payload)) return stop(d, "malformed");
       Exchange* e = exchange_for(stream, false);
       if (e == nullptr) return;
-      e->body_bytes(d == 0, payload, decoder(d, e));
+      e->body_bytes(d == 0, payload, decoder(d, e), keep_);
       if ((flags & kEndStream) != 0) {
         e->body_end(d == 0, decoder(d, e));
         (d == 0 ? e->request_complete : e->response_complete) = true;

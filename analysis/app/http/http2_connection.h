@@ -53,6 +53,7 @@ class Http2Connection {
   std::unique_ptr<Inflaters> inflaters_;
   std::vector<Exchange> exchanges_;
   std::vector<std::unique_ptr<ContentDecoder>> decoders_[2];  // per exchange, while its body is read
+  KeepBudget keep_;
   std::unordered_map<std::uint32_t, std::size_t> streams_;  // stream id -> index in exchanges_
   std::uint64_t dropped_ = 0;
 };

@@ -84,12 +84,12 @@ void report_exchanges(app::AppContext& ctx, const flow::Flow& f, std::string_vie
   d.requests->scheme = scheme;
   d.requests->list = std::move(list);
   d.requests->dropped = dropped;
+  bool bomb = false;
   for (const Exchange& e : d.requests->list) {
-    if (e.request_decoding == DecodeState::kLimit) {
-      ctx.inspection_limit(f, app::InspectionLimit::kContentDecoding);
-      break;
-    }
+    bomb = bomb || e.request_decoding == DecodeState::kLimit;
+    if (e.request_body_cut) ++ctx.stats.request_bodies_cut;
   }
+  if (bomb) ctx.inspection_limit(f, app::InspectionLimit::kContentDecoding);
 }
 
 // The client's request head as far as it arrived. `cut` (not kNone): its direction stopped at that

@@ -51,7 +51,7 @@ struct WebSocketReader::Direction {
   }
 };
 
-WebSocketReader::WebSocketReader(std::string_view extensions) {
+WebSocketReader::WebSocketReader(std::string_view extensions, KeepBudget& budget) : budget_(budget) {
   stats_.deflate = contains_token(extensions, "permessage-deflate");
   no_context_takeover_[0] = contains_token(extensions, "client_no_context_takeover");
   no_context_takeover_[1] = contains_token(extensions, "server_no_context_takeover");
@@ -69,8 +69,8 @@ void WebSocketReader::on_bytes(bool from_client, std::span<const std::uint8_t> b
   auto take = [&](std::span<const std::uint8_t> plain) {
     x.message_bytes += plain.size();
     if (d == 0 && kept_bytes_ + x.message.size() < kMaxKept) {
-      x.message.append(reinterpret_cast<const char*>(plain.data()),
-                       std::min(plain.size(), kMaxKept - kept_bytes_ - x.message.size()));
+      const std::size_t n = budget_.take(std::min(plain.size(), kMaxKept - kept_bytes_ - x.message.size()));
+      x.message.append(reinterpret_cast<const char*>(plain.data()), n);
     }
   };
   auto inflate_some = [&](std::span<const std::uint8_t> in) -> bool {

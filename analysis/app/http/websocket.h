@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/app/http/keep_budget.h"
+
 namespace flowaudit::analysis::http {
 
 struct WebSocketStats {
@@ -27,8 +29,9 @@ class WebSocketReader {
   static constexpr std::uint64_t kMaxMessage = 16ull << 20;  // one message, inflated
   static constexpr std::size_t kMaxKept = 64 * 1024;         // client messages kept, all together
 
-  // `extensions`: the server's Sec-WebSocket-Extensions (what was agreed).
-  explicit WebSocketReader(std::string_view extensions);
+  // `extensions`: the server's Sec-WebSocket-Extensions (what was agreed); the client's messages
+  // are kept within kMaxKept and `budget` (the connection's, shared with its request bodies).
+  WebSocketReader(std::string_view extensions, KeepBudget& budget);
   ~WebSocketReader();
   WebSocketReader(const WebSocketReader&) = delete;
   WebSocketReader& operator=(const WebSocketReader&) = delete;
@@ -46,6 +49,7 @@ class WebSocketReader {
   void stop(const char* why) { stats_.stopped = why; }
 
   std::unique_ptr<Direction> dir_[2];
+  KeepBudget& budget_;
   WebSocketStats stats_;
   std::vector<std::string> kept_;
   std::size_t kept_bytes_ = 0;

@@ -181,3 +181,28 @@ TEST_CASE("event stream: events end at a blank line and count their data bytes")
 }
 
 }  // TEST_SUITE
+
+TEST_SUITE("http") {
+
+TEST_CASE("keep budget: a connection keeps at most 1 MiB of request bodies; sizes stay whole") {
+  http::Http1Connection c;
+  const std::string body(70 * 1024, 'x');
+  const std::string req = "POST /api/v0/chat/completion HTTP/1.1\r\nHost: chat.deepseek.com\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (int i = 0; i < 20; ++i) {
+    c.on_bytes(true, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(req.data()), req.size()));
+  }
+  const auto& ex = c.exchanges();
+  REQUIRE(ex.size() == 20);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < ex.size(); ++i) {
+    CAPTURE(i);
+    CHECK(ex[i].request_body_bytes == body.size());
+    CHECK(ex[i].request_body_cut);  // 64 KiB per request at most, then the connection's 1 MiB
+    kept += ex[i].request_body.size();
+    CHECK(ex[i].request_body.size() == (i < 16 ? http::Exchange::kMaxKeptBody : 0));
+  }
+  CHECK(kept == http::KeepBudget::kPerFlow);
+}
+
+}  // TEST_SUITE

@@ -24,7 +24,8 @@ void feed(http::WebSocketReader& ws, bool from_client, const Bytes& b, std::size
 TEST_SUITE("http") {
 
 TEST_CASE("websocket: RFC 6455 examples — masked, fragmented, ping and pong") {
-  http::WebSocketReader ws("");
+  http::KeepBudget budget;
+  http::WebSocketReader ws("", budget);
   feed(ws, true, {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58});  // masked "Hello"
   feed(ws, false, {0x01, 0x03, 0x48, 0x65, 0x6c});                                       // "Hel" ...
   feed(ws, false, {0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f});                           // a ping between fragments
@@ -44,7 +45,8 @@ TEST_CASE("websocket: RFC 6455 examples — masked, fragmented, ping and pong") 
 }
 
 TEST_CASE("websocket: permessage-deflate with context takeover (RFC 7692 §7.2.3)") {
-  http::WebSocketReader ws("permessage-deflate; client_max_window_bits=15");
+  http::KeepBudget budget;
+  http::WebSocketReader ws("permessage-deflate; client_max_window_bits=15", budget);
   CHECK(ws.stats().deflate);
   // "Hello" compressed (§7.2.3.1), then again using the first message's window (§7.2.3.2), masked
   // with the key 0 so the compressed bytes are as in the RFC.
@@ -64,7 +66,8 @@ TEST_CASE("websocket: permessage-deflate with context takeover (RFC 7692 §7.2.3
 }
 
 TEST_CASE("websocket: a continuation of nothing is malformed, a deflate bomb stops at the limit") {
-  http::WebSocketReader bad("");
+  http::KeepBudget budget;
+  http::WebSocketReader bad("", budget);
   feed(bad, true, {0x80, 0x80, 0, 0, 0, 0});
   CHECK(std::string(bad.stats().stopped) == "malformed");
   // 32 MiB of zeros as one compressed message from the server (raw DEFLATE, sync-flushed, its
@@ -83,7 +86,7 @@ TEST_CASE("websocket: a continuation of nothing is malformed, a deflate bomb sto
   REQUIRE(packed.size() < 65536);  // the 16-bit length form (RFC 6455 asks for the shortest)
   Bytes frame{0xc2, 0x7e, static_cast<std::uint8_t>(packed.size() >> 8), static_cast<std::uint8_t>(packed.size())};
   frame.insert(frame.end(), packed.begin(), packed.end());
-  http::WebSocketReader bomb("permessage-deflate");
+  http::WebSocketReader bomb("permessage-deflate", budget);
   feed(bomb, false, frame, 4096);
   CHECK(std::string(bomb.stats().stopped) == "limit");
   CHECK(bomb.stats().messages[1] == 0);
