@@ -218,7 +218,8 @@ void Http1Connection::on_bytes(bool from_client, std::span<const std::uint8_t> b
   if (p.upgrade != 0) {
     stopped_[d] = "upgrade";
     // A 101 to a request that asked for WebSocket: the rest of the connection is its frames.
-    if (d == 1 && next_response_ > 0 && !ws_) {
+    // (A response may have come without a request: next_response_ counts responses, not exchanges.)
+    if (d == 1 && next_response_ > 0 && next_response_ <= exchanges_.size() && !ws_) {
       const std::size_t i = next_response_ - 1;
       if (exchanges_[i].status == 101 && exchanges_[i].websocket) {
         ws_ = std::make_unique<WebSocketReader>(exchanges_[i].websocket_extensions, keep_);
