@@ -8,12 +8,11 @@
 #include <vector>
 
 #include "analysis/enrich/service_catalog.h"
+#include "e2e/catalog_ids.h"
 #include "e2e/e2e_util.h"
 
 namespace flowaudit::e2e {
 namespace fs = std::filesystem;
-using analysis::enrich::CatalogError;
-using analysis::enrich::ServiceCatalog;
 
 TEST_SUITE("e2e") {
   TEST_CASE("import-catalog: v2fly lists become catalog entries beneath the hand-kept ones, with provenance") {
@@ -39,14 +38,7 @@ TEST_SUITE("e2e") {
     CHECK(r.out.find("keyword: 1 and regexp: 1 rules skipped") != std::string::npos);
     CHECK(r.out.find("data/acme:13: 'bad_name'") != std::string::npos);
 
-    std::vector<CatalogError> errors;
-    const auto c = ServiceCatalog::load_default(data, errors);
-    for (const auto& e : errors) MESSAGE(e.to_string());
-    REQUIRE(c.has_value());
-    const auto id_of = [&](const char* host) {
-      const auto* s = c->match(host);
-      return s == nullptr ? std::string("-") : s->id;
-    };
+    const CatalogIds id_of(data);
     CHECK(id_of("www.acme.example") == "dlc-acme");
     CHECK(id_of("api.acme.example") == "dlc-acme");
     CHECK(id_of("x.acmecdn.example") == "dlc-acme");    // through include:acme-cdn
@@ -59,7 +51,7 @@ TEST_SUITE("e2e") {
     CHECK(id_of("hand.example") == "hand");             // hand-kept wins
     CHECK(id_of("pixel.hand.example") == "hand");       // a fallback host beneath a hand-kept domain: left out
     CHECK(id_of("sub.hand.example") == "hand");
-    const auto* acme = c->find("dlc-acme");
+    const auto* acme = id_of.catalog().find("dlc-acme");
     REQUIRE(acme != nullptr);
     CHECK(acme->company == "acme");
     CHECK(acme->jurisdiction == "DE");
@@ -95,27 +87,20 @@ TEST_SUITE("e2e") {
     CHECK(r.out.find("companiesdb: WhoTracks.me-derived (licence): 1; already in the catalog: 3; category not mapped: "
                      "1; company not mapped: 1; imported: 2; invalid name: 1; no tracker: 2") != std::string::npos);
 
-    std::vector<CatalogError> errors;
-    const auto c = ServiceCatalog::load_default(data, errors);
-    for (const auto& e : errors) MESSAGE(e.to_string());
-    REQUIRE(c.has_value());
-    const auto id_of = [&](const char* host) {
-      const auto* s = c->match(host);
-      return s == nullptr ? std::string("-") : s->id;
-    };
+    const CatalogIds id_of(data);
     CHECK(id_of("ads.acme.example") == "cdb-acme_ads");
     CHECK(id_of("www.acme.example") == "cdb-acme_misc");
     CHECK(id_of("wtm.example") == "-");           // not AdGuard's own: licence
     CHECK(id_of("stranger.example") == "-");      // company not mapped
     CHECK(id_of("acme-unknown.example") == "-");  // category not mapped
     CHECK(id_of("pixel.hand.example") == "hand");
-    const auto* ads = c->find("cdb-acme_ads");
+    const auto* ads = id_of.catalog().find("cdb-acme_ads");
     REQUIRE(ads != nullptr);
     CHECK(ads->company == "acme");
     CHECK(ads->jurisdiction == "DE");
     CHECK(analysis::enrich::category_name(ads->category) == "ads");
     CHECK(ads->source.find("companiesdb/blob/" + commit + "/dist/trackers.json") != std::string::npos);
-    CHECK(analysis::enrich::category_name(c->find("cdb-acme_misc")->category) == "company-domain");
+    CHECK(analysis::enrich::category_name(id_of.catalog().find("cdb-acme_misc")->category) == "company-domain");
     CHECK(read_file(data / "services" / "imported-companiesdb.yaml").find("CC BY-SA 4.0") != std::string::npos);
   }
 }

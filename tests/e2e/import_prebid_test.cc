@@ -9,12 +9,11 @@
 #include <vector>
 
 #include "analysis/enrich/service_catalog.h"
+#include "e2e/catalog_ids.h"
 #include "e2e/e2e_util.h"
 
 namespace flowaudit::e2e {
 namespace fs = std::filesystem;
-using analysis::enrich::CatalogError;
-using analysis::enrich::ServiceCatalog;
 
 namespace {
 
@@ -60,14 +59,7 @@ TEST_SUITE("e2e") {
                      "address: 1; dropped: stage or test host: 2; imported: 7; named by modules of two companies: 2; "
                      "run-time hosts: 1; scheme-only literals: 1; urls: 15") != std::string::npos);
 
-    std::vector<CatalogError> errors;
-    const auto c = ServiceCatalog::load_default(data, errors);
-    for (const auto& e : errors) MESSAGE(e.to_string());
-    REQUIRE(c.has_value());
-    const auto id_of = [&](const char* host) {
-      const auto* s = c->match(host);
-      return s == nullptr ? std::string("-") : s->id;
-    };
+    const CatalogIds id_of(data);
     CHECK(id_of("ads.acme-ssp.com") == "prebid-acme-bid-adapter");
     CHECK(id_of("sync.acme-ssp.com") == "prebid-acme-bid-adapter");     // a template literal
     CHECK(id_of("render.acme-ssp.com") == "prebid-acme-bid-adapter");   // after a regex literal with quotes
@@ -84,14 +76,14 @@ TEST_SUITE("e2e") {
     CHECK(id_of("sync.both-parties.com") == "-");                       // two companies
     CHECK(id_of("px.acme-shared.com") == "hand");                       // the catalog wins
     CHECK(id_of("px.zeta-cdn.net") == "prebid-zeta-id-system");         // beneath zeta's map domain
-    const auto* acme = c->find("prebid-acme-bid-adapter");
+    const auto* acme = id_of.catalog().find("prebid-acme-bid-adapter");
     REQUIRE(acme != nullptr);
     CHECK(acme->name == "Acme SSP (Prebid bidder)");
     CHECK(acme->company == "acme");
     CHECK(acme->jurisdiction == "DE");
     CHECK(analysis::enrich::category_name(acme->category) == "ads");
     CHECK(acme->source.find("prebid.js 0.0.1-test modules/acmeBidAdapter") != std::string::npos);
-    CHECK(c->find("prebid-zeta-id-system")->name == "Zeta ID (Prebid user ID)");
+    CHECK(id_of.catalog().find("prebid-zeta-id-system")->name == "Zeta ID (Prebid user ID)");
     const std::string text = read_file(data / "services" / "imported-prebid.yaml");
     CHECK(text.find("- sync.acme-ssp.com  # modules/acmeBidAdapter.js:6") != std::string::npos);
     CHECK(text.find("- id.zeta-id.net  # libraries/zetaUtils/hosts.js:2") != std::string::npos);
