@@ -145,3 +145,28 @@ TEST_CASE("e2e: HTTP/2 over TLS 1.3 after a HelloRetryRequest: both requests of 
 }
 
 }  // namespace flowaudit::e2e
+
+namespace flowaudit::e2e {
+
+TEST_CASE("e2e: TLS 1.3 0-RTT: the request sent as early data is decrypted with the early traffic secret" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({data("tls13-0rtt.pcapng")});
+  int resumed = 0;
+  for (const auto& v : report.at("flows").as_array()) {
+    const auto& f = v.as_object();
+    if (f.at("app_protocol") != "tls") continue;
+    const auto& x = f.at("decryption").as_object();
+    CHECK(x.at("keys") == true);
+    CHECK(x.at("client_stopped").is_null());
+    if (x.at("early_data") != true) continue;
+    ++resumed;
+    const auto& reqs = f.at("requests").as_array();
+    REQUIRE(reqs.size() == 1);
+    CHECK(reqs[0].as_object().at("method") == "POST");
+    CHECK(reqs[0].as_object().at("path") == "/api/v0/chat/completion");
+    CHECK(reqs[0].as_object().at("request_body_bytes") == 27);
+  }
+  CHECK(resumed == 1);  // the second connection; the first made the session
+}
+
+}  // namespace flowaudit::e2e
