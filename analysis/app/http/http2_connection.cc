@@ -130,14 +130,19 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
       }
       return;
     }
+    case kPushPromise:  // the server's promise: a header block too, with the promised stream first
     case kHeaders: {
       if (stream == 0 || !strip_padding(payload)) return stop(d, "malformed");
-      if ((flags & kPriority) != 0) {
+      if (type == kPushPromise) {
+        if (d == 0 || payload.size() < 4) return stop(d, "malformed");  // only a server promises
+        payload = payload.subspan(4);
+      } else if ((flags & kPriority) != 0) {
         if (payload.size() < 5) return stop(d, "malformed");
         payload = payload.subspan(5);
       }
       x.block_stream = stream;
-      x.block_end_stream = (flags & kEndStream) != 0;
+      x.block_end_stream = type == kHeaders && (flags & kEndStream) != 0;
+      x.block_push = type == kPushPromise;
       [[fallthrough]];
     }
     case kContinuation: {
@@ -149,14 +154,12 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
       block.swap(x.block);
       const std::uint32_t s = x.block_stream;
       x.block_stream = 0;
-      header_block(d, s, block);
+      // A pushed response is the server's, not a request the app made: its promise's header block
+      // only goes through the inflater, to keep the dynamic table in step; its stream has no
+      // exchange, so its response is not one either.
+      header_block(d, s, block, x.block_push);
       return;
     }
-    case kPushPromise:
-      // A pushed response is the server's, not a request the app made; its header block must still
-      // go through the inflater to keep the dynamic table in step, which the simplest honest
-      // answer here does not do: stop the server direction and say so.
-      return stop(d, "malformed");
     case kSettings: {
       if ((flags & 0x1) != 0 || payload.size() % 6 != 0) return;  // ACK, or broken (ignored)
       for (std::size_t i = 0; i + 6 <= payload.size(); i += 6) {
@@ -175,12 +178,12 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
   }
 }
 
-void Http2Connection::header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block) {
+void Http2Connection::header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block, bool push) {
   nghttp2_hd_inflater* inflater = inflaters_->inflater[d];
   if (inflater == nullptr) return stop(d, "limit");
   // A client's header block opens a stream (its request); a server's answers one. Trailers (a second
   // block on a stream) go through the inflater too and change nothing here.
-  Exchange* e = exchange_for(stream, d == 0);
+  Exchange* e = push ? nullptr : exchange_for(stream, d == 0);
   // The request's first block; the response's first final one (a 1xx may come before it).
   const bool first = e != nullptr && (d == 0 ? e->method.empty() : e->status < 200);
   std::vector<std::uint8_t> copy(block.begin(), block.end());  // nghttp2 takes a non-const pointer

@@ -38,13 +38,14 @@ class Http2Connection {
     std::vector<std::uint8_t> block;   // a header block waiting for END_HEADERS
     std::uint32_t block_stream = 0;
     bool block_end_stream = false;
+    bool block_push = false;  // the block is a PUSH_PROMISE's
     bool preface_done = false;
     const char* stopped = "";
   };
   struct Inflaters;
 
   void frame(int d, std::uint8_t type, std::uint8_t flags, std::uint32_t stream, std::span<const std::uint8_t> payload);
-  void header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block);
+  void header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block, bool push);
   Exchange* exchange_for(std::uint32_t stream, bool create);
   std::unique_ptr<ContentDecoder>& decoder(int d, const Exchange* e);
   void stop(int d, const char* why);

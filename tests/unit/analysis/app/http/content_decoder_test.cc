@@ -12,6 +12,7 @@
 
 #include "analysis/app/http/content_decoder.h"
 #include "analysis/app/http/http1_connection.h"
+#include "analysis/app/http/http2_connection.h"
 
 namespace http = flowaudit::analysis::http;
 using Bytes = std::vector<std::uint8_t>;
@@ -203,6 +204,61 @@ TEST_CASE("keep budget: a connection keeps at most 1 MiB of request bodies; size
     CHECK(ex[i].request_body.size() == (i < 16 ? http::Exchange::kMaxKeptBody : 0));
   }
   CHECK(kept == http::KeepBudget::kPerFlow);
+}
+
+}  // TEST_SUITE
+
+namespace {
+
+Bytes h2_frame(std::uint8_t type, std::uint8_t flags, std::uint32_t stream, const Bytes& payload) {
+  Bytes f;
+  f.reserve(9 + payload.size());  // built byte by byte: GCC 12 misreports inserts after a braced init
+  for (const int shift : {16, 8, 0}) f.push_back(static_cast<std::uint8_t>(payload.size() >> shift));
+  f.push_back(type);
+  f.push_back(flags);
+  for (const int shift : {24, 16, 8, 0}) f.push_back(static_cast<std::uint8_t>(stream >> shift));
+  for (const std::uint8_t b : payload) f.push_back(b);
+  return f;
+}
+
+void append_literal(Bytes& b, std::uint8_t first, const std::string& name, const std::string& value) {
+  b.push_back(first);  // 0x00: without indexing, 0x40: with incremental indexing (new name)
+  b.push_back(static_cast<std::uint8_t>(name.size()));
+  b.insert(b.end(), name.begin(), name.end());
+  b.push_back(static_cast<std::uint8_t>(value.size()));
+  b.insert(b.end(), value.begin(), value.end());
+}
+
+}  // namespace
+
+TEST_SUITE("http") {
+
+TEST_CASE("HTTP/2: a PUSH_PROMISE's header block keeps the server's HPACK table in step") {
+  http::Http2Connection c;
+  const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  Bytes client(preface.begin(), preface.end());
+  Bytes req;
+  for (const auto& [n, v] : std::vector<std::pair<std::string, std::string>>{
+           {":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "chat.deepseek.com"}}) {
+    append_literal(req, 0x00, n, v);
+  }
+  const Bytes h = h2_frame(1, 0x5, 1, req);  // END_STREAM | END_HEADERS
+  client.insert(client.end(), h.begin(), h.end());
+  c.on_bytes(true, client);
+  // The server promises stream 2; its block adds "content-type: text/css" to the server's table.
+  Bytes promise{0, 0, 0, 2};
+  append_literal(promise, 0x00, ":method", "GET");
+  append_literal(promise, 0x00, ":path", "/style.css");
+  append_literal(promise, 0x40, "content-type", "text/css");
+  Bytes server = h2_frame(5, 0x4, 1, promise);
+  // The response on stream 1: :status 200 (static 8) and the dynamic entry 62 (the promise's).
+  const Bytes resp = h2_frame(1, 0x5, 1, Bytes{0x88, 0xbe});
+  server.insert(server.end(), resp.begin(), resp.end());
+  c.on_bytes(false, server);
+  CHECK(*c.stopped(false) == '\0');
+  REQUIRE(c.exchanges().size() == 1);  // the pushed stream is not a request the app made
+  CHECK(c.exchanges()[0].status == 200);
+  CHECK(c.exchanges()[0].response_content_type == "text/css");
 }
 
 }  // TEST_SUITE
