@@ -12,15 +12,6 @@ using boost::json::object;
 
 std::string data(const std::string& name) { return source_path("tests/data/decrypt/" + name); }
 
-const object& tls_flow(const object& report) {
-  for (const auto& v : report.at("flows").as_array()) {
-    if (v.as_object().at("app_protocol") == "tls") return v.as_object();
-  }
-  FAIL("no TLS flow");
-  static const object none;
-  return none;
-}
-
 }  // namespace
 
 TEST_CASE("e2e: every supported suite decrypts, and the request comes out" * doctest::test_suite("e2e")) {
@@ -39,7 +30,7 @@ TEST_CASE("e2e: every supported suite decrypts, and the request comes out" * doc
                        Case{"tls10-cbc.pcapng", "TLS 1.0", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}) {
     CAPTURE(c.capture);
     const auto report = audit_json({data(c.capture)});
-    const auto& f = tls_flow(report);
+    const auto& f = first_flow(report, "tls");
     const auto& x = f.at("decryption").as_object();
     CHECK(x.at("keys") == true);
     CHECK(x.at("version") == c.version);
@@ -66,7 +57,7 @@ TEST_CASE("e2e: every supported suite decrypts, and the request comes out" * doc
 
 TEST_CASE("e2e: a KeyUpdate switches the client's keys, and what follows still decrypts" * doctest::test_suite("e2e")) {
   const auto report = audit_json({data("tls13-keyupdate.pcapng")});
-  const auto& x = tls_flow(report).at("decryption").as_object();
+  const auto& x = first_flow(report, "tls").at("decryption").as_object();
   CHECK(get_int(x.at("key_updates")) == 1);
   CHECK(x.at("client_stopped").is_null());
   CHECK(get_int(x.at("application_bytes_out")) == 19);  // "first\n" + "after-update\n"
@@ -77,7 +68,7 @@ TEST_CASE("e2e: --keylog decrypts a pcap; keys never reach a report" * doctest::
   std::filesystem::copy_file(data("tls13-aes128.keys"), keys, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::permissions(keys, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const auto report = audit_json({data("tls13-aes128.pcap")}, {"--keylog", keys.string()});
-  CHECK(tls_flow(report).at("decryption").at("keys") == true);
+  CHECK(first_flow(report, "tls").at("decryption").at("keys") == true);
   CHECK(report.at("warnings").as_array().empty());
   const std::string text = boost::json::serialize(report);
   const std::string secrets = read_file(keys);
@@ -97,7 +88,7 @@ TEST_CASE("e2e: keys missing make the flow a blind spot; a readable or malformed
   std::filesystem::permissions(keys, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
                                          std::filesystem::perms::others_read);
   const auto report = audit_json({data("tls13-aes128.pcap")}, {"--keylog", keys.string()});
-  const auto& f = tls_flow(report);
+  const auto& f = first_flow(report, "tls");
   CHECK(f.at("blind_spot") == "encrypted-no-keys");
   CHECK(f.at("decryption").at("keys") == false);
   CHECK(f.at("decryption").at("server_stopped") == "no-keys");
@@ -109,7 +100,7 @@ TEST_CASE("e2e: keys missing make the flow a blind spot; a readable or malformed
 
 TEST_CASE("e2e: without keys nothing changes" * doctest::test_suite("e2e")) {
   const auto report = audit_json({data("tls13-aes128.pcap")});
-  const auto& f = tls_flow(report);
+  const auto& f = first_flow(report, "tls");
   CHECK(f.at("blind_spot").is_null());
   CHECK(!f.contains("decryption"));
   CHECK(!f.contains("requests"));

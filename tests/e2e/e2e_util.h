@@ -75,6 +75,16 @@ inline RunResult run(const std::vector<std::string>& args, const std::string& st
   return run_shell(binary_command(args, "", stdin_file));
 }
 
+// The report's first flow whose app_protocol is `protocol` (fails the test when there is none).
+inline const boost::json::object& first_flow(const boost::json::object& report, const char* protocol) {
+  for (const auto& v : report.at("flows").as_array()) {
+    if (v.as_object().at("app_protocol") == protocol) return v.as_object();
+  }
+  FAIL("no flow with app_protocol " << protocol);
+  static const boost::json::object none;
+  return none;
+}
+
 // Audits captures with a JSON report to a temp file and returns the parsed report.
 inline boost::json::object audit_json(const std::vector<std::string>& captures,
                                       const std::vector<std::string>& extra = {}, int expected_exit = 0) {

@@ -14,21 +14,12 @@ using boost::json::object;
 
 std::string data(const std::string& name) { return source_path("tests/data/http/" + name); }
 
-const object& http_flow(const object& report) {
-  for (const auto& v : report.at("flows").as_array()) {
-    if (v.as_object().at("app_protocol") == "http") return v.as_object();
-  }
-  FAIL("no HTTP flow");
-  static const object none;
-  return none;
-}
-
 }  // namespace
 
 TEST_CASE("e2e: plaintext HTTP/1.1 exchanges: gzip, br and zstd bodies decoded, an event stream counted" *
           doctest::test_suite("e2e")) {
   const auto report = audit_json({data("http-bodies.pcap")});
-  const object& f = http_flow(report);
+  const object& f = first_flow(report, "http");
   CHECK(f.at("blind_spot").is_null());
   const auto& reqs = f.at("requests").as_array();
   REQUIRE(reqs.size() == 4);
@@ -62,7 +53,7 @@ TEST_CASE("e2e: plaintext HTTP/1.1 exchanges: gzip, br and zstd bodies decoded, 
 TEST_CASE("e2e: a request body that is a decompression bomb is an inspection-limit blind spot, not an OOM" *
           doctest::test_suite("e2e")) {
   const auto report = audit_json({data("http-bomb.pcap")});
-  const object& f = http_flow(report);
+  const object& f = first_flow(report, "http");
   CHECK(f.at("blind_spot") == "inspection-limit");
   CHECK(f.at("blind_spot_reason") == "content-decoding");
   const object& r = f.at("requests").as_array().at(0).as_object();
