@@ -928,14 +928,15 @@ class Writer {
             return t;
           };
           std::string notes;
-          if (e.event_stream) notes = fmt::format("{} server-sent events", e.sse.events);
-          if (e.upgrade) notes += std::string(notes.empty() ? "" : "; ") + "upgraded";
+          const auto note = [&](const std::string& n) { notes += (notes.empty() ? "" : "; ") + n; };
+          if (e.event_stream) note(fmt::format("{} server-sent events", e.sse.events));
+          if (e.upgrade) note("upgraded");
           if (e.ws.messages[0] + e.ws.messages[1] > 0) {
-            notes += fmt::format("; WebSocket: {} messages out ({}), {} in ({}){}", e.ws.messages[0],
-                                 bytes_text(e.ws.payload_bytes[0]), e.ws.messages[1], bytes_text(e.ws.payload_bytes[1]),
-                                 e.ws.deflate ? ", permessage-deflate" : "");
+            note(fmt::format("WebSocket: {} messages out ({}), {} in ({}){}", e.ws.messages[0],
+                             bytes_text(e.ws.payload_bytes[0]), e.ws.messages[1], bytes_text(e.ws.payload_bytes[1]),
+                             e.ws.deflate ? ", permessage-deflate" : ""));
           }
-          if (!e.request_complete) notes += std::string(notes.empty() ? "" : "; ") + "request not seen whole";
+          if (!e.request_complete) note("request not seen whole");
           const std::string url = fmt::format("{}://{}{}", x.scheme, e.authority, core::redact_target(e.path, options_.redact));
           const auto type = [&](const std::string& t, const std::string& enc) {
             if (t.empty() && enc.empty()) return std::string("<span class=\"muted\">-</span>");

@@ -75,9 +75,6 @@ class AuditSession {
   // Also reads the --keylog files (an unreadable one is an error; malformed lines and a key log
   // others may read are warnings).
   bool auditor_options(analysis::AuditOptions& options);
-  // The TLS secrets of the audit (null when none were given and no capture had any): secrets
-  // blocks of pcapng inputs are added here as they are read.
-  [[nodiscard]] std::shared_ptr<analysis::decrypt::KeyLog> keys() const noexcept { return keys_; }
   // Adds a capture's Decryption Secrets Block (NSS key log lines); `origin` names it in warnings.
   void add_secrets(std::span<const std::uint8_t> text, const std::string& origin);
   // Policy, databases and catalog: a bad --policy, --app, --geoip-db or --catalog is a usage

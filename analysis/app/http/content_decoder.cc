@@ -7,25 +7,12 @@
 #include <array>
 #include <atomic>
 
+#include "analysis/app/http/http_request.h"
+
 namespace flowaudit::analysis::http {
 namespace {
 
 std::atomic<int> g_live{0};
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 class ZlibDecoder final : public ContentDecoder {
  public:
@@ -182,7 +169,7 @@ ContentDecoder::~ContentDecoder() {
 int ContentDecoder::live() noexcept { return g_live.load(); }
 
 std::unique_ptr<ContentDecoder> ContentDecoder::make(std::string_view content_encoding) {
-  const std::string_view c = trim(content_encoding);
+  const std::string_view c = trim_ows(content_encoding);
   if (c.empty() || iequals(c, "identity")) return nullptr;
   if (iequals(c, "gzip") || iequals(c, "x-gzip")) return std::make_unique<ZlibDecoder>(true);
   if (iequals(c, "deflate")) return std::make_unique<ZlibDecoder>(false);
@@ -194,7 +181,7 @@ std::unique_ptr<ContentDecoder> ContentDecoder::make(std::string_view content_en
 }
 
 void ContentDecoder::feed(std::span<const std::uint8_t> coded, Sink sink, void* ctx) {
-  std::array<std::uint8_t, 16 * 1024> buf{};
+  std::array<std::uint8_t, 16 * 1024> buf;  // output scratch: written before it is read, not zeroed per call
   while (state_ == DecodeState::kDecoding) {
     std::size_t used = 0;
     std::size_t produced = 0;

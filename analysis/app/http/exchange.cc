@@ -6,18 +6,13 @@
 #include <string_view>
 
 #include "analysis/app/http/http1_connection.h"
+#include "analysis/app/http/http_request.h"
 
 namespace flowaudit::analysis::http {
 namespace {
 
 bool starts_with_icase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    char c = s[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != prefix[i]) return false;
-  }
-  return true;
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 std::atomic<std::uint64_t> g_run_kept{0};
@@ -56,8 +51,6 @@ std::size_t KeepBudget::take(std::size_t n) noexcept {
     }
   }
 }
-
-std::uint64_t KeepBudget::run_kept() noexcept { return g_run_kept.load(std::memory_order_relaxed); }
 
 void SseCounter::end_line() noexcept {
   if (col_ == 0) {  // a blank line dispatches the event, if it had data

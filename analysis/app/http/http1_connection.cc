@@ -6,21 +6,13 @@
 #include <cstring>
 #include <string_view>
 
+#include "analysis/app/http/http_request.h"
+
 namespace flowaudit::analysis::http {
 
 namespace {
 
 constexpr std::size_t kMaxHeaderName = 256;
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto x = static_cast<unsigned char>(a[i]);
-    const auto y = static_cast<unsigned char>(b[i]);
-    if ((x | 0x20) != (y | 0x20) || ((x ^ y) != 0 && (x | 0x20) < 'a')) return false;
-  }
-  return true;
-}
 
 void append_capped(std::string& s, const char* at, std::size_t n, std::size_t cap) {
   if (s.size() >= cap) return;
@@ -188,8 +180,7 @@ void Http1Connection::websocket_bytes(bool from_client, std::span<const std::uin
     }
     return;
   }
-  ws_->on_bytes(from_client, bytes);
-  exchanges_[ws_exchange_].ws = ws_->stats();
+  ws_->on_bytes(from_client, bytes);  // its counts reach the exchange in flush_websocket
 }
 
 void Http1Connection::flush_websocket() noexcept {

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -92,7 +91,6 @@ class Http1Connection {
   // Bytes in stream order from the client (requests) or the server (responses).
   void on_bytes(bool from_client, std::span<const std::uint8_t> bytes);
 
-  [[nodiscard]] const std::vector<Exchange>& exchanges() const noexcept { return exchanges_; }
   // The exchanges, with what a WebSocket carried so far moved into the one that upgraded.
   [[nodiscard]] std::vector<Exchange>& exchanges() noexcept {
     flush_websocket();

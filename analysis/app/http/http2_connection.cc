@@ -178,7 +178,7 @@ void Http2Connection::frame(int d, std::uint8_t type, std::uint8_t flags, std::u
   }
 }
 
-void Http2Connection::header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block, bool push) {
+void Http2Connection::header_block(int d, std::uint32_t stream, std::vector<std::uint8_t>& block, bool push) {
   nghttp2_hd_inflater* inflater = inflaters_->inflater[d];
   if (inflater == nullptr) return stop(d, "limit");
   // A client's header block opens a stream (its request); a server's answers one. Trailers (a second
@@ -186,9 +186,8 @@ void Http2Connection::header_block(int d, std::uint32_t stream, std::span<const 
   Exchange* e = push ? nullptr : exchange_for(stream, d == 0);
   // The request's first block; the response's first final one (a 1xx may come before it).
   const bool first = e != nullptr && (d == 0 ? e->method.empty() : e->status < 200);
-  std::vector<std::uint8_t> copy(block.begin(), block.end());  // nghttp2 takes a non-const pointer
-  std::uint8_t* in = copy.data();
-  std::size_t left = copy.size();
+  std::uint8_t* in = block.data();  // nghttp2 takes a non-const pointer: the block is ours to give
+  std::size_t left = block.size();
   for (;;) {
     nghttp2_nv nv{};
     int flags = 0;

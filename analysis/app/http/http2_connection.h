@@ -45,7 +45,8 @@ class Http2Connection {
   struct Inflaters;
 
   void frame(int d, std::uint8_t type, std::uint8_t flags, std::uint32_t stream, std::span<const std::uint8_t> payload);
-  void header_block(int d, std::uint32_t stream, std::span<const std::uint8_t> block, bool push);
+  // `block` is the complete header block, taken from the direction's buffer (nghttp2 reads it in place).
+  void header_block(int d, std::uint32_t stream, std::vector<std::uint8_t>& block, bool push);
   Exchange* exchange_for(std::uint32_t stream, bool create);
   std::unique_ptr<ContentDecoder>& decoder(int d, const Exchange* e);
   void stop(int d, const char* why);

@@ -29,23 +29,23 @@ app::Claim HttpHandler::claims(const app::ProbeInput& in) noexcept {
 
 void HttpHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
                             std::span<const std::uint8_t> bytes) {
+  const bool head_bytes = sender == f.client && !head_done_;
+  const std::size_t old = head_.size();
+  if (head_bytes) {
+    const std::size_t room = kMaxHeaderBytes - std::min(old, kMaxHeaderBytes);
+    head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
+  }
   if (!head_done_ && !exchanges_) exchanges_ = std::make_unique<Http1Connection>();
   if (exchanges_) {
     exchanges_->on_bytes(sender == f.client, bytes);
     // Both directions stopped (an Upgrade, bytes that are not HTTP/1.x): nothing more to read.
     if (exchanges_->finished()) {
-      if (!head_done_ && sender == f.client) {
-        head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(bytes.size(), kMaxHeaderBytes - std::min(head_.size(), kMaxHeaderBytes))));
-        head(ctx, f, app::InspectionLimit::kNone);
-      }
+      if (head_bytes) head(ctx, f, app::InspectionLimit::kNone);
       finish(ctx, f);
       return;
     }
   }
-  if (sender != f.client || head_done_) return;
-  const std::size_t old = head_.size();
-  const std::size_t room = kMaxHeaderBytes - std::min(old, kMaxHeaderBytes);
-  head_.insert(head_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(std::min(room, bytes.size())));
+  if (!head_bytes) return;
   // Parsed once, when the head is complete or the limit is reached, not once per segment.
   if (head_.size() < kMaxHeaderBytes && !head_ends(head_, old)) return;
   head(ctx, f, app::InspectionLimit::kNone);

@@ -27,6 +27,11 @@ struct Request {  // views into the bytes given
   std::uint16_t header_count = 0;
 };
 
+// ASCII case-insensitive equality, as HTTP compares field names and tokens (RFC 9110 §5.1).
+bool iequals(std::string_view a, std::string_view b) noexcept;
+// `s` without the optional whitespace (spaces and tabs) around a field value (RFC 9110 §5.6.3).
+std::string_view trim_ows(std::string_view s) noexcept;
+
 // True when the first bytes look like the start of an HTTP/1.x request ("GET ", "POST ", ...).
 bool looks_like_request(std::span<const std::uint8_t> bytes) noexcept;
 // The same, for bytes that may be only the first few of a stream: kOk (a request starts),

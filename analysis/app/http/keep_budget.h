@@ -16,7 +16,6 @@ struct KeepBudget {
   std::uint64_t flow_kept = 0;
   // How many of n bytes may be kept now (and takes them from both budgets).
   std::size_t take(std::size_t n) noexcept;
-  [[nodiscard]] static std::uint64_t run_kept() noexcept;
 };
 
 }  // namespace flowaudit::analysis::http

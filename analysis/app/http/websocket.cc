@@ -65,7 +65,7 @@ void WebSocketReader::on_bytes(bool from_client, std::span<const std::uint8_t> b
   Direction& x = *dir_[d];
   if (*stats_.stopped != '\0' || x.frames == nullptr) return;
   x.input = bytes;
-  std::array<std::uint8_t, 16 * 1024> out{};
+  std::array<std::uint8_t, 16 * 1024> out;  // inflate scratch: written before it is read, not zeroed per call
   auto take = [&](std::span<const std::uint8_t> plain) {
     x.message_bytes += plain.size();
     if (d == 0 && kept_bytes_ + x.message.size() < kMaxKept) {

@@ -1,15 +1,13 @@
 #include "analysis/app/tls/tls_handler.h"
 
-#include "analysis/app/http/http_handler.h"
-
 #include <algorithm>
 #include <cstring>
 
-#include "analysis/app/tls/client_hello.h"
-#include "analysis/app/tls/fingerprint.h"
 #include "analysis/app/http/http1_connection.h"
 #include "analysis/app/http/http2_connection.h"
 #include "analysis/app/http/http_handler.h"
+#include "analysis/app/tls/client_hello.h"
+#include "analysis/app/tls/fingerprint.h"
 
 namespace flowaudit::analysis::tls {
 namespace {
@@ -54,9 +52,7 @@ app::Claim claims_sslv2_hello(std::span<const std::uint8_t> p, bool from_client)
 
 }  // namespace
 
-// The plaintext of a decrypted flow goes to the HTTP/1.x reader. HTTP/2 (ALPN h2) is framed
-// differently: until its reader exists the flow's requests are not reconstructed, and the report
-// says so (flows[].decryption.application).
+// The plaintext of a decrypted flow goes to the HTTP/1.x or the HTTP/2 reader.
 struct TlsHandler::Decryption final : decrypt::PlaintextSink {
   explicit Decryption(const decrypt::KeyLog& keys) : decryptor(keys) {}
   // HTTP/2 or HTTP/1.x is decided by the client's first bytes (the HTTP/2 preface, RFC 9113 §3.4):
