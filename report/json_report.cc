@@ -437,7 +437,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
           w.null_field("event_stream");
         }
         w.field("upgrade", e.upgrade);
-        if (e.ws.messages[0] + e.ws.messages[1] + e.ws.control_frames > 0 || e.ws.deflate) {
+        if (e.ws.opened) {  // also when no frame was read, so that a frame that broke it shows
           // The WebSocket that followed the upgrade: data messages and their bytes per direction.
           w.key("websocket");
           w.begin_object();

@@ -52,6 +52,7 @@ struct WebSocketReader::Direction {
 };
 
 WebSocketReader::WebSocketReader(std::string_view extensions, KeepBudget& budget) : budget_(budget) {
+  stats_.opened = true;
   stats_.deflate = contains_token(extensions, "permessage-deflate");
   no_context_takeover_[0] = contains_token(extensions, "client_no_context_takeover");
   no_context_takeover_[1] = contains_token(extensions, "server_no_context_takeover");

@@ -17,6 +17,7 @@
 namespace flowaudit::analysis::http {
 
 struct WebSocketStats {
+  bool opened = false;                      // the upgrade happened and the frames were followed
   std::uint64_t messages[2] = {0, 0};       // 0: client to server, 1: server to client (data messages)
   std::uint64_t payload_bytes[2] = {0, 0};  // after inflation
   std::uint64_t control_frames = 0;         // ping, pong, close

@@ -93,3 +93,29 @@ TEST_CASE("websocket: a continuation of nothing is malformed, a deflate bomb sto
 }
 
 }  // TEST_SUITE
+
+#include "analysis/app/http/http1_connection.h"
+
+TEST_SUITE("http") {
+
+TEST_CASE("websocket: an upgrade whose first frame is broken is an opened WebSocket that says why it stopped") {
+  http::Http1Connection c;
+  const std::string req = "GET /ws HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  const std::string resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+  const auto bytes = [](const std::string& s) {
+    return std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+  };
+  c.on_bytes(true, bytes(req));
+  c.on_bytes(false, bytes(resp));
+  c.on_bytes(true, std::vector<std::uint8_t>{0x80, 0x80, 0, 0, 0, 0});  // a continuation of nothing
+  const auto& e = c.exchanges().at(0);
+  CHECK(e.ws.opened);
+  CHECK(e.ws.messages[0] == 0);
+  CHECK(std::string(e.ws.stopped) == "malformed");
+  http::Http1Connection plain;  // no upgrade: no WebSocket
+  plain.on_bytes(true, bytes("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"));
+  CHECK_FALSE(plain.exchanges().at(0).ws.opened);
+}
+
+}  // TEST_SUITE
