@@ -8,6 +8,7 @@
 
 #include "analysis/app/http/http1_connection.h"
 #include "fuzz_check.h"
+#include "http_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using flowaudit::analysis::http::Exchange;
@@ -15,12 +16,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Http1Connection c;
   flowaudit::fuzz::for_each_chunk(data, size, [&](bool client, std::span<const std::uint8_t> b) { c.on_bytes(client, b); });
   FUZZ_CHECK(c.exchanges().size() <= Http1Connection::kMaxExchanges);
-  for (const Exchange& e : c.exchanges()) {
-    FUZZ_CHECK(e.path.size() <= Exchange::kMaxField);
-    FUZZ_CHECK(e.authority.size() <= Exchange::kMaxField);
-    FUZZ_CHECK(e.request_body.size() <= Exchange::kMaxKeptBody);
-    FUZZ_CHECK(e.request_body.size() <= e.request_body_decoded_bytes);
-    if (e.request_body_cut) FUZZ_CHECK(e.request_body.size() == Exchange::kMaxKeptBody);
-  }
+  for (const Exchange& e : c.exchanges()) flowaudit::fuzz::check_exchange(e);
   return 0;
 }

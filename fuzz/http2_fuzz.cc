@@ -9,6 +9,7 @@
 
 #include "analysis/app/http/http2_connection.h"
 #include "fuzz_check.h"
+#include "http_checks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using flowaudit::analysis::http::ContentDecoder;
@@ -18,14 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Http2Connection c;
     flowaudit::fuzz::for_each_chunk(data, size, [&](bool client, std::span<const std::uint8_t> b) { c.on_bytes(client, b); });
     FUZZ_CHECK(c.exchanges().size() <= Http2Connection::kMaxStreams);
-    for (const Exchange& e : c.exchanges()) {
-      FUZZ_CHECK(e.path.size() <= Exchange::kMaxField);
-      FUZZ_CHECK(e.authority.size() <= Exchange::kMaxField);
-      FUZZ_CHECK(e.request_body.size() <= Exchange::kMaxKeptBody);
-      FUZZ_CHECK(e.request_body.size() <= e.request_body_decoded_bytes);
-      FUZZ_CHECK(e.request_body_decoded_bytes <= ContentDecoder::kMaxOutput);
-      FUZZ_CHECK(e.response_body_decoded_bytes <= ContentDecoder::kMaxOutput);
-    }
+    for (const Exchange& e : c.exchanges()) flowaudit::fuzz::check_exchange(e);
   }
   FUZZ_CHECK(ContentDecoder::live() == 0);  // every decoder freed with its connection
   return 0;
