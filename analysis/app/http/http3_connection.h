@@ -66,7 +66,9 @@ class Http3Connection {
   void on_stream(bool from_client, std::uint64_t stream_id, std::span<const std::uint8_t> bytes, bool fin);
   // The stream's remaining bytes will never come (a gap the reassembly could not fill, a reset, a
   // limit): its exchange is kept as far as it was read (a coded body ends "truncated"), its QPACK
-  // stream state dropped (a blocked header block with it).
+  // stream state dropped (a blocked header block with it). Not a reason in stopped(): the caller
+  // knows its gaps. Its state is gone, so bytes given for it afterwards would be read as a new
+  // stream: give none. A lost encoder stream stops the blocked blocks of its sender ("qpack").
   void on_stream_lost(bool from_client, std::uint64_t stream_id);
 
   [[nodiscard]] std::vector<Exchange>& exchanges() noexcept { return exchanges_; }  // in the order requests started

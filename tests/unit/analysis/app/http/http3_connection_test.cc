@@ -407,14 +407,15 @@ TEST_CASE("HTTP/3: a HEADERS frame over the limit stops its stream") {
   CHECK(std::string(t.c.stopped()) == "limit");
   CHECK(t.c.exchanges().empty());
   t.c.on_stream(true, 0, Bytes(1000, 0), true);  // the rest of it: not read
-  // A HEADERS frame of exactly the limit is read (a long cookie in a literal).
-  const Fields big_get = {{":method", "GET"}, {":scheme", "https"}, {":authority", "a.example"}, {":path", "/"},
-                          {"cookie", std::string(30000, 'c')}};
+  // A large HEADERS frame under the limit is read (a long cookie and path).
+  const Fields big_get = {{":method", "GET"}, {":scheme", "https"}, {":authority", "a.example"},
+                          {":path", "/" + std::string(3000, 'p')}, {"cookie", std::string(30000, 'c')}};
   const Bytes ok = t.client.headers(4, big_get);
   t.client_encoder();
   t.c.on_stream(true, 4, ok, true);
   REQUIRE(t.c.exchanges().size() == 1);
   CHECK(t.c.exchanges()[0].method == "GET");
+  CHECK(t.c.exchanges()[0].path.size() == http::Exchange::kMaxField);  // cut, as HTTP/2 cuts it
 }
 
 TEST_CASE("HTTP/3: past kMaxStreams requests are counted, not kept") {
@@ -432,6 +433,16 @@ TEST_CASE("HTTP/3: past kMaxStreams requests are counted, not kept") {
   CHECK(t.c.exchanges().back().status == 200);
 }
 
+TEST_CASE("HTTP/3: past kMaxOpenStreams streams open at once, no new stream is read") {
+  http::Http3Connection c;
+  for (std::uint64_t i = 0; i < http::Http3Connection::kMaxOpenStreams; ++i) {
+    c.on_stream(true, 4 * i + 2, Bytes{0x21, 'x'}, false);  // unknown unidirectional streams, never ended
+  }
+  CHECK(*c.stopped() == '\0');
+  c.on_stream(true, 4 * http::Http3Connection::kMaxOpenStreams + 2, Bytes{0x21}, false);
+  CHECK(std::string(c.stopped()) == "limit");
+}
+
 TEST_CASE("HTTP/3: a stream lost in the middle of a DATA frame keeps what was read") {
   Conversation t;
   std::string text(50000, 'a');
@@ -444,13 +455,17 @@ TEST_CASE("HTTP/3: a stream lost in the middle of a DATA frame keeps what was re
   const std::size_t cut = req.size() - coded.size() / 2;
   t.c.on_stream(true, 0, Bytes(req.begin(), req.begin() + static_cast<std::ptrdiff_t>(cut)), false);
   t.c.on_stream_lost(true, 0);
-  t.c.on_stream(true, 0, Bytes(req.begin() + static_cast<std::ptrdiff_t>(cut), req.end()), true);  // never read
+  CHECK(*t.c.stopped() == '\0');  // the caller's gap, not a reading failure
+  // The response still finds its exchange.
+  t.c.on_stream(false, 0, t.server.headers(0, {{":status", "201"}}), true);
+  t.server_encoder();
   REQUIRE(t.c.exchanges().size() == 1);
   const http::Exchange& e = t.c.exchanges()[0];
   CHECK(e.method == "PUT");
   CHECK(e.request_body_bytes == coded.size() - coded.size() / 2);
   CHECK(e.request_decoding == http::DecodeState::kTruncated);
   CHECK_FALSE(e.request_complete);
+  CHECK(e.status == 201);
   CHECK(http::ContentDecoder::live() == 0);
 }
 
