@@ -303,6 +303,33 @@ TEST_CASE("HTTP/3: a blocked block whose encoder stream is lost stops with qpack
   CHECK(t.c.exchanges()[0].method.empty());
 }
 
+TEST_CASE("HTTP/3: what blocked streams hold is bounded") {
+  SUBCASE("per stream: a blocked head and more body than kMaxHeldPerStream") {
+    Conversation t;
+    Bytes req = t.client.headers(0, kGet);
+    append(req, frame(0x00, Bytes(http::Http3Connection::kMaxHeldPerStream, 'b')));
+    t.c.on_stream(true, 0, req, true);
+    CHECK(std::string(t.c.stopped()) == "limit");
+    t.client_encoder();  // too late for it
+    REQUIRE(t.c.exchanges().size() == 1);
+    CHECK(t.c.exchanges()[0].method.empty());
+  }
+  SUBCASE("streams: past kMaxBlockedStreams blocked at once") {
+    Conversation t;
+    nghttp3_qpack_encoder_set_max_blocked_streams(t.client.enc, 1000);
+    for (std::size_t i = 0; i <= http::Http3Connection::kMaxBlockedStreams; ++i) {
+      Fields f = kGet;
+      f[2].second = "h" + std::to_string(i) + ".example";  // a new insert each time: every block waits
+      t.c.on_stream(true, 4 * i, t.client.headers(static_cast<std::int64_t>(4 * i), f), true);
+      CHECK(*t.c.stopped() == (i < http::Http3Connection::kMaxBlockedStreams ? '\0' : 'l'));
+    }
+    t.client_encoder();
+    REQUIRE(t.c.exchanges().size() == http::Http3Connection::kMaxBlockedStreams + 1);
+    CHECK(t.c.exchanges().front().authority == "h0.example");  // the ones held are read
+    CHECK(t.c.exchanges().back().method.empty());
+  }
+}
+
 TEST_CASE("HTTP/3: grease and unknown frames and stream types are skipped; pushes are counted") {
   Conversation t;
   // Unknown unidirectional stream types, grease included, with bytes after them.
