@@ -1,4 +1,4 @@
-// Bodies of an HTTP exchange, whatever framed them (HTTP/1.x, HTTP/2, later HTTP/3): counted on the
+// Bodies of an HTTP exchange, whatever framed them (HTTP/1.x, HTTP/2, HTTP/3): counted on the
 // wire, content-decoded within ContentDecoder's limits, the request's kept (decoded) for inspection,
 // the response's event stream counted.
 #include <algorithm>
@@ -85,6 +85,26 @@ void SseCounter::feed(std::span<const std::uint8_t> bytes) noexcept {
       ++pending_;  // the value, after the one optional space
     }
     if (col_ < 0xffffffffu) ++col_;
+  }
+}
+
+void Exchange::header_field(bool request, std::string_view name, std::string_view value) {
+  auto capped = [](std::string_view v) { return std::string(v.substr(0, kMaxField)); };
+  if (request) {
+    if (name == ":method") method = capped(value);
+    else if (name == ":path") path = capped(value);
+    else if (name == ":authority") authority = capped(value);
+    else if (name == "host" && authority.empty()) authority = capped(value);
+    else if (name == "content-type") request_content_type = capped(value);
+    else if (name == "content-encoding") request_content_encoding = capped(value);
+  } else if (name == ":status") {
+    unsigned v = 0;
+    for (const char c : value) v = c >= '0' && c <= '9' && v < 1000 ? v * 10 + static_cast<unsigned>(c - '0') : 1000;
+    status = v < 1000 ? static_cast<std::uint16_t>(v) : 0;
+  } else if (name == "content-type") {
+    response_content_type = capped(value);
+  } else if (name == "content-encoding") {
+    response_content_encoding = capped(value);
   }
 }
 

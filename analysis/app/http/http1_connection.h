@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/app/http/content_decoder.h"
@@ -68,7 +69,12 @@ struct Exchange {
   WebSocketStats ws;                 // zero unless the upgrade happened
   std::vector<std::string> ws_client_messages;  // inflated, bounded (WebSocketReader::kMaxKept); never reported
 
-  // The body handling of every framing (HTTP/1.x, HTTP/2): `dec` is the body's decoder slot, kept
+  // One decoded field of an HTTP/2 or HTTP/3 header block (names are lowercase there): the fields
+  // a report needs (:method, :path, :authority or host, :status, content type and coding), cut at
+  // kMaxField. Called for the request's block and for the response's first final one only.
+  void header_field(bool request, std::string_view name, std::string_view value);
+
+  // The body handling of every framing (HTTP/1.x, HTTP/2, HTTP/3): `dec` is the body's decoder slot, kept
   // by the connection while the body is read (an Exchange stays a plain value that reports copy).
   // The message head is complete: set up content decoding and event counting from its headers.
   void body_begin(bool request, std::unique_ptr<ContentDecoder>& dec);

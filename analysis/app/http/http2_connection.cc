@@ -15,8 +15,6 @@ constexpr std::uint8_t kData = 0, kHeaders = 1, kSettings = 4, kPushPromise = 5,
 constexpr std::uint8_t kEndStream = 0x1, kEndHeaders = 0x4, kPadded = 0x8, kPriority = 0x20;
 constexpr std::uint32_t kMaxHeaderTable = 64 * 1024;  // a peer may announce more; decoding past it stops
 
-std::string capped(std::string_view v) { return std::string(v.substr(0, Exchange::kMaxField)); }
-
 }  // namespace
 
 // inflater[d] decodes the header blocks sent by direction d (0: client, 1: server).
@@ -196,26 +194,8 @@ void Http2Connection::header_block(int d, std::uint32_t stream, std::vector<std:
     in += used;
     left -= static_cast<std::size_t>(used);
     if ((flags & NGHTTP2_HD_INFLATE_EMIT) != 0 && e != nullptr && first) {
-      const std::string_view name(reinterpret_cast<const char*>(nv.name), nv.namelen);
-      const std::string_view value(reinterpret_cast<const char*>(nv.value), nv.valuelen);
-      if (d == 0) {
-        if (name == ":method") e->method = capped(value);
-        else if (name == ":path") e->path = capped(value);
-        else if (name == ":authority") e->authority = capped(value);
-        else if (name == "host" && e->authority.empty()) e->authority = capped(value);
-        else if (name == "content-type") e->request_content_type = capped(value);
-        else if (name == "content-encoding") e->request_content_encoding = capped(value);
-      } else {
-        if (name == ":status") {
-          unsigned status = 0;
-          for (const char c : value) status = c >= '0' && c <= '9' && status < 1000 ? status * 10 + (c - '0') : 1000;
-          e->status = status < 1000 ? static_cast<std::uint16_t>(status) : 0;
-        } else if (name == "content-type") {
-          e->response_content_type = capped(value);
-        } else if (name == "content-encoding") {
-          e->response_content_encoding = capped(value);
-        }
-      }
+      e->header_field(d == 0, std::string_view(reinterpret_cast<const char*>(nv.name), nv.namelen),
+                      std::string_view(reinterpret_cast<const char*>(nv.value), nv.valuelen));
     }
     if ((flags & NGHTTP2_HD_INFLATE_FINAL) != 0) {
       nghttp2_hd_inflate_end_headers(inflater);
