@@ -57,6 +57,7 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kProxyHandshake: return "proxy-handshake";
     case InspectionLimit::kStartTlsPlaintext: return "starttls-plaintext";
     case InspectionLimit::kContentDecoding: return "content-decoding";
+    case InspectionLimit::kQuicDecryptBudget: return "quic-decrypt-budget";
     case InspectionLimit::kNone: break;
   }
   return "";

@@ -63,6 +63,7 @@ enum class InspectionLimit : std::uint8_t {
   kProxyHandshake,     // proxy::kMaxHandshakeBytes: a CONNECT or SOCKS handshake longer than any real one
   kStartTlsPlaintext,  // starttls::kMaxPlaintextBytes read before the upgrade to TLS
   kContentDecoding,    // a request body's decoding crossed http::ContentDecoder's limits (a bomb)
+  kQuicDecryptBudget,  // a decrypted QUIC connection's streams crossed AppConfig::tcp_decrypt_bytes
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 

@@ -152,7 +152,7 @@ TEST_CASE("a pcapng from two devices whose clocks are an hour apart gives the fl
   const object& clock = clock_of(report);
   CHECK(get_int(clock.at("clocks")) == 2);
   CHECK(get_int(clock.at("jumps_back")) == 0);  // each interface's clock only moves forward
-  CHECK(warnings(report).empty());
+  CHECK(capture_warnings(report).empty());
   // if_tsoffset -3600 on interface 1: its flow starts at 09:00.
   bool found = false;
   for (const auto& v : report.at("flows").as_array()) {

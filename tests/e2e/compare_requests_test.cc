@@ -85,24 +85,21 @@ TEST_CASE("e2e: compare-requests lists a disagreement and fails under --strict (
   CHECK(lenient.exit_code == 0);  // without --strict it only reports
 }
 
-// Known flowaudit failures found by compare-requests on tests/data/hostile (not fixed here; the
-// team's to fix, then this case passes and may_fail can go):
-// - http-huge-head.pcap, first connection (192.168.1.23:41004 -> 43.109.38.198:80, 38 KB of head,
-//   over the 32 KiB limit): requests[0].method is "" where tshark reads POST (and the flow's own
-//   flows[].http.method says POST), request_body_bytes 0 where tshark reads 35. Http1Connection sets
-//   the method only in on_headers_complete, which never runs once the head overflows
-//   (HPE_HEADER_OVERFLOW), although http_parser had read the request line (path and Host are
-//   reported); the body is not read after the stop (the flow is an inspection-limit blind spot,
-//   http-head-bytes, so the 0 is explained, the empty method is not). The capture's description
-//   (tests/data/README.md) says both requests are reported "with method, path and Host".
+// Known flowaudit failures found by compare-requests on tests/data/hostile (then this case passes
+// and may_fail can go). The method of a head http_parser refuses after its request line is now
+// set when the target starts (Http1Connection's on_url), which fixed the empty method of
+// http-huge-head.pcap's first request and of injection.pcap's 42000 one. Left:
+// - http-huge-head.pcap, 41004 -> 43.109.38.198:80 (38 KB of head, over the 32 KiB limit):
+//   request_body_bytes 0 where tshark reads 35: the body is not read after the head limit (the flow
+//   is an inspection-limit blind spot, http-head-bytes, so the 0 is explained).
 // - injection.pcap, 41006 -> 203.0.113.26:80 (ESC, "[2J" and invalid UTF-8 in the request target):
-//   http_parser refuses the request line (invalid URL character), and flowaudit still lists a
-//   request with method "", path "" and authority null (tshark: GET, plain6.example,
-//   "/u/\xff\xfe\x1b[2J/alice%40example.com?email=alice@example.com"), with no blind spot and no
-//   status saying the request could not be read.
+//   http_parser refuses the request line (invalid URL character), and the request is listed with
+//   method "", path "" and authority null (tshark: GET, plain6.example, the hostile target); the
+//   flow's own flows[].http (read by flowaudit's tolerant head parser) has them.
 // - injection.pcap, 42000 -> 203.0.113.30:80 (a Host header holding ESC ] 0 ; x BEL and U+202E):
-//   http_parser refuses the header, so the request has method "" (tshark POST; flows[].http.method
-//   says POST), authority null (tshark the hostile host) and request_body_bytes 0 (tshark 2).
+//   http_parser refuses the header: authority null (tshark the hostile host; flows[].http.host has
+//   it) and request_body_bytes 0 (tshark 2).
+// The fix is a fallback to the tolerant head parser (http_request.h) when http_parser refuses a head.
 TEST_CASE("e2e: compare-requests on hostile HTTP heads (known failures)" * doctest::test_suite("e2e") *
           doctest::may_fail()) {
   if (!tools_present()) return;

@@ -83,7 +83,11 @@ struct Callbacks {
   }
   static int on_url(http_parser* p, const char* at, std::size_t n) {
     auto& s = of(p);
-    if (s.current[0] != nullptr) append_capped(s.current[0]->path, at, n, Exchange::kMaxField);
+    if (s.current[0] == nullptr) return 0;
+    // The method is known once the target starts: set here, so that a head the parser refuses
+    // later (past the head limit, a header it rejects) still says which method was sent.
+    if (s.current[0]->method.empty()) s.current[0]->method = http_method_str(static_cast<http_method>(p->method));
+    append_capped(s.current[0]->path, at, n, Exchange::kMaxField);
     return 0;
   }
   static int on_header_field(http_parser* p, const char* at, std::size_t n) {

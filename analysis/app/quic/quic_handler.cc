@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "analysis/app/http/http3_connection.h"
+#include "analysis/app/http/http_handler.h"
+#include "analysis/app/quic/quic_decryptor.h"
 #include "analysis/app/tls/tls_handler.h"
 
 namespace flowaudit::analysis::quic {
@@ -48,6 +51,102 @@ app::Claim QuicHandler::claims(const app::ProbeInput& in) noexcept {
   return in.from_client && is_long_header(in.payload) && !gquic(in) ? app::Claim::kYes : app::Claim::kNo;
 }
 
+// The streams of a decrypted connection go to the HTTP/3 reader, unless ALPN named another protocol.
+struct QuicHandler::Decryption final : StreamSink {
+  Decryption(const decrypt::KeyLog& keys, std::span<const std::uint8_t, 32> client_random, std::uint32_t version)
+      : decryptor(keys, client_random, version), h3(std::make_unique<http::Http3Connection>()) {}
+  void on_stream(bool from_client, std::uint64_t id, std::span<const std::uint8_t> bytes, bool fin) override {
+    if (h3) h3->on_stream(from_client, id, bytes, fin);
+  }
+  void on_stream_lost(bool from_client, std::uint64_t id) override {
+    if (h3) h3->on_stream_lost(from_client, id);
+  }
+  QuicDecryptor decryptor;
+  std::unique_ptr<http::Http3Connection> h3;
+  std::uint32_t datagrams_without_keys = 0;
+};
+
+namespace {
+
+// An entry of the joined ALPN list that is HTTP/3.
+bool offers_h3(std::string_view joined) {
+  while (!joined.empty()) {
+    const std::size_t end = joined.find(core::kListSeparator);
+    if (joined.substr(0, end).starts_with("h3")) return true;
+    if (end == std::string_view::npos) break;
+    joined.remove_prefix(end + 1);
+  }
+  return false;
+}
+
+// Datagrams read while the key log has nothing for the connection; past it the flow is given up
+// as encrypted-no-keys (a live key log writes the secrets within the handshake).
+constexpr std::uint32_t kMaxDatagramsWithoutKeys = 256;
+
+}  // namespace
+
+QuicHandler::QuicHandler() noexcept = default;
+QuicHandler::~QuicHandler() = default;
+QuicHandler::QuicHandler(QuicHandler&&) noexcept = default;
+QuicHandler& QuicHandler::operator=(QuicHandler&&) noexcept = default;
+
+// Decided once the client's ClientHello is read: with a key log (or secrets read from the capture
+// so far), the rest of the connection is followed; otherwise it ends with its hellos, as before.
+void QuicHandler::start_decryption(app::AppContext& ctx, flow::Flow& f) {
+  if (decryption_ || decryption_over_) return;
+  const bool want = ctx.config.keys && (ctx.config.decryption_asked || !ctx.config.keys->empty());
+  const auto hello = assembler_ ? assembler_->client_hello() : std::span<const std::uint8_t>();
+  if (!want || hello.size() < 34) {  // legacy_version (2), random (32)
+    decryption_over_ = true;
+    return;
+  }
+  decryption_ = std::make_unique<Decryption>(*ctx.config.keys, std::span<const std::uint8_t, 32>(hello.data() + 2, 32),
+                                             assembler_->version());
+  // The server's ALPN choice travels encrypted (EncryptedExtensions), so the client's offer decides:
+  // HTTP/3 is "h3" (and "h3-NN" of the drafts). A client that offers neither speaks another
+  // protocol over QUIC (DNS over QUIC, SMB, ...): its streams are decrypted and counted, not read as HTTP.
+  const app::FlowDetails& d = ctx.details_for(f);
+  if (d.tls && !d.tls->alpn_offered.empty() && !offers_h3(d.tls->alpn_offered)) decryption_->h3.reset();
+}
+
+void QuicHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender,
+                          std::span<const std::uint8_t> payload) {
+  QuicDecryptor& dec = decryption_->decryptor;
+  const std::uint8_t who = sender == f.client ? 0 : 1;
+  dec.on_datagram(who, payload, *decryption_, ctx.config.tcp_decrypt_bytes);
+  const auto& facts = dec.facts();
+  if (!facts.keys_found && ++decryption_->datagrams_without_keys >= kMaxDatagramsWithoutKeys) {
+    finish_decryption(ctx, f);
+    app::done(f);
+    return;
+  }
+  if (dec.stopped(0) && dec.stopped(1)) {
+    if (facts.stop[0] == decrypt::DecryptStop::kLimit) ctx.inspection_limit(f, app::InspectionLimit::kQuicDecryptBudget);
+    finish_decryption(ctx, f);
+    app::done(f);
+  }
+}
+
+// What the decryptor found goes into the flow's details once, when both directions stopped or the
+// flow ends. A connection whose keys the log did not have is a blind spot.
+void QuicHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
+  if (decryption_over_ || !decryption_) return;
+  decryption_over_ = true;
+  decryption_->decryptor.finish(*decryption_);
+  const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
+  app::FlowDetails& d = ctx.details_for(f);
+  d.decryption = std::make_unique<decrypt::DecryptFacts>(facts);
+  if (decryption_->h3) {
+    http::report_exchanges(ctx, f, "https", std::move(decryption_->h3->exchanges()), decryption_->h3->dropped());
+  }
+  if (facts.records_opened[0] + facts.records_opened[1] > 0) ++ctx.stats.tls_decrypted;
+  const bool no_keys = facts.stop[0] == decrypt::DecryptStop::kNoKeys || facts.stop[1] == decrypt::DecryptStop::kNoKeys;
+  if (no_keys) app::mark_blind_spot(d, app::BlindSpot::kEncryptedNoKeys);
+  decryption_.reset();
+}
+
+void QuicHandler::on_retire(app::AppContext& ctx, flow::Flow& f) { finish_decryption(ctx, f); }
+
 void QuicHandler::record_server_start(app::AppContext& ctx, const flow::Flow& f, const ServerStart& start) {
   app::FlowDetails& d = ctx.details_for(f);
   if (!d.quic) d.quic = std::make_unique<app::QuicDetails>();
@@ -67,10 +166,14 @@ void QuicHandler::record_server_start(app::AppContext& ctx, const flow::Flow& f,
 void QuicHandler::on_server_initial(app::AppContext& ctx, flow::Flow& f, std::span<const std::uint8_t> payload) {
   const auto state = server_->feed(payload);
   if (state == InitialAssembler::State::kComplete) {
-    tls::record_server_hello(ctx, ctx.details_for(f), server_->hello());
-    app::done(f);
+    app::FlowDetails& d = ctx.details_for(f);
+    tls::record_server_hello(ctx, d, server_->hello());
+    server_.reset();
+    if (decryption_ && d.tls && d.tls->server_hello) decryption_->decryptor.set_suite(d.tls->cipher);
+    if (!decryption_) app::done(f);
   } else if (state != InitialAssembler::State::kCollecting || ++after_hello_ >= ctx.config.max_quic_datagrams) {
-    app::done(f);  // the client's side is what names the flow; the server's is a bonus
+    server_.reset();
+    if (!decryption_) app::done(f);  // the client's side is what names the flow; the server's is a bonus
   }
 }
 
@@ -84,11 +187,32 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
       if (start.retry && server_) server_->rekey_server({start.retry_scid.begin(), start.retry_scid.size()});
       return;
     }
-    if (server_) on_server_initial(ctx, f, payload);
+    if (server_) {
+      // A server that answers in another version it knows the client accepts (compatible version
+      // negotiation, RFC 9368) switches the connection to it: the version reported is the one
+      // negotiated, and the server's Initials are read in it.
+      const std::uint32_t v = payload.size() >= 5 && (payload[0] & 0x80) != 0
+                                  ? (std::uint32_t{payload[1]} << 24) | (std::uint32_t{payload[2]} << 16) |
+                                        (std::uint32_t{payload[3]} << 8) | payload[4]
+                                  : 0;
+      if (v != 0 && v != server_->version() && server_->change_server_version(v)) {
+        app::FlowDetails& d = ctx.details_for(f);
+        if (d.quic) {
+          d.quic->version = v;
+          d.quic->version_name = ctx.strings->intern(version_name(v));
+        }
+      }
+      on_server_initial(ctx, f, payload);
+    }
+    if (decryption_ && !decryption_over_) decrypt(ctx, f, sender, payload);
     return;
   }
-  if (server_) {  // the client's hello is in; only the server's Initial is still awaited
-    if (++after_hello_ >= ctx.config.max_quic_datagrams) app::done(f);
+  if (server_ || decryption_ || decryption_over_) {  // the client's hello is in
+    if (decryption_ && !decryption_over_) {
+      decrypt(ctx, f, sender, payload);
+    } else if (server_ && ++after_hello_ >= ctx.config.max_quic_datagrams) {
+      app::done(f);
+    }
     return;
   }
   app::FlowDetails& d = ctx.details_for(f);
@@ -108,8 +232,13 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
     // The server's Initial carries its ServerHello (JA3S, version, cipher, ALPN), as readable as
     // the client's: wait for it, a few datagrams at most.
     server_ = InitialAssembler::for_server(*assembler_);
+    start_decryption(ctx, f);
     assembler_.reset();
-    if (!server_) app::done(f);
+    if (decryption_) {
+      decrypt(ctx, f, sender, payload);  // 0-RTT packets may follow the Initial in this datagram
+    } else if (!server_) {
+      app::done(f);
+    }
   } else if (state == State::kLimit ||
              (state == State::kCollecting && ++datagrams_ >= ctx.config.max_quic_datagrams &&
               assembler_->decrypted_any())) {

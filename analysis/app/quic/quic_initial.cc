@@ -130,6 +130,22 @@ bool InitialAssembler::rekey_server(std::span<const std::uint8_t> retry_scid) {
   return true;
 }
 
+bool InitialAssembler::change_server_version(std::uint32_t version) {
+  const VersionParams* params = find_version_params(version);
+  InitialSecrets secrets;
+  InitialOpener opener;
+  if (!server_side_ || params == nullptr || params->gquic || key_dcid_.empty() ||
+      !derive_server_initial_secrets(*params, key_dcid_.view(), secrets) || !opener.init(secrets)) {
+    return false;
+  }
+  opener_ = std::move(opener);
+  params_ = params;
+  version_ = version;
+  largest_pn_ = -1;
+  restart_crypto();
+  return true;
+}
+
 void InitialAssembler::restart_crypto() noexcept {
   crypto_.clear();  // keeps its reservation
   ranges_.clear();

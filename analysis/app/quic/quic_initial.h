@@ -62,6 +62,10 @@ class InitialAssembler {
   // A server's assembler after a Retry: its Initials are protected with keys from the Retry's
   // Source Connection ID. False (nothing changed) when no keys come of it.
   bool rekey_server(std::span<const std::uint8_t> retry_scid);
+  // A server's assembler whose server answered in another version (compatible version negotiation,
+  // RFC 9368 §2.3): its Initials use that version's salt and labels with the same connection ID.
+  // False (nothing changed) for a version we do not read.
+  bool change_server_version(std::uint32_t version);
   // The complete handshake message body once kComplete (ClientHello, or ServerHello for_server).
   [[nodiscard]] std::span<const std::uint8_t> hello() const noexcept { return client_hello(); }
 
