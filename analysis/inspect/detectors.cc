@@ -530,6 +530,17 @@ bool bounded(std::string_view v, std::size_t b, std::size_t e) noexcept {
 // ---------------------------------------------------------------------------------------------
 // Scanners. Each is linear in the value: positions only move forward.
 
+// Whether position b is inside the authority of a URL ("scheme://" before it in the same token,
+// and no '/' after that): there "x@host" is a user name, not an address. Looks back at most 256 bytes.
+bool in_url_authority(std::string_view v, std::size_t b) noexcept {
+  const std::size_t from = b > 256 ? b - 256 : 0;
+  std::size_t k = b;
+  while (k > from && !is_space(v[k - 1]) && v[k - 1] != '"' && v[k - 1] != '\'' && v[k - 1] != '<') --k;
+  const std::string_view token = v.substr(k, b - k);
+  const std::size_t scheme = token.find("://");
+  return scheme != std::string_view::npos && token.find('/', scheme + 3) == std::string_view::npos;
+}
+
 void find_emails(const re2::RE2& re, std::string_view v, Collector& out) {
   std::size_t pos = 0;
   re2::StringPiece m;
@@ -543,7 +554,8 @@ void find_emails(const re2::RE2& re, std::string_view v, Collector& out) {
     // followed by more domain.
     if (b > 0) {
       const char p = v[b - 1];
-      if (is_alnum(p) || std::strchr("._%+-@:/", p) != nullptr) continue;
+      if (is_alnum(p) || std::strchr("._%+-@", p) != nullptr) continue;
+      if ((p == ':' || p == '/') && in_url_authority(v, b)) continue;  // user:secret@host, ssh://git@host
     }
     if (e < v.size() && (is_alnum(v[e]) || v[e] == '@' || v[e] == '_' || v[e] == '-' ||
                          (v[e] == '.' && e + 1 < v.size() && is_alnum(v[e + 1])))) {

@@ -94,6 +94,9 @@ TEST_CASE("detectors: email") {
       {"user", "first.last@example.museum", ""},
       {"u", "u@ex-ample.io", ""},
       {"login", "\"Someone.Else@Example.COM\"", "Someone.Else@Example.COM"},
+      {"href", "mailto:alice@example.com", "alice@example.com"},
+      {"path", "/api/users/alice@example.com/profile", "alice@example.com"},
+      {"text", "email:alice@example.com", "alice@example.com"},
   });
   negatives(PiiType::kEmail, {
       {"src", "icon@2x.png", ""},
@@ -107,6 +110,7 @@ TEST_CASE("detectors: email") {
       {"x", "user@example.com123", ""},
       {"remote", "git+ssh://git@example.com/repo.git", ""},
       {"url", "https://user:secret@example.com/", ""},
+      {"url", "ftp://anonymous@ftp.example.org/pub", ""},
   });
 }
 
