@@ -804,8 +804,9 @@ void find_digit_tokens(std::string_view v, bool imei_name, Collector& out) {
   }
 }
 
-// MEID with its check digit: 15 hex digits, the first two A0..FF (3GPP2 S.R0048), the last the
-// base-16 Luhn check digit of the other 14.
+// MEID with its check digit: 15 upper-case hex digits, the first two A0..FF (3GPP2 S.R0048), the
+// last the base-16 Luhn check digit of the other 14. Without a name this is still the weakest rule:
+// 1 in 16 upper-case 15-hex-digit tokens starting A..F pass the check digit by chance.
 void find_meid_check(std::string_view v, Collector& out) {
   std::size_t i = 0;
   while (i < v.size() && !out.full()) {
@@ -815,7 +816,10 @@ void find_meid_check(std::string_view v, Collector& out) {
     }
     std::size_t j = i;
     while (j < v.size() && is_hex(v[j])) ++j;
-    if (j - i == 15 && bounded(v, i, j) && hex_value(v[i]) >= 10 && !all_of(v.substr(i + 1, 14), is_digit) &&
+    // upper case, as MEIDs are printed (a lower-case hex token is far more often a hash or an ID)
+    const std::string_view tok = v.substr(i, j - i);
+    if (j - i == 15 && bounded(v, i, j) && hex_value(v[i]) >= 10 &&
+        std::none_of(tok.begin(), tok.end(), [](char c) { return is_lower(c); }) &&
         meid_check_digit(v.substr(i, 14)) == hex_value(v[i + 14])) {
       out.add(PiiType::kMeid, i, j, "meid-check");
     }

@@ -208,6 +208,7 @@ TEST_CASE("detectors: MEID") {
       {"x", "AF0123450ABCDE1", ""},      // wrong check digit
       {"x", "A0000000002329", ""},       // no name, no check digit
       {"sha", "af0123450abcdec7e9", ""}, // part of a longer hex string
+      {"token", "af0123450abcdec", ""},     // lower case: a hash or ID, not how MEIDs are printed
   });
 }
 
