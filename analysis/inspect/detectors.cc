@@ -191,7 +191,7 @@ constexpr std::array<NameKey, 5> kAdvertisingNames = {{
 constexpr std::array<NameKey, 4> kIdfvNames = {{
     {"idfv", kSuffix}, {"vendorid", kSuffix}, {"identifierforvendor", kSuffix}, {"vendoridentifier", kSuffix},
 }};
-constexpr std::array<NameKey, 3> kAndroidIdNames = {{{"androidid", kSuffix}, {"ssaid", kSuffix}, {"aid", kExact}}};
+constexpr std::array<NameKey, 2> kAndroidIdNames = {{{"androidid", kSuffix}, {"ssaid", kSuffix}}};
 constexpr std::array<NameKey, 7> kSerialNames = {{
     {"serial", kExact}, {"serialno", kSuffix}, {"serialnumber", kExact}, {"hwserial", kSuffix},
     {"deviceserial", kSuffix}, {"buildserial", kSuffix}, {"deviceserialnumber", kSuffix},
@@ -755,12 +755,22 @@ void check_digit_window(std::string_view v, const std::vector<Group>& g, std::si
   if (card_groups_ok(g, a, b) && card_issuer_ok(d)) out.add(PiiType::kPaymentCard, begin, end, "card-luhn");
 }
 
+// Whether a number ending at e goes on as a decimal or with thousands: ".5", ",50", ",000" (but not
+// ",4111...", the next item of a list).
+bool decimal_tail(std::string_view v, std::size_t e) noexcept {
+  if (e + 1 >= v.size() || !is_digit(v[e + 1])) return false;
+  if (v[e] == '.') return true;
+  if (v[e] != ',') return false;
+  std::size_t k = e + 1;
+  while (k < v.size() && k - e <= 4 && is_digit(v[k])) ++k;
+  return k - e <= 4;
+}
+
 void find_digit_tokens(std::string_view v, bool imei_name, Collector& out) {
   std::size_t i = 0;
   std::vector<Group> groups;
   while (i < v.size() && !out.full()) {
-    if (!is_digit(v[i]) || (i > 0 && (is_alnum(v[i - 1]) || v[i - 1] == '.' || v[i - 1] == '+' || v[i - 1] == '_' ||
-                                      v[i - 1] == ','))) {
+    if (!is_digit(v[i]) || (i > 0 && (is_alnum(v[i - 1]) || v[i - 1] == '.' || v[i - 1] == '+' || v[i - 1] == '_'))) {
       ++i;
       continue;
     }
@@ -783,10 +793,7 @@ void find_digit_tokens(std::string_view v, bool imei_name, Collector& out) {
     const std::size_t e = j;
     i = e;
     if (too_many) continue;
-    if (e < v.size() && (is_alnum(v[e]) || v[e] == '_' || ((v[e] == '.' || v[e] == ',') && e + 1 < v.size() &&
-                                                          is_digit(v[e + 1])))) {
-      continue;
-    }
+    if (e < v.size() && (is_alnum(v[e]) || v[e] == '_' || decimal_tail(v, e))) continue;
     // Every window of whole groups (a card after a quantity: "2 4111 1111 1111 1111"), longest first;
     // windows never overlap a hit already taken.
     std::size_t taken_until = 0;
@@ -1017,8 +1024,11 @@ void Detectors::scan(std::string_view name, std::string_view value, const Detect
   if (cand[kCandEmail] && c_->email->ok()) find_emails(*c_->email, value, c);
   if (cand[kCandPlus]) find_e164(value, c);
   if (cand[kCandDigits7]) {
-    if (phone_name && c.hits.empty()) phone_by_name(value, ctx, c);
-    if (!phone_name && !ctx.device_region.empty()) find_national(value, ctx, c);
+    const std::size_t before = c.hits.size();
+    if (phone_name && before == 0) phone_by_name(value, ctx, c);
+    const bool whole = phone_name && c.hits.size() != before;
+    // under a phone name, numbers inside a longer text ("Tel: (415) 555-2671") as anywhere else
+    if (!whole && !ctx.device_region.empty()) find_national(value, ctx, c);
   }
   if (cand[kCandDigits13]) find_digit_tokens(value, name_is(tokens, kImeiNames), c);
   if (cand[kCandHex14]) find_meid_check(value, c);

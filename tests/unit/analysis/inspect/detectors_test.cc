@@ -156,6 +156,7 @@ TEST_CASE("detectors: phone, national form only under a phone name or with the r
       {"tel", "0044 20 7946 0958", ""},
       {"note", "call (415) 555-2671 today", "(415) 555-2671", "US"},
       {"note", "ring 030 1234 5678", "030 1234 5678", "DE"},
+      {"phone", "Tel: (415) 555-2671", "(415) 555-2671", "US"},
   });
   negatives(PiiType::kPhone, {
       {"note", "call (415) 555-2671 today", ""},  // no region: national form not read
@@ -268,6 +269,7 @@ TEST_CASE("detectors: device IDs only under their names") {
       {"request_uuid", "6D92078A-8246-4BA4-AE5B-76104861E7DC", ""},
       {"device_id", "00000000-0000-0000-0000-000000000000", ""},
       {"device_model", "a1b2c3d4e5f60718", ""},
+      {"aid", "a1b2c3d4e5f60718", ""},  // an app ID as often as an Android ID
   });
 }
 
@@ -326,6 +328,8 @@ TEST_CASE("detectors: payment cards") {
       {"x", "6200000000000005", ""},
       {"x", "qty 2 4111 1111 1111 1111", "4111 1111 1111 1111"},
       {"cc", "card=4111111111111111&exp=12/30", "4111111111111111"},
+      {"cards", "[1,4111111111111111]", "4111111111111111"},
+      {"cards", "4111111111111111,5555555555554444", "5555555555554444"},
   });
   negatives(PiiType::kPaymentCard, {
       {"x", "4111111111111112", ""},   // Luhn fails
@@ -334,6 +338,7 @@ TEST_CASE("detectors: payment cards") {
       {"ts", "1700000000000", ""},
       {"ts_us", "1700000000000000", ""},
       {"amount", "4111111111111111.50", ""},
+      {"amount", "4111111111111111,50", ""},
       {"price", "4111.11", ""},
       {"v", "v4.1111111111111111", ""},
       {"x", "+4111111111111111", ""},
