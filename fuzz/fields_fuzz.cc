@@ -35,7 +35,8 @@ class CheckingSink final : public FieldSink {
     FUZZ_CHECK(fields <= lim_.max_fields);
     FUZZ_CHECK(f.path.size() <= lim_.max_path);
     FUZZ_CHECK(lower(f.name));
-    FUZZ_CHECK(f.decoding.empty() || f.decoding == "url" || f.decoding == "json");
+    FUZZ_CHECK(f.decoding.empty() || f.decoding == "url" || f.decoding == "json" || f.decoding == "url+json" ||
+               f.decoding == "json+json");
     touch(f.path);
     touch(f.name);
     touch(f.value);

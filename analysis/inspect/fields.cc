@@ -15,6 +15,7 @@ namespace {
 constexpr std::size_t kMaxMultipartNesting = 1;  // multipart inside a multipart part, no deeper
 constexpr std::size_t kMaxParts = 256;           // parts of one multipart body
 constexpr std::size_t kExtraParserDepth = 64;    // levels the parser reads past WalkLimits::depth (skipped)
+constexpr unsigned kMaxEmbedding = 1;             // JSON inside a JSON string or a query/form value, no deeper
 
 char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -98,37 +99,40 @@ std::string media_type(std::string_view ct) {
 // A parameter of a header value "type; a=b; c="d\"e"" (RFC 9110 §5.6.6 quoted-string) into `out`;
 // false when absent. Hand-written: a few lines, and no library of the project reads parameters.
 bool header_param(std::string_view value, std::string_view name, std::string& out) {
+  // One pass (the value may be a part's header line of a large body): ';' key '=' (token | quoted).
   std::size_t pos = value.find(';');
-  while (pos != std::string_view::npos && pos < value.size()) {
+  if (pos == std::string_view::npos) return false;
+  std::string val;
+  while (pos < value.size()) {  // at a ';'
     ++pos;
-    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t')) ++pos;
-    const std::size_t eq = value.find('=', pos);
-    const std::size_t semi = value.find(';', pos);
-    if (eq == std::string_view::npos || (semi != std::string_view::npos && semi < eq)) {
-      pos = semi;
+    std::size_t k = pos;
+    while (k < value.size() && value[k] != '=' && value[k] != ';') ++k;
+    if (k >= value.size()) return false;
+    if (value[k] == ';') {
+      pos = k;
       continue;
     }
-    const std::string_view key = trim(value.substr(pos, eq - pos));
-    std::size_t v = eq + 1;
+    const std::string_view key = trim(value.substr(pos, k - pos));
+    std::size_t v = k + 1;
     while (v < value.size() && (value[v] == ' ' || value[v] == '\t')) ++v;
-    std::string val;
-    std::size_t next = std::string_view::npos;
+    val.clear();
     if (v < value.size() && value[v] == '"') {
-      std::size_t k = v + 1;
+      k = v + 1;
       for (; k < value.size() && value[k] != '"'; ++k) {
         if (value[k] == '\\' && k + 1 < value.size()) ++k;
         val.push_back(value[k]);
       }
-      next = value.find(';', k);
+      while (k < value.size() && value[k] != ';') ++k;
     } else {
-      next = value.find(';', v);
-      val = std::string(trim(value.substr(v, next == std::string_view::npos ? std::string_view::npos : next - v)));
+      k = v;
+      while (k < value.size() && value[k] != ';') ++k;
+      val.assign(trim(value.substr(v, k - v)));
     }
     if (iequals(key, name)) {
-      out = std::move(val);
+      out = val;
       return true;
     }
-    pos = next;
+    pos = k;
   }
   return false;
 }
@@ -137,6 +141,20 @@ bool is_json_type(std::string_view mt) noexcept {
   return mt == "application/json" || mt == "text/json" || mt == "application/x-ndjson" ||
          mt == "application/jsonl" || mt == "application/json-seq" ||
          (mt.size() > 5 && mt.substr(mt.size() - 5) == "+json");
+}
+
+// A string holding a JSON object or array ("{...}" or "[...]", spaces around allowed).
+bool looks_like_json_container(std::string_view v) noexcept {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '\r' || v.front() == '\n')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+  return v.size() >= 2 && ((v.front() == '{' && v.back() == '}') || (v.front() == '[' && v.back() == ']'));
+}
+
+// The decoding chain of a value read from JSON embedded in a value decoded by `outer`.
+std::string_view chain(std::string_view outer, bool json_escaped) noexcept {
+  if (outer.empty()) return json_escaped ? "json" : "";
+  if (outer == "url") return json_escaped ? "url+json" : "url";
+  return json_escaped ? "json+json" : "json";
 }
 
 struct MemberRef {
@@ -241,6 +259,9 @@ class Walker {
 
 // The handler Boost.JSON's basic_parser calls. Keeps a frame per open container: its path length, its
 // name (in the walker's store), the next array index, and where its members start.
+void walk_embedded(Walker& w, std::string_view prefix, std::string_view in, std::string_view outer,
+                   std::size_t base_depth);
+
 class JsonHandler {
  public:
   static constexpr std::size_t max_object_size = static_cast<std::size_t>(-1);
@@ -248,7 +269,10 @@ class JsonHandler {
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
 
-  JsonHandler(Walker& w, std::string_view in) : w_(w), in_(in) {}
+  // `embed_level`: 0 for a body, 1 for JSON found inside a string value (whose decoding is `outer`
+  // and which sits `base_depth` containers deep).
+  JsonHandler(Walker& w, std::string_view in, unsigned embed_level, std::string_view outer, std::size_t base_depth)
+      : w_(w), in_(in), embed_level_(embed_level), outer_(outer), base_depth_(base_depth) {}
 
   void begin_document(std::string_view prefix) {
     prefix_.assign(prefix);
@@ -292,7 +316,7 @@ class JsonHandler {
   bool on_string(boost::json::string_view s, std::size_t n, boost::json::error_code& ec) {
     on_string_part(s, n, ec);
     have_str_part_ = false;
-    return scalar(str_, escaped_ ? "json" : "", ec);
+    return scalar(str_, chain(outer_, escaped_), ec, true);
   }
   bool on_number_part(boost::json::string_view s, boost::json::error_code&) {
     num_.append(s.data(), s.size());
@@ -301,7 +325,7 @@ class JsonHandler {
   bool on_int64(std::int64_t, boost::json::string_view s, boost::json::error_code& ec) { return number(s, ec); }
   bool on_uint64(std::uint64_t, boost::json::string_view s, boost::json::error_code& ec) { return number(s, ec); }
   bool on_double(double, boost::json::string_view s, boost::json::error_code& ec) { return number(s, ec); }
-  bool on_bool(bool b, boost::json::error_code& ec) { return scalar(b ? "true" : "false", "", ec); }
+  bool on_bool(bool b, boost::json::error_code& ec) { return scalar(b ? "true" : "false", chain(outer_, false), ec); }
   bool on_null(boost::json::error_code&) {
     if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;  // keeps array indexes true
     have_key_ = false;
@@ -361,7 +385,7 @@ class JsonHandler {
     std::size_t name_len = 0;
     const bool parent_skipped = !frames_.empty() && frames_.back().skipped;
     bool skipped = parent_skipped || !value_path(name_off, name_len);
-    if (!skipped && frames_.size() >= w_.limits().depth) {
+    if (!skipped && frames_.size() + base_depth_ >= w_.limits().depth) {
       skipped = true;
       w_.stats.cut = true;
     }
@@ -391,10 +415,10 @@ class JsonHandler {
     num_.append(last.data(), last.size());
     const std::string text = std::move(num_);
     num_.clear();
-    return scalar(text, "", ec);
+    return scalar(text, chain(outer_, false), ec);
   }
 
-  bool scalar(std::string_view value, std::string_view decoding, boost::json::error_code& ec) {
+  bool scalar(std::string_view value, std::string_view decoding, boost::json::error_code& ec, bool string = false) {
     const std::size_t mark = w_.store.size();
     std::size_t name_off = 0;
     std::size_t name_len = 0;
@@ -405,9 +429,15 @@ class JsonHandler {
     w_.emit(w_.view(name_off, name_len), w_.view(val_off, value.size()), decoding);
     if (member) {
       w_.members.push_back(MemberRef{name_off, name_len, val_off, value.size()});
-    } else {
-      w_.store.resize(mark);  // an element or the root: nothing keeps it
     }
+    if (string && embed_level_ < kMaxEmbedding && !w_.stopped() && looks_like_json_container(value)) {
+      // JSON sent as a string ("data": "{\"email\": ...}"): walked under the string's path. Copies:
+      // the walk reuses the path and the store.
+      const std::string inner(value);
+      const std::string at(w_.path);
+      walk_embedded(w_, at, inner, decoding, base_depth_ + frames_.size());
+    }
+    if (!member) w_.store.resize(mark);  // an element or the root: nothing keeps it
     return !fail_if_stopped(ec);
   }
 
@@ -419,6 +449,9 @@ class JsonHandler {
 
   Walker& w_;
   std::string_view in_;
+  unsigned embed_level_;
+  std::string_view outer_;
+  std::size_t base_depth_;
   std::string prefix_;
   std::vector<Frame> frames_;
   std::string key_, str_, num_;
@@ -432,20 +465,21 @@ void walk_text(Walker& w, std::string_view prefix, std::string_view text, bool c
 
 // One or more JSON documents (NDJSON, JSON text sequences, concatenated JSON). Returns false when
 // the input is malformed.
-bool walk_json(Walker& w, std::string_view prefix, std::string_view in, bool cut_end) {
+bool walk_json(Walker& w, std::string_view prefix, std::string_view in, bool cut_end, unsigned embed_level = 0,
+               std::string_view outer = {}, std::size_t base_depth = 0) {
   boost::json::parse_options opt;
   opt.max_depth = w.limits().depth + kExtraParserDepth;
   opt.allow_comments = true;
   opt.allow_trailing_commas = true;
   opt.allow_invalid_utf8 = true;
-  boost::json::basic_parser<JsonHandler> parser(opt, w, in);
+  boost::json::basic_parser<JsonHandler> parser(opt, w, in, embed_level, outer, base_depth);
   std::size_t pos = 0;
   std::string doc_prefix;
   for (std::uint64_t doc = 0;; ++doc) {
     // Whitespace and RFC 7464 record separators between documents.
     while (pos < in.size() && (in[pos] == ' ' || in[pos] == '\t' || in[pos] == '\r' || in[pos] == '\n' || in[pos] == '\x1e'))
       ++pos;
-    if (pos >= in.size() || w.stopped()) return true;
+    if (pos >= in.size() || w.stopped() || (embed_level > 0 && doc > 0)) return true;
     doc_prefix.assign(prefix);
     if (doc > 0) {
       doc_prefix.push_back('#');
@@ -467,6 +501,12 @@ bool walk_json(Walker& w, std::string_view prefix, std::string_view in, bool cut
     if (n == 0) return false;
     pos += n;
   }
+}
+
+// Embedded JSON: what parses is walked, what does not is left as the string it is (not malformed).
+void walk_embedded(Walker& w, std::string_view prefix, std::string_view in, std::string_view outer,
+                   std::size_t base_depth) {
+  walk_json(w, prefix, in, false, 1, outer, base_depth);
 }
 
 // ---- forms and queries -----------------------------------------------------------------------------
@@ -512,6 +552,11 @@ void walk_pairs(Walker& w, std::string_view container, std::string_view in, bool
     w.store.append(value);
     w.emit(w.view(name_off, name_len), w.view(val_off, value.size()), changed ? "url" : "");
     w.members.push_back(MemberRef{name_off, name_len, val_off, value.size()});
+    if (!w.stopped() && looks_like_json_container(value)) {
+      // data={"email":...} in a query or a form: walked under the parameter's path.
+      const std::string at(w.path);
+      walk_embedded(w, at, value, changed ? "url" : "", 0);
+    }
     if (amp >= in.size()) break;
   }
   w.emit_object(container, mark);

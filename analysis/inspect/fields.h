@@ -22,7 +22,12 @@
 // `Field::name` is the last key lower-cased (ASCII): the member name for JSON, the enclosing member's
 // for array elements, the parameter / cookie / part / header name; "" when there is none.
 // `Field::decoding` is what was undone to get the value, and only when it changed something:
-// "url" (percent-decoding, '+' as space in queries and forms), "json" (JSON string escapes), "".
+// "url" (percent-decoding, '+' as space in queries and forms), "json" (JSON string escapes), "";
+// for JSON embedded in a value, the chain outer first: "url+json", "json+json".
+//
+// Embedded JSON: a JSON string value, or a query/form value, that holds a JSON object or array
+// ("data": "{\"email\": ...}", ?event={"id":1}) is walked too, under that value's path
+// (body.data.email, query.event.id), one level deep; the string itself is still a field.
 //
 // JSON goes through Boost.JSON's basic_parser (SAX-style, with our handler) so that numbers keep
 // their original text ("48.85837", "1e3", "-0.0"), which latitude/longitude detectors need; nulls are
@@ -51,7 +56,7 @@ struct Field {
   std::string_view path;
   std::string_view name;
   std::string_view value;
-  std::string_view decoding;  // "", "url", "json"
+  std::string_view decoding;  // "", "url", "json", "url+json", "json+json"
 };
 
 struct NamedScalar {

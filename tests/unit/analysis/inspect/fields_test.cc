@@ -121,6 +121,37 @@ TEST_CASE("fields: JSON sniffed, NDJSON, root scalars, WebSocket prefix") {
   CHECK(r.at("body") == "just a string");
 }
 
+TEST_CASE("fields: JSON embedded in a string or a query value is walked, one level") {
+  Collect c;
+  body(c, "application/json",
+       R"({"event":"login","data":"{\"email\":\"a@b.c\",\"geo\":{\"lat\":\"1.5\"},\"n\":\"x\\u0041\",\"deeper\":\"{\\\"k\\\":1}\"}","list":["[3]"]})");
+  CHECK(c.at("body.data") == R"({"email":"a@b.c","geo":{"lat":"1.5"},"n":"x\u0041","deeper":"{\"k\":1}"})");
+  CHECK(c.find("body.data")->decoding == "json");
+  CHECK(c.at("body.data.email") == "a@b.c");
+  CHECK(c.find("body.data.email")->decoding == "json");
+  CHECK(c.find("body.data.email")->name == "email");
+  CHECK(c.at("body.data.geo.lat") == "1.5");
+  CHECK(c.at("body.data.n") == "xA");
+  CHECK(c.find("body.data.n")->decoding == "json+json");
+  CHECK(c.at("body.data.deeper") == R"({"k":1})");
+  CHECK(c.find("body.data.deeper.k") == nullptr);  // one level only
+  CHECK(c.at("body.list[0][0]") == "3");
+  CHECK(c.at("body.event") == "login");
+  bool geo = false;
+  for (const auto& o : c.objects) geo = geo || (o.path == "body.data.geo" && o.members.size() == 1);
+  CHECK(geo);
+  Collect q;
+  inspect::walk_target("/t?event=%7B%22id%22%3A%22u1%22%7D&x={\"y\":2}", q);
+  CHECK(q.at("query.event.id") == "u1");
+  CHECK(q.find("query.event.id")->decoding == "url");
+  CHECK(q.at("query.x.y") == "2");
+  CHECK(q.find("query.x.y")->decoding == "");
+  Collect bad;
+  const auto st = body(bad, "application/json", R"({"s":"{not json}"})");
+  CHECK_FALSE(st.malformed);
+  CHECK(bad.at("body.s") == "{not json}");
+}
+
 TEST_CASE("fields: malformed JSON keeps what was walked and the text") {
   Collect c;
   const auto st = body(c, "application/json", R"({"a":"x","b":[1,2,}, "c": "lost"})");
@@ -260,6 +291,12 @@ TEST_CASE("fields: multipart/form-data with a JSON part, a text part and a binar
   const auto st2 = body(m, "multipart/form-data; boundary=XyZ", "--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\nv");
   CHECK(st2.malformed);
   CHECK(m.at("multipart.a") == "v");
+  // Quoted parameters with ';' and escapes inside.
+  Collect q;
+  body(q, "multipart/form-data; charset=utf-8; boundary=\"a;b\"",
+       "--a;b\r\nContent-Disposition: form-data; filename=\"x;\\\"y\\\".txt\"; name=\"up\"\r\n\r\ntext\r\n--a;b--\r\n");
+  CHECK(q.at("multipart.up:filename") == "x;\"y\".txt");
+  CHECK(q.at("multipart.up") == "text");
   // No boundary parameter.
   Collect n;
   CHECK(body(n, "multipart/form-data", b).malformed);
@@ -332,6 +369,25 @@ TEST_CASE("fields: limits — fields, bytes, path length") {
   st = body(mp, "multipart/form-data; boundary=B", parts);
   CHECK(st.cut);
   CHECK(mp.fields.size() == 256);
+}
+
+TEST_CASE("fields: pathological inputs stay linear") {
+  // A part header of half a megabyte of ';' (parameter parsing), a form of '&', a JSON of small members.
+  const std::string semis(1 << 19, ';');
+  Collect c;
+  auto st = body(c, "multipart/form-data; boundary=B", "--B\r\nContent-Disposition: form-data" + semis + "\r\n\r\nv\r\n--B--");
+  CHECK(c.at("multipart[0]") == "v");
+  Collect f;
+  st = body(f, "application/x-www-form-urlencoded", std::string(1 << 19, '&') + "a=1");
+  CHECK(f.at("form.a") == "1");
+  std::string obj = "{";
+  for (int i = 0; i < 100000; ++i) obj += "\"k\":1,";
+  obj += "\"end\":2}";
+  Collect j;
+  st = body(j, "application/json", obj);
+  CHECK(st.cut);  // 4096 fields
+  CHECK(j.fields.size() == 4096);
+  CHECK(j.objects.empty());  // the object never ended within the limit
 }
 
 }  // TEST_SUITE
