@@ -19,6 +19,10 @@
 // With a prefix other than "body" (e.g. "ws[3]"), forms and multipart parts sit under the prefix too
 // (ws[3].email, ws[3].file1); under "body" they are named by their encoding (form., multipart.).
 //
+// Keys and names go into paths as they are, decoded (a key holding '.' or '[' makes a path that
+// reads ambiguously; `name` is exact); a path longer than the limit is truncated (possibly inside a
+// UTF-8 sequence: paths are untrusted text, escaped by whoever prints them).
+//
 // `Field::name` is the last key lower-cased (ASCII): the member name for JSON, the enclosing member's
 // for array elements, the parameter / cookie / part / header name; "" when there is none.
 // `Field::decoding` is what was undone to get the value, and only when it changed something:
