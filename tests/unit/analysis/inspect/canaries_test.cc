@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "temp_dir.h"
+#include "unit/temp_dir.h"
 
 namespace flowaudit::analysis::inspect {
 namespace {
