@@ -69,16 +69,34 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-// Percent-encoding (RFC 3986 section 2): everything but the unreserved characters as %XX.
-std::string url_encode(std::string_view v, std::string_view digits, bool plus_for_space) {
+// What percent-encoders leave as it is, besides letters, digits, '-', '.' and '_', and how they
+// write a space. Lower-case hex digits only in the plain style: the encoders named write upper case.
+struct UrlStyle {
+  std::string_view chain;
+  std::string_view extra_raw;  // beyond the unreserved characters
+  bool tilde_raw = true;
+  bool plus_for_space = false;
+  bool lower_hex_too = false;
+};
+constexpr std::array<UrlStyle, 5> kUrlStyles{{
+    {"url", "", true, false, true},          // RFC 3986 section 2.3: everything but unreserved
+    {"url", "!'()*", true, false, false},    // JavaScript encodeURIComponent
+    {"url", "/", true, false, false},        // Python urllib.parse.quote (safe='/')
+    {"url form", "", true, true, true},      // Go url.QueryEscape, Python quote_plus
+    {"url form", "*", false, true, false},   // WHATWG application/x-www-form-urlencoded, Java URLEncoder
+}};
+
+// Percent-encoding (RFC 3986 section 2) in one of the styles above. Hand-written: a few lines, and
+// the libraries at hand encode in one style each.
+std::string url_encode(std::string_view v, std::string_view digits, const UrlStyle& style) {
   std::string out;
   out.reserve(v.size() * 3);
   for (const char c : v) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved) {
+    const bool raw = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '.' ||
+                     c == '_' || (c == '~' && style.tilde_raw) || style.extra_raw.find(c) != std::string_view::npos;
+    if (raw) {
       out += c;
-    } else if (c == ' ' && plus_for_space) {
+    } else if (c == ' ' && style.plus_for_space) {
       out += '+';
     } else {
       out += '%';
@@ -213,8 +231,9 @@ void expand(std::size_t canary, std::string_view v, std::vector<Pattern>& out) {
   add("as is", std::string(v), false);
   add("lower", lower(v), false);
   add("upper", upper(v), false);
-  for (const bool form : {false, true}) {
-    for (const std::string_view digits : {kHexUpper, kHexLower}) add(form ? "url form" : "url", url_encode(v, digits, form), false);
+  for (const UrlStyle& style : kUrlStyles) {
+    add(style.chain, url_encode(v, kHexUpper, style), false);
+    if (style.lower_hex_too) add(style.chain, url_encode(v, kHexLower, style), false);
   }
   for (const bool slash : {false, true}) {
     for (const JsonUnicode u : {JsonUnicode::kRaw, JsonUnicode::kEscapeLower, JsonUnicode::kEscapeUpper}) {

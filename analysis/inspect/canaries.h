@@ -11,7 +11,10 @@
 // dropped and the earlier name kept):
 //   "as is", "lower", "upper"  the bytes; ASCII letters lower-/upper-cased (other bytes kept)
 //   "url", "url form"          every byte but the unreserved A-Z a-z 0-9 - . _ ~ as %XX, with upper-
-//                              and with lower-case hex digits; "url form" writes a space as '+'
+//                              and with lower-case hex digits; "url form" writes a space as '+'.
+//                              Also in the styles of common encoders (upper-case hex): ! ' ( ) *
+//                              left raw (encodeURIComponent), '/' left raw (Python quote), and as
+//                              "url form" '*' raw and '~' encoded (WHATWG form encoding, Java URLEncoder)
 //   "json"                     a JSON string's content: \" \\, \b \f \n \r \t, other controls as
 //                              \u00XX; '/' raw or as \/; non-ASCII raw or, when the value is valid
 //                              UTF-8, as \uXXXX escapes of UTF-16 code units (surrogate pairs above

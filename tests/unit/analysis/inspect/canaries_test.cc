@@ -152,6 +152,7 @@ TEST_CASE("canaries: every chain is found where it is embedded, at the right pla
   check_found(set, "url form", "Canary+Value%2F42");
   check_found(set, "url form", "Canary+Value%2f42");
   check_found(set, "json", "Canary Value\\/42");
+  check_found(set, "url", "Canary%20Value/42");    // Python quote
   check_found(set, "hex", hex(v, false));
   check_found(set, "hex", hex(v, true));
   check_found(set, "base64", b64(v));
@@ -170,6 +171,15 @@ TEST_CASE("canaries: every chain is found where it is embedded, at the right pla
   for (const CanaryHit& h : scan(set, hex(digest("canary value/42", EVP_sha256()), false))) {
     CHECK(h.chain.find("lower(trim)") == std::string_view::npos);
   }
+}
+
+TEST_CASE("canaries: percent-encoding in the styles of common encoders") {
+  const CanarySet set = compiled({"O'Brien (Jr)! ~x*"});
+  check_found(set, "url", "O%27Brien%20%28Jr%29%21%20~x%2A");     // RFC 3986
+  check_found(set, "url", "O'Brien%20(Jr)!%20~x*");                // encodeURIComponent
+  check_found(set, "url form", "O%27Brien+%28Jr%29%21+%7Ex*");     // WHATWG form, Java URLEncoder
+  check_found(set, "url form", "O%27Brien+%28Jr%29%21+~x%2A");     // Python quote_plus, Go QueryEscape
+  CHECK(scan(set, "O'Brien%20(Jr)!%20%7Ex%2A").empty());           // no encoder mixes these
 }
 
 TEST_CASE("canaries: JSON escapes of quotes, controls and non-ASCII (UTF-16 units, surrogate pairs)") {
