@@ -151,6 +151,16 @@ void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject,
                   "TLS key log (NSS format, as SSLKEYLOGFILE writes), repeatable: TLS flows are decrypted; a TLS "
                   "flow whose keys are not in it is a blind spot (encrypted-no-keys). Secrets blocks of pcapng "
                   "inputs are read too. Keys never appear in a report");
+  cmd->add_option("--canary", audit.canaries,
+                  "A value typed into the app (an email, a phone number, a sentence of a prompt), repeatable: "
+                  "searched in every request in the encodings apps use (URL, JSON, base64, hex, hashes...)");
+  cmd->add_option("--canary-file", audit.canary_files, "Canary values, one per line ('#' comments), repeatable");
+  cmd->add_option("--chat-endpoints", audit.chat_endpoints,
+                  "Extra AI chat endpoints YAML (format of data/chat-endpoints.yaml), repeatable: prompt text "
+                  "sent to them is counted");
+  cmd->add_option("--region", audit.device_region,
+                  "The device's region (ISO 3166 alpha-2, e.g. CN): phone numbers in national form are recognised "
+                  "in it");
   cmd->add_option("--policy", audit.policies,
                   "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
                   "order; default: default; 'none' evaluates no policy");

@@ -452,6 +452,22 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
         } else {
           w.null_field("websocket");
         }
+        // What left in the request (issue 17): values masked unless --no-redact; never a body.
+        w.string_or_null("chat_service", e.chat_service);
+        w.field("prompt_bytes", e.prompt_bytes);
+        w.key("findings");
+        w.begin_array();
+        for (const auto& x : e.findings) {
+          w.begin_object();
+          w.field("type", x.type);
+          w.field("field", x.field);
+          w.field("value", x.value);
+          w.string_or_null("encoding", x.encoding);
+          w.field("detector", x.detector);
+          w.end_object();
+        }
+        w.end_array();
+        w.field("findings_dropped", static_cast<std::uint64_t>(e.findings_dropped));
         w.end_object();
       }
       w.end_array();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "analysis/enrich/data_dir.h"
 #include "rules/load/loader.h"
@@ -122,6 +123,62 @@ bool AuditSession::auditor_options(analysis::AuditOptions& options) {
   if (!keys_) keys_ = std::make_shared<analysis::decrypt::KeyLog>();
   options.app.keys = keys_;
   options.app.decryption_asked = !s.keylogs.empty() || s.keys_expected;
+  return make_inspector(options);
+}
+
+// The inspection of what left: canaries from the command line, chat endpoints from the data
+// directory (and --chat-endpoints). A missing endpoints file is said, not silent: prompt text is then
+// not counted.
+bool AuditSession::make_inspector(analysis::AuditOptions& options) {
+  const Settings& s = settings_;
+  auto canaries = std::make_shared<analysis::inspect::CanarySet>();
+  for (const auto& v : s.canaries) {
+    std::string why;
+    if (!canaries->add(v, why)) {
+      messages_->error(fmt::format("--canary: {}", why));
+      return false;
+    }
+  }
+  for (const auto& file : s.canary_files) {
+    std::string error;
+    if (!canaries->add_file(file, error)) {
+      messages_->error(fmt::format("--canary-file {}", error));
+      return false;
+    }
+  }
+  if (canaries->size() > 0) {
+    std::string error;
+    if (!canaries->compile(error)) {
+      messages_->error(fmt::format("--canary: {}", error));
+      return false;
+    }
+  }
+  auto endpoints = std::make_shared<analysis::inspect::ChatEndpoints>();
+  const auto data_dir = analysis::enrich::find_data_dir();
+  const auto builtin = data_dir ? *data_dir / "chat-endpoints.yaml" : std::filesystem::path();
+  std::error_code ec;
+  if (data_dir && std::filesystem::exists(builtin, ec)) {
+    std::string error;
+    if (!endpoints->load(builtin, error)) {
+      messages_->error(error);
+      return false;
+    }
+  } else {
+    warnings_.push_back("chat-endpoints.yaml not found in the data directory: prompt text sent to AI chat "
+                        "endpoints is not counted (set FLOWAUDIT_DATA_DIR, or pass --chat-endpoints)");
+  }
+  for (const auto& file : s.chat_endpoints) {
+    std::string error;
+    if (!endpoints->load(file, error)) {
+      messages_->error(fmt::format("--chat-endpoints {}", error));
+      return false;
+    }
+  }
+  analysis::inspect::InspectOptions io;
+  io.redact = !s.no_redact;
+  io.device_region = s.device_region;
+  options.app.inspector = std::make_shared<analysis::inspect::Inspector>(
+      std::move(io), canaries->size() > 0 ? std::move(canaries) : nullptr, std::move(endpoints));
   return true;
 }
 

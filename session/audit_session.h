@@ -52,6 +52,12 @@ struct Settings {
   // `run` hands the command a key log: every TLS flow is expected to decrypt, and one whose keys
   // never came is a blind spot (encrypted-no-keys), as with --keylog.
   bool keys_expected = false;
+  // What left (issue 17): values the tester typed into the app, searched in every request in the
+  // encodings apps use; extra chat endpoint files besides the data directory's chat-endpoints.yaml.
+  std::vector<std::string> canaries;
+  std::vector<std::string> canary_files;
+  std::vector<std::string> chat_endpoints;
+  std::string device_region;  // ISO alpha-2: national phone numbers are read in it
 };
 
 // --fail-on: nullopt for "never".
@@ -75,6 +81,8 @@ class AuditSession {
   // Also reads the --keylog files (an unreadable one is an error; malformed lines and a key log
   // others may read are warnings).
   bool auditor_options(analysis::AuditOptions& options);
+  // The inspector of what left (canaries, chat endpoints) into options.app; false after an error.
+  bool make_inspector(analysis::AuditOptions& options);
   // Adds a capture's Decryption Secrets Block (NSS key log lines); `origin` names it in warnings.
   void add_secrets(std::span<const std::uint8_t> text, const std::string& origin);
   // Policy, databases and catalog: a bad --policy, --app, --geoip-db or --catalog is a usage

@@ -16,6 +16,7 @@
 #include "analysis/app/tls/certificate_cache.h"
 #include "analysis/decrypt/key_log.h"
 #include "analysis/flow/flow.h"
+#include "analysis/inspect/inspector.h"
 #include "core/string_pool.h"
 
 namespace flowaudit::analysis::app {
@@ -37,6 +38,9 @@ struct AppConfig {
   // Per direction of a TLS flow being decrypted: past it the rest is not read, and the flow is an
   // inspection-limit blind spot (tcp-budget).
   std::uint64_t tcp_decrypt_bytes = 64ULL << 20;
+  // What left in each reconstructed request (personal data, canaries, prompts); null: not inspected.
+  // Shared by the analyzer's handlers; its byte budget and counters are the run's.
+  std::shared_ptr<inspect::Inspector> inspector;
 };
 
 // Malformed input and crossed limits are counted here, never thrown.

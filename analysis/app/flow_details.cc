@@ -58,6 +58,7 @@ const char* to_string(InspectionLimit l) noexcept {
     case InspectionLimit::kStartTlsPlaintext: return "starttls-plaintext";
     case InspectionLimit::kContentDecoding: return "content-decoding";
     case InspectionLimit::kQuicDecryptBudget: return "quic-decrypt-budget";
+    case InspectionLimit::kInspectionBudget: return "inspection-budget";
     case InspectionLimit::kNone: break;
   }
   return "";

@@ -64,6 +64,7 @@ enum class InspectionLimit : std::uint8_t {
   kStartTlsPlaintext,  // starttls::kMaxPlaintextBytes read before the upgrade to TLS
   kContentDecoding,    // a request body's decoding crossed http::ContentDecoder's limits (a bomb)
   kQuicDecryptBudget,  // a decrypted QUIC connection's streams crossed AppConfig::tcp_decrypt_bytes
+  kInspectionBudget,   // inspect::InspectOptions' bytes per flow or per run: requests left uninspected
 };
 const char* to_string(InspectionLimit l) noexcept;  // "tcp-reorder", ... ; none -> ""
 

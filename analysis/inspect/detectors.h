@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/inspect/named_scalar.h"
+
 namespace re2 {
 class RE2;
 }
@@ -65,12 +67,6 @@ struct DetectContext {
   std::span<const std::string> device_addresses;  // the device's own IP addresses as text
 };
 
-// One scalar member of an object: its key (last path component) and its value as text.
-// (fields.h defines the same aggregate; the two are unified when both modules are merged.)
-struct NamedScalar {
-  std::string_view name;
-  std::string_view value;
-};
 
 // Limits: only the first kMaxScanBytes of a value are scanned (the inspector's budgets come first;
 // a value longer than this is one the caller should count as cut), at most kMaxHitsPerValue hits are

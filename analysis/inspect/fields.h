@@ -54,6 +54,8 @@
 #include <string_view>
 #include <utility>
 
+#include "analysis/inspect/named_scalar.h"
+
 namespace flowaudit::analysis::inspect {
 
 struct Field {
@@ -63,10 +65,6 @@ struct Field {
   std::string_view decoding;  // "", "url", "json", "url+json", "json+json"
 };
 
-struct NamedScalar {
-  std::string_view name;  // lower-cased
-  std::string_view value;
-};
 
 class FieldSink {
  public:

@@ -81,7 +81,7 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
     {FieldId::kBlindSpotReason, "blind_spot_reason", kString, kFlow,
      "with blind_spot inspection-limit: which limit (tcp-reorder, tcp-byte-budget, http-head-bytes, "
      "http-head-lines, tls-handshake-size, quic-client-hello, concurrent-inspections, protocol-detection, "
-     "dns-messages, proxy-handshake, starttls-plaintext, content-decoding, quic-decrypt-budget)", FlowValue::kBlindSpotReason},
+     "dns-messages, proxy-handshake, starttls-plaintext, content-decoding, quic-decrypt-budget, inspection-budget)", FlowValue::kBlindSpotReason},
     {FieldId::kCaptureCapped, "capture.capped", kBoolean, kCapture,
      "whether a memory cap (--max-destinations, --max-flow-records, --max-dns-records, string pool) left "
      "flows, DNS messages or names out of the audit"},

@@ -88,8 +88,22 @@ void SseCounter::feed(std::span<const std::uint8_t> bytes) noexcept {
   }
 }
 
+void Exchange::keep_request_header(std::string_view name, std::string_view value) {
+  if (!name.empty() && name[0] == ':') return;  // pseudo-headers are the exchange's own fields
+  if (request_headers.size() >= kMaxKeptHeaders ||
+      request_header_bytes + name.size() + value.size() > kMaxKeptHeaderBytes) {
+    ++request_headers_cut;
+    return;
+  }
+  std::string lower(name);
+  for (char& c : lower) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  request_header_bytes += name.size() + value.size();
+  request_headers.emplace_back(std::move(lower), std::string(value));
+}
+
 void Exchange::header_field(bool request, std::string_view name, std::string_view value) {
   auto capped = [](std::string_view v) { return std::string(v.substr(0, kMaxField)); };
+  if (request) keep_request_header(name, value);
   if (request) {
     if (name == ":method") method = capped(value);
     else if (name == ":path") path = capped(value);

@@ -43,6 +43,7 @@ struct Callbacks {
       const std::string_view n = s.name[d];
       const std::string& v = s.value[d];
       if (d == 0) {
+        e->keep_request_header(n, v);
         if (iequals(n, "host")) e->authority = v.substr(0, Exchange::kMaxField);
         else if (iequals(n, "content-type")) e->request_content_type = v.substr(0, Exchange::kMaxField);
         else if (iequals(n, "content-encoding")) e->request_content_encoding = v.substr(0, Exchange::kMaxField);

@@ -10,11 +10,13 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "analysis/app/http/content_decoder.h"
 #include "analysis/app/http/keep_budget.h"
 #include "analysis/app/http/websocket.h"
+#include "analysis/inspect/finding.h"
 
 namespace flowaudit::analysis::http {
 
@@ -68,6 +70,23 @@ struct Exchange {
   std::string websocket_extensions;  // the server's Sec-WebSocket-Extensions
   WebSocketStats ws;                 // zero unless the upgrade happened
   std::vector<std::string> ws_client_messages;  // inflated, bounded (WebSocketReader::kMaxKept); never reported
+  // The request's header fields as sent (pseudo-headers excluded; names lower-cased), kept for the
+  // inspection of what left (cookies, identifiers in headers), never reported: at most
+  // kMaxKeptHeaders fields and kMaxKeptHeaderBytes of names and values; request_headers_cut
+  // counts the fields not kept.
+  static constexpr std::size_t kMaxKeptHeaders = 64;
+  static constexpr std::size_t kMaxKeptHeaderBytes = 8 * 1024;
+  std::vector<std::pair<std::string, std::string>> request_headers;
+  std::size_t request_header_bytes = 0;
+  std::uint32_t request_headers_cut = 0;
+  void keep_request_header(std::string_view name, std::string_view value);
+  // What left in this request (analysis/inspect/inspector.h), filled when the flow's exchanges are
+  // reported; prompt_bytes: the prompt text sent to a catalog AI service's chat endpoint.
+  static constexpr std::size_t kMaxFindings = 256;
+  std::vector<inspect::Finding> findings;
+  std::uint32_t findings_dropped = 0;
+  std::uint64_t prompt_bytes = 0;
+  std::string chat_service;  // the catalog service id of the chat endpoint, "" when none
 
   // One decoded field of an HTTP/2 or HTTP/3 header block (names are lowercase there): the fields
   // a report needs (:method, :path, :authority or host, :status, content type and coding), cut at

@@ -84,6 +84,12 @@ void report_exchanges(app::AppContext& ctx, const flow::Flow& f, std::string_vie
   d.requests->scheme = scheme;
   d.requests->list = std::move(list);
   d.requests->dropped = dropped;
+  if (ctx.config.inspector) {
+    const std::string device[] = {f.key.addr[f.client].to_string()};
+    if (!ctx.config.inspector->inspect_flow(d.requests->list, device)) {
+      ctx.inspection_limit(f, app::InspectionLimit::kInspectionBudget);
+    }
+  }
   bool bomb = false;
   for (const Exchange& e : d.requests->list) {
     bomb = bomb || e.request_decoding == DecodeState::kLimit;
