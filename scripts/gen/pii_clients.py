@@ -2,7 +2,7 @@
 
   pii_clients.py curl ADDR http|https [curl options...]   one curl, one connection (--next per request)
   pii_clients.py pyclient ADDR KEYLOG                       Python http.client over TLS, key log written
-  pii_clients.py ws URL ADDR [CAFILE]                       python3-websockets client, the WS messages
+  pii_clients.py ws URL ADDR                                python3-websockets client, the WS messages
   pii_clients.py page DIR                                   index.html + app.js for headless Chromium
   pii_clients.py server PORT [CERT KEY]                     HTTP/1.1 server (TLS when CERT/KEY given)
   pii_clients.py wsserver PORT [CERT KEY]                   WebSocket echo server (TLS when CERT/KEY given)
@@ -88,7 +88,7 @@ def pyclient(addr, keylog):
     conn.close()
 
 
-def ws_client(url, addr, cafile=None):
+def ws_client(url, addr):
     import asyncio
     import websockets
 
@@ -286,7 +286,7 @@ if __name__ == "__main__":
     elif cmd == "pyclient":
         pyclient(a[0], a[1])
     elif cmd == "ws":
-        ws_client(a[0], a[1], *a[2:])
+        ws_client(a[0], a[1])
     elif cmd == "page":
         page(a[0])
     elif cmd == "server":
