@@ -39,7 +39,7 @@ bool printable_ascii(std::string_view s) noexcept {
 }
 
 // A segment (decoded) that carries an identifier rather than naming a resource: an email-like
-// token, a UUID or long hex/digit run (16+), a long base64url token (24+) mixing digits and
+// token, seven digits or more, a UUID or long hex/digit run (16+), a long base64url token (24+) mixing digits and
 // letters, anything too long to be a name, or bytes a name would not have.
 bool looks_like_identifier(std::string_view raw) {
   const std::string decoded = percent_decode(raw);
@@ -47,6 +47,12 @@ bool looks_like_identifier(std::string_view raw) {
   if (s.empty()) return false;
   if (s.size() > kMaxSegment || !printable_ascii(s) || s.find('@') != std::string_view::npos) return true;
   const bool has_digit = std::any_of(s.begin(), s.end(), is_digit);
+  // Seven digits or more, most of the segment, whatever separates them: a phone number, an IMEI, a
+  // MAC or IP address, a card, a numeric user or order id. A resource name or version ("v1.2.3",
+  // "2x") has fewer digits, a hashed asset name ("UcC73Fwr...ZL7.woff2") mostly letters.
+  const auto digits = std::count_if(s.begin(), s.end(), is_digit);
+  const auto alnum = std::count_if(s.begin(), s.end(), [](char c) { return is_digit(c) || is_alpha(c); });
+  if (digits >= 7 && digits * 2 >= alnum) return true;
   const bool has_alpha = std::any_of(s.begin(), s.end(), is_alpha);
   const bool hexish = std::all_of(s.begin(), s.end(), [](char c) { return is_hex(c) || c == '-'; });
   if (s.size() >= 16 && hexish && has_digit) return true;

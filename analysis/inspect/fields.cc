@@ -573,7 +573,14 @@ void walk_text(Walker& w, std::string_view prefix, std::string_view text, bool c
   }
   if (len == 0) return;
   w.path_reset(prefix);
-  w.emit("", text.substr(0, len), "");
+  // A text part or message is named by the last component of its path (a multipart part's name:
+  // "multipart.idfa" -> "idfa"), so that name-based detectors see it; a whole body has no name.
+  std::string name;
+  const std::size_t dot = prefix.rfind('.');
+  if (dot != std::string_view::npos && prefix.find('[', dot) == std::string_view::npos) {
+    for (const char c : prefix.substr(dot + 1)) name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  w.emit(name, text.substr(0, len), "");
 }
 
 void walk_content(Walker& w, std::string_view content_type, std::string_view in, std::string_view prefix,

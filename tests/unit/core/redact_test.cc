@@ -68,3 +68,15 @@ TEST_CASE("hostile request targets: every value, fragment and identifier is reda
 
 }  // TEST_SUITE
 }  // namespace flowaudit::core
+
+TEST_CASE("redact: segments made mostly of seven digits or more are identifiers (phones, IMEIs, MACs, IPs)") {
+  using flowaudit::core::redact_target;
+  CHECK(redact_target("/phone/+8613812345612/imei/490154203237518", true) == "/phone/REDACTED/imei/REDACTED");
+  CHECK(redact_target("/mac/02:00:5e:10:00:01/ip/192.168.1.23", true) == "/mac/REDACTED/ip/REDACTED");
+  CHECK(redact_target("/user/1234567/orders", true) == "/user/REDACTED/orders");
+  // Names, versions and hashed asset names stay.
+  CHECK(redact_target("/v1.2.3.4/icon@2x.png", true) == "/v1.2.3.4/REDACTED");  // '@': email-like, as before
+  CHECK(redact_target("/s/inter/v13/UcC73FwrK3iLTeHuS_fvQtMwCp50KnMa1ZL7.woff2", true) ==
+        "/s/inter/v13/UcC73FwrK3iLTeHuS_fvQtMwCp50KnMa1ZL7.woff2");
+  CHECK(redact_target("/api/v0/chat/123456", true) == "/api/v0/chat/123456");  // six digits: a name may have them
+}
