@@ -40,6 +40,22 @@ const std::multiset<std::string> kHttp{"GET /v1/users", "GET /v1/collect",  "GET
                                        "POST /v1/events", "POST /v1/register", "POST /v1/upload",
                                        "POST /v1/batch", "GET /docs/privacy.html"};
 
+// Audits the five captures into `dir` (with `extra` options) and returns their reports, quoted for a shell.
+std::string audit_all(const std::filesystem::path& dir, const std::vector<std::string>& extra) {
+  std::filesystem::create_directories(dir);
+  std::string reports;
+  for (const char* name : {"pii-h1.pcap", "pii-h2.pcapng", "pii-python.pcapng", "pii-ws.pcap", "pii-chromium.pcapng"}) {
+    const auto out = dir / (std::string(name) + ".json");
+    std::vector<std::string> args{"audit", data(name)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {"--policy", "none", "--report", "json:" + out.string()});
+    const auto r = run(args);
+    REQUIRE(r.exit_code == 0);
+    reports += " '" + out.string() + "'";
+  }
+  return reports;
+}
+
 }  // namespace
 
 TEST_CASE("e2e: pii captures: every labelled request is reconstructed (curl h1/h2, http.client, Chromium, WebSocket)" *
@@ -78,14 +94,7 @@ TEST_CASE("e2e: scripts/pii-eval reads flowaudit's reports of the pii captures a
     return;
   }
   const auto dir = temp_dir() / "pii-eval";
-  std::filesystem::create_directories(dir);
-  std::string reports;
-  for (const char* name : {"pii-h1.pcap", "pii-h2.pcapng", "pii-python.pcapng", "pii-ws.pcap", "pii-chromium.pcapng"}) {
-    const auto out = dir / (std::string(name) + ".json");
-    const auto r = run({"audit", data(name), "--policy", "none", "--report", "json:" + out.string()});
-    REQUIRE(r.exit_code == 0);
-    reports += " '" + out.string() + "'";
-  }
+  const std::string reports = audit_all(dir, {});
   const std::string eval = "python3 '" + source_path("scripts/pii-eval") + "' --labels '" + data("labels.tsv") + "'";
   {
     const auto r = run_shell(eval + reports);
@@ -127,16 +136,8 @@ TEST_CASE("e2e: the detectors and canaries on the labelled set: recall and preci
     return;
   }
   const auto dir = temp_dir() / "pii-detect";
-  std::filesystem::create_directories(dir);
-  std::string reports;
-  for (const char* name : {"pii-h1.pcap", "pii-h2.pcapng", "pii-python.pcapng", "pii-ws.pcap", "pii-chromium.pcapng"}) {
-    const auto out = dir / (std::string(name) + ".json");
-    // Reports as users get them: values masked and paths redacted (pii-eval compares types and fields).
-    const auto r = run({"audit", data(name), "--canary-file", data("canaries.txt"), "--policy", "none", "--report",
-                        "json:" + out.string()});
-    REQUIRE(r.exit_code == 0);
-    reports += " '" + out.string() + "'";
-  }
+  // Reports as users get them: values masked and paths redacted (pii-eval compares types and fields).
+  const std::string reports = audit_all(dir, {"--canary-file", data("canaries.txt")});
   const auto r = run_shell("python3 '" + source_path("scripts/pii-eval") + "' --labels '" + data("labels.tsv") +
                            "' --fail-under 0.99" + reports);
   INFO(r.out, r.err);

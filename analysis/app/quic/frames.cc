@@ -9,31 +9,9 @@ namespace {
 
 constexpr std::uint64_t kMaxVarint = (1ULL << 62) - 1;
 
-bool skip_varints(core::ByteReader& in, int n) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < n; ++i) {
-    if (!read_varint(in, v)) return false;
-  }
-  return true;
-}
-
 bool skip_bytes_of_length(core::ByteReader& in) noexcept {
   std::uint64_t len = 0;
   return read_varint(in, len) && len <= in.remaining() && in.skip(static_cast<std::size_t>(len));
-}
-
-// ACK and ACK_ECN (§19.3): largest, delay, range count, first range, ranges, [ECN counts].
-bool skip_ack(core::ByteReader& in, bool ecn) noexcept {
-  std::uint64_t largest = 0, delay = 0, count = 0, first = 0;
-  if (!read_varint(in, largest) || !read_varint(in, delay) || !read_varint(in, count) || !read_varint(in, first)) {
-    return false;
-  }
-  // Each range is at least two bytes: a count the packet cannot hold is broken, not a long loop.
-  if (count > in.remaining() / 2) return false;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (!skip_varints(in, 2)) return false;
-  }
-  return !ecn || skip_varints(in, 3);
 }
 
 }  // namespace

@@ -127,5 +127,10 @@ class InitialOpener {
 
 // QUIC variable-length integer (RFC 9000 §16).
 bool read_varint(core::ByteReader& in, std::uint64_t& v) noexcept;
+// `n` varints skipped.
+bool skip_varints(core::ByteReader& in, int n) noexcept;
+// The fields of an ACK (ecn false) or ACK_ECN frame after its type (RFC 9000 §19.3), skipped; a
+// range count the rest of the packet cannot hold is broken, not a long loop.
+bool skip_ack(core::ByteReader& in, bool ecn) noexcept;
 
 }  // namespace flowaudit::analysis::quic

@@ -21,31 +21,6 @@ constexpr std::uint64_t kConnectionClose = 0x1c;
 
 constexpr std::uint8_t kServerHello = 2;
 
-bool skip_varints(core::ByteReader& in, int n) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < n; ++i) {
-    if (!read_varint(in, v)) return false;
-  }
-  return true;
-}
-
-bool skip_ack(core::ByteReader& in, bool ecn) noexcept {
-  std::uint64_t largest = 0;
-  std::uint64_t delay = 0;
-  std::uint64_t count = 0;
-  std::uint64_t first_range = 0;
-  if (!read_varint(in, largest) || !read_varint(in, delay) || !read_varint(in, count) ||
-      !read_varint(in, first_range)) {
-    return false;
-  }
-  // Each range takes at least two bytes: a count beyond that cannot be real.
-  if (count > in.remaining() / 2) return false;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (!skip_varints(in, 2)) return false;
-  }
-  return !ecn || skip_varints(in, 3);
-}
-
 }  // namespace
 
 bool is_long_header(std::span<const std::uint8_t> datagram) noexcept {

@@ -13,9 +13,11 @@
 #include "analysis/app/http/content_decoder.h"
 #include "analysis/app/http/http1_connection.h"
 #include "analysis/app/http/http2_connection.h"
+#include "zlib_encode.h"
 
 namespace http = flowaudit::analysis::http;
 using Bytes = std::vector<std::uint8_t>;
+using flowaudit::test::zlib_encode;
 
 namespace {
 
@@ -29,19 +31,6 @@ Bytes text_body(std::size_t n) {
   return b;
 }
 
-Bytes zlib_encode(const Bytes& in, int window_bits) {  // 15+16 gzip, 15 zlib, -15 raw deflate
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  Bytes out(deflateBound(&z, static_cast<uLong>(in.size())) + 64);
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
 
 Bytes brotli_encode(const Bytes& in) {
   std::size_t n = BrotliEncoderMaxCompressedSize(in.size()) + 64;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "analysis/app/http/http3_connection.h"
+#include "zlib_encode.h"
 
 namespace http = flowaudit::analysis::http;
 using Bytes = std::vector<std::uint8_t>;
@@ -48,19 +49,7 @@ void append(Bytes& to, const Bytes& from) {
   for (const std::uint8_t b : from) to.push_back(b);
 }
 
-Bytes gzip(const Bytes& in) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  Bytes out(deflateBound(&z, static_cast<uLong>(in.size())) + 64);
-  z.next_in = const_cast<Bytef*>(in.data());
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = out.data();
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+Bytes gzip(const Bytes& in) { return flowaudit::test::zlib_encode(in, 15 + 16); }
 
 // One side's QPACK encoder (nghttp3's), with a dynamic table of `capacity` bytes; what it writes on
 // its encoder stream piles up in `stream` (the stream type byte first).
