@@ -128,7 +128,13 @@ void classify_blind_spot(const flow::Flow& f, FlowDetails& d) {
   if (d.blind_spot != BlindSpot::kNone) return;
   const std::uint16_t port = f.key.port[f.server()];
   const bool tcp = f.key.protocol == packet::kProtoTcp;
-  if (d.tls && d.tls->ech) {
+  // When a server accepts ECH, the session's secrets belong to the inner ClientHello's random,
+  // which the capture never shows. A flow decrypted with the secrets of the outer ClientHello's
+  // random did not use ECH (GREASE ECH, which Chromium sends by default, or ECH the server
+  // rejected): its SNI is the real name, and nothing is hidden.
+  const bool outer_decrypted =
+      d.decryption && d.decryption->records_opened[0] + d.decryption->records_opened[1] > 0;
+  if (d.tls && d.tls->ech && !outer_decrypted) {
     d.blind_spot = BlindSpot::kEch;
   } else if (port == kDotPort && (tcp || d.app == AppProtocol::kQuic)) {
     d.blind_spot = BlindSpot::kDnsOverTls;

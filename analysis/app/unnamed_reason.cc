@@ -15,7 +15,9 @@ UnnamedReason unnamed_reason(const flow::Flow& f, const FlowDetails* d) noexcept
   if (!tcp && f.key.protocol != packet::kProtoUdp) return kNotInspected;
   if (d != nullptr) {
     if (d->blind_spot == BlindSpot::kInspectionLimit) return kInspectionLimit;
-    if (d->blind_spot == BlindSpot::kEch || (d->tls && d->tls->ech)) return kEncryptedSni;
+    const bool outer_decrypted =
+        d->decryption && d->decryption->records_opened[0] + d->decryption->records_opened[1] > 0;
+    if (d->blind_spot == BlindSpot::kEch || (d->tls && d->tls->ech && !outer_decrypted)) return kEncryptedSni;
     if (d->blind_spot == BlindSpot::kQuicUndecryptable) return kQuicUndecryptable;
     if (d->tls && d->tls->client_hello) return d->tls->sslv2_hello ? kSslv2Hello : kNoSni;
     switch (d->app) {

@@ -152,4 +152,21 @@ TEST_CASE("e2e: the detectors and canaries on the labelled set: recall and preci
   }
 }
 
+TEST_CASE("e2e: Chromium's GREASE ECH is not an ECH blind spot once the flow decrypts with the outer hello's keys" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({data("pii-chromium.pcapng")});
+  int grease = 0;
+  for (const auto& v : report.at("flows").as_array()) {
+    const object& f = v.as_object();
+    const auto* tls = f.if_contains("tls");
+    if (tls == nullptr || !tls->is_object() || tls->as_object().at("ech") != true) continue;
+    const auto* x = f.if_contains("decryption");
+    if (x == nullptr || !x->is_object() || get_int(x->as_object().at("records_decrypted")) == 0) continue;
+    ++grease;  // the extension was sent, and the session's keys were the outer ClientHello's
+    CHECK(f.at("blind_spot") != "ech");
+    CHECK(!f.at("hostname").is_null());
+  }
+  CHECK(grease >= 1);
+}
+
 }  // namespace flowaudit::e2e
