@@ -6,19 +6,13 @@
 #include <iterator>
 #include <sstream>
 
+#include "analysis/app/http/http_request.h"
+
 namespace flowaudit::analysis::inspect {
 
 namespace {
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // The next segment of a '/'-separated path, moving `s` past it.
 std::string_view next_segment(std::string_view& s) noexcept {
@@ -191,6 +185,8 @@ bool ChatEndpoints::load_text(std::string_view text, std::string_view name, std:
   list_.insert(list_.end(), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
   return true;
 }
+
+using http::iequals;
 
 const ChatEndpoint* ChatEndpoints::match(std::string_view host, std::string_view method,
                                          std::string_view target) const noexcept {

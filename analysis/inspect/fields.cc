@@ -578,7 +578,7 @@ void walk_text(Walker& w, std::string_view prefix, std::string_view text, bool c
   std::string name;
   const std::size_t dot = prefix.rfind('.');
   if (dot != std::string_view::npos && prefix.find('[', dot) == std::string_view::npos) {
-    for (const char c : prefix.substr(dot + 1)) name += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    for (const char c : prefix.substr(dot + 1)) name += lower_ascii(c);
   }
   w.emit(name, text.substr(0, len), "");
 }

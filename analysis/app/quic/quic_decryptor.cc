@@ -55,12 +55,16 @@ void QuicDecryptor::stop(std::uint8_t sender, decrypt::DecryptStop why) noexcept
 
 // Keys of `sender`'s 1-RTT packets (and the client's 0-RTT ones), once the key log has them. A key
 // log followed live may get them after the first packets: looked up again until found.
+bool QuicDecryptor::find_secrets() noexcept {
+  if (secrets_ == nullptr) secrets_ = keys_->find(client_random_);
+  if (secrets_ != nullptr) facts_.keys_found = true;
+  return secrets_ != nullptr;
+}
+
 bool QuicDecryptor::install(std::uint8_t sender) {
   Direction& d = dir_[sender];
   if (d.one_rtt.ready()) return true;
-  if (secrets_ == nullptr) secrets_ = keys_->find(client_random_);
-  if (secrets_ == nullptr) return false;
-  facts_.keys_found = true;
+  if (!find_secrets()) return false;
   const auto& secret = secrets_->get(sender == 0 ? decrypt::SecretKind::kClientTraffic
                                                  : decrypt::SecretKind::kServerTraffic);
   if (!secret.present()) return false;
@@ -86,9 +90,7 @@ void QuicDecryptor::on_datagram(std::uint8_t sender, std::span<const std::uint8_
       short_packet(sender, rest, sink, budget);
       return;
     }
-    std::uint32_t version = 0;
-    if (rest.size() >= 5) version = (std::uint32_t{rest[1]} << 24) | (std::uint32_t{rest[2]} << 16) |
-                                    (std::uint32_t{rest[3]} << 8) | rest[4];
+    const std::uint32_t version = long_header_version(rest);
     const VersionParams* params = find_version_params(version);
     LongHeader h;
     const HeaderStatus st = read_long_header(in, params, h, true);
@@ -109,9 +111,7 @@ void QuicDecryptor::long_packet(std::uint8_t sender, const LongHeader& h, Stream
   facts_.protected_bytes[0] += h.packet.size();
   if (d.stopped) return;
   if (!d.early.ready()) {
-    if (secrets_ == nullptr) secrets_ = keys_->find(client_random_);
-    if (secrets_ == nullptr) return;
-    facts_.keys_found = true;
+    if (!find_secrets()) return;
     const auto& secret = secrets_->get(decrypt::SecretKind::kClientEarly);
     if (!secret.present()) return;  // 0-RTT without its secret: counted as protected, not opened
     std::array<std::uint16_t, 2> storage{};
@@ -121,7 +121,7 @@ void QuicDecryptor::long_packet(std::uint8_t sender, const LongHeader& h, Stream
   std::uint64_t pn = 0;
   std::span<const std::uint8_t> plain;
   if (d.early.open_long(h, d.largest, scratch_, pn, plain) != OpenStatus::kOk) {
-    failed(0, 0);
+    failed(0);
     return;
   }
   facts_.early_data = true;
@@ -159,10 +159,10 @@ void QuicDecryptor::short_packet(std::uint8_t sender, std::span<const std::uint8
     d.suite_try = 0;
     d.one_rtt = OneRttOpener();
   }
-  failed(sender, packet.size());
+  failed(sender);
 }
 
-void QuicDecryptor::failed(std::uint8_t sender, std::size_t /*packet_bytes*/) {
+void QuicDecryptor::failed(std::uint8_t sender) {
   // A stateless reset looks like a short-header packet and never authenticates; so do packets of a
   // connection ID length not seen yet. Only a run of failures stops the direction.
   if (++dir_[sender].failures >= kMaxAuthFailures) stop(sender, decrypt::DecryptStop::kAuthFailed);

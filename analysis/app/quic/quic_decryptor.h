@@ -79,7 +79,9 @@ class QuicDecryptor final : private FrameVisitor {
   bool install(std::uint8_t sender);
   void opened(std::uint8_t sender, std::uint64_t pn, std::span<const std::uint8_t> packet,
               std::span<const std::uint8_t> plaintext, StreamSink& sink, std::uint64_t budget);
-  void failed(std::uint8_t sender, std::size_t packet_bytes);
+  void failed(std::uint8_t sender);
+  // The key log's secrets for this connection, looked up until found (a live key log fills later).
+  bool find_secrets() noexcept;
   void add_cid_length(std::uint8_t dir, std::size_t len) noexcept;
   void stop(std::uint8_t sender, decrypt::DecryptStop why) noexcept;
   void on_stream(const StreamFrame& frame) override;

@@ -8,6 +8,7 @@
 #include "analysis/app/http/http_handler.h"
 #include "analysis/app/quic/quic_decryptor.h"
 #include "analysis/app/tls/tls_handler.h"
+#include "core/string_pool.h"
 
 namespace flowaudit::analysis::quic {
 namespace {
@@ -70,13 +71,9 @@ namespace {
 
 // An entry of the joined ALPN list that is HTTP/3.
 bool offers_h3(std::string_view joined) {
-  while (!joined.empty()) {
-    const std::size_t end = joined.find(core::kListSeparator);
-    if (joined.substr(0, end).starts_with("h3")) return true;
-    if (end == std::string_view::npos) break;
-    joined.remove_prefix(end + 1);
-  }
-  return false;
+  bool h3 = false;
+  core::for_each_item(joined, [&](std::string_view item) { h3 = h3 || item.starts_with("h3"); });
+  return h3;
 }
 
 // Datagrams read while the key log has nothing for the connection; past it the flow is given up
@@ -191,10 +188,7 @@ void QuicHandler::on_datagram(app::AppContext& ctx, flow::Flow& f, std::uint8_t 
       // A server that answers in another version it knows the client accepts (compatible version
       // negotiation, RFC 9368) switches the connection to it: the version reported is the one
       // negotiated, and the server's Initials are read in it.
-      const std::uint32_t v = payload.size() >= 5 && (payload[0] & 0x80) != 0
-                                  ? (std::uint32_t{payload[1]} << 24) | (std::uint32_t{payload[2]} << 16) |
-                                        (std::uint32_t{payload[3]} << 8) | payload[4]
-                                  : 0;
+      const std::uint32_t v = long_header_version(payload);
       if (v != 0 && v != server_->version() && server_->change_server_version(v)) {
         app::FlowDetails& d = ctx.details_for(f);
         if (d.quic) {

@@ -28,6 +28,12 @@ bool is_long_header(std::span<const std::uint8_t> datagram) noexcept {
   return datagram.size() >= 7 && (datagram[0] & 0xc0) == 0xc0;
 }
 
+std::uint32_t long_header_version(std::span<const std::uint8_t> packet) noexcept {
+  if (packet.size() < 5 || (packet[0] & 0x80) == 0) return 0;
+  return (std::uint32_t{packet[1]} << 24) | (std::uint32_t{packet[2]} << 16) | (std::uint32_t{packet[3]} << 8) |
+         packet[4];
+}
+
 bool read_server_start(std::span<const std::uint8_t> datagram, ServerStart& out) noexcept {
   out = ServerStart{};
   core::ByteReader in(datagram);

@@ -24,6 +24,9 @@ inline constexpr std::uint32_t kDraft29 = 0xff00001d;
 
 // True when the datagram starts with a QUIC long header (fixed bit set) of any version.
 bool is_long_header(std::span<const std::uint8_t> datagram) noexcept;
+// The version field of a long-header packet at the start of `packet` (RFC 8999 §5.1); 0 (the
+// version of Version Negotiation, never a connection's) for a short header or too few bytes.
+std::uint32_t long_header_version(std::span<const std::uint8_t> packet) noexcept;
 
 // Collects the client's Initial CRYPTO data of one connection. Keys come from the Destination
 // Connection ID of the first client Initial and are kept for the connection's later Initials (which
