@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 #include "analysis/app/quic/quic_initial.h"
 #include "analysis/decrypt/record_opener.h"
+#include "analysis/decrypt/tls_suites.h"
 
 namespace flowaudit::analysis::quic {
 
@@ -19,27 +21,21 @@ constexpr std::size_t kMaxPacket = 65527;
 
 const EVP_CIPHER* fetched(const char* name) noexcept { return EVP_CIPHER_fetch(nullptr, name, nullptr); }
 
-const EVP_CIPHER* aead_cipher(std::uint16_t suite) noexcept {
-  static const EVP_CIPHER* const aes128 = fetched("AES-128-GCM");
-  static const EVP_CIPHER* const aes256 = fetched("AES-256-GCM");
-  static const EVP_CIPHER* const chacha = fetched("ChaCha20-Poly1305");
+// The AEAD and header protection ciphers of a suite (RFC 9001 §5.3, §5.4.3, §5.4.4), fetched once;
+// key length and hash come from the TLS suite table (decrypt::find_suite).
+struct Ciphers {
+  const EVP_CIPHER* aead = nullptr;
+  const EVP_CIPHER* hp = nullptr;
+};
+Ciphers ciphers(std::uint16_t suite) noexcept {
+  static const Ciphers aes128{fetched("AES-128-GCM"), fetched("AES-128-ECB")};
+  static const Ciphers aes256{fetched("AES-256-GCM"), fetched("AES-256-ECB")};
+  static const Ciphers chacha{fetched("ChaCha20-Poly1305"), fetched("ChaCha20")};
   switch (suite) {
     case 0x1301: return aes128;
     case 0x1302: return aes256;
     case 0x1303: return chacha;
-    default: return nullptr;
-  }
-}
-
-const EVP_CIPHER* hp_cipher(std::uint16_t suite) noexcept {
-  static const EVP_CIPHER* const aes128 = fetched("AES-128-ECB");
-  static const EVP_CIPHER* const aes256 = fetched("AES-256-ECB");
-  static const EVP_CIPHER* const chacha = fetched("ChaCha20");
-  switch (suite) {
-    case 0x1301: return aes128;
-    case 0x1302: return aes256;
-    case 0x1303: return chacha;
-    default: return nullptr;
+    default: return {};
   }
 }
 
@@ -62,13 +58,15 @@ OneRttOpener& OneRttOpener::operator=(OneRttOpener&&) noexcept = default;
 
 bool OneRttOpener::init(std::uint16_t suite, std::uint32_t version, std::span<const std::uint8_t> secret) noexcept {
   suite_ = 0;
-  const EVP_CIPHER* aead = aead_cipher(suite);
-  const EVP_CIPHER* hp = hp_cipher(suite);
-  if (aead == nullptr || hp == nullptr) return false;
-  hash_ = suite == 0x1302 ? "SHA384" : "SHA256";
-  key_len_ = suite == 0x1301 ? 16 : 32;
-  const std::size_t hash_len = suite == 0x1302 ? 48 : 32;
+  const Ciphers c = ciphers(suite);
+  const decrypt::SuiteInfo* info = decrypt::find_suite(suite);
+  if (c.aead == nullptr || c.hp == nullptr || info == nullptr || !info->tls13) return false;
+  hash_ = info->hash;
+  key_len_ = info->key_len;
+  const std::size_t hash_len = std::string_view(info->hash) == "SHA384" ? 48 : 32;
   if (secret.size() != hash_len) return false;
+  const EVP_CIPHER* aead = c.aead;
+  const EVP_CIPHER* hp = c.hp;
   v2_ = version == kVersion2;
   if (!ctx_) ctx_ = std::make_unique<Ctx>();
   if (ctx_->aead == nullptr || ctx_->hp == nullptr) return false;
@@ -116,7 +114,7 @@ bool OneRttOpener::header_mask(std::span<const std::uint8_t, 16> sample, std::ar
     // RFC 9001 §5.4.4: counter = sample[0..3] (little-endian), nonce = sample[4..15]; OpenSSL's
     // ChaCha20 takes exactly that as its 16-byte IV. The mask is the keystream over five zeros.
     static constexpr std::array<std::uint8_t, 5> kZeros{};
-    if (EVP_EncryptInit_ex(ctx_->hp, hp_cipher(suite_), nullptr, ctx_->hp_key.data(), sample.data()) != 1 ||
+    if (EVP_EncryptInit_ex(ctx_->hp, ciphers(suite_).hp, nullptr, ctx_->hp_key.data(), sample.data()) != 1 ||
         EVP_EncryptUpdate(ctx_->hp, out.data(), &len, kZeros.data(), 5) != 1) {
       return false;
     }
