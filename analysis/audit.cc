@@ -301,6 +301,44 @@ void sort_by_id(std::vector<FlowRow>& rows) {
 }
 }  // namespace
 
+namespace {
+
+// Names are places data leaves in too (issue 17): every distinct DNS query name and TLS/QUIC server
+// name, once each.
+void inspect_names(AuditResult& r, inspect::Inspector& inspector) {
+  std::vector<std::pair<std::string_view, std::string_view>> names;  // (place, name)
+  for (const app::DnsRecord& q : r.dns) {
+    if (!q.query.empty() && q.query != ".") names.emplace_back("dns", q.query);
+  }
+  for (const FlowRow& f : r.flows) {
+    if (f.name.source == "tls-sni" || f.name.source == "quic-sni") names.emplace_back("sni", f.name.hostname);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<inspect::Finding> found;
+  for (const auto& [place, name] : names) {
+    found.clear();
+    if (!inspector.inspect_name(place, name, found)) break;  // the run's budget: counted by the inspector
+    if (found.empty()) continue;
+    if (r.name_findings.size() >= AuditResult::kMaxNameFindings) {
+      ++r.name_findings_dropped;
+      continue;
+    }
+    r.name_findings.push_back(NameFindings{std::string(place), std::string(name), found});
+  }
+}
+
+}  // namespace
+
+const NameFindings* AuditResult::find_name_findings(std::string_view place, std::string_view name) const noexcept {
+  const auto it = std::lower_bound(name_findings.begin(), name_findings.end(), std::pair(place, name),
+                                   [](const NameFindings& n, const std::pair<std::string_view, std::string_view>& k) {
+                                     return std::pair<std::string_view, std::string_view>(n.place, n.name) < k;
+                                   });
+  if (it == name_findings.end() || it->place != place || it->name != name) return nullptr;
+  return &*it;
+}
+
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
   table_.finish();
   apps_.finish();
@@ -343,6 +381,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
   }
   r.app_stats = apps_.stats();
+  if (options_.app.inspector) inspect_names(r, *options_.app.inspector);
 
   // Blind spots and coverage, now that every DNS answer is in.
   r.coverage = dropped_coverage_;

@@ -18,6 +18,7 @@
 #include "analysis/flow/audit_clock.h"
 #include "analysis/flow/destinations.h"
 #include "analysis/flow/flow_table.h"
+#include "analysis/inspect/finding.h"
 #include "analysis/packet/decoder.h"
 #include "capture/packet_source.h"
 
@@ -175,6 +176,14 @@ struct DestinationRow : flow::Destination {
   std::optional<enrich::DestinationEnrichment> enrichment;
 };
 
+// What left in a name (issue 17): a DNS query name or a TLS/QUIC server name, inspected label by
+// label for canaries and identifiers (data is exfiltrated in subdomains). Only names with findings.
+struct NameFindings {
+  std::string place;  // "dns" (a query name) or "sni" (a TLS or QUIC server name)
+  std::string name;
+  std::vector<inspect::Finding> findings;
+};
+
 struct AuditResult {
   std::vector<capture::SourceInfo> inputs;
   std::unordered_map<std::uint64_t, FlowProcess> processes;  // by flow id, where known
@@ -186,6 +195,11 @@ struct AuditResult {
   std::vector<DestinationRow> destinations;
   std::shared_ptr<const core::StringPool> strings;  // what names and details point into
   std::vector<app::DnsRecord> dns;
+  // At most kMaxNameFindings names, sorted by place then name; past it, name_findings_dropped.
+  static constexpr std::size_t kMaxNameFindings = 4096;
+  std::vector<NameFindings> name_findings;
+  std::uint64_t name_findings_dropped = 0;
+  [[nodiscard]] const NameFindings* find_name_findings(std::string_view place, std::string_view name) const noexcept;
   app::AppStats app_stats;
   Coverage coverage;
   std::vector<enrich::GeoDatabaseInfo> geo_databases;

@@ -161,6 +161,9 @@ void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject,
   cmd->add_option("--region", audit.device_region,
                   "The device's region (ISO 3166 alpha-2, e.g. CN): phone numbers in national form are recognised "
                   "in it");
+  cmd->add_flag("--no-inspect", audit.no_inspect,
+                "Do not search requests and names for personal data, canaries and prompt text (faster; the "
+                "data-leaks rules then see nothing, and a warning says so)");
   cmd->add_option("--policy", audit.policies,
                   "Built-in pack name (default, china-transfer, ...) or policy YAML file, repeatable, loaded in "
                   "order; default: default; 'none' evaluates no policy");

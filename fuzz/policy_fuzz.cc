@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/app/http/http1_connection.h"
 #include "analysis/audit.h"
 #include "analysis/packet/transport.h"
 #include "fuzz_check.h"
@@ -58,6 +59,18 @@ const analysis::AuditResult& fixed_result() {
     http->http->method = "POST";
     http->http->host = "gator.volces.com";
     http->http->path = "/service/2/device_register/";
+    // A reconstructed request with what left in it (pii.*, canary.*, prompt.*; issue 17).
+    http->requests = std::make_unique<analysis::app::HttpExchanges>();
+    http->requests->scheme = "http";
+    auto& e = http->requests->list.emplace_back();
+    e.method = "POST";
+    e.authority = "gator.volces.com";
+    e.path = "/service/2/device_register/";
+    e.findings = {{"email", "body.user.email", "a***@example.com", "", "email"},
+                  {"canary", "body.user.em", "il***", "sha256(lower(trim)) as hex", "canary"},
+                  {"prompt", "body.prompt", "12 bytes", "", "chat-endpoint"}};
+    e.prompt_bytes = 12;
+    e.chat_service = "deepseek";
     auto* quic = add("142.250.74.35", 443, analysis::packet::kProtoUdp, analysis::app::AppProtocol::kQuic);
     quic->quic = std::make_unique<analysis::app::QuicDetails>();
     quic->quic->version_name = "1";
@@ -73,6 +86,10 @@ const analysis::AuditResult& fixed_result() {
     q.qtype = "A";
     q.answers = {"d2vmr3bhtjgxmt.cloudfront.net", "3.173.21.63"};
     r.dns.push_back(q);
+    q.query = "6d792e656d61696c.t.example.com";
+    r.dns.push_back(q);
+    r.name_findings.push_back({"dns", q.query, {{"canary", "dns.label[0]", "my***", "hex", "canary"}}});
+    r.name_findings.push_back({"sni", "chat.deepseek.com", {{"device-id", "sni.label[0]", "ch***", "", "x"}}});
     r.destinations = analysis::destinations_of(r.flows);
     r.packets = 50;
     r.coverage.flows = r.flows.size();

@@ -131,6 +131,15 @@ bool AuditSession::auditor_options(analysis::AuditOptions& options) {
 // not counted.
 bool AuditSession::make_inspector(analysis::AuditOptions& options) {
   const Settings& s = settings_;
+  if (s.no_inspect) {
+    if (!s.canaries.empty() || !s.canary_files.empty()) {
+      messages_->error("--no-inspect cannot be combined with --canary or --canary-file: canaries would not be searched");
+      return false;
+    }
+    warnings_.push_back("--no-inspect: requests and names were not searched for personal data, canaries or prompt "
+                        "text; the data-leaks rules saw nothing");
+    return true;
+  }
   auto canaries = std::make_shared<analysis::inspect::CanarySet>();
   for (const auto& v : s.canaries) {
     std::string why;

@@ -58,6 +58,9 @@ struct Settings {
   std::vector<std::string> canary_files;
   std::vector<std::string> chat_endpoints;
   std::string device_region;  // ISO alpha-2: national phone numbers are read in it
+  // --no-inspect: requests are reconstructed but not searched (the bench's baseline); a warning
+  // says the data-leaks rules saw nothing.
+  bool no_inspect = false;
 };
 
 // --fail-on: nullopt for "never".

@@ -830,7 +830,9 @@ WalkStats walk_body(std::string_view content_type, std::span<const std::uint8_t>
   });
 }
 
-WalkStats walk_dns_name(std::string_view name, FieldSink& sink, const WalkLimits& limits) {
+WalkStats walk_dns_name(std::string_view name, FieldSink& sink, const WalkLimits& limits, std::string_view place) {
+  const std::string label_path = std::string(place) + ".label";
+  const std::string name_path = std::string(place) + ".name";
   return guarded(sink, limits, [&](Walker& w) {
     std::string_view n = w.take(name);
     if (!n.empty() && n.back() == '.') n.remove_suffix(1);
@@ -841,12 +843,12 @@ WalkStats walk_dns_name(std::string_view name, FieldSink& sink, const WalkLimits
       if (dot == std::string_view::npos) dot = n.size();
       const std::string_view label = n.substr(pos, dot - pos);
       pos = dot + 1;
-      w.path_reset("dns.label");
+      w.path_reset(label_path);
       w.path_index(index++);
       if (!label.empty()) w.emit("", label, "");
     }
     if (!n.empty() && !w.stopped()) {
-      w.path_reset("dns.name");
+      w.path_reset(name_path);
       w.emit("", n, "");
     }
   });

@@ -116,7 +116,10 @@ WalkStats walk_body(std::string_view content_type, std::span<const std::uint8_t>
                     FieldSink& sink, const WalkLimits& limits = {});
 
 // A DNS name (dotted, as the DNS reader gives it; a trailing dot is ignored): each label as
-// dns.label[i] (data is exfiltrated in labels), then the whole name as dns.name.
-WalkStats walk_dns_name(std::string_view name, FieldSink& sink, const WalkLimits& limits = {});
+// PLACE.label[i] (data is exfiltrated in labels), then the whole name as PLACE.name. PLACE is "dns"
+// for a query name, "sni" for a TLS/QUIC server name, "host" for an HTTP Host or :authority (its
+// port left out).
+WalkStats walk_dns_name(std::string_view name, FieldSink& sink, const WalkLimits& limits = {},
+                        std::string_view place = "dns");
 
 }  // namespace flowaudit::analysis::inspect

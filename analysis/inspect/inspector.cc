@@ -24,6 +24,17 @@ std::string join_encoding(std::string_view inner, std::string_view outer) {
   return std::string(inner) + " in " + std::string(outer);
 }
 
+// The host of an authority: without its port, an IPv6 literal without its brackets.
+std::string_view host_of(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? authority.substr(1) : authority.substr(1, close - 1);
+  }
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(':') == colon) return authority.substr(0, colon);
+  return authority;
+}
+
 }  // namespace
 
 // Receives the fields of one request's places and turns what the detectors and canaries find into
@@ -31,7 +42,12 @@ std::string join_encoding(std::string_view inner, std::string_view outer) {
 class Inspector::Sink final : public FieldSink {
  public:
   Sink(const Inspector& in, http::Exchange& e, const DetectContext& ctx, const ChatEndpoint* chat)
-      : in_(in), e_(e), ctx_(ctx), chat_(chat) {}
+      : in_(in), findings_(e.findings), dropped_(e.findings_dropped), prompt_bytes_(e.prompt_bytes), max_(http::Exchange::kMaxFindings),
+        ctx_(ctx), chat_(chat) {}
+  // A name's findings (no chat endpoint, no prompt).
+  Sink(const Inspector& in, std::vector<Finding>& out, std::uint32_t& dropped, std::uint64_t& unused_prompt,
+       std::size_t max, const DetectContext& ctx)
+      : in_(in), findings_(out), dropped_(dropped), prompt_bytes_(unused_prompt), max_(max), ctx_(ctx), chat_(nullptr) {}
 
   void on_field(const Field& f) override {
     hits_.clear();
@@ -52,10 +68,10 @@ class Inspector::Sink final : public FieldSink {
     if (chat_ != nullptr) {
       for (const std::string& pointer : chat_->prompt) {
         if (!pointer_matches(pointer, f.path)) continue;
-        e_.prompt_bytes += f.value.size();
+        prompt_bytes_ += f.value.size();
         if (!prompt_reported_) {
           prompt_reported_ = true;
-          prompt_index_ = e_.findings.size();
+          prompt_index_ = findings_.size();
           add("prompt", f.path, "", f.decoding, "chat-endpoint");
         }
         break;
@@ -80,8 +96,8 @@ class Inspector::Sink final : public FieldSink {
 
   // The prompt finding's value is its size, known once every field was seen.
   void finish() {
-    if (prompt_reported_ && prompt_index_ < e_.findings.size()) {
-      e_.findings[prompt_index_].value = std::to_string(e_.prompt_bytes) + " bytes";
+    if (prompt_reported_ && prompt_index_ < findings_.size()) {
+      findings_[prompt_index_].value = std::to_string(prompt_bytes_) + " bytes";
     }
   }
 
@@ -89,19 +105,22 @@ class Inspector::Sink final : public FieldSink {
   void add(std::string_view type, std::string_view field, std::string value, std::string_view encoding,
            std::string_view detector) {
     // One finding per type, field and encoding: a value repeated in one field is one fact.
-    for (const Finding& f : e_.findings) {
+    for (const Finding& f : findings_) {
       if (f.type == type && f.field == field && f.encoding == encoding) return;
     }
-    if (e_.findings.size() >= http::Exchange::kMaxFindings) {
-      ++e_.findings_dropped;
+    if (findings_.size() >= max_) {
+      ++dropped_;
       return;
     }
-    e_.findings.push_back(Finding{std::string(type), std::string(field), std::move(value), std::string(encoding),
+    findings_.push_back(Finding{std::string(type), std::string(field), std::move(value), std::string(encoding),
                                   std::string(detector)});
   }
 
   const Inspector& in_;
-  http::Exchange& e_;
+  std::vector<Finding>& findings_;
+  std::uint32_t& dropped_;
+  std::uint64_t& prompt_bytes_;
+  std::size_t max_;
   const DetectContext& ctx_;
   const ChatEndpoint* chat_;
   std::vector<Hit> hits_;
@@ -142,6 +161,8 @@ bool Inspector::inspect_flow(std::span<http::Exchange> exchanges, std::span<cons
       if (s.cut) ++stats_.walks_cut;
     };
     walked(walk_target(e.path, sink));
+    // The Host (or :authority) is a place too: identifiers and canaries ride in subdomains.
+    if (!e.authority.empty()) walked(walk_dns_name(host_of(e.authority), sink, {}, "host"));
     headers.clear();
     for (const auto& [name, value] : e.request_headers) headers.emplace_back(name, value);
     walked(walk_headers(headers, sink));
@@ -154,6 +175,22 @@ bool Inspector::inspect_flow(std::span<http::Exchange> exchanges, std::span<cons
     sink.finish();
     stats_.findings += e.findings.size();
   }
+  return true;
+}
+
+bool Inspector::inspect_name(std::string_view place, std::string_view name, std::vector<Finding>& out) {
+  if (stats_.bytes + name.size() > options_.max_bytes_per_run) {
+    ++stats_.flows_cut;
+    return false;
+  }
+  stats_.bytes += name.size();
+  DetectContext ctx;
+  ctx.device_region = options_.device_region;
+  std::uint32_t dropped = 0;
+  std::uint64_t unused_prompt = 0;
+  Sink sink(*this, out, dropped, unused_prompt, kMaxNameFindings, ctx);
+  if (walk_dns_name(name, sink, {}, place).cut) ++stats_.walks_cut;
+  stats_.findings += out.size();
   return true;
 }
 

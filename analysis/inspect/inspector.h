@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analysis/inspect/canaries.h"
@@ -48,6 +49,12 @@ class Inspector {
   // Inspects the exchanges of one flow; `device_addresses` are the client's addresses as text.
   // False when a budget stopped it before the last request.
   bool inspect_flow(std::span<http::Exchange> exchanges, std::span<const std::string> device_addresses);
+
+  // Inspects a name (place "dns": a query name; "sni": a TLS or QUIC server name) label by label,
+  // for canaries and identifiers exfiltrated in it; findings are appended to `out` (bounded by
+  // kMaxNameFindings). False when the run's budget stopped it.
+  static constexpr std::size_t kMaxNameFindings = 32;
+  bool inspect_name(std::string_view place, std::string_view name, std::vector<Finding>& out);
 
   [[nodiscard]] const InspectStats& stats() const noexcept { return stats_; }
   [[nodiscard]] bool has_canaries() const noexcept { return canaries_ && canaries_->size() > 0; }

@@ -138,15 +138,19 @@ class RecordEvaluator::Impl {
     if (!request_memo_) request_memo_.emplace(memo_for(Scope::kRequest));
     const lang::FieldSet flow_present = flow_.presence(destination_present);
     const auto& x = *fl.details->requests;
-    std::vector<Finding*> counted;
+    // By index: a finding added for a later rule may move the findings (a pointer would go stale and
+    // the flow be counted twice).
+    std::vector<std::size_t> counted;
     for (const auto& e : x.list) {
       request_.bind(e, x.scheme);
       request_memo_->match(request_, request_.presence(flow_present),
                            [&](std::size_t s) -> const lang::Predicate& { return predicate_of(s); }, matched_);
       for (const std::size_t state : matched_) {
         Finding* f = finding(state, di, waiver_for(states_[state], request_), request_, di, &d);
-        if (f == nullptr || std::find(counted.begin(), counted.end(), f) != counted.end()) continue;
-        counted.push_back(f);
+        if (f == nullptr) continue;
+        const auto at = static_cast<std::size_t>(f - out_.findings.data());
+        if (std::find(counted.begin(), counted.end(), at) != counted.end()) continue;
+        counted.push_back(at);
         flow_evidence(*f, fl, index);
       }
     }
@@ -354,9 +358,9 @@ class RecordEvaluator::Impl {
 
   ScopeMemo memo_for(Scope scope) const {
     const auto& rules = by_scope_[static_cast<std::size_t>(scope)];
-    lang::FieldSet used = 0;
+    lang::FieldSet used;
     for (const std::size_t state : rules) used |= states_[state].rule->predicate->fields();
-    lang::FieldSet capture = 0;
+    lang::FieldSet capture;
     for (const auto& info : lang::all_fields()) {
       if (info.scope == Scope::kCapture) capture |= lang::field_bit(info.id);
     }
@@ -424,13 +428,13 @@ std::string render_message(const MessageTemplate& message, const lang::Record& r
 bool flow_rules_read_flow_bytes(const Policy& policy) noexcept {
   const lang::FieldSet bytes = lang::field_bit(lang::FieldId::kBytesOut) | lang::field_bit(lang::FieldId::kBytesIn);
   for (const Rule& rule : policy.rules) {
-    if (rule.enabled && rule.predicate && rule.scope == Scope::kFlow && (rule.predicate->fields() & bytes) != 0) {
+    if (rule.enabled && rule.predicate && rule.scope == Scope::kFlow && (rule.predicate->fields() & bytes).any()) {
       return true;
     }
   }
   for (const Waiver& w : policy.waivers) {
     const lang::Predicate* p = w.predicate_for(Scope::kFlow);
-    if (p != nullptr && (p->fields() & bytes) != 0) return true;
+    if (p != nullptr && (p->fields() & bytes).any()) return true;
   }
   return false;
 }

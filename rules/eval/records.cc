@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "analysis/app/tls/client_hello.h"
+#include "analysis/enrich/service_catalog.h"
 #include "analysis/enrich/special_ranges.h"
 #include "analysis/flow_values.h"
 #include "analysis/packet/transport.h"
@@ -38,8 +39,36 @@ std::string_view transport_name(std::uint8_t protocol) noexcept {
   }
 }
 
-CaptureRecord::CaptureRecord(const analysis::AuditResult& result) noexcept : r_(result) {
+CaptureRecord::CaptureRecord(const analysis::AuditResult& result) : r_(result) {
   complete_ = std::all_of(result.inputs.begin(), result.inputs.end(), [](const auto& i) { return i.complete; });
+  // The AI services the capture sent prompt text to: the services of the chat endpoints matched.
+  std::vector<std::string_view> chat_services;
+  for (const auto& f : result.flows) {
+    if (!f.details || !f.details->requests) continue;
+    for (const auto& e : f.details->requests->list) {
+      if (!e.chat_service.empty() && std::find(chat_services.begin(), chat_services.end(), e.chat_service) ==
+                                         chat_services.end()) {
+        chat_services.push_back(e.chat_service);
+      }
+    }
+  }
+  // Their operators, from the destinations the catalog names with the same service (a chat endpoint
+  // of a host the catalog gives to another service, a proxy, does not make that host first party).
+  // Without any prompt seen (nothing decrypted), every AI service the capture talked to counts.
+  for (const auto& d : result.destinations) {
+    const auto* s = d.enrichment ? d.enrichment->service.get() : nullptr;
+    if (s == nullptr || s->operator_name.empty()) continue;
+    const bool ai = chat_services.empty()
+                        ? analysis::enrich::is_ai(s->category)
+                        : std::find(chat_services.begin(), chat_services.end(), s->id) != chat_services.end();
+    if (ai) ai_operators_.push_back(s->operator_name);
+  }
+  std::sort(ai_operators_.begin(), ai_operators_.end());
+  ai_operators_.erase(std::unique(ai_operators_.begin(), ai_operators_.end()), ai_operators_.end());
+}
+
+bool CaptureRecord::ai_operator(std::string_view operator_name) const noexcept {
+  return std::binary_search(ai_operators_.begin(), ai_operators_.end(), operator_name);
 }
 
 std::optional<Value> CaptureRecord::get(FieldId field) const {
@@ -94,6 +123,9 @@ std::optional<Value> DestinationRecord::get(FieldId field) const {
     case FieldId::kServiceJurisdiction: return s != nullptr ? text(s->jurisdiction) : std::nullopt;
     case FieldId::kServiceParent: return s != nullptr ? text(s->parent) : std::nullopt;
     case FieldId::kServiceParentJurisdiction: return s != nullptr ? text(s->parent_jurisdiction) : std::nullopt;
+    case FieldId::kServiceAiOperator:
+      if (s == nullptr || s->operator_name.empty()) return std::nullopt;
+      return Value(capture_.ai_operator(s->operator_name));
     case FieldId::kBytesOut: return number(d.bytes_out);
     case FieldId::kBytesIn: return number(d.bytes_in);
     case FieldId::kFlows: return number(d.flows);
@@ -103,6 +135,11 @@ std::optional<Value> DestinationRecord::get(FieldId field) const {
 
 void FlowRecord::bind(const analysis::FlowRow& flow) noexcept {
   f_ = &flow;
+  const analysis::NameFindings* sni = nullptr;
+  if (flow.name.source == "tls-sni" || flow.name.source == "quic-sni") {
+    sni = destination_.capture().result().find_name_findings("sni", flow.name.hostname);
+  }
+  content_.bind(sni != nullptr ? &sni->findings : nullptr);
   version_.reset();
   cipher_.reset();
   client_version_.reset();
@@ -128,6 +165,7 @@ Value spelled(FieldId field, std::int64_t code, std::optional<std::string>& cach
 }  // namespace
 
 std::optional<Value> FlowRecord::get(FieldId field) const {
+  if (ContentLists::is_content(field)) return content_.get(field);
   const auto& info = lang::field_info(field);
   if (!info.flow) return destination_.get(field);
   const auto v = analysis::flow_value(*info.flow, *f_, f_->name, f_->app_details());
@@ -145,7 +183,7 @@ std::optional<Value> FlowRecord::get(FieldId field) const {
 }
 
 lang::FieldSet FlowRecord::presence(lang::FieldSet destination) const {
-  lang::FieldSet out = destination;
+  lang::FieldSet out = destination | content_.presence();
   for (const auto& info : lang::all_fields()) {
     if (!info.flow) continue;
     if (analysis::flow_value(*info.flow, *f_, f_->name, f_->app_details())) {
@@ -165,12 +203,14 @@ lang::FieldSet DnsQueryRecord::presence() const noexcept {
   if (!q.query.empty()) out |= field_bit(FieldId::kDnsQuery);
   if (!q.qtype.empty()) out |= field_bit(FieldId::kDnsQtype);
   if (!q.answers.empty()) out |= field_bit(FieldId::kDnsAnswers);
-  return out;
+  return out | content_.presence();
 }
 
 void DnsQueryRecord::bind(const analysis::app::DnsRecord& query) noexcept {
   q_ = &query;
   answers_built_ = false;
+  const analysis::NameFindings* name = capture_.result().find_name_findings("dns", query.query);
+  content_.bind(name != nullptr ? &name->findings : nullptr);
 }
 
 std::optional<Value> DnsQueryRecord::get(FieldId field) const {
@@ -193,7 +233,9 @@ std::optional<Value> DnsQueryRecord::get(FieldId field) const {
     case FieldId::kDnsEncrypted: return Value(false);
     case FieldId::kDnsRcode: return q.rcode ? text(*q.rcode) : std::nullopt;
     case FieldId::kDnsServer: return Value(q.server);
-    default: return capture_.get(field);
+    default:
+      if (ContentLists::is_content(field)) return content_.get(field);
+      return capture_.get(field);
   }
 }
 
@@ -208,7 +250,84 @@ lang::FieldSet RequestRecord::presence(lang::FieldSet flow) const noexcept {
   if (e.status != 0) out |= field_bit(FieldId::kRequestStatus);
   if (!e.request_content_type.empty()) out |= field_bit(FieldId::kRequestContentType);
   if (!e.response_content_type.empty()) out |= field_bit(FieldId::kRequestResponseContentType);
+  out |= field_bit(FieldId::kPromptBytes) | content_.presence();
+  if (!e.chat_service.empty()) out |= field_bit(FieldId::kPromptService);
   return out;
+}
+
+namespace {
+
+// Appends `item` to a '\0'-separated list unless it is there already.
+void add_item(std::string& list, std::string_view item) {
+  std::size_t at = 0;
+  while (at <= list.size()) {
+    const std::size_t end = std::min(list.find(core::kListSeparator, at), list.size());
+    if (std::string_view(list).substr(at, end - at) == item) return;
+    at = end + 1;
+  }
+  if (!list.empty()) list.push_back(core::kListSeparator);
+  list += item;
+}
+
+}  // namespace
+
+bool ContentLists::is_content(FieldId field) noexcept { return lang::field_info(field).scope == lang::Scope::kContent; }
+
+lang::FieldSet ContentLists::presence() const noexcept {
+  lang::FieldSet out = lang::field_bit(FieldId::kCanaryFound);
+  if (f_ == nullptr || f_->empty()) return out;
+  for (const auto& info : lang::all_fields()) {
+    if (info.scope == lang::Scope::kContent) out |= lang::field_bit(info.id);
+  }
+  return out;
+}
+
+void ContentLists::build() const {
+  for (auto& l : lists_) l.clear();
+  canary_found_ = false;
+  built_ = true;
+  if (f_ == nullptr) return;
+  std::string item;
+  for (const auto& f : *f_) {
+    if (f.type == "prompt") {  // prompt.bytes and prompt.service have the rest
+      item = "prompt " + f.value + " in " + f.field;
+      add_item(lists_[kDataEvidence], item);
+      continue;
+    }
+    if (f.type == "canary") {
+      canary_found_ = true;
+      const std::string_view encoding = f.encoding.empty() ? std::string_view("as is") : std::string_view(f.encoding);
+      add_item(lists_[kCanaryEncodings], encoding);
+      add_item(lists_[kCanaryFields], f.field);
+      item = "canary " + f.value + " in " + f.field + " (" + std::string(encoding) + ")";
+      add_item(lists_[kCanaryEvidence], item);
+      add_item(lists_[kDataEvidence], item);
+      continue;
+    }
+    add_item(lists_[kPiiTypes], f.type);
+    add_item(lists_[kPiiFields], f.field);
+    item = f.type + " " + f.value + " in " + f.field;
+    if (!f.encoding.empty()) item += " (" + f.encoding + ")";
+    item += " [" + f.detector + "]";
+    add_item(lists_[kPiiEvidence], item);
+    add_item(lists_[kDataEvidence], item);
+  }
+}
+
+std::optional<Value> ContentLists::get(FieldId field) const {
+  if (!is_content(field)) return std::nullopt;
+  if (!built_) build();
+  switch (field) {
+    case FieldId::kCanaryFound: return Value(canary_found_);
+    case FieldId::kPiiTypes: return text(lists_[kPiiTypes]);
+    case FieldId::kPiiFields: return text(lists_[kPiiFields]);
+    case FieldId::kPiiEvidence: return text(lists_[kPiiEvidence]);
+    case FieldId::kCanaryEncodings: return text(lists_[kCanaryEncodings]);
+    case FieldId::kCanaryFields: return text(lists_[kCanaryFields]);
+    case FieldId::kCanaryEvidence: return text(lists_[kCanaryEvidence]);
+    case FieldId::kDataEvidence: return text(lists_[kDataEvidence]);
+    default: return std::nullopt;
+  }
 }
 
 std::optional<Value> RequestRecord::get(FieldId field) const {
@@ -225,7 +344,11 @@ std::optional<Value> RequestRecord::get(FieldId field) const {
     case FieldId::kRequestDecrypted: return Value(scheme_ == "https");
     case FieldId::kRequestResponseContentType: return text(e.response_content_type);
     case FieldId::kRequestResponseBodyBytes: return Value(static_cast<std::int64_t>(e.response_body_decoded_bytes));
-    default: return flow_.get(field);
+    case FieldId::kPromptBytes: return number(e.prompt_bytes);
+    case FieldId::kPromptService: return text(e.chat_service);
+    default:
+      if (ContentLists::is_content(field)) return content_.get(field);
+      return flow_.get(field);
   }
 }
 

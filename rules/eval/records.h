@@ -3,9 +3,12 @@
 // except the few strings the TLS and DNS views have to build).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "analysis/audit.h"
 #include "rules/lang/compiler.h"
@@ -17,13 +20,42 @@ namespace flowaudit::rules::eval {
 
 class CaptureRecord final : public lang::Record {
  public:
-  explicit CaptureRecord(const analysis::AuditResult& result) noexcept;
+  explicit CaptureRecord(const analysis::AuditResult& result);
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
   [[nodiscard]] lang::FieldSet presence() const noexcept;
+  // service.ai_operator: whether `operator_name` runs an AI service the capture sent prompts to
+  // (or, when no prompt was seen, any AI service it talked to). Decided once, in the constructor.
+  [[nodiscard]] bool ai_operator(std::string_view operator_name) const noexcept;
+  [[nodiscard]] const analysis::AuditResult& result() const noexcept { return r_; }
 
  private:
   const analysis::AuditResult& r_;
   bool complete_ = true;
+  std::vector<std::string_view> ai_operators_;  // into the result's services, sorted
+};
+
+// The fields of what left (lang::Scope::kContent: pii.*, canary.*, data.evidence) over one list of
+// findings: a request's, or a name's (analysis::NameFindings). Lists are joined with
+// core::kListSeparator on first use.
+class ContentLists {
+ public:
+  void bind(const std::vector<analysis::inspect::Finding>* findings) noexcept {
+    f_ = findings;
+    built_ = false;
+  }
+  [[nodiscard]] static bool is_content(lang::FieldId field) noexcept;
+  // canary.found always has a value; the lists only when there are findings (a superset).
+  [[nodiscard]] lang::FieldSet presence() const noexcept;
+  [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const;
+
+ private:
+  enum List : std::size_t { kPiiTypes, kPiiFields, kPiiEvidence, kCanaryEncodings, kCanaryFields, kCanaryEvidence, kDataEvidence, kLists };
+  void build() const;
+
+  const std::vector<analysis::inspect::Finding>* f_ = nullptr;
+  mutable std::array<std::string, kLists> lists_;
+  mutable bool built_ = false;
+  mutable bool canary_found_ = false;
 };
 
 class DestinationRecord final : public lang::Record {
@@ -33,6 +65,7 @@ class DestinationRecord final : public lang::Record {
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
   // Asks every destination field (call once per destination and keep the answer).
   [[nodiscard]] lang::FieldSet presence() const;
+  [[nodiscard]] const CaptureRecord& capture() const noexcept { return capture_; }
 
  private:
   const CaptureRecord& capture_;
@@ -56,6 +89,7 @@ class FlowRecord final : public lang::Record {
   mutable std::optional<std::string> version_;  // built on first use
   mutable std::optional<std::string> cipher_;
   mutable std::optional<std::string> client_version_;
+  ContentLists content_;  // findings in the flow's TLS/QUIC server name
 };
 
 class DnsQueryRecord final : public lang::Record {
@@ -70,6 +104,7 @@ class DnsQueryRecord final : public lang::Record {
   const analysis::app::DnsRecord* q_ = nullptr;
   mutable std::string answers_;  // joined with core::kListSeparator, on first use
   mutable bool answers_built_ = false;
+  ContentLists content_;  // findings in the query name
 };
 
 // One reconstructed HTTP request of a flow; the rest of its fields are its flow's (bound by the caller).
@@ -79,6 +114,7 @@ class RequestRecord final : public lang::Record {
   void bind(const analysis::http::Exchange& exchange, std::string_view scheme) noexcept {
     e_ = &exchange;
     scheme_ = scheme;
+    content_.bind(&exchange.findings);
   }
   [[nodiscard]] std::optional<lang::Value> get(lang::FieldId field) const override;
   // `flow` is the presence of the request's flow.
@@ -88,6 +124,7 @@ class RequestRecord final : public lang::Record {
   const FlowRecord& flow_;
   const analysis::http::Exchange* e_ = nullptr;
   std::string_view scheme_;
+  ContentLists content_;
 };
 
 // "tcp", "udp" or the protocol number as text.

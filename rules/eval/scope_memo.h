@@ -53,9 +53,7 @@ class ScopeMemo {
              std::vector<std::size_t>& matched) {
     matched.clear();
     key_.clear();
-    for (lang::FieldSet m = used_; m != 0; m &= m - 1) {
-      append_value(key_, record.get(static_cast<lang::FieldId>(__builtin_ctzll(m))));
-    }
+    used_.for_each([&](lang::FieldId field) { append_value(key_, record.get(field)); });
     if (auto it = index_.find(key_); it != index_.end()) {
       const std::uint8_t* row = results_.data() + it->second * rules_.size();
       for (std::size_t j = 0; j < rules_.size(); ++j) {

@@ -456,7 +456,7 @@ Clauses implied(const CompiledNode& n, std::size_t limit) {
     case Kind::kCompare:
     case Kind::kIn:
     case Kind::kExists: return {field_bit(n.field)};
-    case Kind::kConst: return n.constant ? Clauses{} : Clauses{0};  // false: an unsatisfiable clause
+    case Kind::kConst: return n.constant ? Clauses{} : Clauses{FieldSet{}};  // false: an unsatisfiable clause
     case Kind::kNot: return {};
     case Kind::kAnd: {
       Clauses out;
@@ -469,12 +469,12 @@ Clauses implied(const CompiledNode& n, std::size_t limit) {
     }
     case Kind::kOr: {
       // True only if some part is: the union of one clause from each part (the narrowest).
-      FieldSet any = 0;
+      FieldSet any;
       for (const auto& child : n.children) {
         const Clauses c = implied(*child, limit);
         if (c.empty()) return {};
         any |= *std::min_element(c.begin(), c.end(), [](FieldSet a, FieldSet b) {
-          return __builtin_popcountll(a) < __builtin_popcountll(b);
+          return a.count() < b.count();
         });
       }
       return {any};
@@ -484,7 +484,7 @@ Clauses implied(const CompiledNode& n, std::size_t limit) {
 }
 
 FieldSet fields_of(const CompiledNode& n) {
-  FieldSet out = 0;
+  FieldSet out;
   if (n.kind == Kind::kCompare || n.kind == Kind::kIn || n.kind == Kind::kExists) out |= field_bit(n.field);
   for (const auto& child : n.children) out |= fields_of(*child);
   return out;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -53,10 +55,57 @@ namespace detail {
 struct CompiledNode;
 }
 
-// A set of fields as bits (1 << FieldId); there are at most 64 fields.
-using FieldSet = std::uint64_t;
-static_assert(kFieldCount <= 64, "FieldSet has one bit per field");
-[[nodiscard]] constexpr FieldSet field_bit(FieldId field) noexcept { return FieldSet{1} << static_cast<unsigned>(field); }
+// A set of fields, one bit per FieldId, in two words (the table outgrew one 64-bit word when the
+// request fields of issue 17 arrived). A value type: cheap to copy, no allocation.
+class FieldSet {
+ public:
+  static constexpr std::size_t kWords = 2;
+  static constexpr std::size_t kCapacity = 64 * kWords;
+
+  constexpr FieldSet() noexcept = default;
+  [[nodiscard]] static constexpr FieldSet of(FieldId field) noexcept {
+    FieldSet out;
+    const auto i = static_cast<std::size_t>(field);
+    out.w_[i / 64] = std::uint64_t{1} << (i % 64);
+    return out;
+  }
+  [[nodiscard]] constexpr bool none() const noexcept { return (w_[0] | w_[1]) == 0; }
+  [[nodiscard]] constexpr bool any() const noexcept { return !none(); }
+  [[nodiscard]] constexpr bool has(FieldId field) const noexcept { return (*this & of(field)).any(); }
+  [[nodiscard]] constexpr int count() const noexcept { return std::popcount(w_[0]) + std::popcount(w_[1]); }
+  // Calls f(FieldId) for every field in the set, in id order.
+  template <typename F>
+  constexpr void for_each(F&& f) const {
+    for (std::size_t k = 0; k < kWords; ++k) {
+      for (std::uint64_t m = w_[k]; m != 0; m &= m - 1) {
+        f(static_cast<FieldId>(k * 64 + static_cast<std::size_t>(std::countr_zero(m))));
+      }
+    }
+  }
+  constexpr FieldSet& operator|=(FieldSet o) noexcept {
+    w_[0] |= o.w_[0];
+    w_[1] |= o.w_[1];
+    return *this;
+  }
+  constexpr FieldSet& operator&=(FieldSet o) noexcept {
+    w_[0] &= o.w_[0];
+    w_[1] &= o.w_[1];
+    return *this;
+  }
+  [[nodiscard]] friend constexpr FieldSet operator|(FieldSet a, FieldSet b) noexcept { return a |= b; }
+  [[nodiscard]] friend constexpr FieldSet operator&(FieldSet a, FieldSet b) noexcept { return a &= b; }
+  [[nodiscard]] friend constexpr FieldSet operator~(FieldSet a) noexcept {
+    a.w_[0] = ~a.w_[0];
+    a.w_[1] = ~a.w_[1];
+    return a;
+  }
+  [[nodiscard]] friend constexpr bool operator==(FieldSet, FieldSet) noexcept = default;
+
+ private:
+  std::array<std::uint64_t, kWords> w_{};
+};
+static_assert(kFieldCount <= FieldSet::kCapacity, "FieldSet has one bit per field: add a word");
+[[nodiscard]] constexpr FieldSet field_bit(FieldId field) noexcept { return FieldSet::of(field); }
 
 class Predicate {
  public:
@@ -71,7 +120,7 @@ class Predicate {
 
   [[nodiscard]] bool may_match(FieldSet present) const noexcept {
     for (std::size_t i = 0; i < clause_count_; ++i) {
-      if ((clauses_[i] & present) == 0) return false;
+      if ((clauses_[i] & present).none()) return false;
     }
     return true;
   }
@@ -85,7 +134,7 @@ class Predicate {
   static constexpr std::size_t kMaxClauses = 4;
   std::array<FieldSet, kMaxClauses> clauses_{};
   std::size_t clause_count_ = 0;
-  FieldSet fields_ = 0;
+  FieldSet fields_;
 };
 
 [[nodiscard]] std::variant<Predicate, Error> compile(const Node& root, const CompileOptions& options = {});

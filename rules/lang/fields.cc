@@ -108,6 +108,32 @@ constexpr std::array<FieldInfo, kFieldCount> kFields{{
      "Content-Type of the response"},
     {FieldId::kRequestResponseBodyBytes, "request.response_body_bytes", kInteger, kRequest,
      "bytes of the response body after content decoding"},
+    {FieldId::kServiceAiOperator, "service.ai_operator", kBoolean, kDestination,
+     "whether the destination's operator runs an AI service this capture sent prompt text to (a chat "
+     "endpoint of data/chat-endpoints.yaml); when no prompt was seen, whether it runs any AI service "
+     "(ai-chat, ai-api) the capture talked to. No value: the destination's operator is unknown"},
+    {FieldId::kPiiTypes, "pii.types", kList, kContent,
+     "kinds of personal data and device identifiers found (request: in the request; flow: in its TLS/QUIC "
+     "server name; dns: in the query name): email, phone, imei, meid, "
+     "advertising-id, device-id, mac-address, ip-address, location, payment-card, iban, fingerprint); "
+     "no value: none found"},
+    {FieldId::kPiiFields, "pii.fields", kList, kContent,
+     "where they were: field paths such as body.user.email, query.idfa, header.cookie:uid"},
+    {FieldId::kPiiEvidence, "pii.evidence", kList, kContent,
+     "each finding as 'type value in field (detector)', the value masked unless --no-redact"},
+    {FieldId::kCanaryFound, "canary.found", kBoolean, kContent,
+     "whether a value given with --canary or --canary-file was found in the request, in any encoding"},
+    {FieldId::kCanaryEncodings, "canary.encodings", kList, kContent,
+     "how the canaries found were encoded: 'as is', url, base64, 'sha256(lower(trim)) as hex', ..."},
+    {FieldId::kCanaryFields, "canary.fields", kList, kContent, "field paths where canaries were found"},
+    {FieldId::kCanaryEvidence, "canary.evidence", kList, kContent,
+     "each canary found as 'canary value in field (encoding)', the value masked unless --no-redact"},
+    {FieldId::kPromptBytes, "prompt.bytes", kInteger, kRequest,
+     "bytes of prompt text in the request (a chat endpoint of data/chat-endpoints.yaml); 0: none"},
+    {FieldId::kPromptService, "prompt.service", kString, kRequest,
+     "catalog id of the AI service whose chat endpoint the request matched; no value: none"},
+    {FieldId::kDataEvidence, "data.evidence", kList, kContent,
+     "pii.evidence, canary.evidence and the prompt text ('prompt N bytes in body.prompt') together"},
 }};
 
 constexpr bool table_in_order() {
@@ -150,11 +176,13 @@ std::string_view scope_name(Scope scope) noexcept {
     case kDns: return "dns";
     case kCapture: return "capture";
     case kRequest: return "request";
+    case kContent: return "request, flow or dns";
   }
   return "?";
 }
 
 bool field_visible(Scope field, Scope rule) noexcept {
+  if (field == kContent) return rule == kRequest || rule == kFlow || rule == kDns;
   if (field == rule || field == kCapture) return true;
   if (rule == kRequest) return field == kFlow || field == kDestination;
   return field == kDestination && rule == kFlow;

@@ -26,7 +26,10 @@ enum class FieldType : std::uint8_t {
 // its destination's fields, everything sees the capture's.
 // kRequest: one reconstructed HTTP request (decrypted TLS or plaintext HTTP); it sees its flow's and
 // its destination's fields.
-enum class Scope : std::uint8_t { kDestination, kFlow, kDns, kCapture, kRequest };
+// kContent is not a rule scope: it marks the fields of what left (pii.*, canary.*, data.evidence),
+// which a request rule reads from the request, a flow rule from the flow's server name and a DNS rule
+// from the query name.
+enum class Scope : std::uint8_t { kDestination, kFlow, kDns, kCapture, kRequest, kContent };
 
 enum class FieldId : std::uint16_t {
   kHostname,
@@ -92,6 +95,18 @@ enum class FieldId : std::uint16_t {
   kRequestDecrypted,
   kRequestResponseContentType,
   kRequestResponseBodyBytes,
+  // What left in a request (issue 17): analysis/inspect/.
+  kServiceAiOperator,
+  kPiiTypes,
+  kPiiFields,
+  kPiiEvidence,
+  kCanaryFound,
+  kCanaryEncodings,
+  kCanaryFields,
+  kCanaryEvidence,
+  kPromptBytes,
+  kPromptService,
+  kDataEvidence,
   kCount,  // not a field: the number of fields
 };
 

@@ -127,7 +127,7 @@ TEST_CASE("the default policy on the DeepSeek-like example: China transfer by op
     CHECK_MESSAGE(keys.insert(key).second, key);
   }
   const auto& policy = report.at("policy").as_object();
-  CHECK(policy.at("files").as_array().size() == 8);
+  CHECK(policy.at("files").as_array().size() == 9);
   CHECK(get_int(policy.at("rules_evaluated")) == get_int(policy.at("rules_enabled")));
 }
 
@@ -178,6 +178,17 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
       // No capture reaches a foreign ByteDance entity: tests/unit/rules/eval/evaluator_test.cc.
       {"china-transfer.parent-group", nullptr, "http-post.pcap"},
       {"trackers.china-group", nullptr, "trackers-mix.pcap"},  // the same: evaluator_test.cc
+      // What left (issue 17): the labelled personal-data captures and the sessions' telemetry.
+      {"data-leaks.restricted-jurisdiction", "pii/pii-h2.pcapng", "tls13-sni-alpn.pcap"},
+      {"data-leaks.personal-data-plaintext", "pii/pii-h1.pcap", "pii/pii-h2.pcapng"},
+      {"data-leaks.personal-data-tracker", "http-post.pcap", "pii/pii-h1.pcap"},
+      // Need --canary, a chat endpoint on a foreign host, a fingerprinting service or names with
+      // identifiers: tests/unit/rules/eval/data_leaks_test.cc, tests/e2e/leaks_example_test.cc.
+      {"data-leaks.canary-third-party", nullptr, "deepseek-session.pcapng"},
+      {"data-leaks.prompt-third-party", nullptr, "deepseek-session.pcapng"},
+      {"data-leaks.fingerprint-group", nullptr, "pii/pii-chromium.pcapng"},
+      {"data-leaks.dns-name", nullptr, "dns-udp-tcp.pcap"},
+      {"data-leaks.server-name", nullptr, "tls13-sni-alpn.pcap"},
   };
   std::map<std::string, object> reports;
   auto report_for = [&](const std::string& capture) -> const object& {
@@ -195,7 +206,7 @@ TEST_CASE("every built-in rule fires where it should and stays quiet where it sh
     ++listed;
     CHECK_MESSAGE(std::any_of(cases.begin(), cases.end(), [&](const Case& c) { return id == c.rule; }), id);
   }
-  CHECK(listed == 31);
+  CHECK(listed == 39);
   for (const auto& c : cases) {
     INFO("rule " << c.rule);
     if (c.fires != nullptr) CHECK_MESSAGE(!findings_of(report_for(c.fires), c.rule).empty(), c.fires);
@@ -350,12 +361,12 @@ TEST_CASE("repeatable options take one value each, before or after the captures"
 TEST_CASE("rules check, list and explain") {
   std::vector<std::string> packs{"rules", "check"};
   for (const char* p : {"default", "china-transfer", "gdpr-transfer", "gov-ai-ban", "plaintext", "weak-tls",
-                        "trackers", "blind-spots"}) {
+                        "trackers", "blind-spots", "data-leaks"}) {
     packs.push_back(source_path(std::string("data/policies/") + p + ".yaml"));
   }
   auto r = run(packs);
   CHECK(r.exit_code == 0);
-  CHECK(r.out.starts_with("ok: 8 files, 31 rules"));
+  CHECK(r.out.starts_with("ok: 9 files, 39 rules"));
   r = run({"rules", "list"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("china-transfer.operator") != std::string::npos);

@@ -21,7 +21,7 @@ analysis::AuditResult audit(const std::vector<std::string>& files) {
 }
 
 lang::FieldSet actual(const lang::Record& record, lang::Scope scope) {
-  lang::FieldSet out = 0;
+  lang::FieldSet out;
   for (const auto& info : lang::all_fields()) {
     if (lang::field_visible(info.scope, scope) && record.get(info.id)) out |= lang::field_bit(info.id);
   }
@@ -42,12 +42,12 @@ TEST_CASE("records never claim a field is missing when it has a value") {
   DestinationRecord dest(capture);
   FlowRecord flow(dest);
   DnsQueryRecord dns(capture);
-  CHECK((actual(capture, lang::Scope::kCapture) & ~capture.presence()) == 0);
+  CHECK((actual(capture, lang::Scope::kCapture) & ~capture.presence()).none());
   std::map<std::size_t, lang::FieldSet> dest_presence;
   for (std::size_t i = 0; i < r.destinations.size(); ++i) {
     dest.bind(r.destinations[i]);
     dest_presence[i] = dest.presence();
-    CHECK((actual(dest, lang::Scope::kDestination) & ~dest_presence[i]) == 0);
+    CHECK((actual(dest, lang::Scope::kDestination) & ~dest_presence[i]).none());
   }
   std::size_t checked = 0;
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
@@ -58,7 +58,7 @@ TEST_CASE("records never claim a field is missing when it has a value") {
         dest.bind(r.destinations[d]);
         flow.bind(r.flows[i]);
         INFO("flow " << f.id);
-        CHECK((actual(flow, lang::Scope::kFlow) & ~flow.presence(dest_presence[d])) == 0);
+        CHECK((actual(flow, lang::Scope::kFlow) & ~flow.presence(dest_presence[d])).none());
         ++checked;
       }
     }
@@ -66,7 +66,7 @@ TEST_CASE("records never claim a field is missing when it has a value") {
   CHECK(checked == r.flows.size());
   for (std::size_t i = 0; i < r.dns.size(); ++i) {
     dns.bind(r.dns[i]);
-    CHECK((actual(dns, lang::Scope::kDns) & ~dns.presence()) == 0);
+    CHECK((actual(dns, lang::Scope::kDns) & ~dns.presence()).none());
   }
 }
 
@@ -137,6 +137,7 @@ TEST_CASE("the evaluator's findings equal a naive evaluation of every rule on ev
           }
         }
         break;
+      case lang::Scope::kContent: FAIL("kContent is not a rule scope"); break;
     }
     naive[rule.id] = n;
   }
