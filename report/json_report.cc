@@ -648,6 +648,30 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     w.end_object();
   }
   w.end_array();
+  // Additive (issue 17): what left in names, label by label: DNS query names and TLS/QUIC server
+  // names with a canary or an identifier in them (values masked unless --no-redact).
+  w.key("name_findings");
+  w.begin_array();
+  for (const auto& n : r.name_findings) {
+    w.begin_object();
+    w.field("place", n.place);
+    w.field("name", n.name);
+    w.key("findings");
+    w.begin_array();
+    for (const auto& x : n.findings) {
+      w.begin_object();
+      w.field("type", x.type);
+      w.field("field", x.field);
+      w.field("value", x.value);
+      w.string_or_null("encoding", x.encoding);
+      w.field("detector", x.detector);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.field("name_findings_dropped", r.name_findings_dropped);
   write_findings_json(w, r, outcome);
   w.key("warnings");
   w.begin_array();

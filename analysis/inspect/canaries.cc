@@ -242,7 +242,8 @@ void expand(std::size_t canary, std::string_view v, std::vector<Pattern>& out) {
   }
   for (std::size_t k = 0; k < 3; ++k) add("base64", radix_fragment(v, k, 6, kBase64), false);
   for (std::size_t k = 0; k < 3; ++k) add("base64url", radix_fragment(v, k, 6, kBase64Url), false);
-  for (std::size_t k = 0; k < 5; ++k) add("base32", radix_fragment(v, k, 5, kBase32), false);
+  // Either case: DNS names are lower-cased (and many encoders write base32 in lower case).
+  for (std::size_t k = 0; k < 5; ++k) add("base32", radix_fragment(v, k, 5, kBase32), true);
   add("hex", hex(v), true);
 
   const std::array<const EVP_MD*, 3> hashes{EVP_md5(), EVP_sha1(), EVP_sha256()};

@@ -20,7 +20,8 @@
 //                              UTF-8, as \uXXXX escapes of UTF-16 code units (surrogate pairs above
 //                              U+FFFF), with lower- and with upper-case hex digits
 //   "base64", "base64url"      RFC 4648 sections 4 and 5, no padding, at each of the 3 alignments
-//   "base32"                   RFC 4648 section 6 (upper case), no padding, at each of the 5 alignments
+//   "base32"                   RFC 4648 section 6 in any case (DNS names are lower-cased), no padding,
+//                              at each of the 5 alignments
 //   "hex"                      the bytes as hex, any case
 //   "md5|sha1|sha256 as hex|base64|base64url"   the digest of the value (hex in any case; base64
 //                              unpadded, which also matches the padded form)

@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdint>
 #include <random>
@@ -224,6 +225,15 @@ TEST_CASE("canaries: base32 at all five alignments inside longer data") {
       CHECK(find(scan(set, b32(data)), 0, "base32") != nullptr);
     }
   }
+}
+
+TEST_CASE("canaries: base32 in lower case, as in a DNS label") {
+  const std::string v = "zz.canary.7f3a91@example.org";
+  const CanarySet set = compiled({v});
+  std::string label = b32(v);
+  label.erase(label.find_last_not_of('=') + 1);
+  for (char& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  CHECK(find(scan(set, label + ".x.example-track.com"), 0, "base32") != nullptr);
 }
 
 TEST_CASE("canaries: the shortest value is still found at every alignment") {
