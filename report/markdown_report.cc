@@ -141,11 +141,11 @@ void write_what_left(std::string& out, const analysis::AuditResult& r) {
     return;
   }
   std::string missing;
-  if (wl.undecrypted_flows != 0) missing += fmt::format("; {} encrypted flows not decrypted", wl.undecrypted_flows);
-  if (wl.uninspected_flows != 0) missing += fmt::format("; {} flows past the inspection budget", wl.uninspected_flows);
-  if (wl.flow_records_dropped != 0) missing += fmt::format("; {} flow records dropped", wl.flow_records_dropped);
-  line(out, "{} HTTP requests in {} flows inspected{}.", wl.requests, wl.flows,
-       missing.empty() ? std::string() : " (not in the table" + missing + ")");
+  if (wl.undecrypted_flows != 0) missing += fmt::format(", {} encrypted flows not decrypted", wl.undecrypted_flows);
+  if (wl.uninspected_flows != 0) missing += fmt::format(", {} flows past the inspection budget", wl.uninspected_flows);
+  if (wl.flow_records_dropped != 0) missing += fmt::format(", {} flow records dropped", wl.flow_records_dropped);
+  line(out, "{} HTTP requests in {} flows inspected.{}", wl.requests, wl.flows,
+       missing.empty() ? std::string() : " Not in the table (what they sent is unknown): " + missing.substr(2) + ".");
   if (wl.rows.empty()) {
     line(out, "\nNothing found in them.");
     return;

@@ -33,6 +33,7 @@ inline analysis::FlowRow flow_to(std::uint64_t id, std::string_view server, std:
   f.key.port[1] = port;
   f.key.protocol = 6;
   f.client = 0;
+  f.tcp = analysis::flow::TcpState::kEstablished;
   f.from[0] = {5, 500, 300, 1, 2};
   f.last_seen = 2;
   analysis::app::FlowName n;
@@ -96,7 +97,10 @@ inline analysis::AuditResult what_left_audit(bool requests = true) {
   r.destinations = analysis::destinations_of(r.flows);
   for (auto& d : r.destinations) {
     d.enrichment.emplace();
-    if (d.hostname == "chat.example.cn") d.enrichment->service = cn_service();
+    if (d.hostname == "chat.example.cn") {
+      d.enrichment->service = cn_service();
+      d.enrichment->service_match = "hostname";
+    }
   }
   r.coverage.encrypted_flows = 2;
   r.coverage.decrypted_flows = requests ? 2 : 0;
