@@ -296,7 +296,9 @@ td .badge { min-width: 0; }
 .dest td.mono { white-space: nowrap; }
 .plain { color: #b71c1c; font-weight: bold; }
 .differs { background: #fff3cd; font-weight: bold; }
-table.wl td.num { min-width: 56px; }
+table.wl th.num { white-space: normal; overflow-wrap: anywhere; font-size: 12px; min-width: 40px; }
+table.wl td.svc { min-width: 200px; }
+td.wlhost { overflow-wrap: anywhere; min-width: 150px; }
 table.wl td.zero { color: #b8c4d0; }
 table.wl th.wldest { border-left: 8px solid; overflow-wrap: anywhere; min-width: 170px; background: #fff; }
 .jur { display: inline-block; padding: 0 6px; border-radius: 4px; color: #fff; font-size: 12px; font-weight: bold; }
@@ -592,7 +594,7 @@ class Writer {
         service = fmt::format("{}<br><span class=\"muted\">{}</span>", esc(row.service_name), esc(row.operator_name));
       }
       raw(fmt::format("<tr><th scope=\"row\" class=\"wldest\" style=\"border-left-color:{0}\">{1}<br>"
-                      "<span class=\"jur\" style=\"background:{0}\">{2}</span>{3}</th><td>{4}</td>",
+                      "<span class=\"jur\" style=\"background:{0}\">{2}</span>{3}</th><td class=\"svc\">{4}</td>",
                       colour(row.jurisdiction), esc(row.destination),
                       law.empty() ? std::string("?") : esc(law),
                       row.plaintext ? " <span class=\"plain\">plaintext</span>" : "", service));
@@ -624,12 +626,12 @@ class Writer {
         std::string encodings;
         for (const auto& e : t.encodings) encodings += (encodings.empty() ? "" : ", ") + esc(e);
         if (t.encodings_not_listed != 0) encodings += fmt::format(" <span class=\"muted\">and {} more</span>", t.encodings_not_listed);
-        raw(fmt::format("<tr><td class=\"host\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
+        raw(fmt::format("<tr><td class=\"wlhost\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
                         esc(row.destination), esc(t.type), t.findings, fields,
                         encodings.empty() ? std::string("<span class=\"muted\">as sent</span>") : encodings));
       }
       if (row.findings_dropped != 0) {
-        raw(fmt::format("<tr><td class=\"host\">{}</td><td colspan=\"4\" class=\"warn\">{} more findings past the "
+        raw(fmt::format("<tr><td class=\"wlhost\">{}</td><td colspan=\"4\" class=\"warn\">{} more findings past the "
                         "per-request cap, not counted</td></tr>\n", esc(row.destination), row.findings_dropped));
       }
     }
