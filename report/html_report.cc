@@ -296,8 +296,8 @@ td .badge { min-width: 0; }
 .dest td.mono { white-space: nowrap; }
 .plain { color: #b71c1c; font-weight: bold; }
 .differs { background: #fff3cd; font-weight: bold; }
-table.wl th.num { white-space: normal; overflow-wrap: anywhere; font-size: 12px; min-width: 40px; }
-table.wl td.svc { min-width: 200px; }
+table.wl th.num { white-space: normal; font-size: 12px; min-width: 40px; }
+table.wl td.svc { min-width: 170px; }
 td.wlhost { overflow-wrap: anywhere; min-width: 150px; }
 table.wl td.zero { color: #b8c4d0; }
 table.wl th.wldest { border-left: 8px solid; overflow-wrap: anywhere; min-width: 170px; background: #fff; }
