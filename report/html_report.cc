@@ -24,6 +24,7 @@
 #include "report/findings_report.h"
 #include "report/html_countries.h"
 #include "report/text_report.h"
+#include "report/what_left.h"
 #include "rules/eval/records.h"
 
 namespace flowaudit::report {
@@ -295,6 +296,12 @@ td .badge { min-width: 0; }
 .dest td.mono { white-space: nowrap; }
 .plain { color: #b71c1c; font-weight: bold; }
 .differs { background: #fff3cd; font-weight: bold; }
+table.wl th.num { white-space: normal; font-size: 12px; min-width: 40px; }
+table.wl td.svc { min-width: 170px; }
+td.wlhost { overflow-wrap: anywhere; min-width: 150px; }
+table.wl td.zero { color: #b8c4d0; }
+table.wl th.wldest { border-left: 8px solid; overflow-wrap: anywhere; min-width: 170px; background: #fff; }
+.jur { display: inline-block; padding: 0 6px; border-radius: 4px; color: #fff; font-size: 12px; font-weight: bold; }
 .note { font-size: 13px; color: var(--muted); font-style: italic; }
 .warn { color: #8a4b00; }
 footer { margin-top: 40px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }
@@ -320,6 +327,7 @@ class Writer {
     header();
     verdict();
     pictures();
+    what_left_section();
     findings();
     destinations();
     requests();
@@ -513,6 +521,121 @@ class Writer {
       raw(fmt::format("<li>and {} more (see the destinations)</li>", sorted.size() - kMaxStory));
     }
     raw("</ul></div>\n");
+  }
+
+  // What left (report/what_left.h): one row per destination, its header coloured by the operator's
+  // jurisdiction, one column per data type, each cell the number of findings; the fields and
+  // encodings under the matrix. When nothing was inspected it says so, so that an empty matrix is
+  // never read as "nothing left".
+  void what_left_section() {
+    const WhatLeft wl = what_left(r_);
+    raw("<h2>What left</h2>\n");
+    if (!wl.inspected()) {
+      raw(fmt::format("<div class=\"story\"><b>Not inspected.</b> {}{}</div>\n", esc(what_left_nothing_inspected()),
+                      wl.undecrypted_flows == 0
+                          ? std::string()
+                          : fmt::format(" {} not decrypted.", plural(wl.undecrypted_flows, "encrypted flow was",
+                                                                     "encrypted flows were"))));
+      return;
+    }
+    std::string intro = fmt::format("{} in {} inspected for personal data, device identifiers, canaries "
+                                    "(<code>--canary</code>) and prompt text. Values are not shown here, only "
+                                    "how many were found and in which fields (the JSON report has them, masked).",
+                                    plural(wl.requests, "HTTP request", "HTTP requests"),
+                                    plural(wl.flows, "flow", "flows"));
+    std::string missing;
+    const auto add_missing = [&](std::uint64_t n, std::string_view what) {
+      if (n != 0) missing += fmt::format("{}{} {}", missing.empty() ? "" : "; ", n, what);
+    };
+    add_missing(wl.undecrypted_flows, "encrypted flows not decrypted");
+    add_missing(wl.uninspected_flows, "flows past the inspection budget");
+    add_missing(wl.flow_records_dropped, "flow records dropped (--max-flow-records)");
+    raw(fmt::format("<p class=\"muted\">{}</p>\n", intro));
+    if (!missing.empty()) {
+      raw(fmt::format("<p class=\"warn\">Not in this table: {}. What they sent is unknown.</p>\n", esc(missing)));
+    }
+    if (wl.rows.empty()) {
+      raw("<p>Nothing found in the requests inspected: no detector, canary or chat endpoint matched.</p>\n");
+      return;
+    }
+    // Colours by jurisdiction, in the order the rows first name them; not in the catalog is grey.
+    static constexpr std::array<std::string_view, 8> kPalette = {"#7b1fa2", "#00695c", "#ad1457", "#1565c0",
+                                                                 "#6d4c41", "#2e7d32", "#ef6c00", "#37474f"};
+    std::vector<std::string> laws;
+    const auto colour = [&](const std::string& j) -> std::string_view {
+      if (j.empty()) return kNeutralColour;
+      auto it = std::find(laws.begin(), laws.end(), j);
+      if (it == laws.end()) it = laws.insert(laws.end(), j);
+      return kPalette[static_cast<std::size_t>(it - laws.begin()) % kPalette.size()];
+    };
+    for (const auto& row : wl.rows) (void)colour(row.jurisdiction);
+    raw("<div class=\"legend\"><span>Destination colour: the operator's jurisdiction</span>");
+    for (const auto& j : laws) {
+      raw(fmt::format("<span><i style=\"background:{}\"></i>{}</span>", colour(j), esc(group_label(j))));
+    }
+    raw(fmt::format("<span><i style=\"background:{}\"></i>not in the catalog</span></div>\n", kNeutralColour));
+    raw("<table class=\"wl\"><thead><tr><th>Destination</th><th>Service and operator</th>");
+    for (const auto& t : wl.types) raw(fmt::format("<th class=\"num\">{}</th>", esc(t)));
+    raw("</tr></thead><tbody>\n");
+    const auto tooltip = [](const WhatLeftType& t) {
+      std::string text = "fields: ";
+      for (std::size_t k = 0; k < t.fields.size(); ++k) text += (k == 0 ? "" : ", ") + t.fields[k];
+      if (t.fields_not_listed != 0) text += fmt::format(" (+{} in other fields)", t.fields_not_listed);
+      if (!t.encodings.empty()) {
+        text += "; encodings: ";
+        for (std::size_t k = 0; k < t.encodings.size(); ++k) text += (k == 0 ? "" : ", ") + t.encodings[k];
+      }
+      return text;
+    };
+    for (const auto& row : wl.rows) {
+      const std::string law = what_left_law(row);
+      std::string service = "<span class=\"muted\">not in the catalog</span>";
+      if (!row.service_id.empty()) {
+        service = fmt::format("{}<br><span class=\"muted\">{}</span>", esc(row.service_name), esc(row.operator_name));
+      }
+      raw(fmt::format("<tr><th scope=\"row\" class=\"wldest\" style=\"border-left-color:{0}\">{1}<br>"
+                      "<span class=\"jur\" style=\"background:{0}\">{2}</span>{3}</th><td class=\"svc\">{4}</td>",
+                      colour(row.jurisdiction), esc(row.destination),
+                      law.empty() ? std::string("?") : esc(law),
+                      row.plaintext ? " <span class=\"plain\">plaintext</span>" : "", service));
+      for (const auto& type : wl.types) {
+        const WhatLeftType* t = row.find(type);
+        if (t == nullptr) {
+          raw("<td class=\"num zero\">·</td>");
+          continue;
+        }
+        raw(fmt::format("<td class=\"num\" title=\"{}\"><b>{}</b>{}</td>", esc(tooltip(*t)), t->findings,
+                        t->bytes == 0 ? std::string()
+                                      : fmt::format("<br><span class=\"muted\">{}</span>", bytes_text(t->bytes))));
+      }
+      raw("</tr>\n");
+    }
+    raw("</tbody></table>\n");
+    if (wl.rows_not_listed != 0) {
+      raw(fmt::format("<p class=\"note\">{} more destinations ({}) are not listed.</p>\n", wl.rows_not_listed,
+                      plural(wl.findings_not_listed, "finding", "findings")));
+    }
+    // Where in the requests: the fields and what was undone to read them.
+    raw("<h3>In which fields</h3>\n<table><thead><tr><th>Destination</th><th>Type</th><th class=\"num\">Found</th>"
+        "<th>Fields</th><th>Encodings</th></tr></thead><tbody>\n");
+    for (const auto& row : wl.rows) {
+      for (const auto& t : row.types) {
+        std::string fields;
+        for (const auto& f : t.fields) fields += (fields.empty() ? "" : ", ") + fmt::format("<code>{}</code>", esc(f));
+        if (t.fields_not_listed != 0) fields += fmt::format(" <span class=\"muted\">and {} in other fields</span>", t.fields_not_listed);
+        std::string encodings;
+        for (const auto& e : t.encodings) encodings += (encodings.empty() ? "" : ", ") + esc(e);
+        if (t.encodings_not_listed != 0) encodings += fmt::format(" <span class=\"muted\">and {} more</span>", t.encodings_not_listed);
+        raw(fmt::format("<tr><td class=\"wlhost\">{}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
+                        esc(row.destination), esc(t.type), t.findings, fields,
+                        encodings.empty() ? std::string("<span class=\"muted\">as sent</span>") : encodings));
+      }
+      if (row.findings_dropped != 0) {
+        raw(fmt::format("<tr><td class=\"wlhost\">{}</td><td colspan=\"4\" class=\"warn\">{} more findings past the "
+                        "per-request cap, not counted</td></tr>\n", esc(row.destination), row.findings_dropped));
+      }
+    }
+    raw("</tbody></table>\n");
   }
 
   // A horizontal bar chart of bytes sent per group, coloured by the worst finding there.

@@ -10,6 +10,7 @@
 #include "core/utf8.h"
 #include "report/findings_report.h"
 #include "report/text_report.h"
+#include "report/what_left.h"
 #include "rules/eval/records.h"
 
 namespace flowaudit::report {
@@ -130,6 +131,55 @@ void write_destinations(std::string& out, const analysis::AuditResult& r) {
   }
 }
 
+// What left (report/what_left.h) as a table: a row per destination, a column per data type, each
+// cell the number of findings (the prompt column also its bytes). Nothing inspected is said in words.
+void write_what_left(std::string& out, const analysis::AuditResult& r) {
+  const WhatLeft wl = what_left(r);
+  out += "### What left\n\n";
+  if (!wl.inspected()) {
+    line(out, "{}", escape_markdown(what_left_nothing_inspected()));
+    return;
+  }
+  std::string missing;
+  if (wl.undecrypted_flows != 0) missing += fmt::format(", {} encrypted flows not decrypted", wl.undecrypted_flows);
+  if (wl.uninspected_flows != 0) missing += fmt::format(", {} flows past the inspection budget", wl.uninspected_flows);
+  if (wl.flow_records_dropped != 0) missing += fmt::format(", {} flow records dropped", wl.flow_records_dropped);
+  line(out, "{} HTTP requests in {} flows inspected.{}", wl.requests, wl.flows,
+       missing.empty() ? std::string() : " Not in the table (what they sent is unknown): " + missing.substr(2) + ".");
+  if (wl.rows.empty()) {
+    line(out, "\nNothing found in them.");
+    return;
+  }
+  std::string head = "\n| Destination | Jur | Service |";
+  std::string rule = "| --- | --- | --- |";
+  for (const auto& t : wl.types) {
+    head += fmt::format(" {} |", escape_markdown(t));
+    rule += " ---: |";
+  }
+  line(out, "{}", head);
+  line(out, "{}", rule);
+  for (const auto& row : wl.rows) {
+    const std::string law = what_left_law(row);
+    std::string cells = fmt::format("| {}{} | {} | {} |", escape_markdown(row.destination),
+                                    row.plaintext ? " (**plaintext**)" : "", law.empty() ? "-" : escape_markdown(law),
+                                    row.service_id.empty() ? "-" : escape_markdown(row.service_name));
+    for (const auto& type : wl.types) {
+      const WhatLeftType* t = row.find(type);
+      if (t == nullptr) {
+        cells += " |";
+      } else if (t->bytes != 0) {
+        cells += fmt::format(" {} ({}) |", t->findings, core::human_bytes(t->bytes));
+      } else {
+        cells += fmt::format(" {} |", t->findings);
+      }
+    }
+    line(out, "{}", cells);
+  }
+  if (wl.rows_not_listed != 0) {
+    line(out, "\n{} more destinations ({} findings): see the JSON report.", wl.rows_not_listed, wl.findings_not_listed);
+  }
+}
+
 }  // namespace
 
 // Messages come redacted from the evaluation; the options have nothing left to change here.
@@ -161,6 +211,8 @@ void write_markdown(const ReportInput& input, const ReportOptions& /*options*/, 
   }
   out += '\n';
   write_destinations(out, r);
+  out += '\n';
+  write_what_left(out, r);
   out += '\n';
   std::string coverage =
       fmt::format("Coverage: {} of flows ({} of {}) and {} of bytes sent carry a name", percent(r.coverage.flow_share()),

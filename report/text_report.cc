@@ -11,6 +11,7 @@
 #include "core/escape.h"
 #include "core/format.h"
 #include "report/findings_report.h"
+#include "report/what_left.h"
 
 namespace flowaudit::report {
 
@@ -30,6 +31,40 @@ std::string cell(std::string_view s, std::size_t width = std::string::npos) {
   while (end > 0 && (static_cast<unsigned char>(out[end]) & 0xC0) == 0x80) --end;
   out.resize(end);
   return out;
+}
+
+// What left (report/what_left.h): one line per destination, its operator's jurisdiction and the
+// data types sent to it with their counts.
+void what_left_block(std::string& out, const analysis::AuditResult& r) {
+  const WhatLeft wl = what_left(r);
+  if (!wl.inspected()) {
+    line(out, "What left: {}", what_left_nothing_inspected());
+    return;
+  }
+  std::string missing;
+  if (wl.undecrypted_flows != 0) missing += fmt::format(", {} encrypted flows not decrypted", wl.undecrypted_flows);
+  if (wl.uninspected_flows != 0) missing += fmt::format(", {} flows past the inspection budget", wl.uninspected_flows);
+  if (wl.flow_records_dropped != 0) missing += fmt::format(", {} flow records dropped", wl.flow_records_dropped);
+  line(out, "What left ({} HTTP requests in {} flows inspected{})", wl.requests, wl.flows,
+       missing.empty() ? std::string() : "; not seen: " + missing.substr(2));
+  if (wl.rows.empty()) {
+    line(out, "  nothing found");
+    return;
+  }
+  for (const auto& row : wl.rows) {
+    std::string types;
+    for (const auto& t : row.types) {
+      types += fmt::format("{}{} {}", types.empty() ? "" : ", ", cell(t.type), t.findings);
+      if (t.bytes != 0) types += fmt::format(" ({})", core::human_bytes(t.bytes));
+    }
+    const std::string law = what_left_law(row);
+    line(out, "  {:<30} {:<10} {}{}", cell(row.destination, 30), law.empty() ? "-" : cell(law),
+         types.empty() ? "-" : types, row.plaintext ? "  PLAINTEXT" : "");
+  }
+  if (wl.rows_not_listed != 0) {
+    line(out, "  and {} more destinations ({} findings): see the JSON report", wl.rows_not_listed,
+         wl.findings_not_listed);
+  }
 }
 }  // namespace
 
@@ -146,6 +181,8 @@ std::string render_text(const ReportInput& input, const ReportOptions& options, 
     credited.push_back(db.attribution);
     line(out, "Geolocation: {}", cell(db.attribution));
   }
+  out += '\n';
+  what_left_block(out, r);
   if (input.outcome != nullptr) {
     out += '\n';
     out += render_findings_text(r, input.outcome, options.color);
