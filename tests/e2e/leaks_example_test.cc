@@ -3,8 +3,9 @@
 // canaries as the README says, every leak the script planted is a finding of the request that carried
 // it: the canary sentence in the chat prompt (HTTP/2 over TLS, keys in the file), the e-mail hashed as
 // ad networks do and a device identifier in the telemetry body (HTTP/1.1 over TLS), the IDFA in a
-// plaintext ad request. The policy verdict is not asserted here (the data-leaks pack decides it).
+// plaintext ad request; under the default policy the data-leaks pack grades them and the audit fails.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,57 @@ TEST_CASE("e2e: the leaks example without canaries: the detectors alone still fi
   CHECK(findings(request(report, "POST", "gator.volces.com"), "canary", "body.user.em").empty());
   CHECK(findings(request(report, "POST", "gator.volces.com"), "device-id", "body.header.idfv").size() == 1);
   CHECK(findings(request(report, "GET", "mi.gdt.qq.com"), "advertising-id", "query.idfa").size() == 1);
+}
+
+TEST_CASE("e2e: the leaks example fails the default policy, each leak graded with its evidence" *
+          doctest::test_suite("e2e")) {
+  const auto report = audit_json({capture()}, {"--canary", kEmail, "--canary", kSentence, "--policy", "default"}, 1);
+  CHECK(report.at("summary").as_object().at("verdict") == "fail");
+  // rule -> the messages of its findings
+  std::map<std::string, std::string> messages;
+  for (const auto& fv : report.at("findings").as_array()) {
+    const object& f = fv.as_object();
+    messages[str(f, "rule")] += str(f, "message") + "\n";
+  }
+  // the hashed e-mail at the CN telemetry host: a third party under Chinese law, with its chain
+  const std::string& third = messages["data-leaks.canary-third-party"];
+  CHECK(third.find("gator.volces.com") != std::string::npos);
+  CHECK(third.find("in body.user.em (sha256") != std::string::npos);
+  CHECK(third.find("chat.deepseek.com") == std::string::npos);  // the AI service's own operator
+  const std::string& restricted = messages["data-leaks.restricted-jurisdiction"];
+  CHECK(restricted.find("chat.deepseek.com") != std::string::npos);
+  CHECK(restricted.find("prompt") != std::string::npos);
+  CHECK(restricted.find("gator.volces.com") != std::string::npos);
+  CHECK(restricted.find("CN law") != std::string::npos);
+  // the IDFA over plain HTTP: critical, masked in the evidence
+  const std::string& plain = messages["data-leaks.personal-data-plaintext"];
+  CHECK(plain.find("mi.gdt.qq.com") != std::string::npos);
+  CHECK(plain.find("advertising-id") != std::string::npos);
+  CHECK(plain.find("in query.idfa [idfa-by-name]") != std::string::npos);
+  CHECK(plain.find("6D92078A-8246-4BA4-AE5B-76104861E7DC") == std::string::npos);
+  CHECK(messages["data-leaks.personal-data-tracker"].find("body.header.idfv") != std::string::npos);
+  // nothing the user typed is in any message
+  for (const auto& [rule, text] : messages) {
+    INFO(rule);
+    CHECK(text.find("Falkenrath") == std::string::npos);
+    CHECK(text.find(kEmail) == std::string::npos);
+  }
+  for (const auto& fv : report.at("findings").as_array()) {
+    const object& f = fv.as_object();
+    if (str(f, "rule") == "data-leaks.restricted-jurisdiction" || str(f, "rule") == "data-leaks.personal-data-plaintext") {
+      CHECK(str(f, "severity") == "critical");
+    }
+  }
+  // the What left rows say the same per destination
+  const auto& rows = report.at("what_left").as_object().at("rows").as_array();
+  bool gator = false;
+  for (const auto& rv : rows) {
+    const object& row = rv.as_object();
+    if (str(row, "destination") == "gator.volces.com") {
+      gator = str(row.at("service").as_object(), "jurisdiction") == "CN";
+    }
+  }
+  CHECK(gator);
 }
 
 }  // namespace flowaudit::e2e
