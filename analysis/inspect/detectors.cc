@@ -111,6 +111,7 @@ struct NameTokens {
   std::array<std::string, kMaxTokens> tokens;
   std::size_t count = 0;
   std::string joined;  // all tokens
+  std::array<std::size_t, kMaxTokens> starts{};  // where each token starts in `joined`
 
   explicit NameTokens(std::string_view name) {
     name = name.substr(0, kMaxNameBytes);
@@ -134,17 +135,19 @@ struct NameTokens {
       cur += to_lower(c);
     }
     flush();
-    for (std::size_t i = 0; i < count; ++i) joined += tokens[i];
+    for (std::size_t i = 0; i < count; ++i) {
+      starts[i] = joined.size();
+      joined += tokens[i];
+    }
   }
 
   bool matches(std::string_view key, NameMatch how) const {
     if (joined == key) return true;
     if (count == 0) return false;
     if (how == NameMatch::kLastToken) return tokens[count - 1] == key;
-    if (how == NameMatch::kSuffix) {
-      std::string suffix;
+    if (how == NameMatch::kSuffix) {  // the last tokens, joined (views into `joined`: no allocation)
       for (std::size_t i = count; i-- > 1;) {
-        suffix.insert(0, tokens[i]);
+        const std::string_view suffix = std::string_view(joined).substr(starts[i]);
         if (suffix == key) return true;
         if (suffix.size() > key.size()) break;
       }
