@@ -22,6 +22,23 @@ namespace {
 
 using rules::eval::transport_name;
 
+// What left in a request or a name (issue 17): type, field, value (masked unless --no-redact),
+// encoding, detector.
+void write_inspect_findings(JsonWriter& w, const std::vector<analysis::inspect::Finding>& findings) {
+  w.key("findings");
+  w.begin_array();
+  for (const auto& x : findings) {
+    w.begin_object();
+    w.field("type", x.type);
+    w.field("field", x.field);
+    w.field("value", x.value);
+    w.string_or_null("encoding", x.encoding);
+    w.field("detector", x.detector);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void tristate(JsonWriter& w, const char* key, int value) {
   if (value < 0) {
     w.null_field(key);
@@ -456,18 +473,7 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
         // What left in the request (issue 17): values masked unless --no-redact; never a body.
         w.string_or_null("chat_service", e.chat_service);
         w.field("prompt_bytes", e.prompt_bytes);
-        w.key("findings");
-        w.begin_array();
-        for (const auto& x : e.findings) {
-          w.begin_object();
-          w.field("type", x.type);
-          w.field("field", x.field);
-          w.field("value", x.value);
-          w.string_or_null("encoding", x.encoding);
-          w.field("detector", x.detector);
-          w.end_object();
-        }
-        w.end_array();
+        write_inspect_findings(w, e.findings);
         w.field("findings_dropped", static_cast<std::uint64_t>(e.findings_dropped));
         w.end_object();
       }
@@ -635,15 +641,9 @@ void write_what_left(JsonWriter& w, const analysis::AuditResult& r) {
       w.begin_object();
       w.field("type", t.type);
       w.field("findings", t.findings);
-      w.key("fields");
-      w.begin_array();
-      for (const auto& field : t.fields) w.value(field);
-      w.end_array();
+      string_array(w, "fields", t.fields);
       w.field("fields_not_listed", t.fields_not_listed);
-      w.key("encodings");
-      w.begin_array();
-      for (const auto& enc : t.encodings) w.value(enc);
-      w.end_array();
+      string_array(w, "encodings", t.encodings);
       w.field("encodings_not_listed", t.encodings_not_listed);
       if (t.type == "prompt") w.field("bytes", t.bytes);
       w.end_object();
@@ -724,18 +724,7 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     w.begin_object();
     w.field("place", n.place);
     w.field("name", n.name);
-    w.key("findings");
-    w.begin_array();
-    for (const auto& x : n.findings) {
-      w.begin_object();
-      w.field("type", x.type);
-      w.field("field", x.field);
-      w.field("value", x.value);
-      w.string_or_null("encoding", x.encoding);
-      w.field("detector", x.detector);
-      w.end_object();
-    }
-    w.end_array();
+    write_inspect_findings(w, n.findings);
     w.end_object();
   }
   w.end_array();

@@ -342,15 +342,9 @@ void write_what_left(JsonWriter& w, const analysis::AuditResult& r) {
       w.begin_object();
       w.field("type", t.type);
       w.field("findings", t.findings);
-      w.key("fields");
-      w.begin_array();
-      for (const auto& f : t.fields) w.value(f);
-      w.end_array();
+      string_array(w, "fields", t.fields);
       if (t.fields_not_listed != 0) w.field("fieldsNotListed", t.fields_not_listed);
-      w.key("encodings");
-      w.begin_array();
-      for (const auto& e : t.encodings) w.value(e);
-      w.end_array();
+      string_array(w, "encodings", t.encodings);
       if (t.type == "prompt") w.field("bytes", t.bytes);
       w.end_object();
     }

@@ -13,6 +13,7 @@
 #include "rules/eval/records.h"
 #include "rules/lang/compiler.h"
 #include "rules/load/loader.h"
+#include "unit/rules/eval/result_builder.h"
 
 namespace flowaudit::rules::eval {
 namespace {
@@ -32,20 +33,7 @@ struct Builder {
   analysis::app::FlowDetails& flow(const char* server, std::uint16_t port, const char* scheme, const char* authority,
                                    std::vector<analysis::inspect::Finding> findings, std::uint64_t prompt_bytes = 0,
                                    const char* chat_service = "") {
-    analysis::flow::Flow f;
-    f.id = next_id++;
-    f.key.addr[0] = ip("192.168.1.23");
-    f.key.addr[1] = ip(server);
-    f.key.port[0] = static_cast<std::uint16_t>(40000 + f.id);
-    f.key.port[1] = port;
-    f.key.protocol = analysis::packet::kProtoTcp;
-    f.client = 0;
-    f.from[0].packets = 3;
-    f.from[0].bytes = 900;
-    f.from[0].first_ns = 1'700'000'000'000'000'000 + f.id;
-    f.from[0].last_ns = f.from[0].first_ns + 10;
-    f.from[1].bytes = 100;
-    f.last_seen = f.from[0].last_ns;
+    const analysis::flow::Flow f = test::device_flow(next_id++, server, port, analysis::packet::kProtoTcp, 900);
     auto& d = r.flows.emplace_back(f).details.emplace();
     d.app = std::string_view(scheme) == "http" ? analysis::app::AppProtocol::kHttp : analysis::app::AppProtocol::kTls;
     d.requests = std::make_unique<analysis::app::HttpExchanges>();
@@ -60,12 +48,7 @@ struct Builder {
     return d;
   }
 
-  analysis::AuditResult& finish() {
-    r.destinations = analysis::destinations_of(r.flows);
-    r.coverage.flows = r.flows.size();
-    for (const auto& f : r.flows) r.coverage.bytes_out += f.out().bytes;
-    return r;
-  }
+  analysis::AuditResult& finish() { return test::finish_result(r); }
 };
 
 std::shared_ptr<analysis::enrich::Service> service(const char* id, const char* operator_name, const char* jurisdiction,

@@ -12,6 +12,7 @@
 #include "analysis/packet/transport.h"
 #include "rules/eval/records.h"
 #include "rules/load/loader.h"
+#include "unit/rules/eval/result_builder.h"
 
 namespace flowaudit::rules::eval {
 namespace {
@@ -28,32 +29,14 @@ struct Builder {
   // A flow from the device to server:port; returns its details to fill in.
   analysis::app::FlowDetails& flow(const char* server, std::uint16_t port, std::uint8_t proto, std::uint64_t bytes_out,
                                    AppProtocol app = AppProtocol::kUnknown) {
-    analysis::flow::Flow f;
-    f.id = next_id++;
-    f.key.addr[0] = ip("192.168.1.23");
-    f.key.addr[1] = ip(server);
-    f.key.port[0] = static_cast<std::uint16_t>(40000 + f.id);
-    f.key.port[1] = port;
-    f.key.protocol = proto;
-    f.client = 0;
-    f.from[0].packets = 3;
-    f.from[0].bytes = bytes_out;
-    f.from[0].first_ns = 1'700'000'000'000'000'000 + f.id;
-    f.from[0].last_ns = f.from[0].first_ns + 10;
-    f.from[1].bytes = 100;
-    f.last_seen = f.from[0].last_ns;
+    const analysis::flow::Flow f = test::device_flow(next_id++, server, port, proto, bytes_out);
     // Valid until the next flow is added (the rows move as the vector grows).
     auto& d = r.flows.emplace_back(f).details.emplace();
     d.app = app;
     return d;
   }
 
-  analysis::AuditResult& finish() {
-    r.destinations = analysis::destinations_of(r.flows);
-    r.coverage.flows = r.flows.size();
-    for (const auto& f : r.flows) r.coverage.bytes_out += f.out().bytes;
-    return r;
-  }
+  analysis::AuditResult& finish() { return test::finish_result(r); }
 };
 
 Policy policy(const std::string& text) {
