@@ -117,73 +117,84 @@ bool ChatEndpoints::load(const std::filesystem::path& file, std::string& error) 
 }
 
 bool ChatEndpoints::load_text(std::string_view text, std::string_view name, std::string& error) {
-  std::vector<ChatEndpoint> added;
-  try {
-    const YAML::Node root = YAML::Load(std::string(text));
-    const YAML::Node list = root.IsMap() ? root["endpoints"] : YAML::Node();
-    if (!list || !list.IsSequence()) {
-      error = std::string(name) + ": expected a mapping with an 'endpoints' list";
+  // The whole parse; its error, which may quote the file's own text (a key, yaml-cpp's message), is
+  // made one line of printable text below.
+  const auto parse = [&]() -> bool {
+    std::vector<ChatEndpoint> added;
+    try {
+      const YAML::Node root = YAML::Load(std::string(text));
+      const YAML::Node list = root.IsMap() ? root["endpoints"] : YAML::Node();
+      if (!list || !list.IsSequence()) {
+        error = std::string(name) + ": expected a mapping with an 'endpoints' list";
+        return false;
+      }
+      for (const YAML::Node& e : list) {
+        if (!e.IsMap()) {
+          error = where(name, e) + ": an endpoint must be a mapping";
+          return false;
+        }
+        if (list_.size() + added.size() >= kMaxEndpoints) {
+          error = where(name, e) + ": more than " + std::to_string(kMaxEndpoints) + " endpoints";
+          return false;
+        }
+        ChatEndpoint c;
+        if (!scalar(e["service"], c.service) || !scalar(e["host"], c.host) || !scalar(e["path"], c.path) ||
+            !scalar(e["source"], c.source)) {
+          error = where(name, e) + ": service, host, path and source are required (non-empty text, at most " +
+                  std::to_string(kMaxField) + " bytes)";
+          return false;
+        }
+        if (c.path[0] != '/') {
+          error = where(name, e["path"]) + ": a path starts with '/'";
+          return false;
+        }
+        c.method = "POST";
+        if (e["method"] && !scalar(e["method"], c.method)) {
+          error = where(name, e["method"]) + ": method must be text";
+          return false;
+        }
+        const YAML::Node prompt = e["prompt"];
+        if (!prompt || !prompt.IsSequence() || prompt.size() == 0 || prompt.size() > kMaxPointers) {
+          error = where(name, e) + ": prompt must list 1 to " + std::to_string(kMaxPointers) + " JSON pointers";
+          return false;
+        }
+        for (const YAML::Node& p : prompt) {
+          std::string ptr;
+          if (!scalar(p, ptr) || ptr[0] != '/') {
+            error = where(name, p) + ": a prompt field is a JSON pointer starting with '/'";
+            return false;
+          }
+          c.prompt.push_back(std::move(ptr));
+        }
+        for (const auto& kv : e) {
+          const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
+          if (key != "service" && key != "host" && key != "path" && key != "source" && key != "method" &&
+              key != "prompt" && key != "read") {
+            error = where(name, kv.first) + ": unknown key '" + key + "'";
+            return false;
+          }
+        }
+        for (char& ch : c.host) ch = lower(ch);
+        added.push_back(std::move(c));
+      }
+    } catch (const YAML::Exception& ex) {
+      std::ostringstream s;
+      s << name;
+      if (ex.mark.line >= 0) s << ':' << ex.mark.line + 1;
+      s << ": " << ex.msg;
+      error = s.str();
       return false;
     }
-    for (const YAML::Node& e : list) {
-      if (!e.IsMap()) {
-        error = where(name, e) + ": an endpoint must be a mapping";
-        return false;
-      }
-      if (list_.size() + added.size() >= kMaxEndpoints) {
-        error = where(name, e) + ": more than " + std::to_string(kMaxEndpoints) + " endpoints";
-        return false;
-      }
-      ChatEndpoint c;
-      if (!scalar(e["service"], c.service) || !scalar(e["host"], c.host) || !scalar(e["path"], c.path) ||
-          !scalar(e["source"], c.source)) {
-        error = where(name, e) + ": service, host, path and source are required (non-empty text, at most " +
-                std::to_string(kMaxField) + " bytes)";
-        return false;
-      }
-      if (c.path[0] != '/') {
-        error = where(name, e["path"]) + ": a path starts with '/'";
-        return false;
-      }
-      c.method = "POST";
-      if (e["method"] && !scalar(e["method"], c.method)) {
-        error = where(name, e["method"]) + ": method must be text";
-        return false;
-      }
-      const YAML::Node prompt = e["prompt"];
-      if (!prompt || !prompt.IsSequence() || prompt.size() == 0 || prompt.size() > kMaxPointers) {
-        error = where(name, e) + ": prompt must list 1 to " + std::to_string(kMaxPointers) + " JSON pointers";
-        return false;
-      }
-      for (const YAML::Node& p : prompt) {
-        std::string ptr;
-        if (!scalar(p, ptr) || ptr[0] != '/') {
-          error = where(name, p) + ": a prompt field is a JSON pointer starting with '/'";
-          return false;
-        }
-        c.prompt.push_back(std::move(ptr));
-      }
-      for (const auto& kv : e) {
-        const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string();
-        if (key != "service" && key != "host" && key != "path" && key != "source" && key != "method" &&
-            key != "prompt" && key != "read") {
-          error = where(name, kv.first) + ": unknown key '" + key + "'";
-          return false;
-        }
-      }
-      for (char& ch : c.host) ch = lower(ch);
-      added.push_back(std::move(c));
+    list_.insert(list_.end(), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
+    return true;
+  };
+  const bool ok = parse();
+  if (!ok) {
+    for (char& ch : error) {
+      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F) ch = '?';
     }
-  } catch (const YAML::Exception& ex) {
-    std::ostringstream s;
-    s << name;
-    if (ex.mark.line >= 0) s << ':' << ex.mark.line + 1;
-    s << ": " << ex.msg;
-    error = s.str();
-    return false;
   }
-  list_.insert(list_.end(), std::make_move_iterator(added.begin()), std::make_move_iterator(added.end()));
-  return true;
+  return ok;
 }
 
 using http::iequals;

@@ -159,7 +159,9 @@ TEST_CASE("STARTTLS: SMTP (exim4), IMAP and POP3 (dovecot), FTP AUTH (vsftpd)") 
   const std::pair<std::int64_t, std::pair<const char*, const char*>> expect[] = {
       {587, {"smtp", "smtp.gmail.com"}}, {143, {"imap", "imap.gmail.com"}},
       {110, {"pop3", "pop.gmail.com"}},  {21, {"ftp", "ftp.acc.umu.se"}}};
-  for (const auto& [port, want] : expect) {
+  for (const auto& e : expect) {  // not a structured binding: clang 14 cannot capture one
+    const std::int64_t port = e.first;
+    const auto& want = e.second;
     CAPTURE(port);
     REQUIRE(by_port.count(port) == 1);
     const object& f = *by_port[port];

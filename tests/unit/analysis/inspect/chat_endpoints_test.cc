@@ -84,3 +84,18 @@ TEST_CASE("chat endpoints: a bad file is refused with its line, and nothing of i
   CHECK(eps.match("example.com", "POST", "/c") != nullptr);
   CHECK(eps.match("badexample.com", "POST", "/c") == nullptr);
 }
+
+TEST_CASE("chat endpoints: an error quoting the file's text is one printable line") {
+  // Found by chat_endpoints_fuzz: a key (or yaml-cpp's message about the text) with a newline.
+  inspect::ChatEndpoints eps;
+  std::string error;
+  CHECK_FALSE(eps.load_text("endpoints:\n  - service: a\n    host: h\n    path: /p\n    source: s\n    prompt: [/x]\n"
+                            "    \"col\\nour\\x1b[31m\": red\n",
+                            "z.yaml", error));
+  CHECK(error.starts_with("z.yaml:"));
+  CHECK(error.find('\n') == std::string::npos);
+  CHECK(error.find('\x1b') == std::string::npos);
+  CHECK(error.find("unknown key 'col?our?[31m'") != std::string::npos);
+  CHECK_FALSE(eps.load_text(std::string("\0K\0\0\0\n\0", 7), "f.yaml", error));
+  CHECK(error.find('\n') == std::string::npos);
+}

@@ -6,7 +6,9 @@
 
 // GCC 12 at -O3 reports DnsBuilder's vector growth in this file as an overread of an empty region
 // (-Wstringop-overread, a known false positive of libstdc++'s inlined vector insert).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 
 #include <array>
 #include <string>

@@ -75,13 +75,15 @@ TEST_SUITE("http") {
 
 TEST_CASE("content decoding: gzip, deflate (zlib and raw), br and zstd round-trip in small pieces") {
   const Bytes body = text_body(100'000);
-  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+  for (const auto& item : std::vector<std::pair<std::string, Bytes>>{
            {"gzip", zlib_encode(body, 15 + 16)},
            {"x-gzip", zlib_encode(body, 15 + 16)},
            {"deflate", zlib_encode(body, 15)},
            {"deflate", zlib_encode(body, -15)},  // raw deflate, as some servers send it
            {"br", brotli_encode(body)},
            {" ZSTD ", zstd_encode(body)}}) {
+    const auto& coding = item.first;  // not structured bindings: clang 14 cannot capture them
+    const auto& coded = item.second;
     CAPTURE(coding);
     const Decoded d = decode(coding, coded);
     CHECK(d.state == http::DecodeState::kDone);
@@ -94,8 +96,10 @@ TEST_CASE("content decoding: concatenated gzip members and zstd frames are one b
   const Bytes b = text_body(3000);
   Bytes both_a_b = a;
   both_a_b.insert(both_a_b.end(), b.begin(), b.end());
-  for (const auto& [coding, enc] : std::vector<std::pair<std::string, Bytes (*)(const Bytes&)>>{
+  for (const auto& item : std::vector<std::pair<std::string, Bytes (*)(const Bytes&)>>{
            {"gzip", [](const Bytes& x) { return zlib_encode(x, 15 + 16); }}, {"zstd", &zstd_encode}}) {
+    const auto& coding = item.first;  // not structured bindings: clang 14 cannot capture them
+    const auto& enc = item.second;
     CAPTURE(coding);
     Bytes coded = enc(a);
     const Bytes second = enc(b);
@@ -118,8 +122,10 @@ TEST_CASE("content decoding: no coding, unknown and chained codings") {
 
 TEST_CASE("content decoding: a body cut short is truncated, garbage is malformed") {
   const Bytes body = text_body(20'000);
-  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+  for (const auto& item : std::vector<std::pair<std::string, Bytes>>{
            {"gzip", zlib_encode(body, 15 + 16)}, {"br", brotli_encode(body)}, {"zstd", zstd_encode(body)}}) {
+    const auto& coding = item.first;  // not structured bindings: clang 14 cannot capture them
+    const auto& coded = item.second;
     CAPTURE(coding);
     const Bytes half(coded.begin(), coded.begin() + static_cast<std::ptrdiff_t>(coded.size() / 2));
     const Decoded d = decode(coding, half);
@@ -132,8 +138,10 @@ TEST_CASE("content decoding: a body cut short is truncated, garbage is malformed
 
 TEST_CASE("content decoding: a decompression bomb stops at the ratio limit, not in memory") {
   const Bytes zeros(8u << 20, 0);  // 8 MiB of zeros: thousands to one in every coding here
-  for (const auto& [coding, coded] : std::vector<std::pair<std::string, Bytes>>{
+  for (const auto& item : std::vector<std::pair<std::string, Bytes>>{
            {"br", brotli_encode(zeros)}, {"zstd", zstd_encode(zeros)}}) {
+    const auto& coding = item.first;  // not structured bindings: clang 14 cannot capture them
+    const auto& coded = item.second;
     CAPTURE(coding);
     CAPTURE(coded.size());
     const Decoded d = decode(coding, coded, coded.size());
@@ -227,8 +235,10 @@ TEST_CASE("HTTP/2: a PUSH_PROMISE's header block keeps the server's HPACK table 
   const std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   Bytes client(preface.begin(), preface.end());
   Bytes req;
-  for (const auto& [n, v] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& item : std::vector<std::pair<std::string, std::string>>{
            {":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {":authority", "chat.deepseek.com"}}) {
+    const auto& n = item.first;  // not structured bindings: clang 14 cannot capture them
+    const auto& v = item.second;
     append_literal(req, 0x00, n, v);
   }
   const Bytes h = h2_frame(1, 0x5, 1, req);  // END_STREAM | END_HEADERS
