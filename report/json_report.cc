@@ -596,67 +596,6 @@ void write_destinations(JsonWriter& w, const analysis::AuditResult& r) {
   w.end_array();
 }
 
-// "What left" (report/what_left.h): per destination, the kinds of data its requests carried, with
-// fields, encodings and counts, never a value. `requests` 0 means nothing was inspected (no keys,
-// no plaintext HTTP): rows then say nothing about what left.
-void write_what_left(JsonWriter& w, const analysis::AuditResult& r) {
-  const WhatLeft wl = what_left(r);
-  w.key("what_left");
-  w.begin_object();
-  w.field("inspected", wl.inspected());
-  w.field("requests", wl.requests);
-  w.field("flows", wl.flows);
-  w.field("uninspected_flows", wl.uninspected_flows);
-  w.field("undecrypted_flows", wl.undecrypted_flows);
-  w.field("flow_records_dropped", wl.flow_records_dropped);
-  w.key("types");
-  w.begin_array();
-  for (const auto& t : wl.types) w.value(t);
-  w.end_array();
-  w.key("rows");
-  w.begin_array();
-  for (const WhatLeftRow& row : wl.rows) {
-    w.begin_object();
-    w.field("destination", row.destination);
-    if (row.service_id.empty()) {
-      w.null_field("service");
-    } else {
-      w.key("service");
-      w.begin_object();
-      w.field("id", row.service_id);
-      w.field("name", row.service_name);
-      w.field("operator", row.operator_name);
-      w.field("jurisdiction", row.jurisdiction);
-      w.string_or_null("parent", row.parent);
-      w.string_or_null("parent_jurisdiction", row.parent_jurisdiction);
-      w.end_object();
-    }
-    w.field("plaintext", row.plaintext);
-    w.field("requests", row.requests);
-    w.field("findings", row.findings);
-    w.field("findings_dropped", row.findings_dropped);
-    w.key("types");
-    w.begin_array();
-    for (const WhatLeftType& t : row.types) {
-      w.begin_object();
-      w.field("type", t.type);
-      w.field("findings", t.findings);
-      string_array(w, "fields", t.fields);
-      w.field("fields_not_listed", t.fields_not_listed);
-      string_array(w, "encodings", t.encodings);
-      w.field("encodings_not_listed", t.encodings_not_listed);
-      if (t.type == "prompt") w.field("bytes", t.bytes);
-      w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-  }
-  w.end_array();
-  w.field("rows_not_listed", wl.rows_not_listed);
-  w.field("findings_not_listed", wl.findings_not_listed);
-  w.end_object();
-}
-
 }  // namespace
 
 void write_json(const ReportInput& input, const ReportOptions& options, Output& out) {
@@ -729,7 +668,7 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
   }
   w.end_array();
   w.field("name_findings_dropped", r.name_findings_dropped);
-  write_what_left(w, r);
+  write_what_left_json(w, what_left(r), "what_left");
   write_findings_json(w, r, outcome);
   w.key("warnings");
   w.begin_array();

@@ -305,57 +305,6 @@ void notification(JsonWriter& w, const char* lvl, std::string_view text) {
   w.end_object();
 }
 
-// What left (report/what_left.h) in the run's property bag (SARIF 2.1.0 section 3.8). The results
-// are policy findings, and none of them is about a request's data: the inspector's findings are
-// facts, not rule violations, and a result per finding would flood code scanning with one alert per
-// e-mail address. A rule in the policy that judges them (the data-leaks pack) makes its own results;
-// this bag carries the matrix for whoever reads the log, with the same rows as the JSON report's
-// what_left (property names in SARIF's camelCase). Never a value.
-void write_what_left(JsonWriter& w, const analysis::AuditResult& r) {
-  const WhatLeft wl = what_left(r);
-  w.key("whatLeft");
-  w.begin_object();
-  w.field("inspected", wl.inspected());
-  w.field("requests", wl.requests);
-  w.field("flows", wl.flows);
-  w.field("uninspectedFlows", wl.uninspected_flows);
-  w.field("undecryptedFlows", wl.undecrypted_flows);
-  w.field("flowRecordsDropped", wl.flow_records_dropped);
-  w.key("rows");
-  w.begin_array();
-  for (const WhatLeftRow& row : wl.rows) {
-    w.begin_object();
-    w.field("destination", row.destination);
-    if (!row.service_id.empty()) {
-      w.field("serviceId", row.service_id);
-      w.field("serviceName", row.service_name);
-      w.field("operator", row.operator_name);
-      w.field("jurisdiction", row.jurisdiction);
-      if (!row.parent_jurisdiction.empty()) w.field("parentJurisdiction", row.parent_jurisdiction);
-    }
-    w.field("plaintext", row.plaintext);
-    w.field("requests", row.requests);
-    w.field("findings", row.findings);
-    w.key("types");
-    w.begin_array();
-    for (const WhatLeftType& t : row.types) {
-      w.begin_object();
-      w.field("type", t.type);
-      w.field("findings", t.findings);
-      string_array(w, "fields", t.fields);
-      if (t.fields_not_listed != 0) w.field("fieldsNotListed", t.fields_not_listed);
-      string_array(w, "encodings", t.encodings);
-      if (t.type == "prompt") w.field("bytes", t.bytes);
-      w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-  }
-  w.end_array();
-  w.field("rowsNotListed", wl.rows_not_listed);
-  w.end_object();
-}
-
 }  // namespace
 
 std::string sarif_fingerprint(std::string_view rule_id, std::string_view endpoint, std::string_view hostname,
@@ -487,7 +436,14 @@ void write_sarif(const ReportInput& input, const ReportOptions& /*options: messa
   } else {
     w.null_field("failOn");
   }
-  write_what_left(w, r);
+  // What left (report/what_left.h) in the run's property bag (SARIF 2.1.0 section 3.8). The results
+  // are policy findings, and none of them is about a request's data: the inspector's findings are
+  // facts, not rule violations, and a result per finding would flood code scanning with one alert per
+  // e-mail address. A rule in the policy that judges them (the data-leaks pack) makes its own results;
+  // this bag carries the matrix for whoever reads the log, with the same rows as the JSON report's
+  // what_left (the same object, written by write_what_left_json, so its keys are the JSON report's).
+  // Never a value.
+  write_what_left_json(w, what_left(r), "whatLeft");
   w.end_object();
   w.end_object();
   w.end_array();

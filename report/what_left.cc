@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "analysis/app/flow_details.h"
+#include "report/json_writer.h"
 
 namespace flowaudit::report {
 namespace {
@@ -175,6 +176,66 @@ WhatLeft what_left(const analysis::AuditResult& r) {
   std::sort(types.begin(), types.end(), [](const std::string& a, const std::string& b) { return type_before(a, b); });
   out.types = std::move(types);
   return out;
+}
+
+// "What left" (report/what_left.h): per destination, the kinds of data its requests carried, with
+// fields, encodings and counts, never a value. `requests` 0 means nothing was inspected (no keys,
+// no plaintext HTTP): rows then say nothing about what left.
+void write_what_left_json(JsonWriter& w, const WhatLeft& wl, std::string_view key) {
+  w.key(key);
+  w.begin_object();
+  w.field("inspected", wl.inspected());
+  w.field("requests", wl.requests);
+  w.field("flows", wl.flows);
+  w.field("uninspected_flows", wl.uninspected_flows);
+  w.field("undecrypted_flows", wl.undecrypted_flows);
+  w.field("flow_records_dropped", wl.flow_records_dropped);
+  w.key("types");
+  w.begin_array();
+  for (const auto& t : wl.types) w.value(t);
+  w.end_array();
+  w.key("rows");
+  w.begin_array();
+  for (const WhatLeftRow& row : wl.rows) {
+    w.begin_object();
+    w.field("destination", row.destination);
+    if (row.service_id.empty()) {
+      w.null_field("service");
+    } else {
+      w.key("service");
+      w.begin_object();
+      w.field("id", row.service_id);
+      w.field("name", row.service_name);
+      w.field("operator", row.operator_name);
+      w.field("jurisdiction", row.jurisdiction);
+      w.string_or_null("parent", row.parent);
+      w.string_or_null("parent_jurisdiction", row.parent_jurisdiction);
+      w.end_object();
+    }
+    w.field("plaintext", row.plaintext);
+    w.field("requests", row.requests);
+    w.field("findings", row.findings);
+    w.field("findings_dropped", row.findings_dropped);
+    w.key("types");
+    w.begin_array();
+    for (const WhatLeftType& t : row.types) {
+      w.begin_object();
+      w.field("type", t.type);
+      w.field("findings", t.findings);
+      string_array(w, "fields", t.fields);
+      w.field("fields_not_listed", t.fields_not_listed);
+      string_array(w, "encodings", t.encodings);
+      w.field("encodings_not_listed", t.encodings_not_listed);
+      if (t.type == "prompt") w.field("bytes", t.bytes);
+      w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+  }
+  w.end_array();
+  w.field("rows_not_listed", wl.rows_not_listed);
+  w.field("findings_not_listed", wl.findings_not_listed);
+  w.end_object();
 }
 
 }  // namespace flowaudit::report

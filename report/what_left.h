@@ -85,4 +85,10 @@ struct WhatLeft {
 // "Jurisdiction CN (group: US)" style summary: "CN", "CN, group US", "" when not in the catalog.
 [[nodiscard]] std::string what_left_law(const WhatLeftRow& row);
 
+class JsonWriter;
+
+// The JSON form of What left under `key`: the JSON report's `what_left`, and the same object in
+// SARIF's run properties (`whatLeft`), so the two never drift apart.
+void write_what_left_json(JsonWriter& w, const WhatLeft& wl, std::string_view key);
+
 }  // namespace flowaudit::report

@@ -215,7 +215,7 @@ TEST_CASE("sarif: whatLeft in the run's properties") {
   CHECK(wl.at("inspected").as_bool());
   const auto& rows = wl.at("rows").as_array();
   REQUIRE(rows.size() == 3);
-  CHECK(rows.at(2).at("jurisdiction").as_string() == "CN");
+  CHECK(rows.at(2).at("service").at("jurisdiction").as_string() == "CN");
   CHECK(rows.at(2).at("types").at(0).at("type").as_string() == "email");
   CHECK_FALSE(has(sarif, kSecretValue));
   const auto none = boost::json::parse(render(Format::kSarif, {what_left_audit(false)}));

@@ -62,14 +62,7 @@ std::shared_ptr<analysis::enrich::Service> service(const char* id, const char* o
   return s;
 }
 
-Policy builtin(const std::string& name) {
-  load::LoadOptions options;
-  options.builtin_dir = std::string(FLOWAUDIT_SOURCE_DIR) + "/data/policies";
-  auto loaded = load::load_policy({name}, options);
-  for (const auto& e : loaded.errors) INFO(e);
-  REQUIRE(loaded.ok());
-  return std::move(loaded.policy);
-}
+Policy builtin(const std::string& name) { return test::builtin_policy(name); }
 
 // The rules that fired on the destination whose address ends in `last`, and their messages.
 std::vector<std::string> fired(const Evaluation& e, const analysis::AuditResult& r, std::uint8_t last,

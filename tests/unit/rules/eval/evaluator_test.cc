@@ -48,14 +48,7 @@ Policy policy(const std::string& text) {
   return std::move(loaded.policy);
 }
 
-Policy builtin(const std::string& name) {
-  load::LoadOptions options;
-  options.builtin_dir = std::string(FLOWAUDIT_SOURCE_DIR) + "/data/policies";
-  auto loaded = load::load_policy({name}, options);
-  for (const auto& e : loaded.errors) INFO(e);
-  REQUIRE(loaded.ok());
-  return std::move(loaded.policy);
-}
+Policy builtin(const std::string& name) { return test::builtin_policy(name); }
 
 std::size_t count(const Evaluation& e, const std::string& rule) {
   std::size_t n = 0;

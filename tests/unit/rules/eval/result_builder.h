@@ -1,10 +1,14 @@
 // Test-only: pieces of hand-built audit results for the evaluator tests.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
+#include <string>
 
 #include "analysis/audit.h"
 #include "core/ip_address.h"
+#include "rules/load/loader.h"
 
 namespace flowaudit::test {
 
@@ -34,6 +38,16 @@ inline analysis::AuditResult& finish_result(analysis::AuditResult& r) {
   r.coverage.flows = r.flows.size();
   for (const auto& f : r.flows) r.coverage.bytes_out += f.out().bytes;
   return r;
+}
+
+// A built-in pack of the source tree's data/policies (findings point into it: keep it alive).
+inline rules::Policy builtin_policy(const std::string& name) {
+  rules::load::LoadOptions options;
+  options.builtin_dir = std::string(FLOWAUDIT_SOURCE_DIR) + "/data/policies";
+  auto loaded = rules::load::load_policy({name}, options);
+  for (const auto& e : loaded.errors) INFO(e);
+  REQUIRE(loaded.ok());
+  return std::move(loaded.policy);
 }
 
 }  // namespace flowaudit::test
