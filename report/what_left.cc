@@ -190,10 +190,7 @@ void write_what_left_json(JsonWriter& w, const WhatLeft& wl, std::string_view ke
   w.field("uninspected_flows", wl.uninspected_flows);
   w.field("undecrypted_flows", wl.undecrypted_flows);
   w.field("flow_records_dropped", wl.flow_records_dropped);
-  w.key("types");
-  w.begin_array();
-  for (const auto& t : wl.types) w.value(t);
-  w.end_array();
+  string_array(w, "types", wl.types);
   w.key("rows");
   w.begin_array();
   for (const WhatLeftRow& row : wl.rows) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/app/http/http_request.h"
 #include "core/utf8.h"
 
 namespace flowaudit::analysis::inspect {
@@ -19,12 +20,7 @@ constexpr unsigned kMaxEmbedding = 1;             // JSON inside a JSON string o
 
 char lower_ascii(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
-  return true;
-}
+using http::iequals;
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "analysis/app/http/http1_connection.h"
+#include "analysis/app/http/http_request.h"
 #include "analysis/inspect/fields.h"
 
 namespace flowaudit::analysis::inspect {
@@ -22,17 +23,6 @@ std::string join_encoding(std::string_view inner, std::string_view outer) {
   if (inner.empty()) return std::string(outer);
   if (outer.empty()) return std::string(inner);
   return std::string(inner) + " in " + std::string(outer);
-}
-
-// The host of an authority: without its port, an IPv6 literal without its brackets.
-std::string_view host_of(std::string_view authority) {
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    return close == std::string_view::npos ? authority.substr(1) : authority.substr(1, close - 1);
-  }
-  const auto colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(':') == colon) return authority.substr(0, colon);
-  return authority;
 }
 
 }  // namespace
@@ -162,7 +152,7 @@ bool Inspector::inspect_flow(std::span<http::Exchange> exchanges, std::span<cons
     };
     walked(walk_target(e.path, sink));
     // The Host (or :authority) is a place too: identifiers and canaries ride in subdomains.
-    if (!e.authority.empty()) walked(walk_dns_name(host_of(e.authority), sink, {}, "host"));
+    if (!e.authority.empty()) walked(walk_dns_name(http::authority_host(e.authority), sink, {}, "host"));
     headers.clear();
     for (const auto& [name, value] : e.request_headers) headers.emplace_back(name, value);
     walked(walk_headers(headers, sink));

@@ -142,6 +142,16 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+std::string_view authority_host(std::string_view authority) noexcept {
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    return close == std::string_view::npos ? authority.substr(1) : authority.substr(1, close - 1);
+  }
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(':') == colon) return authority.substr(0, colon);
+  return authority;
+}
+
 std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);

@@ -29,6 +29,9 @@ struct Request {  // views into the bytes given
 
 // ASCII case-insensitive equality, as HTTP compares field names and tokens (RFC 9110 §5.1).
 bool iequals(std::string_view a, std::string_view b) noexcept;
+// The host of an authority ("host:port", "[v6]:port", "host"): without its port, an IPv6 literal
+// without its brackets.
+std::string_view authority_host(std::string_view authority) noexcept;
 // `s` without the optional whitespace (spaces and tabs) around a field value (RFC 9110 §5.6.3).
 std::string_view trim_ows(std::string_view s) noexcept;
 

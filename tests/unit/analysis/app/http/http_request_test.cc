@@ -241,4 +241,14 @@ TEST_SUITE("analysis.app.http.request") {
       CHECK(parse("GET  " + std::string(kMaxHeaderBytes, 'a')) == ParseStatus::kMalformed);
     }
   }
+
+  TEST_CASE("authority_host: the host of an authority, without port or IPv6 brackets") {
+    CHECK(authority_host("chat.deepseek.com") == "chat.deepseek.com");
+    CHECK(authority_host("chat.deepseek.com:8443") == "chat.deepseek.com");
+    CHECK(authority_host("[2001:db8::1]:443") == "2001:db8::1");
+    CHECK(authority_host("[2001:db8::1]") == "2001:db8::1");
+    CHECK(authority_host("[2001:db8::1") == "2001:db8::1");  // unclosed: the rest
+    CHECK(authority_host("2001:db8::1") == "2001:db8::1");    // bare IPv6: no port to take off
+    CHECK(authority_host("") == "");
+  }
 }
