@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <optional>
 
+#include "capture/mapped_file.h"
 #include "capture/pcapng_reader.h"
 #include "core/byte_reader.h"
 
@@ -86,7 +89,10 @@ class LibpcapFileSource final : public PacketSource {
       packet.data_offset = offset_ + record_header_;
       ++info_.packets;
       info_.bytes += hdr->caplen;
-      offset_ += record_header_ + hdr->caplen;
+      // Where the stream is now when it can tell (a file): a record longer than the snapshot
+      // length is handed out cut, and its rest was skipped too.
+      const long at = std::ftell(pcap_file(pcap_));
+      offset_ = at >= 0 ? static_cast<std::uint64_t>(at) : offset_ + record_header_ + hdr->caplen;
       return ReadStatus::kPacket;
     }
     done_ = true;
@@ -111,6 +117,139 @@ class LibpcapFileSource final : public PacketSource {
   bool done_ = false;
 };
 
+// libpcap's largest captured length for a link type (max_snaplen_for_dlt in libpcap 1.10).
+std::uint32_t max_snaplen(std::uint32_t linktype) {
+  switch (linktype) {
+    case 231: return 128u << 20;  // D-Bus
+    case 279: return 8u << 20;    // EBHSCR
+    case 249: return 1u << 20;    // USBPcap
+    default: return 262144;
+  }
+}
+
+// Classic pcap (version 2.4, the format every current writer produces, in either byte order, micro-
+// or nanoseconds) read in place from a memory map. Written by hand because libpcap reads a file
+// only through stdio (a read() call and a copy per record); it accepts and refuses what libpcap
+// 1.10 does, with libpcap's messages, and any other pcap variant (older versions, the patched
+// record format) still goes through libpcap.
+class MappedPcapSource final : public PacketSource {
+ public:
+  struct Header {
+    bool swapped = false;
+    bool nanosecond = false;
+    std::uint32_t snapshot = 0;
+    std::uint32_t linktype = 0;
+  };
+  // The header of a file that this reader takes, or nullopt (libpcap reads it).
+  static std::optional<Header> header(std::span<const std::uint8_t> bytes) {
+    core::ByteReader r(bytes);
+    std::uint32_t magic = 0;
+    if (!r.read_u32le(magic)) return std::nullopt;
+    Header h;
+    if (magic == kPcapMagicUsec || magic == kPcapMagicNsec) {
+      h.swapped = false;
+    } else if (__builtin_bswap32(magic) == kPcapMagicUsec || __builtin_bswap32(magic) == kPcapMagicNsec) {
+      h.swapped = true;
+    } else {
+      return std::nullopt;  // the patched format or not pcap
+    }
+    h.nanosecond = magic == kPcapMagicNsec || __builtin_bswap32(magic) == kPcapMagicNsec;
+    const bool be = h.swapped;  // the file is little-endian unless swapped
+    std::uint16_t major = 0;
+    std::uint16_t minor = 0;
+    std::uint32_t zone = 0;
+    std::uint32_t sigfigs = 0;
+    std::uint32_t snaplen = 0;
+    std::uint32_t linktype = 0;
+    if (!r.read_u16(major, be) || !r.read_u16(minor, be) || !r.read_u32(zone, be) || !r.read_u32(sigfigs, be) ||
+        !r.read_u32(snaplen, be) || !r.read_u32(linktype, be)) {
+      return std::nullopt;
+    }
+    if (major != 2 || minor != 4) return std::nullopt;
+    // LINKTYPE_* is the low 26 bits; the rest says things like the FCS length.
+    h.linktype = linktype & 0x03FFFFFF;
+    h.snapshot = snaplen == 0 || snaplen > 0x7FFFFFFF ? max_snaplen(h.linktype) : snaplen;
+    return h;
+  }
+
+  MappedPcapSource(std::unique_ptr<MappedFile> map, Header h, SourceInfo info)
+      : map_(std::move(map)), h_(h), info_(std::move(info)) {
+    info_.link_types.push_back(h_.linktype);
+  }
+  [[nodiscard]] std::uint64_t position() const noexcept override { return offset_; }
+  [[nodiscard]] const SourceInfo& info() const override { return info_; }
+
+  ReadStatus next(RawPacket& packet) override {
+    if (done_) return info_.error.empty() ? ReadStatus::kEnd : ReadStatus::kError;
+    const std::span<const std::uint8_t> all = map_->bytes();
+    const std::size_t left = all.size() - offset_;
+    if (left == 0) {
+      done_ = true;
+      info_.complete = true;
+      return ReadStatus::kEnd;
+    }
+    if (left < kPcapRecordHeader) {
+      return fail(fmt::format("truncated dump file; tried to read {} header bytes, only got {}", kPcapRecordHeader,
+                              left));
+    }
+    core::ByteReader r(all.subspan(offset_, kPcapRecordHeader));
+    std::uint32_t sec = 0;
+    std::uint32_t frac = 0;
+    std::uint32_t caplen = 0;
+    std::uint32_t len = 0;
+    r.read_u32(sec, h_.swapped);
+    r.read_u32(frac, h_.swapped);
+    r.read_u32(caplen, h_.swapped);
+    r.read_u32(len, h_.swapped);
+    // After reading: a fault there is how a map finds the file shorter than when it was mapped.
+    if (map_->shrank()) return fail("file shrank while it was read");
+    const std::uint32_t most = max_snaplen(h_.linktype);
+    if (caplen > most) {
+      return fail(caplen > h_.snapshot
+                      ? fmt::format("invalid packet capture length {}, bigger than snaplen of {}", caplen, h_.snapshot)
+                      : fmt::format("invalid packet capture length {}, bigger than maximum of {}", caplen, most));
+    }
+    // Past the snapshot length libpcap hands out the snapshot length's worth and skips the rest.
+    const std::uint32_t keep = std::min(caplen, h_.snapshot);
+    if (left - kPcapRecordHeader < caplen) {
+      return fail(fmt::format("truncated dump file; tried to read {} captured bytes, only got {}",
+                              keep < caplen && left - kPcapRecordHeader < keep ? keep : caplen,
+                              left - kPcapRecordHeader));
+    }
+    // The file's seconds and fraction are signed 32-bit values, as libpcap reads them.
+    packet.ts_ns = static_cast<core::TimestampNs>(static_cast<std::int32_t>(sec)) * core::kNsPerSecond +
+                   static_cast<core::TimestampNs>(static_cast<std::int32_t>(frac)) * (h_.nanosecond ? 1 : 1000);
+    packet.link_type = h_.linktype;
+    packet.interface_id = 0;
+    packet.orig_len = len;
+    packet.data = all.subspan(offset_ + kPcapRecordHeader, keep);
+    packet.comment = {};
+    packet.data_offset = offset_ + kPcapRecordHeader;
+    ++info_.packets;
+    info_.bytes += keep;
+    offset_ += kPcapRecordHeader + caplen;
+    // Keep the last 16-32 MiB resident: a packet handed out is read before the reader moves on
+    // that far (and would be read again from the page cache if not).
+    if (offset_ > kResident) map_->release_before(offset_ - kResident);
+    return ReadStatus::kPacket;
+  }
+
+ private:
+  ReadStatus fail(const std::string& why) {
+    done_ = true;
+    info_.complete = false;
+    info_.error = fmt::format("{}: bad or cut-off packet record at offset {}: {}", info_.path, offset_, why);
+    return ReadStatus::kError;
+  }
+
+  static constexpr std::uint64_t kResident = std::uint64_t{16} << 20;
+  std::unique_ptr<MappedFile> map_;
+  Header h_;
+  SourceInfo info_;
+  std::uint64_t offset_ = kPcapFileHeader;
+  bool done_ = false;
+};
+
 OpenResult open_error(SourceInfo info, std::string message) {
   info.error = fmt::format("{}: {}", info.path, message);
   info.complete = false;
@@ -132,10 +271,11 @@ std::uint32_t dlt_to_linktype(int dlt) {
   }
 }
 
-OpenResult open_capture_file(const std::string& path) {
+OpenResult open_capture_file(const std::string& path, bool map_file) {
   SourceInfo info;
   info.path = path;
   std::FILE* f = nullptr;
+  std::unique_ptr<MappedFile> map;
   if (path == "-") {
     f = stdin;
   } else {
@@ -144,6 +284,13 @@ OpenResult open_capture_file(const std::string& path) {
     if (S_ISDIR(st.st_mode)) return open_error(std::move(info), "is a directory, not a capture file");
     f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) return open_error(std::move(info), std::strerror(errno));
+    // A regular file is read through a memory map where its format allows (its size as opened:
+    // fstat, not the earlier stat, in case the path was replaced in between).
+    struct stat opened {};
+    if (map_file && ::fstat(fileno(f), &opened) == 0 && S_ISREG(opened.st_mode) && opened.st_size > 0 &&
+        static_cast<std::uint64_t>(opened.st_size) <= std::numeric_limits<std::size_t>::max()) {
+      map = MappedFile::map(fileno(f), static_cast<std::size_t>(opened.st_size));
+    }
   }
   unsigned char magic_bytes[4];
   const std::size_t got = std::fread(magic_bytes, 1, 4, f);
@@ -171,6 +318,10 @@ OpenResult open_capture_file(const std::string& path) {
 
   if (le == kPcapngMagic) {
     info.format = "pcapng";
+    if (map) {
+      std::fclose(stream);
+      return OpenResult{std::make_unique<PcapngReader>(std::move(map), info), info};
+    }
     return OpenResult{std::make_unique<PcapngReader>(stream, info), info};
   }
   const std::uint32_t be = __builtin_bswap32(le);
@@ -182,6 +333,13 @@ OpenResult open_capture_file(const std::string& path) {
                       fmt::format("not a pcap or pcapng file (starts with 0x{:08x}) at offset 0", be));
   }
   info.format = (le == kPcapMagicNsec || be == kPcapMagicNsec) ? "pcap-nsec" : "pcap";
+  if (map) {
+    if (const auto header = MappedPcapSource::header(map->bytes())) {
+      std::fclose(stream);
+      return OpenResult{std::make_unique<MappedPcapSource>(std::move(map), *header, info), info};
+    }
+    map.reset();  // libpcap reads it
+  }
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   // Ask for nanoseconds: libpcap scales microsecond files up, so one conversion fits both.
   pcap_t* p = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_NANO, errbuf);

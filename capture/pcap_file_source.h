@@ -15,7 +15,10 @@ struct OpenResult {
   SourceInfo info;                       // filled in when source is null (error says why)
 };
 
-OpenResult open_capture_file(const std::string& path);
+// A regular file is read through a memory map where its format allows (pcapng, and pcap version
+// 2.4 in any byte order and time unit); `map` false reads it through stdio and libpcap as a pipe
+// would be (the tests and the fuzz target compare the two).
+OpenResult open_capture_file(const std::string& path, bool map = true);
 
 // libpcap's DLT_* value of an open handle as the LINKTYPE_* value files store.
 std::uint32_t dlt_to_linktype(int dlt);

@@ -20,13 +20,10 @@ __extension__ typedef __int128 Int128;
 
 }  // namespace
 
-PcapngReader::PcapngReader(std::FILE* file, SourceInfo info) : file_(file), info_(std::move(info)) {
-  buffer_.reserve(64 * 1024);
-}
+PcapngReader::PcapngReader(std::FILE* file, SourceInfo info) : input_(file), info_(std::move(info)) {}
 
-PcapngReader::~PcapngReader() {
-  if (file_ != nullptr && file_ != stdin) std::fclose(file_);
-}
+PcapngReader::PcapngReader(std::unique_ptr<MappedFile> map, SourceInfo info)
+    : input_(std::move(map)), info_(std::move(info)) {}
 
 bool PcapngReader::fail(const char* what, std::uint64_t at) {
   info_.error = fmt::format("{}: {} at offset {}", info_.path, what, at);
@@ -46,6 +43,10 @@ ReadStatus PcapngReader::next(RawPacket& packet) {
         continue;
       case BlockResult::kEnd:
         done_ = true;
+        if (input_.error()) {
+          fail(input_.mapped() ? "file shrank while it was read" : "read error", offset_);
+          return ReadStatus::kError;
+        }
         info_.complete = true;
         return ReadStatus::kEnd;
       case BlockResult::kError:
@@ -58,16 +59,18 @@ ReadStatus PcapngReader::next(RawPacket& packet) {
 bool PcapngReader::read_rest_of_block(std::uint32_t len, std::uint32_t already_read, std::uint64_t at,
                                       bool section_header) {
   // The rest of the block after the bytes already read, ending with the repeated total length.
-  buffer_.resize(len - already_read);
-  if (std::fread(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-    if (std::ferror(file_) != 0) return fail("read error", at);
+  body_ = input_.take(len - already_read);
+  if (body_.size() != len - already_read) {
+    if (input_.error()) return fail("read error", at);
     return fail(section_header ? "capture cut off inside a section header" : "capture cut off in the middle of a block",
                 at);
   }
   offset_ += len;
   std::uint32_t trailer = 0;
-  core::ByteReader tr(std::span<const std::uint8_t>(buffer_).last(4));
+  core::ByteReader tr(body_.last(4));
   tr.read_u32(trailer, big_endian_);
+  // Checked after the block's last bytes were read: a fault there is when a map finds the file shorter.
+  if (input_.error()) return fail(input_.mapped() ? "file shrank while it was read" : "read error", at);
   if (trailer != len) {
     return fail(section_header ? "section header lengths disagree" : "block lengths disagree (corrupt block)", at);
   }
@@ -76,17 +79,17 @@ bool PcapngReader::read_rest_of_block(std::uint32_t len, std::uint32_t already_r
 
 PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
   const std::uint64_t at = offset_;
-  std::uint8_t head[8];
-  const std::size_t got = std::fread(head, 1, sizeof head, file_);
-  if (got == 0 && std::feof(file_) != 0) {
+  const std::span<const std::uint8_t> head = input_.take(8);
+  const std::size_t got = head.size();
+  if (got == 0 && !input_.error()) {
     if (!in_section_) {
       fail("empty pcapng file", at);
       return BlockResult::kError;
     }
     return BlockResult::kEnd;
   }
-  if (got < sizeof head) {
-    fail(std::ferror(file_) != 0 ? "read error" : "capture cut off inside a block header", at);
+  if (got < 8) {
+    fail(input_.error() ? "read error" : "capture cut off inside a block header", at);
     return BlockResult::kError;
   }
   core::ByteReader hr(head);
@@ -97,8 +100,8 @@ PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
 
   if (type == kSectionHeader) {
     // The byte order of a section is only known once its byte-order magic is read.
-    std::uint8_t bom[4];
-    if (std::fread(bom, 1, 4, file_) != 4) {
+    const std::span<const std::uint8_t> bom = input_.take(4);
+    if (bom.size() != 4) {
       fail("capture cut off inside a section header", at);
       return BlockResult::kError;
     }
@@ -137,7 +140,7 @@ PcapngReader::BlockResult PcapngReader::read_block(RawPacket& packet) {
     return BlockResult::kError;
   }
   if (!read_rest_of_block(len, 8, at, false)) return BlockResult::kError;
-  const auto body = std::span<const std::uint8_t>(buffer_).first(len - 12);
+  const auto body = body_.first(len - 12);
   switch (type) {
     case kInterfaceDescription:
       return parse_interface(body, at) ? BlockResult::kSkipped : BlockResult::kError;
@@ -279,8 +282,8 @@ PcapngReader::BlockResult PcapngReader::parse_packet(std::uint32_t type, std::sp
   packet.interface_id = interface_id;
   packet.orig_len = std::max(origlen, caplen);
   packet.data = data;
-  // The block's body is buffer_, which starts 8 bytes (type and length) into the block.
-  packet.data_offset = at + 8 + static_cast<std::uint64_t>(data.data() - buffer_.data());
+  // The block's body is body_, which starts 8 bytes (type and length) into the block.
+  packet.data_offset = at + 8 + static_cast<std::uint64_t>(data.data() - body_.data());
   packet.comment = {};
   if (type == kEnhancedPacket) {
     // Options after the data (padded to 4): only the first opt_comment is kept. A malformed option

@@ -1,12 +1,15 @@
 // A pcapng reader written by hand: libpcap 1.10's pcapng support rejects files whose interfaces have
 // different link types and does not say which interface a packet came from, and both matter here
-// (a capture of "any" plus a VPN tunnel, merged files). It reads blocks from a stdio stream into one
-// reusable buffer; every length is checked against the block and against fixed limits.
+// (a capture of "any" plus a VPN tunnel, merged files). It reads blocks in place from a memory map,
+// or from a stdio stream into one reusable buffer; every length is checked against the block and
+// against fixed limits.
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <vector>
 
+#include "capture/byte_input.h"
 #include "capture/packet_source.h"
 
 namespace flowaudit::capture {
@@ -18,7 +21,9 @@ class PcapngReader final : public PacketSource {
 
   // Takes ownership of `file` (closed in the destructor). `info` carries path and format.
   PcapngReader(std::FILE* file, SourceInfo info);
-  ~PcapngReader() override;
+  // Reads the mapped file (its packets' data stays valid as long as the reader).
+  PcapngReader(std::unique_ptr<MappedFile> map, SourceInfo info);
+  ~PcapngReader() override = default;
   PcapngReader(const PcapngReader&) = delete;
   PcapngReader& operator=(const PcapngReader&) = delete;
 
@@ -59,9 +64,9 @@ class PcapngReader final : public PacketSource {
   bool parse_secrets(std::span<const std::uint8_t> body, std::uint64_t at);
 
   SecretsSink secrets_;
-  std::FILE* file_;
+  ByteInput input_;
   SourceInfo info_;
-  std::vector<std::uint8_t> buffer_;
+  std::span<const std::uint8_t> body_;  // the block being read, after its type and length
   std::vector<Interface> interfaces_;
   std::uint64_t offset_ = 0;  // of the next block in the stream
   // A simple packet block has no timestamp: it gets the previous packet's, so that it reads as

@@ -1,7 +1,10 @@
 #include "capture/pcap_file_source.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <cstdio>
 #include <string>
@@ -330,6 +333,105 @@ TEST_SUITE("capture.pcap_file") {
     CHECK(count == 2);
     CHECK(format == "pcap-nsec");
     CHECK(complete);
+  }
+
+  // The memory-mapped reader (issue 18) is written by hand: it must read what libpcap reads, and
+  // fail where and as libpcap fails, on every variant and every cut.
+  TEST_CASE("the memory map and libpcap read the same packets and fail the same way") {
+    TempDir dir;
+    REQUIRE(dir.ok());
+    std::vector<std::pair<std::string, Bytes>> files;
+    for (const bool be : {false, true}) {
+      for (const bool nsec : {false, true}) {
+        for (const std::uint32_t snaplen : {262144u, 50u, 0u}) {
+          files.emplace_back(fmt::format("be={} nsec={} snaplen={}", be, nsec, snaplen),
+                             flowaudit::test::pcap_file(1, two_records(), nsec, be, snaplen));
+        }
+      }
+    }
+    Bytes garbage = flowaudit::test::pcap_file(1, {});
+    garbage.fill(40, 0xEE);
+    files.emplace_back("garbage", garbage);
+    Bytes huge = flowaudit::test::pcap_file(1, {});
+    huge.u32le(1).u32le(0).u32le(300000).u32le(300000);  // past libpcap's largest captured length
+    huge.fill(64, 0);
+    files.emplace_back("huge", huge);
+    Bytes old = flowaudit::test::pcap_file(1, two_records());
+    files.emplace_back("negative time", [] {
+      std::vector<PcapRecord> r = two_records();
+      r[0].ts_sec = 0xFFFFFFF0u;  // signed in the file: before 1970
+      return flowaudit::test::pcap_file(101, r);
+    }());
+    std::size_t compared = 0;
+    for (const auto& [name, full] : files) {
+      for (std::size_t n = 24; n <= full.size(); ++n) {
+        Bytes cut;
+        cut.append(full.prefix(n));
+        const std::string path = dir.write("same.pcap", cut.span());
+        OpenResult mapped = open_capture_file(path, true);
+        OpenResult streamed = open_capture_file(path, false);
+        REQUIRE(mapped.source != nullptr);
+        REQUIRE(streamed.source != nullptr);
+        ReadStatus mapped_last{};
+        ReadStatus streamed_last{};
+        const auto a = drain(*mapped.source, mapped_last);
+        const auto b = drain(*streamed.source, streamed_last);
+        INFO(name, " cut at ", n);
+        INFO("map: ", mapped.source->info().error);
+        INFO("libpcap: ", streamed.source->info().error);
+        CHECK(mapped_last == streamed_last);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          CHECK(a[i].ts_ns == b[i].ts_ns);
+          CHECK(a[i].link_type == b[i].link_type);
+          CHECK(a[i].orig_len == b[i].orig_len);
+          CHECK(a[i].data == b[i].data);
+        }
+        CHECK(mapped.source->info().error == streamed.source->info().error);
+        CHECK(mapped.source->info().complete == streamed.source->info().complete);
+        CHECK(mapped.source->info().bytes == streamed.source->info().bytes);
+        CHECK(mapped.source->info().link_types == streamed.source->info().link_types);
+        ++compared;
+      }
+    }
+    CHECK(compared > 500);
+  }
+
+  // Another program truncates the file while it is mapped: without the SIGBUS handler the process
+  // would die on the first read past the new end.
+  TEST_CASE("a file that shrinks while it is read is an error, not a crash") {
+    TempDir dir;
+    REQUIRE(dir.ok());
+    for (const bool ng : {false, true}) {
+      CAPTURE(ng);
+      std::vector<PcapRecord> records(4000);
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        records[i].ts_sec = 1'700'000'000 + static_cast<std::uint32_t>(i);
+        records[i].data = flowaudit::test::payload_bytes(1000, static_cast<std::uint8_t>(i));
+      }
+      Bytes file;
+      if (ng) {
+        flowaudit::test::Pcapng b;
+        b.section_header().interface(1);
+        for (const PcapRecord& r : records) b.enhanced_packet(0, std::uint64_t{r.ts_sec} * 1'000'000, r.data);
+        file = b.out;
+      } else {
+        file = flowaudit::test::pcap_file(1, records);
+      }
+      const std::string path = dir.write(ng ? "shrink.pcapng" : "shrink.pcap", file.span());
+      OpenResult o = open_capture_file(path);
+      REQUIRE(o.source != nullptr);
+      RawPacket p;
+      REQUIRE(o.source->next(p) == ReadStatus::kPacket);
+      std::filesystem::resize_file(path, 8192);
+      ReadStatus last{};
+      const auto rest = drain(*o.source, last);
+      CHECK(last == ReadStatus::kError);
+      CHECK(rest.size() < 10);
+      INFO(o.source->info().error);
+      CHECK(o.source->info().error.find("file shrank while it was read") != std::string::npos);
+      CHECK_FALSE(o.source->info().complete);
+    }
   }
 
   TEST_CASE("link type names") {
