@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <functional>
 #include <string_view>
@@ -194,7 +195,7 @@ struct AuditResult {
   CapStats caps;
   std::vector<DestinationRow> destinations;
   std::shared_ptr<const core::StringPool> strings;  // what names and details point into
-  std::vector<app::DnsRecord> dns;
+  std::deque<app::DnsRecord> dns;  // as logged (a deque: see AppContext::dns)
   // At most kMaxNameFindings names, sorted by place then name; past it, name_findings_dropped.
   static constexpr std::size_t kMaxNameFindings = 4096;
   std::vector<NameFindings> name_findings;

@@ -67,7 +67,7 @@ class LibpcapFileSource final : public PacketSource {
   LibpcapFileSource(pcap_t* p, SourceInfo info, std::size_t record_header)
       : pcap_(p), info_(std::move(info)), record_header_(record_header) {
     info_.link_types.push_back(dlt_to_linktype(pcap_datalink(pcap_)));
-    nanosecond_ = pcap_get_tstamp_precision(pcap_) == PCAP_TSTAMP_PRECISION_NANO;
+    file_nanosecond_ = info_.format == "pcap-nsec";
   }
   ~LibpcapFileSource() override { pcap_close(pcap_); }
   LibpcapFileSource(const LibpcapFileSource&) = delete;
@@ -80,8 +80,15 @@ class LibpcapFileSource final : public PacketSource {
     const u_char* data = nullptr;
     const int rc = pcap_next_ex(pcap_, &hdr, &data);
     if (rc == 1) {
-      packet.ts_ns = static_cast<core::TimestampNs>(hdr->ts.tv_sec) * core::kNsPerSecond +
-                     static_cast<core::TimestampNs>(hdr->ts.tv_usec) * (nanosecond_ ? 1 : 1000);
+      // The file's seconds and fraction are unsigned 32-bit values (draft-ietf-opsawg-pcap §4);
+      // libpcap 1.10 reads them as signed in a file of the machine's byte order and as unsigned
+      // in the other, so the low 32 bits are taken back here (a microsecond file's fraction was
+      // scaled to nanoseconds first).
+      const auto sec = static_cast<std::uint32_t>(hdr->ts.tv_sec);
+      const auto frac = file_nanosecond_ ? static_cast<std::uint32_t>(hdr->ts.tv_usec)
+                                         : static_cast<std::uint32_t>(hdr->ts.tv_usec / 1000);
+      packet.ts_ns = static_cast<core::TimestampNs>(sec) * core::kNsPerSecond +
+                     static_cast<core::TimestampNs>(frac) * (file_nanosecond_ ? 1 : 1000);
       packet.link_type = info_.link_types.front();
       packet.interface_id = 0;
       packet.orig_len = hdr->len;
@@ -113,7 +120,7 @@ class LibpcapFileSource final : public PacketSource {
   SourceInfo info_;
   std::size_t record_header_;  // 16 bytes, 24 in the patched format
   std::uint64_t offset_ = kPcapFileHeader;
-  bool nanosecond_ = false;
+  bool file_nanosecond_ = false;  // the file's own unit (libpcap hands out nanoseconds either way)
   bool done_ = false;
 };
 
@@ -216,9 +223,9 @@ class MappedPcapSource final : public PacketSource {
                               keep < caplen && left - kPcapRecordHeader < keep ? keep : caplen,
                               left - kPcapRecordHeader));
     }
-    // The file's seconds and fraction are signed 32-bit values, as libpcap reads them.
-    packet.ts_ns = static_cast<core::TimestampNs>(static_cast<std::int32_t>(sec)) * core::kNsPerSecond +
-                   static_cast<core::TimestampNs>(static_cast<std::int32_t>(frac)) * (h_.nanosecond ? 1 : 1000);
+    // Unsigned 32-bit seconds and fraction (draft-ietf-opsawg-pcap §4), as the libpcap path reads them.
+    packet.ts_ns = static_cast<core::TimestampNs>(sec) * core::kNsPerSecond +
+                   static_cast<core::TimestampNs>(frac) * (h_.nanosecond ? 1 : 1000);
     packet.link_type = h_.linktype;
     packet.interface_id = 0;
     packet.orig_len = len;

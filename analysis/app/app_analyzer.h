@@ -35,7 +35,7 @@ class AppAnalyzer {
 
   [[nodiscard]] const std::unordered_map<std::uint64_t, FlowDetails>& details() const noexcept { return ctx_.details; }
   [[nodiscard]] std::unordered_map<std::uint64_t, FlowDetails>& details() noexcept { return ctx_.details; }
-  [[nodiscard]] std::vector<DnsRecord>& dns_records() noexcept { return ctx_.dns; }
+  [[nodiscard]] std::deque<DnsRecord>& dns_records() noexcept { return ctx_.dns; }
   [[nodiscard]] const dns::NameCache& names() const noexcept { return ctx_.names; }
   [[nodiscard]] const AppStats& stats() const noexcept { return ctx_.stats; }
   // Owns the strings the details point to: keep it as long as the details.

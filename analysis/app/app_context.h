@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <unordered_map>
@@ -95,7 +96,9 @@ struct AppContext {
   AppConfig config;
   AppStats stats;
   std::unordered_map<std::uint64_t, FlowDetails> details;
-  std::vector<DnsRecord> dns;
+  // A deque: the log only grows, and a vector moved every record (six strings and vectors each) and
+  // faulted in fresh pages at each doubling (3-4% of a whole audit of a DNS-heavy mix, issue 18).
+  std::deque<DnsRecord> dns;
   dns::NameCache names;
   std::unique_ptr<dns::Message> message;  // reused: a DNS message is large
   std::shared_ptr<core::StringPool> strings;  // owns the strings the details point to

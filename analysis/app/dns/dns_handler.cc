@@ -113,7 +113,7 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     if (status == app::ParseStatus::kNeedMore) ++ctx.stats.dns_malformed;
     return;
   }
-  std::vector<app::DnsRecord>& records = ctx.dns;
+  std::deque<app::DnsRecord>& records = ctx.dns;
   std::array<char, 16> scratch{};
   // A new record of this message, or null past --max-dns-records (counted).
   const auto open_record = [&]() -> app::DnsRecord* {

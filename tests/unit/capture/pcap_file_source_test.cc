@@ -359,7 +359,8 @@ TEST_SUITE("capture.pcap_file") {
     Bytes old = flowaudit::test::pcap_file(1, two_records());
     files.emplace_back("negative time", [] {
       std::vector<PcapRecord> r = two_records();
-      r[0].ts_sec = 0xFFFFFFF0u;  // signed in the file: before 1970
+      r[0].ts_sec = 0xFFFFFFF0u;  // unsigned: 2106, whatever the byte order (libpcap differs by byte order)
+      r[1].ts_frac = 0xFFFF0500u;
       return flowaudit::test::pcap_file(101, r);
     }());
     std::size_t compared = 0;
@@ -395,6 +396,32 @@ TEST_SUITE("capture.pcap_file") {
       }
     }
     CHECK(compared > 500);
+  }
+
+  // Regression (pcap_file_fuzz, map-vs-libpcap-negative-fraction): libpcap 1.10 reads a record's
+  // seconds and fraction as signed in a file of the machine's byte order and as unsigned in the
+  // other; the format says unsigned, and both readers now read them so in either order.
+  TEST_CASE("record times are unsigned 32-bit values in both byte orders and both readers") {
+    TempDir dir;
+    std::vector<PcapRecord> r(1);
+    r[0].ts_sec = 0xFFFFFFF0u;
+    r[0].ts_frac = 0xFFFF0500u;
+    r[0].data = flowaudit::test::payload_bytes(20, 1);
+    for (const bool be : {false, true}) {
+      for (const bool nsec : {false, true}) {
+        for (const bool map : {false, true}) {
+          CAPTURE(be);
+          CAPTURE(nsec);
+          CAPTURE(map);
+          const std::string path = dir.write("t.pcap", flowaudit::test::pcap_file(1, r, nsec, be).span());
+          OpenResult o = open_capture_file(path, map);
+          REQUIRE(o.source != nullptr);
+          RawPacket p;
+          REQUIRE(o.source->next(p) == ReadStatus::kPacket);
+          CHECK(p.ts_ns == 4'294'967'280LL * 1'000'000'000LL + 4'294'903'040LL * (nsec ? 1 : 1000));
+        }
+      }
+    }
   }
 
   // Another program truncates the file while it is mapped: without the SIGBUS handler the process
