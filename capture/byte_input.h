@@ -31,7 +31,7 @@ class ByteInput {
       const auto out = all.subspan(pos_, got);
       pos_ += got;
       constexpr std::size_t kResident = std::size_t{16} << 20;  // see MappedFile::release_before
-      if (pos_ > kResident) map_->release_before(pos_ - kResident);
+      map_->release_before(pos_ > kResident ? pos_ - kResident : 0);
       return out;
     }
     buffer_.resize(n);

@@ -99,6 +99,17 @@ MappedFile::~MappedFile() {
 
 void MappedFile::release_before(std::size_t offset) noexcept {
   constexpr std::size_t kStep = std::size_t{16} << 20;
+  if (offset + 2 * kStep > populated_ && populated_ < size_) {
+    // Map the next pages in with one call instead of a page fault every 64 KiB (a fault costs
+    // microseconds under a hypervisor). MADV_POPULATE_READ is Linux 5.14; older kernels refuse
+    // it and the pages fault in as they are read.
+    constexpr int kPopulateRead = 22;  // MADV_POPULATE_READ, not in every libc's headers
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t from = populated_ & ~(page - 1);
+    const std::size_t to = std::min(size_, std::max(populated_, offset) + 2 * kStep);
+    ::madvise(const_cast<std::uint8_t*>(data_) + from, to - from, kPopulateRead);
+    populated_ = to;
+  }
   if (offset < released_ + kStep) return;
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   const std::size_t end = std::min(offset, size_) & ~(page - 1);

@@ -27,10 +27,10 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   [[nodiscard]] std::span<const std::uint8_t> bytes() const noexcept { return {data_, size_}; }
-  // Gives back the pages before `offset` (already read): a mapped file's pages count in the
-  // process's resident memory otherwise. Reading them again still works (they come back from the
-  // page cache), so a view kept into them stays valid. Cheap to call per record: it acts every
-  // 16 MiB.
+  // The reader is 16 MiB past `offset`: gives back the pages before it (a mapped file's pages
+  // count in the process's resident memory otherwise; reading them again still works, they come
+  // back from the page cache, so a view kept into them stays valid) and maps in the pages ahead.
+  // Cheap to call per record: it acts every 16 MiB.
   void release_before(std::size_t offset) noexcept;
   // True once an access found the file shorter than when it was mapped: what was read since may
   // be zeros.
@@ -44,7 +44,8 @@ class MappedFile {
   const std::uint8_t* data_;
   std::size_t size_;
   std::size_t slot_;
-  std::size_t released_ = 0;  // pages before this offset were given back
+  std::size_t released_ = 0;   // pages before this offset were given back
+  std::size_t populated_ = 0;  // pages before this offset were mapped in ahead of the reader
 };
 
 }  // namespace flowaudit::capture

@@ -356,7 +356,15 @@ TEST_SUITE("capture.pcap_file") {
     huge.u32le(1).u32le(0).u32le(300000).u32le(300000);  // past libpcap's largest captured length
     huge.fill(64, 0);
     files.emplace_back("huge", huge);
-    Bytes old = flowaudit::test::pcap_file(1, two_records());
+    // Pseudo-headers libpcap rewrites when the file's byte order is not the machine's (NFLOG's TLV
+    // lengths, Linux cooked netlink headers): those files stay with libpcap.
+    for (const std::uint32_t lt : {239u, 113u, 276u, 117u, 220u}) {
+      std::vector<PcapRecord> r(1);
+      r[0].ts_sec = 1;
+      // NFLOG: version 0, family, resource id, then TLVs whose lengths libpcap swaps.
+      r[0].data = Bytes().u8(2).u8(0).u16be(0).u16le(8).u16le(9).u32le(0x11223344).u16le(5).u16le(1).u32le(0);
+      files.emplace_back(fmt::format("pseudo-header {} big-endian", lt), flowaudit::test::pcap_file(lt, r, false, true));
+    }
     files.emplace_back("negative time", [] {
       std::vector<PcapRecord> r = two_records();
       r[0].ts_sec = 0xFFFFFFF0u;  // unsigned: 2106, whatever the byte order (libpcap differs by byte order)

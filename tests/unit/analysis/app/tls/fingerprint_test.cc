@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <deque>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/unit/analysis/app/tls/tls_builder.h"
 
@@ -176,6 +180,33 @@ TEST_CASE("JA3: string and MD5, GREASE removed") {
   // Empty lists leave empty fields.
   const tls::ClientHello bare = parse(client_hello(u16_list({0x002f}), {}, false));
   CHECK(tls::ja3_string(bare) == "771,47,,,");
+}
+
+// The digests go through a small memo (issue 18): many different hellos, asked for in turns, each
+// keep their own digest whichever slot they share.
+TEST_CASE("JA3 and JA4 digests stay right through the memo") {
+  std::vector<std::pair<std::string, std::string>> first;
+  for (unsigned i = 0; i < 300; ++i) {
+    const tls::ClientHello h = parse(client_hello(u16_list({0x1301, static_cast<std::uint16_t>(0x0100 + i)}), {}));
+    first.emplace_back(tls::ja3(h), tls::ja4(h, false));
+  }
+  for (unsigned round = 0; round < 2; ++round) {
+    for (unsigned i = 300; i-- > 0;) {
+      const tls::ClientHello h = parse(client_hello(u16_list({0x1301, static_cast<std::uint16_t>(0x0100 + i)}), {}));
+      CHECK(tls::ja3(h) == first[i].first);
+      CHECK(tls::ja4(h, false) == first[i].second);
+    }
+  }
+  // The one computed in the test above, after all of those.
+  Bytes e;
+  put(e, extension(0x3a3a, {}));
+  put(e, sni_ext("x.example"));
+  put(e, extension(0x000a, vec16(u16_list({0x4a4a, 29, 23}))));
+  put(e, extension(0x000b, vec8({0, 1, 2})));
+  CHECK(tls::ja3(parse(client_hello(u16_list({0x0a0a, 0x1301, 0xc02f}), e))) == "d2ba89b6da42211a96e0a74793b3ef78");
+  std::set<std::string> distinct;
+  for (const auto& f : first) distinct.insert(f.first);
+  CHECK(distinct.size() == first.size());
 }
 
 TEST_CASE("JA3S: string and MD5") {
