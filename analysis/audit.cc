@@ -368,13 +368,16 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     if (row.details) app::classify_blind_spot(row, *row.details);
     row.name = name_of(row, row.app_details());
   }
+  // Each is a row now: given back before the rest of the report is built (swapped with an empty
+  // one: assigning {} would keep the memory).
+  std::vector<flow::Flow>().swap(finished);
   for (GroupRecord& g : groups_) {
     FlowRow& row = r.flows.emplace_back(g.flow, g.name);
     take_details(row);
     if (g.folded.flows != 0) r.folded.emplace(g.flow.id, std::move(g.folded));
   }
-  groups_.clear();
-  group_index_.clear();
+  std::vector<GroupRecord>().swap(groups_);
+  decltype(group_index_)().swap(group_index_);
   sort_by_id(r.flows);
   r.dns = std::move(apps_.dns_records());
   if (options_.only_attributed) {

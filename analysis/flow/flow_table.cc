@@ -251,6 +251,8 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
 }
 
 void FlowTable::finish() {
+  // Exactly: growing by doubling here left the old copies behind, at the audit's memory peak.
+  finished_.reserve(finished_.size() + live_);
   for (Slot& s : slots_) {
     if (s.index == kEmpty) continue;
     pool_[s.index].end = FlowEnd::kActive;
@@ -259,8 +261,11 @@ void FlowTable::finish() {
     s = Slot{};
   }
   live_ = 0;
-  pool_.clear();
-  free_.clear();
+  // Given back, not just emptied: the report is built next, and the live flows' slots were the
+  // largest part of the audit's memory at its peak (issue 18). The slots stay (all empty), so
+  // lookup() still answers.
+  std::vector<Flow>().swap(pool_);  // (`pool_ = {}` would assign an empty list and keep the memory)
+  std::vector<std::uint32_t>().swap(free_);
   std::sort(finished_.begin(), finished_.end(), [](const Flow& a, const Flow& b) { return a.id < b.id; });
 }
 
