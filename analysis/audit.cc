@@ -340,16 +340,18 @@ const NameFindings* AuditResult::find_name_findings(std::string_view place, std:
 }
 
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
-  table_.finish();
+  table_.retire_all();
   apps_.finish();
   options_.only_attributed = options_.only_attributed || only_attributed;
-  // The flows still open at the end count against the cap like the others.
-  drop_records();
+  // The flows still open at the end count against the cap like the others: the lowest ids are
+  // folded as the table hands the flows over, as drop_records() does during the capture.
+  std::vector<flow::Flow> finished = table_.take_finished(
+      [this](std::size_t left) { return left + groups_.size() > options_.max_flow_records; },
+      [this](flow::Flow& f) { fold(f); });
   AuditResult r;
   r.inputs = std::move(inputs);
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
-  std::vector<flow::Flow> finished = table_.take_finished();
   if (options_.only_attributed) {
     std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
   }

@@ -251,22 +251,52 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
 }
 
 void FlowTable::finish() {
-  // Exactly: growing by doubling here left the old copies behind, at the audit's memory peak.
-  finished_.reserve(finished_.size() + live_);
+  retire_all();
+  finished_ = take_finished({}, {});
+}
+
+void FlowTable::retire_all() {
+  std::vector<bool> live(pool_.size(), false);
   for (Slot& s : slots_) {
     if (s.index == kEmpty) continue;
     pool_[s.index].end = FlowEnd::kActive;
     if (on_retire_) on_retire_(pool_[s.index]);
-    finished_.push_back(pool_[s.index]);
-    s = Slot{};
+    live[s.index] = true;
+    s = Slot{};  // the slots stay (all empty), so lookup() still answers
   }
   live_ = 0;
-  // Given back, not just emptied: the report is built next, and the live flows' slots were the
-  // largest part of the audit's memory at its peak (issue 18). The slots stay (all empty), so
-  // lookup() still answers.
-  std::vector<Flow>().swap(pool_);  // (`pool_ = {}` would assign an empty list and keep the memory)
+  // The live flows to the front of the pool, in place: the pool is the retired live flows now.
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < pool_.size(); ++i) {
+    if (!live[i]) continue;
+    if (i != n) pool_[n] = pool_[i];
+    ++n;
+  }
+  pool_.resize(n);
   std::vector<std::uint32_t>().swap(free_);
-  std::sort(finished_.begin(), finished_.end(), [](const Flow& a, const Flow& b) { return a.id < b.id; });
+  const auto by_id = [](const Flow& a, const Flow& b) { return a.id < b.id; };
+  std::sort(pool_.begin(), pool_.end(), by_id);
+  std::sort(finished_.begin(), finished_.end(), by_id);
+}
+
+std::vector<Flow> FlowTable::take_finished(const std::function<bool(std::size_t)>& fold_more,
+                                           const std::function<void(Flow&)>& fold) {
+  // Both runs are in id order: merged as they are read, the lowest ids first.
+  std::size_t a = 0;  // into finished_
+  std::size_t b = 0;  // into pool_ (the live flows retired by retire_all())
+  const std::size_t total = finished_.size() + pool_.size();
+  const auto next = [&]() -> Flow& {
+    if (b >= pool_.size() || (a < finished_.size() && finished_[a].id < pool_[b].id)) return finished_[a++];
+    return pool_[b++];
+  };
+  while (a + b < total && fold_more && fold_more(total - a - b)) fold(next());
+  std::vector<Flow> kept;
+  kept.reserve(total - a - b);
+  while (a + b < total) kept.push_back(next());
+  // Given back, not just emptied (`pool_ = {}` would assign an empty list and keep the memory).
+  std::vector<Flow>().swap(pool_);
+  std::vector<Flow>().swap(finished_);
+  return kept;
 }
 
 }  // namespace flowaudit::analysis::flow

@@ -510,4 +510,42 @@ TEST_SUITE("analysis.flow.flow_table") {
     CHECK(std::string(to_string(FlowEnd::kActive)) == "end-of-capture");
     CHECK(std::string(to_string(FlowEnd::kPortReused)) == "port-reused");
   }
+
+  // Issue 18: the end of the audit hands the flows over without copying the live ones first, and
+  // folds the lowest ids as drop_records() did on the one sorted vector: what is folded and in what
+  // order, and what is kept, must not change.
+  TEST_CASE("take_finished folds the lowest ids of retired and live flows together, in id order") {
+    Table tb;
+    std::vector<std::uint64_t> retired_early;
+    // Flows 1..6 alternate: odd ids end with a RST (retired during the capture), even ids stay live.
+    for (std::uint16_t i = 0; i < 6; ++i) {
+      Flow& f = tb(c2s(kSyn, i, static_cast<std::uint16_t>(50000 + i)));
+      if (i % 2 == 0) {
+        tb(s2c(kRst, i, static_cast<std::uint16_t>(50000 + i)));
+      }
+      static_cast<void>(f);
+    }
+    // A short while later the closed flows leave the table (the RSTs' short timeout).
+    for (int i = 0; i < 4096; ++i) tb(c2s(kAck, 20 * kNsPerSecond + i, 60000, 1));
+    const std::size_t live_before = tb.t.live();
+    const std::size_t retired_before = tb.t.finished().size();
+    REQUIRE(retired_before >= 3);
+    tb.t.retire_all();
+    CHECK(tb.t.live() == 0);
+    std::vector<std::uint64_t> folded;
+    const std::size_t keep = 3;
+    const auto kept = tb.t.take_finished([&](std::size_t left) { return left > keep; },
+                                         [&](Flow& f) { folded.push_back(f.id); });
+    CHECK(folded.size() + kept.size() == live_before + retired_before);
+    REQUIRE(kept.size() == keep);
+    // Folded: the lowest ids, ascending; kept: the rest, ascending.
+    for (std::size_t i = 1; i < folded.size(); ++i) CHECK(folded[i - 1] < folded[i]);
+    for (std::size_t i = 1; i < kept.size(); ++i) CHECK(kept[i - 1].id < kept[i].id);
+    REQUIRE_FALSE(folded.empty());
+    CHECK(folded.back() < kept.front().id);
+    for (std::size_t i = 0; i < folded.size(); ++i) CHECK(folded[i] == i + 1);
+    // The table is empty afterwards and lookup() still answers.
+    CHECK(tb.t.finished().empty());
+    CHECK(tb.t.lookup(key_for(kClient, 50001, kServer, 443, kProtoTcp)) == nullptr);
+  }
 }
