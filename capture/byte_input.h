@@ -30,8 +30,7 @@ class ByteInput {
       const std::size_t got = std::min(n, all.size() - pos_);
       const auto out = all.subspan(pos_, got);
       pos_ += got;
-      constexpr std::size_t kResident = std::size_t{16} << 20;  // see MappedFile::release_before
-      map_->release_before(pos_ > kResident ? pos_ - kResident : 0);
+      map_->release_before(pos_ > MappedFile::kWindow ? pos_ - MappedFile::kWindow : 0);
       return out;
     }
     buffer_.resize(n);

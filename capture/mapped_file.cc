@@ -98,7 +98,7 @@ MappedFile::~MappedFile() {
 }
 
 void MappedFile::release_before(std::size_t offset) noexcept {
-  constexpr std::size_t kStep = std::size_t{16} << 20;
+  constexpr std::size_t kStep = kWindow;
   if (offset + 2 * kStep > populated_ && populated_ < size_) {
     // Map the next pages in with one call instead of a page fault every 64 KiB (a fault costs
     // microseconds under a hypervisor). MADV_POPULATE_READ is Linux 5.14; older kernels refuse

@@ -242,9 +242,9 @@ class MappedPcapSource final : public PacketSource {
     ++info_.packets;
     info_.bytes += keep;
     offset_ += kPcapRecordHeader + caplen;
-    // Keep the last 16-32 MiB resident: a packet handed out is read before the reader moves on
-    // that far (and would be read again from the page cache if not).
-    map_->release_before(offset_ > kResident ? offset_ - kResident : 0);
+    // Keep the last window resident: a packet handed out is read before the reader moves on that
+    // far (and would be read again from the page cache if not).
+    map_->release_before(offset_ > MappedFile::kWindow ? offset_ - MappedFile::kWindow : 0);
     return ReadStatus::kPacket;
   }
 
@@ -256,7 +256,6 @@ class MappedPcapSource final : public PacketSource {
     return ReadStatus::kError;
   }
 
-  static constexpr std::uint64_t kResident = std::uint64_t{16} << 20;
   std::unique_ptr<MappedFile> map_;
   Header h_;
   SourceInfo info_;
