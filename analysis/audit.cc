@@ -26,6 +26,7 @@ Auditor::Auditor(AuditOptions options)
   if (options_.max_flow_records == 0) options_.max_flow_records = 1;
   caps_.max_flow_records = options_.max_flow_records;
   caps_.max_destinations = options_.max_destinations;
+  shard_ = options_.app.shard.get();
 }
 
 flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d) {
@@ -74,19 +75,28 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
   last_ns_ = std::max(last_ns_, raw.ts_ns);
   ++packets_;
   bytes_ += raw.data.size();
+  if (shard_ != nullptr) shard_->at(options_.app.shard_index, packets_);
   const core::TimestampNs now = clock_.tick(raw.ts_ns, input, raw.interface_id);
   packet::DecodedPacket p;
   last_flow_id_ = 0;
   if (decoder_.decode(raw, p) != packet::DecodeStatus::kTransport) return;
   try {
     std::uint8_t sender = 0;
-    flow::Flow& f = table_.update(p, input, sender, now);
+    if (shard_ != nullptr &&
+        shard_of(flow::FlowTable::key_of(p, sender).hash(), shard_->workers()) != options_.app.shard_index) {
+      table_.advance(now);  // another worker's flow
+      return;
+    }
+    apps_.set_packet(packets_);
+    // With --threads a flow's id is the number of its opening packet until the merge renumbers.
+    flow::Flow& f = table_.update(p, input, sender, now, shard_ != nullptr ? packets_ : 0);
     if (f.id > newest_flow_id_) {
       // Ids only grow: this packet opened the flow (or, for a reassembled IP datagram, completed
       // the datagram that opened it).
       newest_flow_id_ = f.id;
       f.first_packet_offset = raw.data_offset;
       f.first_packet_length = static_cast<std::uint32_t>(raw.data.size());
+      if (shard_ != nullptr) opened_.push_back(f.id);
     }
     if (p.tunnel.type != packet::TunnelType::kNone || p.tunnel.depth_exceeded) note_tunnel(f.id, p.tunnel);
     apps_.on_packet(f, sender, p);
@@ -339,17 +349,16 @@ const NameFindings* AuditResult::find_name_findings(std::string_view place, std:
   return &*it;
 }
 
-AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
+AuditPart Auditor::finish_part(bool only_attributed) {
   table_.retire_all();
   apps_.finish();
   options_.only_attributed = options_.only_attributed || only_attributed;
+  AuditPart part;
+  AuditResult& r = part.result;
   // The flows still open at the end count against the cap like the others: the lowest ids are
   // folded as the table hands the flows over, as drop_records() does during the capture.
   std::vector<flow::Flow> finished = table_.take_finished(
-      [this](std::size_t left) { return left + groups_.size() > options_.max_flow_records; },
-      [this](flow::Flow& f) { fold(f); });
-  AuditResult r;
-  r.inputs = std::move(inputs);
+      [this](std::size_t left) { return over_record_cap(left); }, [this](flow::Flow& f) { fold(f); });
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
   if (options_.only_attributed) {
@@ -386,12 +395,11 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
   }
   r.app_stats = apps_.stats();
-  if (options_.app.inspector) inspect_names(r, *options_.app.inspector);
 
   // Blind spots and coverage, now that every DNS answer is in.
   r.coverage = dropped_coverage_;
   for (const FlowRow& f : r.flows) r.coverage.add(f.out().bytes, f.name, f.details ? &*f.details : nullptr);
-  r.destinations = destinations_of(r.flows, dropped_destinations_.take(), proxy_relabel());
+  part.dropped = dropped_destinations_.take();
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
   r.caps.dns_records_dropped = r.app_stats.dns_records_dropped;
@@ -404,7 +412,24 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   r.bytes = bytes_;
   r.first_ns = first_ns_;
   r.last_ns = last_ns_;
+  part.opened = std::move(opened_);
+  part.out_of_memory = out_of_memory_;
+  return part;
+}
 
+AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
+  AuditPart part = finish_part(only_attributed);
+  AuditResult& r = part.result;
+  r.inputs = std::move(inputs);
+  complete_result(r, std::move(part.dropped), proxy_relabel(), options_.app.inspector.get(), options_.max_string_bytes,
+                  part.out_of_memory);
+  return std::move(r);
+}
+
+void complete_result(AuditResult& r, std::vector<flow::Destination> dropped, const Relabel& relabel,
+                     inspect::Inspector* inspector, std::size_t max_string_bytes, bool out_of_memory) {
+  if (inspector != nullptr) inspect_names(r, *inspector);
+  r.destinations = destinations_of(r.flows, std::move(dropped), relabel);
   for (const auto& in : r.inputs) {
     if (!in.error.empty()) r.warnings.push_back(in.error);
     for (const std::uint32_t lt : in.link_types) {
@@ -462,7 +487,7 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
   if (c.strings_dropped > 0) {
     r.warnings.push_back(fmt::format("{} names or fingerprints were not kept: the string pool is full ({} bytes); "
                                      "they read as \"{}\"",
-                                     c.strings_dropped, options_.max_string_bytes, core::StringPool::kOverflow));
+                                     c.strings_dropped, max_string_bytes, core::StringPool::kOverflow));
   }
   if (r.decode.tunnel_too_deep > 0) {
     r.warnings.push_back(fmt::format("{} packets had tunnels nested deeper than {}: their inner packets were not "
@@ -478,14 +503,13 @@ AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_a
     r.warnings.push_back(fmt::format("{} NFLOG records carried no packet (log without payload copy): not audited",
                                      r.decode.nflog_no_payload));
   }
-  if (out_of_memory_) r.warnings.push_back("out of memory while tracking flows: some packets were not tracked");
+  if (out_of_memory) r.warnings.push_back("out of memory while tracking flows: some packets were not tracked");
   const auto& a = r.anomalies.all();
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto kind = static_cast<packet::Anomaly>(i);
     if (a[i] == 0 || kind == packet::Anomaly::kUnsupportedLinkType || kind == packet::Anomaly::kTunnelTooDeep) continue;
     r.warnings.push_back(fmt::format("{} packets with anomaly {}", a[i], packet::kAnomalyNames[i]));
   }
-  return r;
 }
 
 }  // namespace flowaudit::analysis

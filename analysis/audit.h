@@ -217,6 +217,17 @@ struct AuditResult {
   [[nodiscard]] std::uint64_t total_flows() const noexcept { return flows.size() + caps.flow_records_dropped; }
 };
 
+// What one worker of a --threads audit hands over (Auditor::finish_part): its flows as rows, named
+// and sorted by id (the number of the packet that opened each), with its DNS log, coverage, caps and
+// stats, and without what needs every worker's flows: destinations, names inspected, warnings.
+struct AuditPart {
+  AuditResult result;
+  std::vector<flow::Destination> dropped;  // the destinations of its dropped records
+  std::vector<std::uint64_t> opened;       // the id of every flow it opened (ascending), for renumbering
+  bool out_of_memory = false;
+};
+
+
 // What a destination learns from one flow beyond its counters: the flow's name, its protocol and
 // whether it was encrypted.
 [[nodiscard]] flow::FlowLabel label_of(const app::FlowName& name, const app::FlowDetails* d);
@@ -228,6 +239,12 @@ using Relabel = std::function<void(const FlowRow&, flow::FlowLabel&)>;
 [[nodiscard]] std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows,
                                                           std::vector<flow::Destination> folded = {},
                                                           const Relabel& relabel = {});
+
+// The second half of an audit's end, on its merged rows: destinations (rows and `dropped`, the
+// destinations of dropped records), names inspected, and the warnings every number of the result
+// calls for. Auditor::finish and the merge of --threads (parallel_audit.cc) both end here.
+void complete_result(AuditResult& r, std::vector<flow::Destination> dropped, const Relabel& relabel,
+                     inspect::Inspector* inspector, std::size_t max_string_bytes, bool out_of_memory);
 
 // For each flow of `r`, the index of its destination in r.destinations, kNoDestination for none
 // (a flow past --max-destinations).
@@ -274,6 +291,8 @@ class Auditor {
   // `only_attributed`, flows without a known process (and their DNS records) are left out: the
   // audit of one app.
   AuditResult finish(std::vector<capture::SourceInfo> inputs, bool only_attributed = false);
+  // The first half of finish() for one worker of a --threads audit (AuditPart).
+  AuditPart finish_part(bool only_attributed = false);
 
   // Per-app attribution: called once for every new flow (with its first packet); the listener may
   // call set_process().
@@ -309,6 +328,10 @@ class Auditor {
   [[nodiscard]] app::FlowName name_of(const flow::Flow& f, const app::FlowDetails* d);
   // Folds the oldest ended flows until at most max_flow_records records are kept.
   void drop_records();
+  // Whether records must still be folded, with `left` records of ended flows not folded yet.
+  [[nodiscard]] bool over_record_cap(std::size_t left) const noexcept {
+    return left + groups_.size() > options_.max_flow_records;
+  }
   void fold(flow::Flow& f);
   void count_coverage(const flow::Flow& f, const app::FlowName& name, const app::FlowDetails* d);
   [[nodiscard]] bool attributed(std::uint64_t id) const { return processes_.find(id) != processes_.end(); }
@@ -364,6 +387,15 @@ class Auditor {
   Coverage dropped_coverage_;  // of the flows whose records were dropped
   CapStats caps_;
   std::size_t kept_dns_processes_ = 0;
+  // --threads (options_.app.shard): the worker this is, and the ids of the flows it opened.
+  app::ShardSync* shard_ = nullptr;
+  std::vector<std::uint64_t> opened_;
 };
+
+// Which of `workers` tracks a flow, from its key's hash (the high half: the table's slots use the low
+// bits, and each worker's table should spread its flows over all of them).
+[[nodiscard]] inline std::size_t shard_of(std::uint64_t key_hash, std::size_t workers) noexcept {
+  return static_cast<std::size_t>(((key_hash >> 32) * workers) >> 32);
+}
 
 }  // namespace flowaudit::analysis

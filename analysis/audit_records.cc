@@ -194,7 +194,12 @@ void Auditor::fold(flow::Flow& f) {
 void Auditor::drop_records() {
   std::vector<flow::Flow>& records = table_.finished();
   std::size_t i = 0;
-  while (i < records.size() && records.size() - i + groups_.size() > options_.max_flow_records) fold(records[i++]);
+  // With --threads the names of folded flows come from the shared cache while the other workers
+  // still fill it: wait until they have read up to here (every answer before this packet is in),
+  // and hold the cache still while reading it.
+  std::unique_lock<std::mutex> names;
+  if (shard_ != nullptr) names = shard_->read_names(options_.app.shard_index, packets_);
+  while (i < records.size() && over_record_cap(records.size() - i)) fold(records[i++]);
   records.erase(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(i));
 }
 

@@ -3,11 +3,14 @@
 // an unordered_set never move).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <vector>
 
 namespace flowaudit::core {
 
@@ -23,7 +26,7 @@ class StringPool {
   std::string_view intern(std::string_view s) {
     if (s.empty()) return {};
     if (const auto it = set_.find(s); it != set_.end()) return *it;
-    if (bytes_ + s.size() + kEntryOverhead > max_bytes_) {
+    if (!take(s.size() + kEntryOverhead)) {
       ++dropped_;
       return kOverflow;
     }
@@ -31,6 +34,12 @@ class StringPool {
     return *set_.emplace(s).first;
   }
   void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
+  // --threads: the workers' pools draw on one budget (`shared` counts the bytes of all of them
+  // against max_bytes), so that the cap is the same whatever the number of workers.
+  void share_budget(std::shared_ptr<std::atomic<std::size_t>> shared) noexcept { shared_ = std::move(shared); }
+  // Keeps `other` alive as long as this pool: a result merged from the workers' pools views into
+  // all of them.
+  void keep_alive(std::shared_ptr<const StringPool> other) { kept_.push_back(std::move(other)); }
   [[nodiscard]] std::size_t size() const noexcept { return set_.size(); }
   [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
   // Values that could not be stored (each miss counts, repeats included).
@@ -41,7 +50,18 @@ class StringPool {
     using is_transparent = void;
     std::size_t operator()(std::string_view v) const noexcept { return std::hash<std::string_view>{}(v); }
   };
+  bool take(std::size_t n) noexcept {
+    if (!shared_) return bytes_ + n <= max_bytes_;
+    std::size_t used = shared_->load(std::memory_order_relaxed);
+    do {
+      if (used + n > max_bytes_) return false;
+    } while (!shared_->compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+    return true;
+  }
+
   std::unordered_set<std::string, Hash, std::equal_to<>> set_;
+  std::shared_ptr<std::atomic<std::size_t>> shared_;
+  std::vector<std::shared_ptr<const StringPool>> kept_;
   std::size_t bytes_ = 0;
   std::size_t max_bytes_ = std::size_t{64} << 20;
   std::uint64_t dropped_ = 0;

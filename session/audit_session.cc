@@ -216,7 +216,11 @@ bool AuditSession::group_by_flow_bytes() const {
 
 void AuditSession::complete(analysis::Auditor& auditor, std::vector<capture::SourceInfo> inputs,
                             const std::vector<std::string>& warnings, bool only_attributed) {
-  result_ = auditor.finish(std::move(inputs), only_attributed);
+  complete(auditor.finish(std::move(inputs), only_attributed), warnings);
+}
+
+void AuditSession::complete(analysis::AuditResult result_in, const std::vector<std::string>& warnings) {
+  result_ = std::move(result_in);
   auto& result = result_;
   // The session's own warnings came first (policy, databases), then the caller's (capture).
   result.warnings.insert(result.warnings.end(), warnings_.begin(), warnings_.end());

@@ -61,6 +61,11 @@ struct Settings {
   // --no-inspect: requests are reconstructed but not searched (the bench's baseline); a warning
   // says the data-leaks rules saw nothing.
   bool no_inspect = false;
+  // `audit --threads N` (analysis/parallel_audit.h): workers reading the captures at once; 0 picks
+  // one per core for inputs of kThreadsFromBytes or more, else one (a thread costs more than it
+  // gives on a small capture). Standard input is always read by one thread.
+  std::size_t threads = 0;
+  static constexpr std::uint64_t kThreadsFromBytes = 32ULL << 20;
 };
 
 // --fail-on: nullopt for "never".
@@ -97,6 +102,8 @@ class AuditSession {
   // the session's own (policy and databases).
   void complete(analysis::Auditor& auditor, std::vector<capture::SourceInfo> inputs,
                 const std::vector<std::string>& warnings = {}, bool only_attributed = false);
+  // The same for an audit already ended (the merge of --threads).
+  void complete(analysis::AuditResult result, const std::vector<std::string>& warnings = {});
 
   [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
   [[nodiscard]] Messages& messages() const noexcept { return *messages_; }

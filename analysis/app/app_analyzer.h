@@ -36,7 +36,9 @@ class AppAnalyzer {
   [[nodiscard]] const std::unordered_map<std::uint64_t, FlowDetails>& details() const noexcept { return ctx_.details; }
   [[nodiscard]] std::unordered_map<std::uint64_t, FlowDetails>& details() noexcept { return ctx_.details; }
   [[nodiscard]] std::deque<DnsRecord>& dns_records() noexcept { return ctx_.dns; }
-  [[nodiscard]] const dns::NameCache& names() const noexcept { return ctx_.names; }
+  [[nodiscard]] const dns::NameCache& names() const noexcept { return ctx_.name_cache(); }
+  // The number of the packet on_packet() is about to see (1-based, over all inputs).
+  void set_packet(std::uint64_t n) noexcept { ctx_.packet = n; }
   [[nodiscard]] const AppStats& stats() const noexcept { return ctx_.stats; }
   // Owns the strings the details point to: keep it as long as the details.
   [[nodiscard]] std::shared_ptr<const core::StringPool> strings() const noexcept { return ctx_.strings; }

@@ -6,7 +6,9 @@ AppContext::AppContext(AppConfig c)
     : config(c),
       names(c.max_dns_records),
       message(std::make_unique<dns::Message>()),
-      strings(std::make_shared<core::StringPool>()) {}
+      strings(std::make_shared<core::StringPool>()) {
+  if (config.shard) strings->share_budget(config.shard->string_bytes());
+}
 
 void AppContext::inspection_limit(const flow::Flow& f, InspectionLimit which) {
   FlowDetails& d = details_for(f);

@@ -14,6 +14,7 @@
 #include "analysis/app/dns/dns_message.h"
 #include "analysis/app/dns/name_cache.h"
 #include "analysis/app/flow_details.h"
+#include "analysis/app/shard_sync.h"
 #include "analysis/app/tls/certificate_cache.h"
 #include "analysis/decrypt/key_log.h"
 #include "analysis/flow/flow.h"
@@ -42,6 +43,10 @@ struct AppConfig {
   // What left in each reconstructed request (personal data, canaries, prompts); null: not inspected.
   // Shared by the analyzer's handlers; its byte budget and counters are the run's.
   std::shared_ptr<inspect::Inspector> inspector;
+  // --threads N: this analyzer is worker `shard_index` of the audit, and the DNS name cache is the
+  // one in `shard`, filled in packet order (shard_sync.h). Null: one thread, the cache is its own.
+  std::shared_ptr<ShardSync> shard;
+  std::size_t shard_index = 0;
 };
 
 // Malformed input and crossed limits are counted here, never thrown.
@@ -89,6 +94,22 @@ struct AppContext {
 
   // Created on first use: a flow has details only when something was learned about it.
   FlowDetails& details_for(const flow::Flow& f) { return details[f.id]; }
+  // The answers of a DNS response into the name cache (the shared one with --threads, in packet
+  // order).
+  void add_names(const dns::Message& m, core::TimestampNs ts) {
+    if (config.shard) {
+      config.shard->add_response(config.shard_index, packet, m, ts);
+    } else {
+      names.add_response(m, ts);
+    }
+  }
+  // Room for one more DNS record in the log (--max-dns-records, one budget for all workers).
+  [[nodiscard]] bool dns_record_room() noexcept {
+    return config.shard ? config.shard->take_dns_record(config.max_dns_records) : dns.size() < config.max_dns_records;
+  }
+  [[nodiscard]] const dns::NameCache& name_cache() const noexcept {
+    return config.shard ? config.shard->cache() : names;
+  }
   // A limit stopped a parser before it had what the audit needs: the flow is an inspection-limit
   // blind spot (the first limit crossed is the one named).
   void inspection_limit(const flow::Flow& f, InspectionLimit which);
@@ -99,7 +120,8 @@ struct AppContext {
   // A deque: the log only grows, and a vector moved every record (six strings and vectors each) and
   // faulted in fresh pages at each doubling (3-4% of a whole audit of a DNS-heavy mix, issue 18).
   std::deque<DnsRecord> dns;
-  dns::NameCache names;
+  dns::NameCache names;  // unused with --threads (config.shard's)
+  std::uint64_t packet = 0;  // the number of the packet being read (1-based), for DnsRecord::packet
   std::unique_ptr<dns::Message> message;  // reused: a DNS message is large
   std::shared_ptr<core::StringPool> strings;  // owns the strings the details point to
   tls::CertificateCache certificates;

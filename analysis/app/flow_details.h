@@ -163,6 +163,7 @@ struct SvcbAnswer {  // an HTTPS or SVCB record (RFC 9460)
 
 struct DnsRecord {
   std::uint64_t flow_id = 0;
+  std::uint64_t packet = 0;  // the packet that made the record (1-based): the order of the log with --threads
   core::TimestampNs ts_ns = 0;
   std::string transport;  // "udp" or "tcp"
   core::IpAddress server;

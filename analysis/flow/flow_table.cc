@@ -55,7 +55,7 @@ void FlowTable::grow() {
 }
 
 Flow& FlowTable::create(const FlowKey& key, std::uint64_t hash, const packet::DecodedPacket& p,
-                        std::uint8_t sender, std::uint32_t input) {
+                        std::uint8_t sender, std::uint32_t input, std::uint64_t new_id) {
   if (live_ >= config_.max_flows) evict_one();
   // Keep the load factor at or below one half; the slot array is the only thing that rehashes.
   if ((live_ + 1) * 2 > slots_.size()) grow();
@@ -78,7 +78,7 @@ Flow& FlowTable::create(const FlowKey& key, std::uint64_t hash, const packet::De
 
   Flow& f = pool_[index];
   f.key = key;
-  f.id = next_id_++;
+  f.id = new_id != 0 ? new_id : next_id_++;
   f.input = input;
   orient(f, p, sender);
   if (key.protocol == packet::kProtoTcp) {
@@ -203,11 +203,7 @@ void FlowTable::evict_one() {
   retire_slot(best, FlowEnd::kEvicted);
 }
 
-Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender,
-                        core::TimestampNs now_ns) {
-  now_ = std::max(now_, now_ns);
-  sweep(now_, kSweepPerPacket);
-
+FlowKey FlowTable::key_of(const packet::DecodedPacket& p, std::uint8_t& sender) noexcept {
   FlowKey key;
   key.protocol = p.protocol;
   const bool swap = endpoint_less(p.dst, p.transport.dst_port, p.src, p.transport.src_port);
@@ -216,6 +212,20 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
   key.port[sender] = p.transport.src_port;
   key.addr[1 - sender] = p.dst;
   key.port[1 - sender] = p.transport.dst_port;
+  return key;
+}
+
+void FlowTable::advance(core::TimestampNs now_ns) {
+  now_ = std::max(now_, now_ns);
+  if (!slots_.empty()) sweep(now_, kSweepPerPacket);
+}
+
+Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender,
+                        core::TimestampNs now_ns, std::uint64_t new_id) {
+  now_ = std::max(now_, now_ns);
+  sweep(now_, kSweepPerPacket);
+
+  const FlowKey key = key_of(p, sender);
   const std::uint64_t hash = key.hash();
 
   Flow* flow = nullptr;
@@ -236,7 +246,7 @@ Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std
       flow = nullptr;
     }
   }
-  if (flow == nullptr) flow = &create(key, hash, p, sender, input);
+  if (flow == nullptr) flow = &create(key, hash, p, sender, input, new_id);
 
   DirectionStats& d = flow->from[sender];
   if (d.packets == 0) d.first_ns = p.ts_ns;
@@ -259,7 +269,13 @@ void FlowTable::retire_all() {
   std::vector<bool> live(pool_.size(), false);
   for (Slot& s : slots_) {
     if (s.index == kEmpty) continue;
-    pool_[s.index].end = FlowEnd::kActive;
+    Flow& f = pool_[s.index];
+    if (expired(f, now_)) {
+      ++stats_.idle_expired;
+      f.end = f.tcp == TcpState::kClosed || f.tcp == TcpState::kReset ? FlowEnd::kTcpClosed : FlowEnd::kIdleTimeout;
+    } else {
+      f.end = FlowEnd::kActive;
+    }
     if (on_retire_) on_retire_(pool_[s.index]);
     live[s.index] = true;
     s = Slot{};  // the slots stay (all empty), so lookup() still answers

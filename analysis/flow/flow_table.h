@@ -37,7 +37,16 @@ class FlowTable {
   // endpoint index that sent it. Never throws on the packet path beyond std::bad_alloc on growth.
   // `now_ns` is the audit clock (AuditClock::tick) at this packet: idle expiry compares it with
   // each flow's last_clock_ns, never with the packet's own timestamp.
-  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender, core::TimestampNs now_ns);
+  // `new_id`, if not 0, is the id a flow created by this packet gets (--threads: the number of the
+  // packet that opened it, renumbered when the workers' flows are merged); 0 takes the next of
+  // the table's own counter.
+  Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender, core::TimestampNs now_ns,
+               std::uint64_t new_id = 0);
+  // A packet of a flow this table does not track (--threads: another worker's) still moves the
+  // audit clock and the idle sweep, so that expiry is decided at the same moments as with one table.
+  void advance(core::TimestampNs now_ns);
+  // The key of a packet's flow as update() builds it, with the endpoint index of its sender.
+  [[nodiscard]] static FlowKey key_of(const packet::DecodedPacket& p, std::uint8_t& sender) noexcept;
   // Without an audit clock (tests, fuzzers): the latest timestamp so far is "now", so a timestamp
   // that goes back still expires nothing (time stands still until it catches up).
   Flow& update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender) {
@@ -45,6 +54,9 @@ class FlowTable {
   }
 
   // Retires every live flow (end of capture); after this, finished() holds all flows, in id order.
+  // A flow idle past its timeout at the end ends as the sweep would have ended it (idle or closed),
+  // wherever the sweep's hand happened to be: the end reason depends on the flow, not on the table's
+  // layout (which differs with --threads).
   void finish();
   // The same in two steps without a second copy of the live flows (at the end of a high-churn
   // capture the two copies were the audit's memory peak, issue 18). retire_all() retires every
@@ -80,7 +92,7 @@ class FlowTable {
 
   std::size_t find(const FlowKey& key, std::uint64_t hash) const noexcept;
   Flow& create(const FlowKey& key, std::uint64_t hash, const packet::DecodedPacket& p, std::uint8_t sender,
-               std::uint32_t input);
+               std::uint32_t input, std::uint64_t new_id);
   void retire_slot(std::size_t slot, FlowEnd why);
   void grow();
   void sweep(core::TimestampNs now, std::size_t slots);

@@ -126,6 +126,7 @@ Inspector::Inspector(InspectOptions options, std::shared_ptr<const CanarySet> ca
 Inspector::~Inspector() = default;
 
 bool Inspector::inspect_flow(std::span<http::Exchange> exchanges, std::span<const std::string> device_addresses) {
+  const std::lock_guard lock(mutex_);
   DetectContext ctx;
   ctx.device_region = options_.device_region;
   ctx.device_addresses = device_addresses;
@@ -169,6 +170,7 @@ bool Inspector::inspect_flow(std::span<http::Exchange> exchanges, std::span<cons
 }
 
 bool Inspector::inspect_name(std::string_view place, std::string_view name, std::vector<Finding>& out) {
+  const std::lock_guard lock(mutex_);
   if (stats_.bytes + name.size() > options_.max_bytes_per_run) {
     ++stats_.flows_cut;
     return false;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -66,6 +67,9 @@ class Inspector {
   std::shared_ptr<const ChatEndpoints> endpoints_;
   Detectors detectors_;
   InspectStats stats_;
+  // --threads: the workers' HTTP handlers share one inspector (one budget for the run); a flow's
+  // inspection runs whole under this lock.
+  std::mutex mutex_;
 };
 
 }  // namespace flowaudit::analysis::inspect

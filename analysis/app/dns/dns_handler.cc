@@ -117,12 +117,13 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
   std::array<char, 16> scratch{};
   // A new record of this message, or null past --max-dns-records (counted).
   const auto open_record = [&]() -> app::DnsRecord* {
-    if (records.size() >= ctx.config.max_dns_records) {
+    if (!ctx.dns_record_room()) {
       ++ctx.stats.dns_records_dropped;
       return nullptr;
     }
     app::DnsRecord& r = records.emplace_back();
     r.flow_id = f.id;
+    r.packet = ctx.packet;
     r.ts_ns = ts;
     r.transport = tcp ? "tcp" : "udp";
     r.server = f.key.addr[f.server()];
@@ -143,7 +144,7 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     // Each further question (mDNS asks several names in one query) is a record of its own, so
     // every name asked is in the report; answers match the first one by ID only.
     for (const auto& q : m.more_questions) {
-      if (records.size() >= ctx.config.max_dns_records) {
+      if (!ctx.dns_record_room()) {
         ++ctx.stats.dns_records_dropped;
         return;
       }
@@ -154,7 +155,7 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     return;
   }
   // A question not read whole is no name to give the flows its answers point at.
-  if (m.qname_error == NameError::kNone) ctx.names.add_response(m, ts);
+  if (m.qname_error == NameError::kNone) ctx.add_names(m, ts);
   app::DnsRecord* r = nullptr;
   std::size_t first = records.size();  // the record of the first question
   for (std::size_t i = 0; i < pending_.size(); ++i) {

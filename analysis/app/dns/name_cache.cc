@@ -46,8 +46,11 @@ NameCache::NameCache(std::size_t max_entries) : max_entries_(max_entries) {}
 
 std::size_t NameCache::size() const noexcept { return entries_.size(); }
 
-void NameCache::add_response(const Message& response, core::TimestampNs ts) {
-  if (!response.response || max_entries_ == 0) return;
+namespace {
+
+// Each address a response names, with its name and CNAME chain: f(ip, name, cnames).
+template <typename F>
+void for_each_named(const Message& response, F&& f) {
   std::string name;
   std::vector<std::string> cnames;
   for (const Answer& a : response.answers) {
@@ -57,11 +60,25 @@ void NameCache::add_response(const Message& response, core::TimestampNs ts) {
     if (!address && !svc) continue;
     resolve_chain(response, a.name.view(), name, cnames);
     if (address) {
-      add(a.address, name, cnames, ts);
+      f(a.address, name, cnames);
     } else {
-      for (const core::IpAddress& ip : a.hints) add(ip, name, cnames, ts);
+      for (const core::IpAddress& ip : a.hints) f(ip, name, cnames);
     }
   }
+}
+
+}  // namespace
+
+void NameCache::add_response(const Message& response, core::TimestampNs ts) {
+  if (!response.response || max_entries_ == 0) return;
+  for_each_named(response, [&](const core::IpAddress& ip, const std::string& name,
+                               const std::vector<std::string>& cnames) { add(ip, name, cnames, ts); });
+}
+
+void NameCache::collect(const Message& response, core::TimestampNs ts, std::vector<NamedAddress>& out) {
+  if (!response.response) return;
+  for_each_named(response, [&](const core::IpAddress& ip, const std::string& name,
+                               const std::vector<std::string>& cnames) { out.push_back(NamedAddress{ip, name, cnames, ts}); });
 }
 
 void NameCache::add(const core::IpAddress& ip, const std::string& name, const std::vector<std::string>& cnames,

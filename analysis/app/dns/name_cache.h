@@ -21,6 +21,15 @@ struct CachedName {
   core::TimestampNs answered_ns = 0;
 };
 
+// An address with the name a response gave it (what NameCache records), kept aside when the cache is
+// filled later in packet order (--threads, app::ShardSync).
+struct NamedAddress {
+  core::IpAddress ip;
+  std::string name;
+  std::vector<std::string> cnames;
+  core::TimestampNs ts = 0;
+};
+
 class NameCache {
  public:
   static constexpr std::size_t kMaxNamesPerAddress = 4;
@@ -34,6 +43,9 @@ class NameCache {
   // question, as in mDNS) is recorded under its owner name, without a chain. Queries (QR = 0) and
   // classes other than IN are ignored.
   void add_response(const Message& response, core::TimestampNs ts);
+  // What add_response would record, appended to `out` instead; add() records one of them.
+  static void collect(const Message& response, core::TimestampNs ts, std::vector<NamedAddress>& out);
+  void add(const NamedAddress& a) { add(a.ip, a.name, a.cnames, a.ts); }
 
   // The latest answer for `ip` given at or before `at` (a flow's first packet); nullopt if none.
   [[nodiscard]] std::optional<CachedName> lookup(const core::IpAddress& ip, core::TimestampNs at) const;
