@@ -290,28 +290,6 @@ capture::SourceInfo Auditor::run(capture::PacketSource& source, std::uint32_t in
 }
 
 namespace {
-// Rows in id order through an index: a FlowRow is large, and moving rows inside std::sort (which
-// falls back to heap sort on the pattern of flows ended in any order followed by group records)
-// cost more than the rest of the report. Rows are swapped into place, at most once each.
-void sort_by_id(std::vector<FlowRow>& rows) {
-  std::vector<std::pair<std::uint64_t, std::size_t>> order;
-  order.reserve(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) order.emplace_back(rows[i].id, i);
-  std::sort(order.begin(), order.end());
-  std::vector<std::size_t> to(rows.size());  // to[i]: the position row i goes to
-  for (std::size_t k = 0; k < order.size(); ++k) to[order[k].second] = k;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    // Each swap puts one row in its place for good.
-    while (to[i] != i) {
-      const std::size_t t = to[i];
-      std::swap(rows[i], rows[t]);
-      std::swap(to[i], to[t]);
-    }
-  }
-}
-}  // namespace
-
-namespace {
 
 // Names are places data leaves in too (issue 17): every distinct DNS query name and TLS/QUIC server
 // name, once each.
@@ -349,47 +327,72 @@ const NameFindings* AuditResult::find_name_findings(std::string_view place, std:
   return &*it;
 }
 
-AuditPart Auditor::finish_part(bool only_attributed) {
+std::vector<std::uint64_t> Auditor::end_flows(bool only_attributed) {
   table_.retire_all();
   apps_.finish();
   options_.only_attributed = options_.only_attributed || only_attributed;
-  AuditPart part;
-  AuditResult& r = part.result;
   // The flows still open at the end count against the cap like the others: the lowest ids are
   // folded as the table hands the flows over, as drop_records() does during the capture.
-  std::vector<flow::Flow> finished = table_.take_finished(
-      [this](std::size_t left) { return over_record_cap(left); }, [this](flow::Flow& f) { fold(f); });
+  ended_ = table_.take_finished([this](std::size_t left) { return over_record_cap(left); },
+                                [this](flow::Flow& f) { fold(f); });
+  if (options_.only_attributed) {
+    std::erase_if(ended_, [&](const flow::Flow& f) { return processes_.find(f.id) == processes_.end(); });
+  }
+  // The records kept as they are (in id order already) and the records standing for groups, in id
+  // order as if nothing had been dropped.
+  std::vector<std::size_t> groups(groups_.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) groups[g] = g;
+  std::sort(groups.begin(), groups.end(), [&](std::size_t a, std::size_t b) { return groups_[a].flow.id < groups_[b].flow.id; });
+  row_sources_.clear();
+  row_sources_.reserve(ended_.size() + groups.size());
+  std::vector<std::uint64_t> ids;
+  ids.reserve(ended_.size() + groups.size());
+  std::size_t e = 0;
+  std::size_t g = 0;
+  while (e < ended_.size() || g < groups.size()) {
+    if (g >= groups.size() || (e < ended_.size() && ended_[e].id < groups_[groups[g]].flow.id)) {
+      ids.push_back(ended_[e].id);
+      row_sources_.push_back(e++);
+    } else {
+      ids.push_back(groups_[groups[g]].flow.id);
+      row_sources_.push_back(kGroup + groups[g++]);
+    }
+  }
+  return ids;
+}
+
+AuditPart Auditor::finish_part(std::span<FlowRow> rows, std::span<const std::size_t> at) {
+  AuditPart part;
+  AuditResult& r = part.result;
   r.strings = apps_.strings();
   r.processes = std::move(processes_);
-  if (options_.only_attributed) {
-    std::erase_if(finished, [&](const flow::Flow& f) { return r.processes.find(f.id) == r.processes.end(); });
-  }
   auto& details = apps_.details();
-  // Each row takes its flow's details; nothing else reads them after the audit.
-  const auto take_details = [&](FlowRow& row) {
+  // Each row takes its flow's details; nothing else reads them after the audit. Rows of records
+  // kept as they are get their names now; the records standing for groups keep the name their
+  // group was made with.
+  for (std::size_t i = 0; i < row_sources_.size(); ++i) {
+    const std::size_t source = row_sources_[i];
+    FlowRow& row = rows[at[i]];
+    if (source < kGroup) {
+      row = FlowRow(std::move(ended_[source]));
+    } else {
+      GroupRecord& g = groups_[source - kGroup];
+      row = FlowRow(std::move(g.flow), g.name);
+      if (g.folded.flows != 0) r.folded.emplace(row.id, std::move(g.folded));
+    }
     if (auto node = details.extract(row.id)) row.details = std::move(node.mapped());
     if (const auto it = tunnels_.find(row.id); it != tunnels_.end()) row.tunnel = it->second;
-  };
-  // Names for the records kept as they are; the records standing for groups keep the name their
-  // group was made with. Then all in id order, as if nothing had been dropped.
-  r.flows.reserve(finished.size() + groups_.size());
-  for (flow::Flow& f : finished) {
-    FlowRow& row = r.flows.emplace_back(std::move(f));
-    take_details(row);
-    if (row.details) app::classify_blind_spot(row, *row.details);
-    row.name = name_of(row, row.app_details());
+    if (source < kGroup) {
+      if (row.details) app::classify_blind_spot(row, *row.details);
+      row.name = name_of(row, row.app_details());
+    }
   }
   // Each is a row now: given back before the rest of the report is built (swapped with an empty
   // one: assigning {} would keep the memory).
-  std::vector<flow::Flow>().swap(finished);
-  for (GroupRecord& g : groups_) {
-    FlowRow& row = r.flows.emplace_back(g.flow, g.name);
-    take_details(row);
-    if (g.folded.flows != 0) r.folded.emplace(g.flow.id, std::move(g.folded));
-  }
+  std::vector<flow::Flow>().swap(ended_);
+  std::vector<std::size_t>().swap(row_sources_);
   std::vector<GroupRecord>().swap(groups_);
   decltype(group_index_)().swap(group_index_);
-  sort_by_id(r.flows);
   r.dns = std::move(apps_.dns_records());
   if (options_.only_attributed) {
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });
@@ -398,7 +401,10 @@ AuditPart Auditor::finish_part(bool only_attributed) {
 
   // Blind spots and coverage, now that every DNS answer is in.
   r.coverage = dropped_coverage_;
-  for (const FlowRow& f : r.flows) r.coverage.add(f.out().bytes, f.name, f.details ? &*f.details : nullptr);
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    const FlowRow& f = rows[at[i]];
+    r.coverage.add(f.out().bytes, f.name, f.details ? &*f.details : nullptr);
+  }
   part.dropped = dropped_destinations_.take();
   r.caps = caps_;
   r.caps.strings_dropped = apps_.pool().dropped();
@@ -418,8 +424,13 @@ AuditPart Auditor::finish_part(bool only_attributed) {
 }
 
 AuditResult Auditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
-  AuditPart part = finish_part(only_attributed);
+  const std::size_t n = end_flows(only_attributed).size();
+  std::vector<FlowRow> rows(n);
+  std::vector<std::size_t> at(n);
+  for (std::size_t i = 0; i < n; ++i) at[i] = i;
+  AuditPart part = finish_part(rows, at);
   AuditResult& r = part.result;
+  r.flows = std::move(rows);
   r.inputs = std::move(inputs);
   complete_result(r, std::move(part.dropped), proxy_relabel(), options_.app.inspector.get(), options_.max_string_bytes,
                   part.out_of_memory);

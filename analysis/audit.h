@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <functional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <optional>
@@ -217,9 +218,9 @@ struct AuditResult {
   [[nodiscard]] std::uint64_t total_flows() const noexcept { return flows.size() + caps.flow_records_dropped; }
 };
 
-// What one worker of a --threads audit hands over (Auditor::finish_part): its flows as rows, named
-// and sorted by id (the number of the packet that opened each), with its DNS log, coverage, caps and
-// stats, and without what needs every worker's flows: destinations, names inspected, warnings.
+// What one worker of a --threads audit hands over (Auditor::finish_part): everything about its
+// flows but the rows themselves (written in place into the merged rows), and without what needs
+// every worker's flows: destinations, names inspected, warnings.
 struct AuditPart {
   AuditResult result;
   std::vector<flow::Destination> dropped;  // the destinations of its dropped records
@@ -291,8 +292,12 @@ class Auditor {
   // `only_attributed`, flows without a known process (and their DNS records) are left out: the
   // audit of one app.
   AuditResult finish(std::vector<capture::SourceInfo> inputs, bool only_attributed = false);
-  // The first half of finish() for one worker of a --threads audit (AuditPart).
-  AuditPart finish_part(bool only_attributed = false);
+  // finish() in steps, for the workers of a --threads audit, so that every row is written once, in
+  // its place among all workers' rows. end_flows() ends every flow (folding past the record cap)
+  // and returns the ids of the rows it will write, ascending; finish_part() writes the i-th of them
+  // at rows[at[i]] (named, with details) and returns the rest of the worker's result.
+  std::vector<std::uint64_t> end_flows(bool only_attributed = false);
+  AuditPart finish_part(std::span<FlowRow> rows, std::span<const std::size_t> at);
 
   // Per-app attribution: called once for every new flow (with its first packet); the listener may
   // call set_process().
@@ -390,6 +395,11 @@ class Auditor {
   // --threads (options_.app.shard): the worker this is, and the ids of the flows it opened.
   app::ShardSync* shard_ = nullptr;
   std::vector<std::uint64_t> opened_;
+  // Between end_flows() and finish_part(): the ended flows and where each row comes from, in id
+  // order (an index into ended_, or kGroup + an index into groups_).
+  static constexpr std::size_t kGroup = std::size_t{1} << 62;
+  std::vector<flow::Flow> ended_;
+  std::vector<std::size_t> row_sources_;
 };
 
 // Which of `workers` tracks a flow, from its key's hash (the high half: the table's slots use the low

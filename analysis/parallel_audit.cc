@@ -167,21 +167,41 @@ std::vector<capture::SourceInfo> ParallelAuditor::run(const std::vector<Input>& 
 
 AuditResult ParallelAuditor::finish(std::vector<capture::SourceInfo> inputs, bool only_attributed) {
   const std::size_t n = auditors_.size();
-  std::vector<AuditPart> parts(n);
   sync_->drain_all();
-  {
-    // Each worker names its own flows from the shared cache, complete and still now.
+  // Runs f(k) for every worker, each in its own thread (the first on this one).
+  const auto each = [&](const auto& f) {
     std::vector<std::jthread> threads;
-    for (std::size_t k = 1; k < n; ++k) {
-      threads.emplace_back([&, k] { parts[k] = auditors_[k]->finish_part(only_attributed); });
+    for (std::size_t k = 1; k < n; ++k) threads.emplace_back([&f, k] { f(k); });
+    f(0);
+  };
+  std::vector<std::vector<std::uint64_t>> ids(n);
+  each([&](std::size_t k) { ids[k] = auditors_[k]->end_flows(only_attributed); });
+  // Where each worker's rows go among all: in id order (the number of the opening packet, the
+  // order of the renumbered ids).
+  std::size_t total = 0;
+  for (const auto& v : ids) total += v.size();
+  std::vector<std::vector<std::size_t>> at(n);
+  {
+    std::vector<std::size_t> next(n, 0);
+    for (std::size_t k = 0; k < n; ++k) at[k].resize(ids[k].size());
+    for (std::size_t pos = 0; pos < total; ++pos) {
+      std::size_t best = n;
+      for (std::size_t k = 0; k < n; ++k) {
+        if (next[k] < ids[k].size() && (best == n || ids[k][next[k]] < ids[best][next[best]])) best = k;
+      }
+      at[best][next[best]++] = pos;
     }
-    parts[0] = auditors_[0]->finish_part(only_attributed);
   }
-  return merge_parts(std::move(parts), options_, sync_->cache(), std::move(inputs));
+  // Each worker names its own flows from the shared cache, complete and still now, and writes them
+  // in their places: the rows are written once, by the threads.
+  std::vector<FlowRow> rows(total);
+  std::vector<AuditPart> parts(n);
+  each([&](std::size_t k) { parts[k] = auditors_[k]->finish_part(rows, at[k]); });
+  return merge_parts(std::move(parts), std::move(rows), options_, sync_->cache(), std::move(inputs));
 }
 
-AuditResult merge_parts(std::vector<AuditPart> parts, const AuditOptions& options, const dns::NameCache& names,
-                        std::vector<capture::SourceInfo> inputs) {
+AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows, const AuditOptions& options,
+                        const dns::NameCache& names, std::vector<capture::SourceInfo> inputs) {
   // Ids: each flow's is the number of the packet that opened it; one table would have numbered the
   // flows 1, 2, 3... in that order.
   std::vector<std::vector<std::uint64_t>> opened_runs;
@@ -208,14 +228,11 @@ AuditResult merge_parts(std::vector<AuditPart> parts, const AuditOptions& option
   auto pool = std::make_shared<core::StringPool>();
   pool->set_max_bytes(options.max_string_bytes);
 
-  std::vector<std::vector<FlowRow>> rows;
   std::vector<std::vector<app::DnsRecord>> dns;
   std::vector<flow::Destination> dropped;
   bool out_of_memory = false;
   for (AuditPart& p : parts) {
     AuditResult& w = p.result;
-    for (FlowRow& f : w.flows) f.id = renumber(f.id);
-    rows.push_back(std::move(w.flows));
     for (auto& [id, folded] : w.folded) {
       for (std::uint64_t& i : folded.ids) i = renumber(i);
       r.folded.emplace(renumber(id), std::move(folded));
@@ -238,7 +255,8 @@ AuditResult merge_parts(std::vector<AuditPart> parts, const AuditOptions& option
     pool->keep_alive(w.strings);
     out_of_memory = out_of_memory || p.out_of_memory;
   }
-  r.flows = merge_runs(rows, [](const FlowRow& f) { return f.id; });
+  for (FlowRow& f : rows) f.id = renumber(f.id);
+  r.flows = std::move(rows);
 
   for (app::DnsRecord& q : merge_runs(dns, [](const app::DnsRecord& q) { return q.packet; })) {
     r.dns.push_back(std::move(q));

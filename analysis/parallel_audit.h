@@ -64,8 +64,8 @@ class ParallelAuditor {
   std::vector<double> cpu_seconds_;
 };
 
-// The merge of finish(), on its own for tests: the workers' parts into one result, completed.
-AuditResult merge_parts(std::vector<AuditPart> parts, const AuditOptions& options, const dns::NameCache& names,
-                        std::vector<capture::SourceInfo> inputs);
+// The merge of finish(): the workers' parts and their rows (in id order) into one result, completed.
+AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows, const AuditOptions& options,
+                        const dns::NameCache& names, std::vector<capture::SourceInfo> inputs);
 
 }  // namespace flowaudit::analysis
