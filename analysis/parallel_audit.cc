@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <deque>
 #include <exception>
 #include <thread>
 #include <utility>
@@ -60,13 +61,11 @@ void add_flow_stats(flow::FlowTableStats& a, const flow::FlowTableStats& b) {
   a.peak_live += b.peak_live;  // an upper bound of the peak of the sum (see parallel_audit.h)
 }
 
-// Merges sorted runs (each ascending by `key`) into one, moving the elements.
-template <typename T, typename Key>
-std::vector<T> merge_runs(std::vector<std::vector<T>>& runs, Key key) {
+// Merges sorted runs (each ascending by `key`) into `out`, moving the elements, and empties them.
+template <typename Run, typename Out, typename Key>
+void merge_runs(std::vector<Run>& runs, Out& out, Key key) {
   std::size_t total = 0;
   for (const auto& run : runs) total += run.size();
-  std::vector<T> out;
-  out.reserve(total);
   std::vector<std::size_t> at(runs.size(), 0);
   for (std::size_t n = 0; n < total; ++n) {
     std::size_t best = runs.size();
@@ -75,8 +74,7 @@ std::vector<T> merge_runs(std::vector<std::vector<T>>& runs, Key key) {
     }
     out.push_back(std::move(runs[best][at[best]++]));
   }
-  for (auto& run : runs) std::vector<T>().swap(run);
-  return out;
+  for (auto& run : runs) Run().swap(run);
 }
 
 }  // namespace
@@ -206,7 +204,9 @@ AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows,
   // flows 1, 2, 3... in that order.
   std::vector<std::vector<std::uint64_t>> opened_runs;
   for (AuditPart& p : parts) opened_runs.push_back(std::move(p.opened));
-  const std::vector<std::uint64_t> opened = merge_runs(opened_runs, [](std::uint64_t v) { return v; });
+  std::vector<std::uint64_t> opened;
+  for (const auto& run : opened_runs) opened.reserve(opened.capacity() + run.size());
+  merge_runs(opened_runs, opened, [](std::uint64_t v) { return v; });
   const auto renumber = [&](std::uint64_t id) -> std::uint64_t {
     const auto it = std::lower_bound(opened.begin(), opened.end(), id);
     return static_cast<std::uint64_t>(it - opened.begin()) + 1;
@@ -228,7 +228,7 @@ AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows,
   auto pool = std::make_shared<core::StringPool>();
   pool->set_max_bytes(options.max_string_bytes);
 
-  std::vector<std::vector<app::DnsRecord>> dns;
+  std::vector<std::deque<app::DnsRecord>> dns;
   std::vector<flow::Destination> dropped;
   bool out_of_memory = false;
   for (AuditPart& p : parts) {
@@ -238,12 +238,8 @@ AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows,
       r.folded.emplace(renumber(id), std::move(folded));
     }
     for (auto& [id, process] : w.processes) r.processes.emplace(renumber(id), std::move(process));
-    std::vector<app::DnsRecord>& records = dns.emplace_back();
-    records.reserve(w.dns.size());
-    for (app::DnsRecord& q : w.dns) {
-      q.flow_id = renumber(q.flow_id);
-      records.push_back(std::move(q));
-    }
+    for (app::DnsRecord& q : w.dns) q.flow_id = renumber(q.flow_id);
+    dns.push_back(std::move(w.dns));
     for (flow::Destination& d : p.dropped) {
       for (flow::NameSeen& s : d.names) s.first_flow = renumber(s.first_flow);
       dropped.push_back(std::move(d));
@@ -258,9 +254,7 @@ AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows,
   for (FlowRow& f : rows) f.id = renumber(f.id);
   r.flows = std::move(rows);
 
-  for (app::DnsRecord& q : merge_runs(dns, [](const app::DnsRecord& q) { return q.packet; })) {
-    r.dns.push_back(std::move(q));
-  }
+  merge_runs(dns, r.dns, [](const app::DnsRecord& q) { return q.packet; });
   parts.clear();
   const Relabel relabel = [&names, &pool](const FlowRow& f, flow::FlowLabel& label) {
     app::label_proxy(f, f.app_details(), names, *pool, label);
