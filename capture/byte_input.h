@@ -30,7 +30,7 @@ class ByteInput {
       const std::size_t got = std::min(n, all.size() - pos_);
       const auto out = all.subspan(pos_, got);
       pos_ += got;
-      map_->release_before(pos_ > MappedFile::kWindow ? pos_ - MappedFile::kWindow : 0);
+      map_->reader_at(pos_);
       return out;
     }
     buffer_.resize(n);

@@ -31,11 +31,13 @@ class MappedFile {
   // back and mapped in ahead: about three windows are resident at once (4-12 MiB; with 16 MiB the
   // file's pages added ~30 MB to the peak RSS of the bench mix).
   static constexpr std::size_t kWindow = std::size_t{4} << 20;
-  // The reader is kWindow past `offset`: gives back the pages before it (a mapped file's pages
-  // count in the process's resident memory otherwise; reading them again still works, they come
-  // back from the page cache, so a view kept into them stays valid) and maps in the pages ahead.
-  // Cheap to call per record: it acts every kWindow bytes.
-  void release_before(std::size_t offset) noexcept;
+  // The reader is at `position`: gives back the pages more than kWindow behind it (a mapped file's
+  // pages count in the process's resident memory otherwise; reading them again still works, they
+  // come back from the page cache, so a view kept into them stays valid) and maps in the pages
+  // ahead. Cheap to call per record: it acts every kWindow bytes.
+  void reader_at(std::size_t position) noexcept {
+    release_before(position > kWindow ? position - kWindow : 0);
+  }
   // True once an access found the file shorter than when it was mapped: what was read since may
   // be zeros.
   [[nodiscard]] bool shrank() const noexcept;
@@ -44,6 +46,7 @@ class MappedFile {
   static constexpr std::size_t kMaxLive = 16;
 
  private:
+  void release_before(std::size_t offset) noexcept;
   MappedFile(const std::uint8_t* data, std::size_t size, std::size_t slot) : data_(data), size_(size), slot_(slot) {}
   const std::uint8_t* data_;
   std::size_t size_;

@@ -252,7 +252,7 @@ class MappedPcapSource final : public PacketSource {
     }
     // Keep the last window resident: a packet handed out is read before the reader moves on that
     // far (and would be read again from the page cache if not).
-    map_->release_before(offset_ > MappedFile::kWindow ? offset_ - MappedFile::kWindow : 0);
+    map_->reader_at(offset_);
     return ReadStatus::kPacket;
   }
 

@@ -270,6 +270,34 @@ TEST_SUITE("analysis.flow.flow_table") {
     CHECK(tb.t.finished()[1].end == FlowEnd::kActive);
   }
 
+  // --threads (issue 18): one table and N tables put their sweep hands in different places, so the
+  // end of a flow must not depend on where the hand was when the capture ended.
+  TEST_CASE("at the end, a flow idle past its timeout ends as idle whether or not the hand reached it") {
+    // The UDP flow's home slot is far from where the hand starts: two sweeps do not reach it.
+    REQUIRE((key_for(kClient, 40000, "8.8.8.8", 53, kProtoUdp).hash() & 1023) > 8);
+    Table tb;
+    tb(pkt(kClient, 40000, "8.8.8.8", 53, kProtoUdp, 0, 0));   // idle from t = 0
+    tb(c2s(kAck, 200 * kNsPerSecond, 50000, 1));              // a TCP packet at t = 200 s
+    CHECK(tb.t.stats().idle_expired == 0);                      // not swept yet
+    tb.t.finish();
+    REQUIRE(tb.t.finished().size() == 2);
+    const auto& udp = tb.t.finished()[0].key.protocol == kProtoUdp ? tb.t.finished()[0] : tb.t.finished()[1];
+    const auto& tcp = tb.t.finished()[0].key.protocol == kProtoUdp ? tb.t.finished()[1] : tb.t.finished()[0];
+    CHECK(udp.end == FlowEnd::kIdleTimeout);  // 200 s idle > 120 s
+    CHECK(tcp.end == FlowEnd::kActive);       // just seen
+    CHECK(tb.t.stats().idle_expired == 1);
+  }
+
+  TEST_CASE("advance() moves the clock for packets of flows the table does not track") {
+    Table tb;
+    tb(pkt(kClient, 40000, "8.8.8.8", 53, kProtoUdp, 0, 0));
+    tb.t.advance(130 * kNsPerSecond);  // another worker's packet, later than the UDP timeout
+    // The same key now starts a new flow (its old one expired on the advanced clock).
+    const auto& again = tb(pkt(kClient, 40000, "8.8.8.8", 53, kProtoUdp, 0, 1));
+    CHECK(again.id == 2);
+    CHECK(tb.t.stats().idle_expired == 1);
+  }
+
   TEST_CASE("closed TCP flows leave after the short timeout") {
     FlowTableConfig c;
     Table tb(c);
