@@ -61,11 +61,19 @@ void add_flow_stats(flow::FlowTableStats& a, const flow::FlowTableStats& b) {
   a.peak_live += b.peak_live;  // an upper bound of the peak of the sum (see parallel_audit.h)
 }
 
+// This thread's processor time so far, in seconds.
+double thread_seconds() noexcept {
+  timespec t{};
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) return 0;
+  return double(t.tv_sec) + double(t.tv_nsec) / 1e9;
+}
+
 // Merges sorted runs (each ascending by `key`) into `out`, moving the elements, and empties them.
 template <typename Run, typename Out, typename Key>
 void merge_runs(std::vector<Run>& runs, Out& out, Key key) {
   std::size_t total = 0;
   for (const auto& run : runs) total += run.size();
+  if constexpr (requires { out.reserve(total); }) out.reserve(out.size() + total);
   std::vector<std::size_t> at(runs.size(), 0);
   for (std::size_t n = 0; n < total; ++n) {
     std::size_t best = runs.size();
@@ -109,20 +117,17 @@ std::vector<capture::SourceInfo> ParallelAuditor::run(const std::vector<Input>& 
   std::vector<std::exception_ptr> failures(n);
   cpu_seconds_.assign(n, 0.0);
   const auto work = [&](std::size_t k) {
-    struct Timed {  // the thread's processor time, however it ends
-      double& seconds;
-      ~Timed() {
-        timespec t{};
-        if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) seconds = double(t.tv_sec) + double(t.tv_nsec) / 1e9 - seconds;
-      }
-    } timed{cpu_seconds_[k]};
-    if (timespec t{}; ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) timed.seconds = double(t.tv_sec) + double(t.tv_nsec) / 1e9;
-    // Whatever happens, the others stop waiting for this one.
+    // Whatever happens, the others stop waiting for this one, and its processor time is kept.
     struct Done {
       app::ShardSync& sync;
       std::size_t k;
-      ~Done() { sync.done(k); }
-    } done{*sync_, k};
+      double& seconds;
+      const double start = thread_seconds();
+      ~Done() {
+        sync.done(k);
+        seconds = thread_seconds() - start;
+      }
+    } done{*sync_, k, cpu_seconds_[k]};
     try {
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         std::string error;
@@ -205,7 +210,6 @@ AuditResult merge_parts(std::vector<AuditPart> parts, std::vector<FlowRow> rows,
   std::vector<std::vector<std::uint64_t>> opened_runs;
   for (AuditPart& p : parts) opened_runs.push_back(std::move(p.opened));
   std::vector<std::uint64_t> opened;
-  for (const auto& run : opened_runs) opened.reserve(opened.capacity() + run.size());
   merge_runs(opened_runs, opened, [](std::uint64_t v) { return v; });
   const auto renumber = [&](std::uint64_t id) -> std::uint64_t {
     const auto it = std::lower_bound(opened.begin(), opened.end(), id);

@@ -62,6 +62,12 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
     }
     return std::move(opened.source);
   };
+  // A capture's secrets blocks go to the session's key log (with their place for its warnings).
+  const auto to_session = [&session](const std::string& path) {
+    return [&session, path](std::span<const std::uint8_t> text, std::uint64_t at) {
+      session.add_secrets(text, fmt::format("{} (secrets block at offset {})", path, at));
+    };
+  };
   if (threads > 1) {
     // Each worker opens each capture itself and keeps its own key log (a copy of the session's,
     // to which it adds the secrets blocks it reads); worker 0's secrets go through the session.
@@ -81,16 +87,14 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
       in.index = static_cast<std::uint32_t>(infos.size());
       slots.push_back(infos.size());
       infos.emplace_back();
-      in.open = [&session, &worker_keys, path](std::size_t k, std::string& error) -> std::unique_ptr<capture::PacketSource> {
+      in.open = [&to_session, &worker_keys, path](std::size_t k, std::string& error) -> std::unique_ptr<capture::PacketSource> {
         auto opened = capture::open_capture_file(path);
         if (!opened.source) {
           error = opened.info.error;
           return nullptr;
         }
         if (k == 0) {
-          opened.source->set_secrets_sink([&session, path](std::span<const std::uint8_t> text, std::uint64_t at) {
-            session.add_secrets(text, fmt::format("{} (secrets block at offset {})", path, at));
-          });
+          opened.source->set_secrets_sink(to_session(path));
         } else if (auto log = worker_keys[k]) {
           opened.source->set_secrets_sink([log](std::span<const std::uint8_t> text, std::uint64_t) {
             (void)log->add_text(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()));
@@ -127,9 +131,7 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
   for (const auto& path : captures) {
     auto source = open(path);
     if (!source) continue;
-    source->set_secrets_sink([&session, &path](std::span<const std::uint8_t> text, std::uint64_t at) {
-      session.add_secrets(text, fmt::format("{} (secrets block at offset {})", path, at));
-    });
+    source->set_secrets_sink(to_session(path));
     const auto input = static_cast<std::uint32_t>(infos.size());
     if (progress != nullptr) progress->start(path);
     auto info = auditor.run(*source, input, on_progress);
