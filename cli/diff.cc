@@ -8,12 +8,17 @@
 #include <iterator>
 #include <memory>
 
+#include "core/input_file.h"
 #include "report/diff.h"
 #include "report/json_report.h"
 
 namespace flowaudit::cli {
 
 namespace {
+
+// A JSON report to compare is read whole and parsed; the largest seen (the bench's key-log capture,
+// every flow decrypted) is about 480 MB.
+constexpr std::size_t kMaxReportBytes = std::size_t{2} << 30;
 
 // One side of a diff: a JSON report as it is, or a capture audited now with the same options.
 std::optional<report::DiffSide> load_diff_side(const std::string& path, session::AuditSession& run,
@@ -36,8 +41,12 @@ std::optional<report::DiffSide> load_diff_side(const std::string& path, session:
   const auto first = head.find_first_not_of(" \t\r\n", bom);
   std::string error;
   if (first != std::string::npos && head[first] == '{') {
-    std::ifstream in(path, std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string text;
+    if (const std::string problem = core::read_input_file(path, kMaxReportBytes, text); !problem.empty()) {
+      error_line(fmt::format("{}: {}", path, problem));
+      status = kExitUsage;
+      return std::nullopt;
+    }
     text.erase(0, bom);
     boost::system::error_code ec;
     boost::json::parse_options opts;

@@ -12,6 +12,7 @@
 
 #include "analysis/enrich/catalog_yaml.h"
 #include "core/byte_reader.h"
+#include "core/input_file.h"
 
 namespace flowaudit::analysis::enrich {
 namespace {
@@ -26,20 +27,8 @@ std::string relative_name(const fs::path& data_dir, const fs::path& file) {
 }
 
 bool read_whole(const fs::path& file, std::size_t limit, std::string& out, std::string& error) {
-  std::error_code ec;
-  const auto size = fs::file_size(file, ec);
-  if (ec) {
-    error = file.string() + ": cannot read: " + ec.message();
-    return false;
-  }
-  if (size > limit) {
-    error = file.string() + ": is larger than " + std::to_string(limit >> 20) + " MiB";
-    return false;
-  }
-  std::ifstream in(file, std::ios::binary);
-  out.resize(static_cast<std::size_t>(size));
-  if (!in.read(out.data(), static_cast<std::streamsize>(out.size())) || in.peek() != EOF) {
-    error = file.string() + ": cannot read (changed while being read?)";
+  if (const std::string problem = core::read_input_file(file, limit, out); !problem.empty()) {
+    error = file.string() + ": " + problem;
     return false;
   }
   return true;

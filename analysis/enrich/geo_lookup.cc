@@ -412,8 +412,10 @@ std::optional<std::string> GeoLookup::add_database(const std::string& path) {
   db->label = file_name + " (" + info.database_type + ")";
   dbs_.push_back(std::move(db));
   infos_.push_back(std::move(info));
-  std::fill(slots_.begin(), slots_.end(), 0);
-  entries_.clear();
+  if (!entries_.empty()) {  // answers cached before this database are stale
+    std::fill(slots_.begin(), slots_.end(), 0);
+    entries_.clear();
+  }
   return std::nullopt;
 }
 

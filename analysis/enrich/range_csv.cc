@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "analysis/enrich/range_overlap.h"
+#include "core/input_file.h"
 
 namespace flowaudit::analysis::enrich {
 
@@ -297,25 +298,9 @@ bool parse_range_csv(std::string_view text, std::string_view name, const RangeRo
 
 bool read_range_csv(const std::string& path, const RangeRowSink& sink, std::string& error,
                     const RangeCsvLimits& limits) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return false;
-  }
   std::string text;
-  constexpr std::size_t kChunk = 1 << 20;
-  std::string chunk(kChunk, '\0');
-  while (in) {
-    in.read(chunk.data(), static_cast<std::streamsize>(kChunk));
-    const auto got = static_cast<std::size_t>(in.gcount());
-    if (text.size() + got > limits.max_file_bytes) {
-      error = path + ": larger than " + std::to_string(limits.max_file_bytes) + " bytes";
-      return false;
-    }
-    text.append(chunk.data(), got);
-  }
-  if (in.bad()) {
-    error = path + ": read error";
+  if (const std::string problem = core::read_input_file(path, limits.max_file_bytes, text); !problem.empty()) {
+    error = path + ": " + problem;
     return false;
   }
   return parse_range_csv(text, path, sink, error, limits);

@@ -4,6 +4,7 @@
 
 #include "analysis/enrich/catalog_yaml.h"
 #include "analysis/enrich/company_registry.h"
+#include "core/input_file.h"
 
 #include <algorithm>
 #include <array>
@@ -333,21 +334,11 @@ std::string CatalogError::to_string() const {
 
 bool ServiceCatalog::add_file(const std::filesystem::path& file, Layer layer, std::vector<CatalogError>& errors) {
   const std::string name = file.string();
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(file, ec);
-  if (ec) {
-    errors.push_back({name, 0, 0, "cannot read: " + ec.message()});
-    return false;
-  }
-  if (size > kMaxCatalogFileBytes) {
-    errors.push_back({name, 0, 0, "is larger than " + std::to_string(kMaxCatalogFileBytes >> 20) +
-                                      " MiB; a catalog file should be far smaller"});
-    return false;
-  }
-  std::ifstream in(file, std::ios::binary);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  if (!in && !in.eof()) {
-    errors.push_back({name, 0, 0, "cannot read"});
+  std::string text;
+  if (std::string problem = core::read_input_file(file, kMaxCatalogFileBytes, text); !problem.empty()) {
+    errors.push_back({name, 0, 0,
+                      problem.starts_with("is larger than") ? problem + "; a catalog file should be far smaller"
+                                                            : "cannot read: " + problem});
     return false;
   }
   return add_text(text, name, layer, errors);

@@ -65,8 +65,7 @@ Flow& FlowTable::create(const FlowKey& key, std::uint64_t hash, const packet::De
     free_.pop_back();
     pool_[index] = Flow{};
   } else {
-    index = static_cast<std::uint32_t>(pool_.size());
-    pool_.emplace_back();
+    index = pool_.push();
   }
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = hash & mask;
@@ -266,7 +265,8 @@ void FlowTable::finish() {
 }
 
 void FlowTable::retire_all() {
-  std::vector<bool> live(pool_.size(), false);
+  retired_live_.clear();
+  retired_live_.reserve(live_);
   for (Slot& s : slots_) {
     if (s.index == kEmpty) continue;
     Flow& f = pool_[s.index];
@@ -277,40 +277,36 @@ void FlowTable::retire_all() {
       f.end = FlowEnd::kActive;
     }
     if (on_retire_) on_retire_(pool_[s.index]);
-    live[s.index] = true;
+    retired_live_.push_back(s.index);
     s = Slot{};  // the slots stay (all empty), so lookup() still answers
   }
   live_ = 0;
-  // The live flows to the front of the pool, in place: the pool is the retired live flows now.
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < pool_.size(); ++i) {
-    if (!live[i]) continue;
-    if (i != n) pool_[n] = pool_[i];
-    ++n;
-  }
-  pool_.resize(n);
+  // The live flows stay where they lie in the pool; their indices are put in id order.
   std::vector<std::uint32_t>().swap(free_);
-  const auto by_id = [](const Flow& a, const Flow& b) { return a.id < b.id; };
-  std::sort(pool_.begin(), pool_.end(), by_id);
-  std::sort(finished_.begin(), finished_.end(), by_id);
+  std::sort(retired_live_.begin(), retired_live_.end(),
+            [this](std::uint32_t a, std::uint32_t b) { return pool_[a].id < pool_[b].id; });
+  std::sort(finished_.begin(), finished_.end(), [](const Flow& a, const Flow& b) { return a.id < b.id; });
 }
 
 std::vector<Flow> FlowTable::take_finished(const std::function<bool(std::size_t)>& fold_more,
                                            const std::function<void(Flow&)>& fold) {
   // Both runs are in id order: merged as they are read, the lowest ids first.
   std::size_t a = 0;  // into finished_
-  std::size_t b = 0;  // into pool_ (the live flows retired by retire_all())
-  const std::size_t total = finished_.size() + pool_.size();
+  std::size_t b = 0;  // into retired_live_ (the live flows retired by retire_all())
+  const std::size_t total = finished_.size() + retired_live_.size();
   const auto next = [&]() -> Flow& {
-    if (b >= pool_.size() || (a < finished_.size() && finished_[a].id < pool_[b].id)) return finished_[a++];
-    return pool_[b++];
+    if (b >= retired_live_.size() || (a < finished_.size() && finished_[a].id < pool_[retired_live_[b]].id)) {
+      return finished_[a++];
+    }
+    return pool_[retired_live_[b++]];
   };
   while (a + b < total && fold_more && fold_more(total - a - b)) fold(next());
   std::vector<Flow> kept;
   kept.reserve(total - a - b);
   while (a + b < total) kept.push_back(next());
   // Given back, not just emptied (`pool_ = {}` would assign an empty list and keep the memory).
-  std::vector<Flow>().swap(pool_);
+  pool_.release();
+  std::vector<std::uint32_t>().swap(retired_live_);
   std::vector<Flow>().swap(finished_);
   return kept;
 }

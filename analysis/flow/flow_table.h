@@ -1,5 +1,5 @@
-// The flow table: open addressing with linear probing over a flat slot array, flows in a pool that
-// grows in amortised steps (never per packet), a cap on live flows, idle expiry by a clock hand
+// The flow table: open addressing with linear probing over a flat slot array, flows in a pool of
+// fixed chunks that never move (flow_pool.h), a cap on live flows, idle expiry by a clock hand
 // that advances a few slots per packet, and eviction of the stalest flow when full. Retired flows
 // are kept, compact, for the report.
 #pragma once
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/flow/flow.h"
+#include "analysis/flow/flow_pool.h"
 #include "analysis/packet/decoder.h"
 #include "core/ip_address.h"
 
@@ -103,7 +104,8 @@ class FlowTable {
 
   FlowTableConfig config_;
   std::vector<Slot> slots_;
-  std::vector<Flow> pool_;
+  FlowPool pool_;
+  std::vector<std::uint32_t> retired_live_;  // after retire_all(): the pool's live flows, in id order
   std::vector<std::uint32_t> free_;
   std::vector<Flow> finished_;
   std::size_t live_ = 0;

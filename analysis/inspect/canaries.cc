@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/input_file.h"
 #include "core/utf8.h"
 
 namespace flowaudit::analysis::inspect {
@@ -324,31 +325,9 @@ bool CanarySet::add(std::string_view value, std::string& why) {
 }
 
 bool CanarySet::add_file(const std::string& path, std::string& error) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    error = path + ": cannot open the canary file";
-    return false;
-  }
   std::string content;
-  std::array<char, 8192> buf{};
-  bool too_big = false;
-  while (true) {
-    const std::size_t n = std::fread(buf.data(), 1, buf.size(), f);
-    if (n == 0) break;
-    if (content.size() + n > kMaxFileBytes) {
-      too_big = true;
-      break;
-    }
-    content.append(buf.data(), n);
-  }
-  const bool read_error = std::ferror(f) != 0;
-  std::fclose(f);
-  if (too_big) {
-    error = path + ": canary file larger than " + std::to_string(kMaxFileBytes) + " bytes";
-    return false;
-  }
-  if (read_error) {
-    error = path + ": cannot read the canary file";
+  if (const std::string problem = core::read_input_file(path, kMaxFileBytes, content); !problem.empty()) {
+    error = path + ": cannot read the canary file: " + problem;
     return false;
   }
   std::string_view rest = content;

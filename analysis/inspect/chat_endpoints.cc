@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analysis/app/http/http_request.h"
+#include "core/input_file.h"
 
 namespace flowaudit::analysis::inspect {
 
@@ -100,17 +101,9 @@ bool pointer_matches(std::string_view pointer, std::string_view field_path, std:
 }
 
 bool ChatEndpoints::load(const std::filesystem::path& file, std::string& error) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    error = file.string() + ": cannot be read";
-    return false;
-  }
   std::string text;
-  text.resize(kMaxFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxFileBytes) {
-    error = file.string() + ": larger than 1 MiB";
+  if (const std::string problem = core::read_input_file(file, kMaxFileBytes, text); !problem.empty()) {
+    error = file.string() + ": " + problem;
     return false;
   }
   return load_text(text, file.string(), error);

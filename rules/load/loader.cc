@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "analysis/enrich/service_catalog.h"
+#include "core/input_file.h"
 #include "rules/lang/parser.h"
 #include "rules/load/source_map.h"
 
@@ -235,32 +236,9 @@ class Loader {
   }
 
   static bool read_file(const fs::path& path, std::string& text, std::string& problem) {
-    std::error_code ec;
-    const auto status = fs::status(path, ec);
-    if (ec || !fs::exists(status)) {
-      problem = "no such file";
-      return false;
-    }
-    if (fs::is_directory(status)) {
-      problem = "is a directory, not a policy file";
-      return false;
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      problem = "cannot open (permission denied?)";
-      return false;
-    }
-    text.clear();
-    char buffer[65536];
-    while (in) {
-      in.read(buffer, sizeof buffer);
-      text.append(buffer, static_cast<std::size_t>(in.gcount()));
-      if (text.size() > kMaxPolicyFileBytes) {
-        problem = "is larger than " + std::to_string(kMaxPolicyFileBytes >> 20) + " MiB";
-        return false;
-      }
-    }
-    return true;
+    problem = core::read_input_file(path, kMaxPolicyFileBytes, text);
+    if (problem == "is a directory") problem = "is a directory, not a policy file";
+    return problem.empty();
   }
 
   std::optional<Scalar> scalar(std::size_t file, const YAML::Node& node, std::string_view key, std::size_t max,

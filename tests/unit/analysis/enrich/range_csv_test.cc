@@ -253,7 +253,7 @@ TEST_SUITE("analysis.enrich.range_csv") {
     CHECK(error == "no CSV files given");
     const std::string missing = (dir.path() / "nope.csv").string();
     CHECK_FALSE(build_geodb({missing}, out, {}, error));
-    CHECK(error == missing + ": cannot open: No such file or directory");
+    CHECK(error == missing + ": no such file");
     const std::string empty = dir.write("empty.csv", bytes("# nothing\n"));
     CHECK_FALSE(build_geodb({empty}, out, {}, error));
     CHECK(error == "no ranges in 1 file");
@@ -273,7 +273,7 @@ TEST_SUITE("analysis.enrich.range_csv") {
     RangeCsvLimits tiny;
     tiny.max_file_bytes = 4;
     CHECK_FALSE(read_range_csv(overlap, [](const RangeRow&, std::string&) { return true; }, error, tiny));
-    CHECK(error == overlap + ": larger than 4 bytes");
+    CHECK(error == overlap + ": is larger than 4 bytes");
   }
 
   TEST_CASE("build_geodb: overlapping and duplicate rows name both lines, within a file and across files") {
