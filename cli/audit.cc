@@ -11,7 +11,7 @@ namespace flowaudit::cli {
 namespace {
 
 int run_audit(const AuditArgs& args) {
-  const auto targets = parse_targets(args.reports);
+  const auto targets = parse_outputs(args);
   if (!targets) return kExitUsage;
   session::AuditSession run(args, messages());
   Progress progress;
@@ -30,6 +30,7 @@ Commands add_audit_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("audit", "Replay pcap/pcapng captures and report every destination");
   cmd->add_option("CAPTURE", audit.captures, "pcap or pcapng files; '-' reads standard input")->required();
   add_audit_options(cmd, audit, report::Subject::kAudit, "no PATH writes to stdout");
+  add_events_options(cmd, audit);
   cmd->add_option("--threads", audit.threads,
                   "Worker threads reading the captures at once (0: one per core, up to 8, for inputs of 32 MiB "
                   "or more; else 1); the report is the same for any number. Standard input uses one")

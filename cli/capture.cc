@@ -24,14 +24,14 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
     error_line("capture: -i INTERFACE, --uid USER or --cgroup PATH is required");
     return kExitUsage;
   }
-  const auto targets = parse_targets(args.reports, {{"--write", c.write}});
+  const auto targets = parse_outputs(args, {{"--write", c.write}});
   if (!targets) return kExitUsage;
   session::AuditSession run(args, messages());
   LivePrinter printer;
   session::LiveSession live(run, c, printer);
   if (!live.open()) return kExitUsage;
   // Again as the user the capture now runs as: root could write where that user cannot.
-  if (!parse_targets(args.reports, {{"--write", c.write}})) return kExitUsage;
+  if (!parse_outputs(args, {{"--write", c.write}})) return kExitUsage;
   if (!live.run()) return kExitUsage;
   return write_reports(args, *targets, run);
 }
@@ -79,6 +79,7 @@ Commands add_capture_command(CLI::App& app) {
   capture_cmd->add_option("--user", capture_args.user,
                           "User to run as once the interface is open (default: the user who ran sudo, else nobody)");
   add_audit_options(capture_cmd, live_args, report::Subject::kAudit, "written when the capture stops");
+  add_events_options(capture_cmd, live_args);
   return {{capture_cmd, [args] { return run_capture(args->audit, args->capture); }}};
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "core/format.h"
+#include "report/events/ocsf.h"
 
 namespace flowaudit::cli {
 
@@ -104,6 +105,98 @@ int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>
     }
   }
   return status;
+}
+
+std::optional<Outputs> parse_outputs(const AuditArgs& args,
+                                     const std::vector<std::pair<std::string, std::string>>& others) {
+  Outputs out;
+  auto all = others;
+  std::vector<std::string> reports = args.reports;
+  if (!args.events.empty()) {
+    std::string err;
+    out.events = report::events::parse_events_target(args.events, err);
+    if (!out.events) {
+      error_line("--events: " + err);
+      return std::nullopt;
+    }
+    if (out.events->kind == report::events::EventsTarget::Kind::kNats) {
+      error_line("--events: " + out.events->path + ": NATS JetStream is not built in yet; write to a file (ocsf:PATH) "
+                 "and ship it");
+      return std::nullopt;
+    }
+    if (!args.events_rotate.empty()) {
+      if (out.events->kind != report::events::EventsTarget::Kind::kFile) {
+        error_line("--events-rotate: only an events file is rotated (--events ocsf:PATH)");
+        return std::nullopt;
+      }
+      const auto rotation = report::events::parse_rotation(args.events_rotate, err);
+      if (!rotation) {
+        error_line("--events-rotate: " + err);
+        return std::nullopt;
+      }
+      out.rotation = *rotation;
+    }
+    const bool to_stdout = out.events->kind == report::events::EventsTarget::Kind::kStdout;
+    // Events on standard output are for a pipe: the default report moves out of their way.
+    if (to_stdout && reports.empty()) reports.push_back("text:/dev/stderr");
+    all.emplace_back("--events", to_stdout ? std::string("-") : out.events->path);
+  } else if (!args.events_rotate.empty()) {
+    error_line("--events-rotate: give --events ocsf:PATH too");
+    return std::nullopt;
+  }
+  auto targets = parse_targets(reports, all);
+  if (!targets) return std::nullopt;
+  out.reports = std::move(*targets);
+  return out;
+}
+
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "unknown";
+  return name;
+}
+
+// The events of the audit to their destination; "" or what went wrong.
+std::string write_events(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
+  std::string err;
+  const auto sink = report::events::open_file_sink(*outputs.events, outputs.rotation, err);
+  if (!sink) return "--events: " + err;
+  report::events::EventContext context;
+  context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
+  context.source = report::events::source_of(run.result());
+  context.redact = !args.no_redact;
+  report::events::write_ocsf_events(run.report_input(), context,
+                                    [&](std::string_view event) { return sink->write(event); });
+  if (auto e = sink->close(); !e.empty()) return "--events: " + e + " (" + std::to_string(sink->events()) +
+                                                 " events written before it)";
+  return {};
+}
+
+}  // namespace
+
+int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
+  int status = write_reports(args, outputs.reports, run);
+  if (outputs.events) {
+    if (auto err = write_events(args, outputs, run); !err.empty()) {
+      error_line(err);
+      status = kExitUsage;
+    }
+  }
+  return status;
+}
+
+void add_events_options(CLI::App* cmd, AuditArgs& audit) {
+  cmd->add_option("--events", audit.events,
+                  "ocsf[:PATH|-]: the audit as OCSF 1.1 events, one JSON object per line (network, DNS and HTTP "
+                  "activity, detection findings) for a fleet's store; no PATH or '-' writes to standard output "
+                  "(the default text report then goes to standard error). docs/fleet.md");
+  cmd->add_option("--sensor-id", audit.sensor_id,
+                  "The sensor named in every event (metadata.loggers); default: this host's name");
+  cmd->add_option("--events-rotate", audit.events_rotate,
+                  "Start a new events file past a size (100M, 1G) or an age (15m, 1h, 1d); the full one is renamed "
+                  "PATH.<UTC time>");
 }
 
 void add_audit_options(CLI::App* cmd, AuditArgs& audit, report::Subject subject, std::string_view report_note) {

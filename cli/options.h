@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "report/events/event_sink.h"
 #include "report/report.h"
 #include "report/report_output.h"
 #include "session/audit_session.h"
@@ -28,6 +29,9 @@ struct AuditArgs : session::Settings {
   std::vector<std::string> captures;
   std::vector<std::string> reports;
   std::string color = "auto";
+  std::string events;         // --events ocsf[:DEST]; empty: none
+  std::string sensor_id;      // --sensor-id; empty: the host name
+  std::string events_rotate;  // --events-rotate SIZE|AGE
 };
 
 // A command the user can run: its CLI11 subcommand, and what it does once parsed.
@@ -75,10 +79,25 @@ bool use_color(const std::string& mode, const report::ReportTarget& target);
 std::optional<std::vector<report::ReportTarget>> parse_targets(
     const std::vector<std::string>& specs, const std::vector<std::pair<std::string, std::string>>& others = {});
 
+// The reports and the event stream of audit, capture and run, parsed and checked together (one
+// output each; events on standard output send the default text report to standard error).
+struct Outputs {
+  std::vector<report::ReportTarget> reports;
+  std::optional<report::events::EventsTarget> events;
+  report::events::Rotation rotation;
+};
+std::optional<Outputs> parse_outputs(const AuditArgs& args,
+                                     const std::vector<std::pair<std::string, std::string>>& others = {});
+
 // Writes every requested report; the exit status from the verdict (or kExitUsage when a report
 // could not be written).
 int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>& targets,
                   const session::AuditSession& run);
+// The reports, then the events (--events); kExitUsage as well when the events could not all be written.
+int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run);
+
+// --events, --sensor-id and --events-rotate (audit, capture, run).
+void add_events_options(CLI::App* cmd, AuditArgs& audit);
 
 // Options shared by audit, capture and diff (a capture given to diff is audited with them). The
 // report formats, in the --report help and the footer, come from the table in report/report.h.

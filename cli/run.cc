@@ -18,7 +18,7 @@ namespace {
 constexpr int kExitCommandFailed = 3;
 
 int run_run(const AuditArgs& args, const session::RunSettings& settings) {
-  const auto targets = parse_targets(args.reports, {{"--write", settings.live.write}});
+  const auto targets = parse_outputs(args, {{"--write", settings.live.write}});
   if (!targets) return kExitUsage;
   session::Settings audit_settings = args;
   audit_settings.keys_expected = settings.keylog;
@@ -27,7 +27,7 @@ int run_run(const AuditArgs& args, const session::RunSettings& settings) {
   session::RunSession run(audit, settings, printer);
   if (!run.open()) return kExitUsage;
   // Again as the user the capture now runs as: root could write where that user cannot.
-  if (!parse_targets(args.reports, {{"--write", settings.live.write}})) return kExitUsage;
+  if (!parse_outputs(args, {{"--write", settings.live.write}})) return kExitUsage;
   if (!run.run()) return kExitUsage;
   const auto& info = run.info();
   fmt::print(stderr, "flowaudit: {} {} after {:.1f} s\n", settings.command.front(),
@@ -70,6 +70,7 @@ Commands add_run_command(CLI::App& app) {
   cmd->add_option("--stats-interval", s.live.stats_interval, "Print packet and drop counts every N seconds")
       ->check(CLI::Range(0.0, 86400.0));
   add_audit_options(cmd, args->audit, report::Subject::kAudit, "written when the command ends");
+  add_events_options(cmd, args->audit);
   cmd->footer(
       "Exit status: 0 clean, 1 a finding reached --fail-on, 2 usage error or the command could not be started, "
       "3 the command failed (non-zero exit or killed) and no finding reached --fail-on.");

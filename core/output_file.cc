@@ -228,12 +228,13 @@ std::string OutputFile::open(const std::string& path, Mode mode) {
       break;
     }
     case OutputKind::kRegular:
-      if (mode == Mode::kInPlace) {
-        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+      if (mode == Mode::kInPlace || mode == Mode::kAppend) {
+        const int how = mode == Mode::kAppend ? O_APPEND : O_TRUNC;
+        fd = ::open(path.c_str(), O_WRONLY | O_CREAT | how | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0 && errno == ELOOP) return "became a symbolic link; refusing to write through it";
         if (fd < 0) return errno_text(errno);
         struct stat st {};
-        // An existing file keeps its mode on O_TRUNC: it holds what the app sent.
+        // An existing file keeps its mode on O_TRUNC and O_APPEND: it holds what the app sent.
         if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) != 0600) ::fchmod(fd, 0600);
         sync_ = true;
         break;

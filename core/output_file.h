@@ -47,6 +47,8 @@ class OutputFile {
     kReplace,  // regular files: write a temporary file, rename it into place on commit()
     kInPlace,  // regular files: create or truncate the path itself (O_NOFOLLOW); for a stream that
                // must be readable while it grows (capture --write)
+    kAppend,   // regular files: create or append to the path itself (O_NOFOLLOW, O_APPEND); for a
+               // log that a restart continues (--events)
   };
 
   OutputFile() = default;

@@ -167,6 +167,9 @@ struct DnsRecord {
   core::TimestampNs ts_ns = 0;
   std::string transport;  // "udp" or "tcp"
   core::IpAddress server;
+  core::IpAddress client;  // who asked (the flow's client), for the event stream
+  std::uint16_t client_port = 0;
+  std::uint16_t server_port = 0;
   std::string query;          // lower case, "." for the root, empty: no question (JSON null)
   std::string query_as_sent;  // the case as on the wire, when it differs from query; else empty
   std::string_view local;     // "mdns" or "llmnr" (link-local name resolution), else empty

@@ -127,6 +127,9 @@ void DnsHandler::message(app::AppContext& ctx, const flow::Flow& f, std::span<co
     r.ts_ns = ts;
     r.transport = tcp ? "tcp" : "udp";
     r.server = f.key.addr[f.server()];
+    r.client = f.key.addr[f.client];
+    r.client_port = f.key.port[f.client];
+    r.server_port = f.key.port[f.server()];
     return &r;
   };
   if (!m.response) {
