@@ -163,18 +163,23 @@ std::string write_events(const AuditArgs& args, const Outputs& outputs, const se
   std::string err;
   const auto sink = report::events::open_file_sink(*outputs.events, outputs.rotation, err);
   if (!sink) return "--events: " + err;
-  report::events::EventContext context;
-  context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
-  context.source = report::events::source_of(run.result());
-  context.redact = !args.no_redact;
-  report::events::write_ocsf_events(run.report_input(), context,
-                                    [&](std::string_view event) { return sink->write(event); });
+  emit_events(*sink, args, run);
   if (auto e = sink->close(); !e.empty()) return "--events: " + e + " (" + std::to_string(sink->events()) +
                                                  " events written before it)";
   return {};
 }
 
 }  // namespace
+
+bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run) {
+  report::events::EventContext context;
+  context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
+  context.source = report::events::source_of(run.result());
+  context.redact = !args.no_redact;
+  report::events::write_ocsf_events(run.report_input(), context,
+                                    [&](std::string_view event) { return sink.write(event); });
+  return sink.error().empty();
+}
 
 int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
   int status = write_reports(args, outputs.reports, run);

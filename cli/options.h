@@ -32,6 +32,8 @@ struct AuditArgs : session::Settings {
   std::string events;         // --events ocsf[:DEST]; empty: none
   std::string sensor_id;      // --sensor-id; empty: the host name
   std::string events_rotate;  // --events-rotate SIZE|AGE
+  bool each = false;          // audit --each: one audit per capture
+  std::size_t jobs = 0;       // audit --jobs: audits at once with --each; 0: one per core
 };
 
 // A command the user can run: its CLI11 subcommand, and what it does once parsed.
@@ -95,6 +97,10 @@ int write_reports(const AuditArgs& args, const std::vector<report::ReportTarget>
                   const session::AuditSession& run);
 // The reports, then the events (--events); kExitUsage as well when the events could not all be written.
 int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run);
+
+// The events of one audit into `sink` (audit --each shares one among its audits); false once the
+// sink has failed (sink.error() says why).
+bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run);
 
 // --events, --sensor-id and --events-rotate (audit, capture, run).
 void add_events_options(CLI::App* cmd, AuditArgs& audit);

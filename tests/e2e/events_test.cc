@@ -307,6 +307,70 @@ TEST_CASE("events: a file is 0600, appended to, rotated by size, never written t
   CHECK(read_file(target) == "keep\n");
 }
 
+TEST_CASE("events: audit --each, one audit per capture into one stream") {
+  const test::TempDir dir;
+  const std::vector<std::string> captures{source_path("examples/deepseek-leaks.pcapng"),
+                                          source_path("examples/deepseek-session.pcapng"),
+                                          source_path("tests/data/dns-records.pcap")};
+  const auto stream = dir.path() / "all.ndjson";
+  std::vector<std::string> args{"audit", "--each"};
+  args.insert(args.end(), captures.begin(), captures.end());
+  for (const auto& a : {std::string("--jobs"), std::string("2"), std::string("--sensor-id"), std::string("lab"),
+                        std::string("--events"), "ocsf:" + stream.string(), std::string("--report"),
+                        "json:" + (dir.path() / "{name}.json").string()}) {
+    args.push_back(a);
+  }
+  const RunResult r = run(args);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // the worst: the DeepSeek captures fail the default policy
+  const auto events = read_events(stream);
+  // Each capture's events are the ones its own audit writes, ids included, and come together.
+  std::set<std::string> all;
+  for (const auto& e : events) all.insert(uid_of(e));
+  CHECK(all.size() == events.size());
+  std::size_t alone_total = 0;
+  for (const auto& c : captures) {
+    CHECK(r.out.find(c + ": ") != std::string::npos);
+    CHECK(fs::exists(dir.path() / (fs::path(c).stem().string() + ".json")));
+    const Audited alone = audit_with_events({c}, {"--sensor-id", "lab"});
+    alone_total += alone.events.size();
+    for (const auto& e : alone.events) CHECK(all.count(uid_of(e)) == 1);
+  }
+  CHECK(events.size() == alone_total);
+  std::vector<std::string> order;
+  for (const auto& e : events) {
+    const std::string source(e.at("metadata").at("log_name").as_string());
+    if (order.empty() || order.back() != source) order.push_back(source);
+  }
+  CHECK(order.size() == captures.size());
+
+  // A capture that cannot be read: its line says so, the others are audited, the exit code is 2.
+  const RunResult bad = run({"audit", "--each", captures[2], source_path("tests/data/bad/not-a-capture.pcap"),
+                             "--policy", "none"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.find("dns-records.pcap: not evaluated") != std::string::npos);
+  CHECK(bad.out.find("not-a-capture.pcap: not read") != std::string::npos);
+  CHECK(run({"audit", "--each", captures[2], "--policy", "none"}).exit_code == 0);
+
+  // Reports must be one per capture; standard input cannot be shared; --jobs needs --each.
+  CHECK(run({"audit", "--each", captures[0], captures[1], "--report", "json:" + (dir.path() / "r.json").string()})
+            .exit_code == 2);
+  CHECK(run({"audit", "--each", captures[0], "--report", "json"}).exit_code == 2);
+  CHECK(run({"audit", "--each", "-"}, captures[0]).exit_code == 2);
+  CHECK(run({"audit", captures[0], "--jobs", "2"}).exit_code == 2);
+  // Two captures with the same name: {name} collides, {index} does not.
+  const auto other = dir.path() / "x";
+  fs::create_directories(other);
+  fs::copy_file(captures[2], other / "dns-records.pcap");
+  const std::string same = (other / "dns-records.pcap").string();
+  CHECK(run({"audit", "--each", captures[2], same, "--report", "json:" + (dir.path() / "{name}.json").string()})
+            .exit_code == 2);
+  CHECK(run({"audit", "--each", captures[2], same, "--policy", "none", "--report",
+             "json:" + (dir.path() / "{index}-{name}.json").string()})
+            .exit_code == 0);
+  CHECK(fs::exists(dir.path() / "2-dns-records.json"));
+}
+
 TEST_CASE("events: bad options are usage errors before any work") {
   const auto capture = source_path("examples/deepseek-session.pcapng");
   CHECK(run({"audit", capture, "--events", "json"}).exit_code == 2);
