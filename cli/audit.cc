@@ -67,12 +67,8 @@ int run_each(const AuditArgs& args) {
   if (args.reports.empty()) outputs->reports.clear();  // no default report per capture: the summary lines
   std::unique_ptr<report::events::EventSink> sink;
   if (outputs->events) {
-    std::string err;
-    sink = report::events::open_file_sink(*outputs->events, outputs->rotation, err);
-    if (!sink) {
-      error_line("--events: " + err);
-      return kExitUsage;
-    }
+    sink = open_events_sink(*outputs);
+    if (!sink) return kExitUsage;
   }
   // The summary lines go where the events do not.
   std::FILE* summary = outputs->events && outputs->events->kind == report::events::EventsTarget::Kind::kStdout
@@ -125,12 +121,7 @@ int run_each(const AuditArgs& args) {
     });
   }
   for (auto& t : workers) t.join();
-  if (sink) {
-    if (auto err = sink->close(); !err.empty()) {
-      error_line("--events: " + err + " (" + std::to_string(sink->events()) + " events written before it)");
-      return kExitUsage;
-    }
-  }
+  if (sink && !close_events_sink(*sink)) return kExitUsage;
   return worst.load();
 }
 

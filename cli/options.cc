@@ -120,8 +120,27 @@ std::optional<Outputs> parse_outputs(const AuditArgs& args,
       return std::nullopt;
     }
     if (out.events->kind == report::events::EventsTarget::Kind::kNats) {
-      error_line("--events: " + out.events->path + ": NATS JetStream is not built in yet; write to a file (ocsf:PATH) "
-                 "and ship it");
+      out.nats = session::parse_nats_target(out.events->path, err);
+      if (!out.nats) {
+        error_line("--events: " + err);
+        return std::nullopt;
+      }
+      out.nats_settings.creds_file = args.nats_creds;
+      out.nats_settings.ca_file = args.nats_ca;
+      out.nats_settings.stream = args.nats_stream;
+      out.nats_settings.spool_dir = args.events_spool;
+      if (const auto m = report::events::parse_rotation(args.events_spool_max, err); m && m->max_bytes != 0) {
+        out.nats_settings.spool_max = m->max_bytes;
+      } else {
+        error_line("--events-spool-max: '" + args.events_spool_max + "' is not a size (64M, 1G)");
+        return std::nullopt;
+      }
+      if (!args.nats_ca.empty() && !out.nats->tls) {
+        error_line("--nats-ca: only with tls://HOST:PORT/SUBJECT");
+        return std::nullopt;
+      }
+    } else if (!args.nats_creds.empty() || !args.nats_ca.empty() || !args.events_spool.empty()) {
+      error_line("--nats-creds, --nats-ca and --events-spool: only with --events ocsf:nats://... or tls://...");
       return std::nullopt;
     }
     if (!args.events_rotate.empty()) {
@@ -139,7 +158,9 @@ std::optional<Outputs> parse_outputs(const AuditArgs& args,
     const bool to_stdout = out.events->kind == report::events::EventsTarget::Kind::kStdout;
     // Events on standard output are for a pipe: the default report moves out of their way.
     if (to_stdout && reports.empty()) reports.push_back("text:/dev/stderr");
-    all.emplace_back("--events", to_stdout ? std::string("-") : out.events->path);
+    if (out.events->kind != report::events::EventsTarget::Kind::kNats) {
+      all.emplace_back("--events", to_stdout ? std::string("-") : out.events->path);
+    }
   } else if (!args.events_rotate.empty()) {
     error_line("--events-rotate: give --events ocsf:PATH too");
     return std::nullopt;
@@ -158,18 +179,29 @@ std::string host_name() {
   return name;
 }
 
-// The events of the audit to their destination; "" or what went wrong.
-std::string write_events(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
+}  // namespace
+
+std::unique_ptr<report::events::EventSink> open_events_sink(const Outputs& outputs) {
   std::string err;
-  const auto sink = report::events::open_file_sink(*outputs.events, outputs.rotation, err);
-  if (!sink) return "--events: " + err;
-  emit_events(*sink, args, run);
-  if (auto e = sink->close(); !e.empty()) return "--events: " + e + " (" + std::to_string(sink->events()) +
-                                                 " events written before it)";
-  return {};
+  std::unique_ptr<report::events::EventSink> sink;
+  if (outputs.nats) {
+    sink = session::NatsSink::open(*outputs.nats, outputs.nats_settings, err);
+  } else {
+    sink = report::events::open_file_sink(*outputs.events, outputs.rotation, err);
+  }
+  if (!sink) error_line("--events: " + err);
+  return sink;
 }
 
-}  // namespace
+bool close_events_sink(report::events::EventSink& sink) {
+  const std::string err = sink.close();
+  if (const auto* nats = dynamic_cast<const session::NatsSink*>(&sink)) fmt::print(stderr, "{}\n", nats->summary());
+  if (!err.empty()) {
+    error_line("--events: " + err + " (" + std::to_string(sink.events()) + " events written before it)");
+    return false;
+  }
+  return true;
+}
 
 bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run) {
   report::events::EventContext context;
@@ -184,21 +216,33 @@ bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const s
 int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
   int status = write_reports(args, outputs.reports, run);
   if (outputs.events) {
-    if (auto err = write_events(args, outputs, run); !err.empty()) {
-      error_line(err);
-      status = kExitUsage;
-    }
+    const auto sink = open_events_sink(outputs);
+    if (!sink) return kExitUsage;
+    emit_events(*sink, args, run);
+    if (!close_events_sink(*sink)) status = kExitUsage;
   }
   return status;
 }
 
 void add_events_options(CLI::App* cmd, AuditArgs& audit) {
   cmd->add_option("--events", audit.events,
-                  "ocsf[:PATH|-]: the audit as OCSF 1.1 events, one JSON object per line (network, DNS and HTTP "
-                  "activity, detection findings) for a fleet's store; no PATH or '-' writes to standard output "
-                  "(the default text report then goes to standard error). docs/fleet.md");
+                  "ocsf[:PATH|-|nats://HOST:PORT/SUBJECT|tls://...]: the audit as OCSF 1.1 events, one JSON object per "
+                  "line (network, DNS and HTTP activity, detection findings) for a fleet's store; no PATH or '-' "
+                  "writes to standard output (the default text report then goes to standard error); nats:// "
+                  "publishes to NATS JetStream, at least once. docs/fleet.md");
   cmd->add_option("--sensor-id", audit.sensor_id,
                   "The sensor named in every event (metadata.loggers); default: this host's name");
+  cmd->add_option("--nats-creds", audit.nats_creds, "With --events ocsf:nats://...: a NATS credentials file (JWT and seed)");
+  cmd->add_option("--nats-ca", audit.nats_ca, "With --events ocsf:tls://...: CA certificates to trust (PEM)");
+  cmd->add_option("--nats-stream", audit.nats_stream,
+                  "With NATS: the JetStream stream created for the subject when none takes it")
+      ->default_str("FLOWAUDIT");
+  cmd->add_option("--events-spool", audit.events_spool,
+                  "With NATS: where events not acknowledged wait for the next run (default "
+                  "~/.local/state/flowaudit/spool)");
+  cmd->add_option("--events-spool-max", audit.events_spool_max, "With NATS: the spool's size limit; past it the run "
+                                                                "fails and says how many events were lost")
+      ->default_str("1G");
   cmd->add_option("--events-rotate", audit.events_rotate,
                   "Start a new events file past a size (100M, 1G) or an age (15m, 1h, 1d); the full one is renamed "
                   "PATH.<UTC time>");

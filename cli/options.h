@@ -17,6 +17,7 @@
 #include "report/report.h"
 #include "report/report_output.h"
 #include "session/audit_session.h"
+#include "session/nats_sink.h"
 #include "session/replay_session.h"
 
 namespace flowaudit::cli {
@@ -32,6 +33,11 @@ struct AuditArgs : session::Settings {
   std::string events;         // --events ocsf[:DEST]; empty: none
   std::string sensor_id;      // --sensor-id; empty: the host name
   std::string events_rotate;  // --events-rotate SIZE|AGE
+  std::string nats_creds;     // --nats-creds FILE
+  std::string nats_ca;        // --nats-ca FILE
+  std::string nats_stream = "FLOWAUDIT";  // --nats-stream NAME
+  std::string events_spool;   // --events-spool DIR
+  std::string events_spool_max = "1G";  // --events-spool-max SIZE
   bool each = false;          // audit --each: one audit per capture
   std::size_t jobs = 0;       // audit --jobs: audits at once with --each; 0: one per core
 };
@@ -87,7 +93,14 @@ struct Outputs {
   std::vector<report::ReportTarget> reports;
   std::optional<report::events::EventsTarget> events;
   report::events::Rotation rotation;
+  std::optional<session::NatsTarget> nats;  // events to NATS JetStream
+  session::NatsSettings nats_settings;
 };
+// The events' sink for `outputs` (a file, standard output or NATS JetStream); nullptr after a
+// one-line error on stderr.
+std::unique_ptr<report::events::EventSink> open_events_sink(const Outputs& outputs);
+// Closes it; false after a one-line error (events lost); prints where NATS events went.
+bool close_events_sink(report::events::EventSink& sink);
 std::optional<Outputs> parse_outputs(const AuditArgs& args,
                                      const std::vector<std::pair<std::string, std::string>>& others = {});
 

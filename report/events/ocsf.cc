@@ -9,6 +9,7 @@
 #include "analysis/app/naming.h"
 #include "analysis/app/tls/client_hello.h"
 #include "core/redact.h"
+#include "report/json_report.h"
 #include "report/json_writer.h"
 #include "rules/eval/records.h"
 #include "rules/lang/fields.h"
@@ -163,26 +164,25 @@ class Emitter {
     w.field("uid", event_uid(ctx_.sensor_id, audit_key_, class_uid, record));
     w.field("log_name", ctx_.source);
     w.field("logged_time", logged_ms_);
-    w.key("product");
-    w.begin_object();
-    w.field("name", "flowaudit");
-    w.field("vendor_name", "flowaudit");
-    w.field("version", FLOWAUDIT_VERSION);
-    w.end_object();
+    product(w);
     // The sensor that saw it: fleets ask "which sensor", and OCSF names the devices an event went
     // through in metadata.loggers.
     w.key("loggers");
     w.begin_array();
     w.begin_object();
     w.field("name", ctx_.sensor_id);
+    product(w);
+    w.end_object();
+    w.end_array();
+    w.end_object();
+  }
+
+  static void product(JsonWriter& w) {
     w.key("product");
     w.begin_object();
     w.field("name", "flowaudit");
     w.field("vendor_name", "flowaudit");
     w.field("version", FLOWAUDIT_VERSION);
-    w.end_object();
-    w.end_object();
-    w.end_array();
     w.end_object();
   }
 
@@ -457,18 +457,7 @@ class Emitter {
     w.string_or_null("chat_service", e.chat_service);
     w.field("prompt_bytes", e.prompt_bytes);
     // What left in the request: values masked unless --no-redact, as in the report.
-    w.key("data_found");
-    w.begin_array();
-    for (const auto& x : e.findings) {
-      w.begin_object();
-      w.field("type", x.type);
-      w.field("field", x.field);
-      w.field("value", x.value);
-      w.string_or_null("encoding", x.encoding);
-      w.field("detector", x.detector);
-      w.end_object();
-    }
-    w.end_array();
+    write_inspect_findings(w, "data_found", e.findings);
     service_fields(w, d);
     w.end_object();
     w.end_object();

@@ -1,0 +1,374 @@
+// --events ocsf:nats://... (issue 19): events published to a NATS JetStream subject of a real
+// nats-server (Debian's, started here on 127.0.0.1 with its store in a temporary directory, and
+// stopped after), at least once: acknowledged or spooled on disk, never silently lost; a spool
+// sent by the next run; the server killed in the middle of a stream and restarted: every event
+// stored, duplicates only as at-least-once allows.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <nats/nats.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "e2e/e2e_util.h"
+#include "session/nats_sink.h"
+#include "unit/temp_dir.h"
+
+extern char** environ;
+
+namespace flowaudit::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool port_open(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// nats-server with JetStream on 127.0.0.1:port, its store in `dir`; killed when destroyed.
+class NatsServer {
+ public:
+  NatsServer(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {
+    fs::create_directories(dir_);
+    start();
+  }
+  ~NatsServer() { kill(); }
+  NatsServer(const NatsServer&) = delete;
+  NatsServer& operator=(const NatsServer&) = delete;
+
+  void start() {
+    const std::string port = std::to_string(port_);
+    const std::string store = dir_.string();
+    const std::string log = (dir_ / "server.log").string();
+    std::vector<std::string> args{"nats-server", "-js", "-sd", store, "-a", "127.0.0.1", "-p", port, "-l", log};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    REQUIRE(::posix_spawnp(&pid_, "nats-server", nullptr, nullptr, argv.data(), environ) == 0);
+    for (int i = 0; i < 200 && !port_open(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    REQUIRE(port_open(port_));
+  }
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  [[nodiscard]] std::string url(const std::string& subject) const {
+    return "nats://127.0.0.1:" + std::to_string(port_) + "/" + subject;
+  }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  fs::path dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// Every message of the stream, as stored (data), in order: a pull consumer fetching in batches.
+std::vector<std::string> stream_messages(int port) {
+  static int reader = 0;
+  natsConnection* nc = nullptr;
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  REQUIRE(natsConnection_ConnectTo(&nc, url.c_str()) == NATS_OK);
+  jsCtx* js = nullptr;
+  REQUIRE(natsConnection_JetStream(&js, nc, nullptr) == NATS_OK);
+  std::vector<std::string> out;
+  jsStreamInfo* si = nullptr;
+  if (js_GetStreamInfo(&si, js, "FLOWAUDIT", nullptr, nullptr) == NATS_OK) {
+    const std::uint64_t total = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = "FLOWAUDIT";
+    so.Config.AckPolicy = js_AckNone;
+    natsSubscription* sub = nullptr;
+    const std::string durable = "test-reader-" + std::to_string(reader++);
+    REQUIRE(js_PullSubscribe(&sub, js, ">", durable.c_str(), nullptr, &so, nullptr) == NATS_OK);
+    while (out.size() < total) {
+      natsMsgList list{};
+      if (natsSubscription_Fetch(&list, sub, 1000, 2000, nullptr) != NATS_OK) break;
+      for (int k = 0; k < list.Count; ++k) {
+        out.emplace_back(natsMsg_GetData(list.Msgs[k]), static_cast<std::size_t>(natsMsg_GetDataLength(list.Msgs[k])));
+      }
+      natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Destroy(sub);
+  }
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+  return out;
+}
+
+std::uint64_t stream_count(int port) {
+  natsConnection* nc = nullptr;
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) return 0;
+  jsCtx* js = nullptr;
+  std::uint64_t n = 0;
+  if (natsConnection_JetStream(&js, nc, nullptr) == NATS_OK) {
+    jsStreamInfo* si = nullptr;
+    if (js_GetStreamInfo(&si, js, "FLOWAUDIT", nullptr, nullptr) == NATS_OK) {
+      n = si->State.Msgs;
+      jsStreamInfo_Destroy(si);
+    }
+    jsCtx_Destroy(js);
+  }
+  natsConnection_Destroy(nc);
+  return n;
+}
+
+std::vector<std::string> ids_of(const std::vector<std::string>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) out.emplace_back(session::event_id(e));
+  return out;
+}
+
+std::vector<std::string> file_lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(p));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+// A capture of `n` DNS exchanges from distinct ports (n flows, n DNS events), written by libpcap:
+// enough events for a stream that lasts while the server is killed.
+void write_dns_capture(const fs::path& file, int n) {
+  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+  pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
+  REQUIRE(d != nullptr);
+  const auto packet = [&](bool response, int i) {
+    std::vector<std::uint8_t> p;
+    const auto u16 = [&](unsigned v) {
+      p.push_back(static_cast<std::uint8_t>(v >> 8));
+      p.push_back(static_cast<std::uint8_t>(v));
+    };
+    const std::uint8_t client[4] = {192, 168, 1, 23}, server[4] = {192, 168, 1, 1};
+    for (int k = 0; k < 12; ++k) p.push_back(static_cast<std::uint8_t>(k));  // MACs
+    u16(0x0800);
+    const std::size_t ip = p.size();
+    p.insert(p.end(), {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0});
+    p.insert(p.end(), response ? server : client, (response ? server : client) + 4);
+    p.insert(p.end(), response ? client : server, (response ? client : server) + 4);
+    const unsigned port = 20000 + static_cast<unsigned>(i % 40000);
+    u16(response ? 53 : port);
+    u16(response ? port : 53);
+    const std::size_t udp = p.size() - 4;
+    u16(0);
+    u16(0);
+    u16(static_cast<unsigned>(i & 0xFFFF));  // DNS id
+    u16(response ? 0x8180 : 0x0100);
+    u16(1);
+    u16(response ? 1 : 0);
+    u16(0);
+    u16(0);
+    const std::string label = "h" + std::to_string(i);
+    p.push_back(static_cast<std::uint8_t>(label.size()));
+    p.insert(p.end(), label.begin(), label.end());
+    p.insert(p.end(), {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0});
+    u16(1);
+    u16(1);
+    if (response) {
+      u16(0xC00C);
+      u16(1);
+      u16(1);
+      p.insert(p.end(), {0, 0, 0, 60});
+      u16(4);
+      p.insert(p.end(), {203, 0, 113, static_cast<std::uint8_t>(i % 250 + 1)});
+    }
+    const std::size_t ip_len = p.size() - ip;
+    p[ip + 2] = static_cast<std::uint8_t>(ip_len >> 8);
+    p[ip + 3] = static_cast<std::uint8_t>(ip_len);
+    const std::size_t udp_len = p.size() - udp;
+    p[udp + 4] = static_cast<std::uint8_t>(udp_len >> 8);
+    p[udp + 5] = static_cast<std::uint8_t>(udp_len);
+    std::uint32_t sum = 0;
+    for (std::size_t k = 0; k < 20; k += 2) sum += static_cast<std::uint32_t>(p[ip + k] << 8 | p[ip + k + 1]);
+    while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >> 16);
+    p[ip + 10] = static_cast<std::uint8_t>(~sum >> 8);
+    p[ip + 11] = static_cast<std::uint8_t>(~sum);
+    pcap_pkthdr h{};
+    h.ts.tv_sec = 1717236000 + i / 1000;
+    h.ts.tv_usec = (i % 1000) * 1000 + (response ? 500 : 0);
+    h.caplen = h.len = static_cast<bpf_u_int32>(p.size());
+    pcap_dump(reinterpret_cast<u_char*>(d), &h, p.data());
+  };
+  for (int i = 0; i < n; ++i) {
+    packet(false, i);
+    packet(true, i);
+  }
+  pcap_dump_close(d);
+  pcap_close(dead);
+}
+
+bool have_nats_server() { return std::system("command -v nats-server >/dev/null 2>&1") == 0; }
+
+}  // namespace
+
+TEST_SUITE("e2e") {
+
+TEST_CASE("nats: three sensors publish to JetStream; each event once, ids as in the file") {
+  REQUIRE_MESSAGE(have_nats_server(), "nats-server is a test dependency (scripts/install-deps)");
+  const test::TempDir dir;
+  NatsServer server(dir.path() / "js", free_port());
+  const std::vector<std::pair<std::string, std::string>> sensors{
+      {"site-a", source_path("examples/deepseek-session.pcapng")},
+      {"site-b", source_path("examples/deepseek-leaks.pcapng")},
+      {"site-c", source_path("tests/data/dns-records.pcap")}};
+  std::set<std::string> expected;
+  for (const auto& [sensor, capture] : sensors) {
+    const auto file = dir.path() / (sensor + ".ndjson");
+    REQUIRE(run({"audit", capture, "--sensor-id", sensor, "--fail-on", "never", "--report", "json:/dev/null",
+                 "--events", "ocsf:" + file.string()})
+                .exit_code == 0);
+    for (const auto& id : ids_of(file_lines(file))) expected.insert(id);
+    const RunResult r = run({"audit", capture, "--sensor-id", sensor, "--fail-on", "never", "--report",
+                             "json:/dev/null", "--events", "ocsf:" + server.url("flowaudit.events"),
+                             "--events-spool", (dir.path() / "spool").string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find("acknowledged by nats://") != std::string::npos);
+    CHECK(r.err.find("wait in") == std::string::npos);
+  }
+  const auto stored = ids_of(stream_messages(server.port()));
+  CHECK(stored.size() == expected.size());
+  CHECK(std::set<std::string>(stored.begin(), stored.end()) == expected);
+
+  // The same audit published again: JetStream's duplicate window drops every copy.
+  REQUIRE(run({"audit", sensors[0].second, "--sensor-id", "site-a", "--fail-on", "never", "--report",
+               "json:/dev/null", "--events", "ocsf:" + server.url("flowaudit.events"), "--events-spool",
+               (dir.path() / "spool").string()})
+              .exit_code == 0);
+  CHECK(stream_count(server.port()) == expected.size());
+}
+
+TEST_CASE("nats: a server that is down: events wait in the spool, the next run sends them first") {
+  REQUIRE(have_nats_server());
+  const test::TempDir dir;
+  const int port = free_port();
+  const auto spool = dir.path() / "spool";
+  const auto capture = source_path("examples/deepseek-leaks.pcapng");
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port) + "/flowaudit.events";
+  const RunResult down = run({"audit", capture, "--sensor-id", "s", "--fail-on", "never", "--report",
+                              "json:/dev/null", "--events", "ocsf:" + url, "--events-spool", spool.string()});
+  INFO(down.err);
+  CHECK(down.exit_code == 0);  // nothing lost: the events are on disk, and the user is told where
+  CHECK(down.err.find("0 acknowledged") != std::string::npos);
+  CHECK(down.err.find("wait in " + spool.string()) != std::string::npos);
+  std::size_t spooled = 0;
+  for (const auto& e : fs::directory_iterator(spool)) {
+    spooled += file_lines(e.path()).size();
+    struct stat st {};
+    REQUIRE(::stat(e.path().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  REQUIRE(spooled > 10);
+
+  NatsServer server(dir.path() / "js", port);
+  const RunResult up = run({"audit", source_path("tests/data/dns-records.pcap"), "--sensor-id", "s", "--fail-on",
+                            "never", "--report", "json:/dev/null", "--events", "ocsf:" + url, "--events-spool",
+                            spool.string()});
+  INFO(up.err);
+  CHECK(up.exit_code == 0);
+  CHECK(up.err.find(std::to_string(spooled) + " of them sent again from the spool") != std::string::npos);
+  const auto stored = stream_messages(server.port());
+  std::set<std::string> unique;
+  for (const auto& id : ids_of(stored)) unique.insert(id);
+  CHECK(unique.size() == stored.size());
+  CHECK(stored.size() > spooled);
+  for (const auto& e : fs::directory_iterator(spool)) CHECK(fs::file_size(e.path()) == 0);
+
+  // A full spool: the events past it are lost, the run says how many and fails.
+  server.kill();
+  const RunResult full = run({"audit", capture, "--sensor-id", "t", "--fail-on", "never", "--report",
+                              "json:/dev/null", "--events", "ocsf:" + url, "--events-spool",
+                              (dir.path() / "small").string(), "--events-spool-max", "4k"});
+  CHECK(full.exit_code == 2);
+  CHECK(full.err.find("LOST") != std::string::npos);
+  CHECK(full.err.find("the spool is full") != std::string::npos);
+}
+
+TEST_CASE("nats: the server killed in the middle of a stream and restarted: every event stored") {
+  REQUIRE(have_nats_server());
+  const test::TempDir dir;
+  const auto capture = dir.path() / "many.pcap";
+  write_dns_capture(capture, 60000);
+  // What the audit sends: the same events to a file.
+  const auto file = dir.path() / "expected.ndjson";
+  REQUIRE(run({"audit", capture.string(), "--sensor-id", "k", "--policy", "none", "--report", "json:/dev/null",
+               "--events", "ocsf:" + file.string()})
+              .exit_code == 0);
+  const auto expected_ids = ids_of(file_lines(file));
+  const std::set<std::string> expected(expected_ids.begin(), expected_ids.end());
+  REQUIRE(expected.size() >= 100000);
+
+  NatsServer server(dir.path() / "js", free_port());
+  const auto spool = dir.path() / "spool";
+  const std::vector<std::string> args{"audit", capture.string(), "--sensor-id", "k", "--policy", "none",
+                                      "--report", "json:/dev/null", "--events",
+                                      "ocsf:" + server.url("flowaudit.events"), "--events-spool", spool.string()};
+  auto audit = std::async(std::launch::async, [&] { return run(args); });
+  // Kill the server once part of the stream is stored, bring it back a moment later.
+  std::uint64_t at_kill = 0;
+  for (int i = 0; i < 6000; ++i) {
+    at_kill = stream_count(server.port());
+    if (at_kill > 2000) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  server.kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  server.start();
+  const RunResult r = audit.get();
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  MESSAGE("killed the server at " << at_kill << " of " << expected.size() << " events; " << r.err);
+  CHECK(at_kill > 0);
+  CHECK(at_kill < expected.size());  // the kill was in the middle of the stream
+  // What was not acknowledged before the end is in the spool: the next run sends it.
+  const RunResult next = run({"audit", source_path("tests/data/dns-records.pcap"), "--sensor-id", "k", "--policy",
+                              "none", "--report", "json:/dev/null", "--events", "ocsf:" + server.url("flowaudit.events"),
+                              "--events-spool", spool.string()});
+  CHECK(next.exit_code == 0);
+  const auto stored = ids_of(stream_messages(server.port()));
+  std::set<std::string> unique(stored.begin(), stored.end());
+  std::size_t missing = 0;
+  for (const auto& id : expected) missing += unique.count(id) == 0 ? 1 : 0;
+  CHECK(missing == 0);  // nothing lost
+  MESSAGE("stored " << stored.size() << " messages, " << unique.size() << " distinct ids");
+}
+
+}  // TEST_SUITE
+
+}  // namespace flowaudit::e2e
