@@ -177,6 +177,18 @@ class Emitter {
     w.end_object();
   }
 
+  // unmapped.flowaudit: what OCSF 1.1 has no attribute for.
+  static void begin_unmapped(JsonWriter& w) {
+    w.key("unmapped");
+    w.begin_object();
+    w.key("flowaudit");
+    w.begin_object();
+  }
+  static void end_unmapped(JsonWriter& w) {
+    w.end_object();
+    w.end_object();
+  }
+
   static void product(JsonWriter& w) {
     w.key("product");
     w.begin_object();
@@ -331,10 +343,7 @@ class Emitter {
       w.field("app_name", d->enrichment->service->name);
     }
     service_enrichment(w, d, "dst_endpoint.hostname");
-    w.key("unmapped");
-    w.begin_object();
-    w.key("flowaudit");
-    w.begin_object();
+    begin_unmapped(w);
     w.field("flow_id", f.id);
     w.field("input", f.input);
     w.string_or_null("hostname", f.name.hostname);
@@ -364,8 +373,7 @@ class Emitter {
       w.field("pid", it->second.pid);
     }
     service_fields(w, d);
-    w.end_object();
-    w.end_object();
+    end_unmapped(w);
     end(w, line, counts_.network);
   }
 
@@ -442,10 +450,7 @@ class Emitter {
     if (e.status != 0 && e.response_body_bytes <= kMaxInteger) w.field("length", e.response_body_bytes);
     w.end_object();
     service_enrichment(w, d, "http_request.url.hostname");
-    w.key("unmapped");
-    w.begin_object();
-    w.key("flowaudit");
-    w.begin_object();
+    begin_unmapped(w);
     w.field("flow_id", f.id);
     w.field("request", static_cast<std::uint64_t>(index));
     w.field("method", e.method);
@@ -459,8 +464,7 @@ class Emitter {
     // What left in the request: values masked unless --no-redact, as in the report.
     write_inspect_findings(w, "data_found", e.findings);
     service_fields(w, d);
-    w.end_object();
-    w.end_object();
+    end_unmapped(w);
     end(w, line, counts_.http);
   }
 
@@ -509,17 +513,13 @@ class Emitter {
     w.field("protocol_name", q.transport);
     w.field("direction_id", 0);
     w.end_object();
-    w.key("unmapped");
-    w.begin_object();
-    w.key("flowaudit");
-    w.begin_object();
+    begin_unmapped(w);
     w.field("flow_id", q.flow_id);
     w.string_or_null("query", q.query);  // as read: query.hostname may have had to be made a hostname
     if (!q.local.empty()) w.field("local", q.local);
     if (!q.name_error.empty()) w.field("name_error", q.name_error);
     w.field("ech", q.ech);
-    w.end_object();
-    w.end_object();
+    end_unmapped(w);
     end(w, line, counts_.dns);
   }
 
@@ -578,10 +578,7 @@ class Emitter {
       w.end_object();
       w.end_array();
     }
-    w.key("unmapped");
-    w.begin_object();
-    w.key("flowaudit");
-    w.begin_object();
+    begin_unmapped(w);
     w.field("rule", rule.id);
     w.field("pack", rule.pack);
     w.field("scope", rules::lang::scope_name(rule.scope));
@@ -598,8 +595,7 @@ class Emitter {
     w.end_array();
     if (f.waiver != nullptr) w.field("waiver", f.waiver->reason);
     service_fields(w, d);
-    w.end_object();
-    w.end_object();
+    end_unmapped(w);
     end(w, line, counts_.findings);
   }
 
