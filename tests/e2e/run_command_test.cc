@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "e2e/e2e_util.h"
+#include "e2e/ocsf_validator.h"
 
 namespace flowaudit::e2e {
 namespace {
@@ -72,7 +73,8 @@ TEST_SUITE("e2e") {
 TEST_CASE("run: exactly the command's flows, named, its TLS keys in the pcapng, the replay gives the same findings") {
   const auto dir = temp_dir() / "run-clients";
   if (!run_session(dir, "clients",
-                   {"--report", "json:" + (dir / "run.json").string(), "--write", (dir / "run.pcapng").string()})) {
+                   {"--report", "json:" + (dir / "run.json").string(), "--write", (dir / "run.pcapng").string(),
+                    "--events", "ocsf:" + (dir / "run.ndjson").string(), "--sensor-id", "run-sensor"})) {
     return;
   }
   const std::string stderr_text = read_file(dir / "stderr");
@@ -120,6 +122,25 @@ TEST_CASE("run: exactly the command's flows, named, its TLS keys in the pcapng, 
   const auto secret_line = secrets.lines.substr(0, secrets.lines.find('\n'));
   REQUIRE(secret_line.size() > 64);
   CHECK(report_text.find(secret_line.substr(secret_line.rfind(' ') + 1)) == std::string::npos);
+
+  // The run's events (issue 19): one per flow, request, DNS message and finding, conforming to OCSF
+  // 1.1, naming the sensor and the program, without a key.
+  const OcsfValidator validator(source_path("tests/data/ocsf/ocsf-1.1.0.json"));
+  const std::string events_text = read_file(dir / "run.ndjson");
+  std::istringstream events_in(events_text);
+  std::string line;
+  std::size_t network = 0, http_events = 0;
+  while (std::getline(events_in, line)) {
+    const auto e = boost::json::parse(line).as_object();
+    CHECK(validator.check(e).empty());
+    CHECK(e.at("metadata").at("loggers").at(0).at("name") == "run-sensor");
+    CHECK(e.at("metadata").at("log_name").as_string().starts_with("run:"));
+    network += e.at("class_uid") == 4001 ? 1 : 0;
+    http_events += e.at("class_uid") == 4002 ? 1 : 0;
+  }
+  CHECK(network == report.at("flows").as_array().size());
+  CHECK(http_events >= 2);  // the HTTPS request (decrypted with the command's keys) and the HTTP one
+  CHECK(events_text.find(secret_line.substr(secret_line.rfind(' ') + 1)) == std::string::npos);
 
   // The written pcapng replays to the same destinations, flows and findings.
   const auto replay = audit_json({(dir / "run.pcapng").string()}, {"--policy", "default"}, 0);
