@@ -81,6 +81,12 @@ std::string hostname_for_ocsf(std::string_view name) {
   return out;
 }
 
+// Events leave out what is unknown rather than write null: a fleet's store fills its defaults, and a
+// million events are that much smaller.
+void optional_string(JsonWriter& w, std::string_view key, std::string_view value) {
+  if (!value.empty()) w.field(key, value);
+}
+
 // integer_t is 32 bits; larger counts go to unmapped.
 constexpr std::uint64_t kMaxInteger = 0x7FFFFFFF;
 
@@ -171,7 +177,6 @@ class Emitter {
     w.begin_array();
     w.begin_object();
     w.field("name", ctx_.sensor_id);
-    product(w);
     w.end_object();
     w.end_array();
     w.end_object();
@@ -198,15 +203,15 @@ class Emitter {
     w.end_object();
   }
 
-  void end(JsonWriter& w, std::string& line, std::uint64_t& count) {
+  void end(JsonWriter& w, std::uint64_t& count) {
     w.end_object();
     w.flush();
-    if (!stopped_ && emit_(line)) {
+    if (!stopped_ && emit_(line_)) {
       ++count;
     } else {
       stopped_ = true;
     }
-    line.clear();
+    line_.clear();
   }
 
   static void endpoint(JsonWriter& w, std::string_view key, const core::IpAddress* ip, std::uint16_t port,
@@ -250,8 +255,8 @@ class Emitter {
     w.field("category", analysis::enrich::category_name(s.category));
     w.field("operator", s.operator_name);
     w.field("jurisdiction", s.jurisdiction);
-    w.string_or_null("parent", s.parent);
-    w.string_or_null("parent_jurisdiction", s.parent_jurisdiction);
+    optional_string(w, "parent", s.parent);
+    optional_string(w, "parent_jurisdiction", s.parent_jurisdiction);
     w.field("matched_by", d->enrichment->service_match);
     w.end_object();
     w.end_object();
@@ -260,20 +265,16 @@ class Emitter {
 
   static void service_fields(JsonWriter& w, const analysis::DestinationRow* d) {
     const auto* s = d != nullptr && d->enrichment ? d->enrichment->service.get() : nullptr;
-    w.string_or_null("service_id", s != nullptr ? std::string_view(s->id) : std::string_view());
-    w.string_or_null("operator", s != nullptr ? std::string_view(s->operator_name) : std::string_view());
-    w.string_or_null("jurisdiction", s != nullptr ? std::string_view(s->jurisdiction) : std::string_view());
-    w.string_or_null("parent_jurisdiction",
+    optional_string(w, "service_id", s != nullptr ? std::string_view(s->id) : std::string_view());
+    optional_string(w, "operator", s != nullptr ? std::string_view(s->operator_name) : std::string_view());
+    optional_string(w, "jurisdiction", s != nullptr ? std::string_view(s->jurisdiction) : std::string_view());
+    optional_string(w, "parent_jurisdiction",
                      s != nullptr ? std::string_view(s->parent_jurisdiction) : std::string_view());
     const auto* geo = d != nullptr && d->enrichment ? &d->enrichment->geo : nullptr;
-    w.string_or_null("country", geo != nullptr ? std::string_view(geo->country) : std::string_view());
+    optional_string(w, "country", geo != nullptr ? std::string_view(geo->country) : std::string_view());
     // OCSF 1.1's network_endpoint has no autonomous system.
-    if (geo != nullptr && geo->asn != 0) {
-      w.field("asn", static_cast<std::uint64_t>(geo->asn));
-    } else {
-      w.null_field("asn");
-    }
-    w.string_or_null("as_org", geo != nullptr ? std::string_view(geo->as_org) : std::string_view());
+    if (geo != nullptr && geo->asn != 0) w.field("asn", static_cast<std::uint64_t>(geo->asn));
+    optional_string(w, "as_org", geo != nullptr ? std::string_view(geo->as_org) : std::string_view());
   }
 
   // The flow's two ends: the client as the source, the server (or, through a proxy, the server
@@ -318,9 +319,7 @@ class Emitter {
       activity = 2;
       activity_name = "Close";
     }
-    std::string line;
-    Output out(line);
-    JsonWriter w(out, false);
+    JsonWriter& w = writer_;
     begin(w, kNetworkActivity, kNetworkCategory, activity, activity_name, "flow:" + std::to_string(f.id), f.last_seen);
     w.field("severity_id", kSeverityInformational);
     w.field("start_time", millis(f.first_seen()));
@@ -346,21 +345,15 @@ class Emitter {
     begin_unmapped(w);
     w.field("flow_id", f.id);
     w.field("input", f.input);
-    w.string_or_null("hostname", f.name.hostname);
-    w.string_or_null("hostname_source", f.name.source);
-    w.string_or_null("unnamed_reason", analysis::app::to_string(f.name.unnamed));
-    w.string_or_null("app_protocol", details != nullptr ? analysis::app::to_string(details->app) : "");
-    const int enc = analysis::app::encrypted(details);
-    w.key("encrypted");
-    if (enc < 0) {
-      w.null();
-    } else {
-      w.value(enc != 0);
-    }
-    w.string_or_null("blind_spot", details != nullptr ? analysis::app::to_string(details->blind_spot) : "");
-    w.string_or_null("blind_spot_reason", details != nullptr ? analysis::app::to_string(details->limit) : "");
-    w.string_or_null("ja4", details != nullptr && details->tls ? details->tls->ja4 : std::string_view());
-    w.string_or_null("quic_version",
+    optional_string(w, "hostname", f.name.hostname);
+    optional_string(w, "hostname_source", f.name.source);
+    optional_string(w, "unnamed_reason", analysis::app::to_string(f.name.unnamed));
+    optional_string(w, "app_protocol", details != nullptr ? analysis::app::to_string(details->app) : "");
+    if (const int enc = analysis::app::encrypted(details); enc >= 0) w.field("encrypted", enc != 0);
+    optional_string(w, "blind_spot", details != nullptr ? analysis::app::to_string(details->blind_spot) : "");
+    optional_string(w, "blind_spot_reason", details != nullptr ? analysis::app::to_string(details->limit) : "");
+    optional_string(w, "ja4", details != nullptr && details->tls ? details->tls->ja4 : std::string_view());
+    optional_string(w, "quic_version",
                      details != nullptr && details->quic ? details->quic->version_name : std::string_view());
     if (details != nullptr && details->tls != nullptr &&
         (!details->tls->cert_subject.empty() || !details->tls->cert_issuer.empty())) {
@@ -374,7 +367,7 @@ class Emitter {
     }
     service_fields(w, d);
     end_unmapped(w);
-    end(w, line, counts_.network);
+    end(w, counts_.network);
   }
 
   static void tls(JsonWriter& w, const analysis::app::TlsDetails& t) {
@@ -421,9 +414,7 @@ class Emitter {
     for (const auto& [name, id] : kMethods) {
       if (e.method == name) activity = id;
     }
-    std::string line;
-    Output out(line);
-    JsonWriter w(out, false);
+    JsonWriter& w = writer_;
     begin(w, kHttpActivity, kNetworkCategory, activity, e.method.empty() ? "Other" : std::string_view(e.method),
           "flow:" + std::to_string(f.id) + ":request:" + std::to_string(index), f.first_seen());
     w.field("severity_id", kSeverityInformational);
@@ -454,18 +445,18 @@ class Emitter {
     w.field("flow_id", f.id);
     w.field("request", static_cast<std::uint64_t>(index));
     w.field("method", e.method);
-    w.string_or_null("authority", e.authority);
+    optional_string(w, "authority", e.authority);
     w.field("request_body_bytes", e.request_body_bytes);
     w.field("response_body_bytes", e.response_body_bytes);
     w.field("response_seen", e.status != 0);
-    w.string_or_null("request_content_type", e.request_content_type);
-    w.string_or_null("chat_service", e.chat_service);
+    optional_string(w, "request_content_type", e.request_content_type);
+    optional_string(w, "chat_service", e.chat_service);
     w.field("prompt_bytes", e.prompt_bytes);
     // What left in the request: values masked unless --no-redact, as in the report.
     write_inspect_findings(w, "data_found", e.findings);
     service_fields(w, d);
     end_unmapped(w);
-    end(w, line, counts_.http);
+    end(w, counts_.http);
   }
 
   // ---- DNS Activity (4003) ----
@@ -473,9 +464,7 @@ class Emitter {
   void dns_activity(const analysis::app::DnsRecord& q, std::size_t index) {
     // Query (1) when no response was seen, Response (2) when one was.
     const bool answered = q.rcode.has_value();
-    std::string line;
-    Output out(line);
-    JsonWriter w(out, false);
+    JsonWriter& w = writer_;
     begin(w, kDnsActivity, kNetworkCategory, answered ? 2 : 1, answered ? "Response" : "Query",
           "dns:" + std::to_string(index), q.ts_ns);
     w.field("severity_id", kSeverityInformational);
@@ -515,12 +504,12 @@ class Emitter {
     w.end_object();
     begin_unmapped(w);
     w.field("flow_id", q.flow_id);
-    w.string_or_null("query", q.query);  // as read: query.hostname may have had to be made a hostname
+    optional_string(w, "query", q.query);  // as read: query.hostname may have had to be made a hostname
     if (!q.local.empty()) w.field("local", q.local);
     if (!q.name_error.empty()) w.field("name_error", q.name_error);
     w.field("ech", q.ech);
     end_unmapped(w);
-    end(w, line, counts_.dns);
+    end(w, counts_.dns);
   }
 
   // ---- Detection Finding (2004) ----
@@ -530,9 +519,7 @@ class Emitter {
     // OCSF severity_id: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical.
     const int severity = static_cast<int>(rule.severity) + 1;
     const core::TimestampNs when = f.evidence.last_seen != 0 ? f.evidence.last_seen : r_.last_ns;
-    std::string line;
-    Output out(line);
-    JsonWriter w(out, false);
+    JsonWriter& w = writer_;
     const analysis::DestinationRow* d =
         f.destination && *f.destination < r_.destinations.size() ? &r_.destinations[*f.destination] : nullptr;
     const std::string record = "finding:" + rule.id + ":" + std::to_string(index) + ":" +
@@ -596,7 +583,7 @@ class Emitter {
     if (f.waiver != nullptr) w.field("waiver", f.waiver->reason);
     service_fields(w, d);
     end_unmapped(w);
-    end(w, line, counts_.findings);
+    end(w, counts_.findings);
   }
 
   const AuditResult& r_;
@@ -607,6 +594,10 @@ class Emitter {
   std::int64_t logged_ms_ = 0;
   EventCounts counts_;
   bool stopped_ = false;
+  // One writer and one line for every event: their buffers are allocated once, not per event.
+  std::string line_;
+  Output out_{line_};
+  JsonWriter writer_{out_, false};
 };
 
 }  // namespace
