@@ -226,8 +226,16 @@ struct NatsSink::Impl {
     jsPubOptions_Init(&po);
     const std::string id(event_id(event));
     if (!id.empty()) po.MsgId = id.c_str();
-    const natsStatus s =
-        js_PublishAsync(js, target.subject.c_str(), event.data(), static_cast<int>(event.size()), &po);
+    natsStatus s = js_PublishAsync(js, target.subject.c_str(), event.data(), static_cast<int>(event.size()), &po);
+    if (s == NATS_TIMEOUT) {
+      // Stalled: MaxPending publishes wait for acknowledgements. libnats 3.4 never times out an
+      // asynchronous publish, and a server that restarted never acknowledges what it had not stored:
+      // without this every later event would stall here. What waits goes to the spool (sent again
+      // later; a copy the server did store is dropped by its duplicate window), and this event is
+      // tried once more.
+      spool_pending();
+      s = js_PublishAsync(js, target.subject.c_str(), event.data(), static_cast<int>(event.size()), &po);
+    }
     if (s != NATS_OK) return false;
     ++published;
     return true;
@@ -269,6 +277,12 @@ struct NatsSink::Impl {
     jsPubOptions_Init(&po);
     po.MaxWait = settings.wait.count();
     js_PublishAsyncComplete(js, &po);
+    spool_pending();
+  }
+
+  // Takes back every publish not acknowledged yet and spools it.
+  void spool_pending() {
+    if (js == nullptr || published == 0) return;
     natsMsgList pending;
     if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) {
       for (int k = 0; k < pending.Count; ++k) {
@@ -377,7 +391,7 @@ std::unique_ptr<NatsSink> NatsSink::open(const NatsTarget& target, const NatsSet
     jo.PublishAsync.AckHandler = &Impl::on_ack;
     jo.PublishAsync.AckHandlerClosure = impl.get();
     jo.PublishAsync.MaxPending = 4096;
-    jo.PublishAsync.StallWait = 1000;
+    jo.PublishAsync.StallWait = 500;
     if (natsConnection_JetStream(&impl->js, impl->nc, &jo) != NATS_OK) impl->js = nullptr;
   }
   // A server that is restarting gets a moment; past it the events wait in the spool.
