@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
 
   Commands commands;
   for (const auto add : {add_audit_command, add_capture_command, add_run_command, add_diff_command, add_geo_command,
-                         add_geodb_command, add_rules_command}) {
+                         add_geodb_command, add_rules_command, add_sink_command}) {
     for (auto& c : add(app)) commands.push_back(std::move(c));
   }
 

@@ -208,6 +208,7 @@ bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const s
   context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
   context.source = report::events::source_of(run.result());
   context.redact = !args.no_redact;
+  context.labels = args.labels;
   report::events::write_ocsf_events(run.report_input(), context,
                                     [&](std::string_view event) { return sink.write(event); });
   return sink.error().empty();
@@ -232,6 +233,10 @@ void add_events_options(CLI::App* cmd, AuditArgs& audit) {
                   "publishes to NATS JetStream, at least once. docs/fleet.md");
   cmd->add_option("--sensor-id", audit.sensor_id,
                   "The sensor named in every event (metadata.loggers); default: this host's name");
+  cmd->add_option("--label", audit.labels,
+                  "KEY=VALUE in every event's metadata.labels, repeatable; the store (docs/fleet.md) has columns for "
+                  "app, app_version and device (default: the sensor)")
+      ->check([](const std::string& v) { return report::events::label_error(v); });
   cmd->add_option("--nats-creds", audit.nats_creds, "With --events ocsf:nats://...: a NATS credentials file (JWT and seed)");
   cmd->add_option("--nats-ca", audit.nats_ca, "With --events ocsf:tls://...: CA certificates to trust (PEM)");
   cmd->add_option("--nats-stream", audit.nats_stream,

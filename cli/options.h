@@ -32,6 +32,7 @@ struct AuditArgs : session::Settings {
   std::string color = "auto";
   std::string events;         // --events ocsf[:DEST]; empty: none
   std::string sensor_id;      // --sensor-id; empty: the host name
+  std::vector<std::string> labels;  // --label KEY=VALUE, repeatable: metadata.labels of every event
   std::string events_rotate;  // --events-rotate SIZE|AGE
   std::string nats_creds;     // --nats-creds FILE
   std::string nats_ca;        // --nats-ca FILE
@@ -57,6 +58,7 @@ Commands add_diff_command(CLI::App& app);
 Commands add_geo_command(CLI::App& app);
 Commands add_geodb_command(CLI::App& app);
 Commands add_rules_command(CLI::App& app);
+Commands add_sink_command(CLI::App& app);  // cli/sink.cc
 
 // "flowaudit: MESSAGE" on stderr.
 void error_line(const std::string& message);

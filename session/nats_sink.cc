@@ -13,10 +13,12 @@
 
 #include "core/input_file.h"
 #include "core/output_file.h"
+#include "session/nats_common.h"
 
 namespace flowaudit::session {
 
 namespace fs = std::filesystem;
+using nats_detail::status_text;
 
 namespace {
 
@@ -36,12 +38,6 @@ bool subject_ok(std::string_view s) {
   return token > 0;
 }
 
-std::string status_text(natsStatus s) {
-  const char* last = nats_GetLastError(nullptr);
-  std::string out = natsStatus_GetText(s);
-  if (last != nullptr && *last != '\0' && out.find(last) == std::string::npos) out += std::string(" (") + last + ")";
-  return out;
-}
 
 // A file name for the spool of one server and subject.
 std::string spool_name(const NatsTarget& t) {
@@ -203,8 +199,6 @@ struct NatsSink::Impl {
     return true;
   }
 
-  static void on_connected(natsConnection* /*nc*/, void* /*closure*/) {}
-
   static void on_ack(jsCtx* /*js*/, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     auto* self = static_cast<Impl*>(closure);
     if (pa != nullptr) {
@@ -245,27 +239,7 @@ struct NatsSink::Impl {
     if (!publish(event)) to_spool(event);
   }
 
-  // The stream for the subject: created with a duplicate window when missing; an existing stream
-  // that already takes the subject is used as it is.
-  void ensure_stream() {
-    jsStreamConfig cfg;
-    jsStreamConfig_Init(&cfg);
-    cfg.Name = settings.stream.c_str();
-    const char* subjects[] = {target.subject.c_str()};
-    cfg.Subjects = subjects;
-    cfg.SubjectsLen = 1;
-    cfg.Storage = js_FileStorage;
-    cfg.Duplicates = static_cast<int64_t>(10) * 60 * 1000 * 1000 * 1000;  // ten minutes, in ns
-    jsStreamInfo* si = nullptr;
-    jsErrCode ec{};
-    const natsStatus s = js_AddStream(&si, js, &cfg, nullptr, &ec);
-    if (s == NATS_OK) {
-      jsStreamInfo_Destroy(si);
-    } else if (ec != JSStreamNameExistErr && ec != JSStreamSubjectOverlapErr) {
-      // Publishing says whether it matters (no stream takes the subject: the events are spooled).
-      stream_error = "stream " + settings.stream + ": " + status_text(s);
-    }
-  }
+  void ensure_stream() { stream_error = nats_detail::ensure_stream(js, settings.stream, target.subject); }
 
   // Waits for the acknowledgements, and spools what the server did not acknowledge in time
   // (published again by a later run; a copy the server did store is dropped by its duplicate
@@ -346,41 +320,10 @@ std::unique_ptr<NatsSink> NatsSink::open(const NatsTarget& target, const NatsSet
     error = "--events-spool " + dir + ": cannot create the spool directory";
     return nullptr;
   }
-  natsOptions* o = nullptr;
-  if (natsOptions_Create(&o) != NATS_OK) {
-    error = "NATS: cannot create options";
-    return nullptr;
-  }
+  natsOptions* o = nats_detail::connection_options(target, settings, error);
+  if (o == nullptr) return nullptr;
   impl->opts = o;
-  const std::string url = target.server_url();
-  natsStatus s = natsOptions_SetURL(o, url.c_str());
-  if (s == NATS_OK) s = natsOptions_SetTimeout(o, 2000);
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, -1);
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, 250);
-  // With a callback the first connect does not block: a server that is down now is retried in the
-  // background while the events go to the spool.
-  if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(o, true, &Impl::on_connected, nullptr);
-  if (s == NATS_OK && target.tls) s = natsOptions_SetSecure(o, true);
-  if (s == NATS_OK && !settings.ca_file.empty()) {
-    s = natsOptions_LoadCATrustedCertificates(o, settings.ca_file.c_str());
-    if (s != NATS_OK) {
-      error = "--nats-ca " + settings.ca_file + ": " + status_text(s);
-      return nullptr;
-    }
-  }
-  if (s == NATS_OK && !settings.creds_file.empty()) {
-    std::string probe;
-    if (auto why = core::read_input_file(settings.creds_file, 64 * 1024, probe); !why.empty()) {
-      error = "--nats-creds " + settings.creds_file + ": " + why;
-      return nullptr;
-    }
-    s = natsOptions_SetUserCredentialsFromFiles(o, settings.creds_file.c_str(), nullptr);
-  }
-  if (s != NATS_OK) {
-    error = "NATS " + url + ": " + status_text(s);
-    return nullptr;
-  }
-  s = natsConnection_Connect(&impl->nc, o);
+  natsStatus s = natsConnection_Connect(&impl->nc, o);
   if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
     impl->connect_error = status_text(s);
     impl->nc = nullptr;

@@ -170,6 +170,12 @@ class Emitter {
     w.field("uid", event_uid(ctx_.sensor_id, audit_key_, class_uid, record));
     w.field("log_name", ctx_.source);
     w.field("logged_time", logged_ms_);
+    if (!ctx_.labels.empty()) {
+      w.key("labels");
+      w.begin_array();
+      for (const auto& l : ctx_.labels) w.value(l);
+      w.end_array();
+    }
     product(w);
     // The sensor that saw it: fleets ask "which sensor", and OCSF names the devices an event went
     // through in metadata.loggers.
@@ -601,6 +607,23 @@ class Emitter {
 };
 
 }  // namespace
+
+std::string label_error(std::string_view label) {
+  const auto eq = label.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq > 64) return "a label is KEY=VALUE (a key of 1 to 64 bytes)";
+  for (const char c : label.substr(0, eq)) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+          c == '.')) {
+      return "a label's key is letters, digits, '_', '-' and '.'";
+    }
+  }
+  const std::string_view value = label.substr(eq + 1);
+  if (value.empty() || value.size() > 256) return "a label's value is 1 to 256 bytes";
+  for (const char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return "a label's value has no control characters";
+  }
+  return {};
+}
 
 std::string source_of(const AuditResult& r) {
   if (r.run) return "run:" + (r.run->command.empty() ? std::string() : r.run->command.front());

@@ -21,6 +21,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/timestamp.h"
 #include "report/input.h"
@@ -36,7 +37,12 @@ struct EventContext {
   std::string source;
   bool redact = true;
   core::TimestampNs logged_ns = 0;  // when the events were made (metadata.logged_time); 0: now
+  std::vector<std::string> labels;  // --label KEY=VALUE: metadata.labels
 };
+
+// "" for a good --label (KEY=VALUE: a key of letters, digits, '_', '-' and '.', a value of 1 to 256
+// printable bytes), else why not.
+[[nodiscard]] std::string label_error(std::string_view label);
 
 // The source string of a result, as EventContext::source describes.
 [[nodiscard]] std::string source_of(const analysis::AuditResult& r);

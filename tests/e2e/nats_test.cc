@@ -21,78 +21,14 @@
 #include <thread>
 
 #include "e2e/e2e_util.h"
+#include "e2e/servers.h"
 #include "session/nats_sink.h"
 #include "unit/temp_dir.h"
-
-extern char** environ;
 
 namespace flowaudit::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool port_open(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// nats-server with JetStream on 127.0.0.1:port, its store in `dir`; killed when destroyed.
-class NatsServer {
- public:
-  NatsServer(fs::path dir, int port) : dir_(std::move(dir)), port_(port) {
-    fs::create_directories(dir_);
-    start();
-  }
-  ~NatsServer() { kill(); }
-  NatsServer(const NatsServer&) = delete;
-  NatsServer& operator=(const NatsServer&) = delete;
-
-  void start() {
-    const std::string port = std::to_string(port_);
-    const std::string store = dir_.string();
-    const std::string log = (dir_ / "server.log").string();
-    std::vector<std::string> args{"nats-server", "-js", "-sd", store, "-a", "127.0.0.1", "-p", port, "-l", log};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    REQUIRE(::posix_spawnp(&pid_, "nats-server", nullptr, nullptr, argv.data(), environ) == 0);
-    for (int i = 0; i < 200 && !port_open(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    REQUIRE(port_open(port_));
-  }
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  [[nodiscard]] std::string url(const std::string& subject) const {
-    return "nats://127.0.0.1:" + std::to_string(port_) + "/" + subject;
-  }
-  [[nodiscard]] int port() const { return port_; }
-
- private:
-  fs::path dir_;
-  int port_;
-  pid_t pid_ = -1;
-};
 
 // Every message of the stream, as stored (data), in order: a pull consumer fetching in batches.
 std::vector<std::string> stream_messages(int port) {
@@ -163,81 +99,11 @@ std::vector<std::string> file_lines(const fs::path& p) {
   return out;
 }
 
-// A capture of `n` DNS exchanges from distinct ports (n flows, n DNS events), written by libpcap:
-// enough events for a stream that lasts while the server is killed.
-void write_dns_capture(const fs::path& file, int n) {
-  pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-  pcap_dumper_t* d = pcap_dump_open(dead, file.c_str());
-  REQUIRE(d != nullptr);
-  const auto packet = [&](bool response, int i) {
-    std::vector<std::uint8_t> p;
-    const auto u16 = [&](unsigned v) {
-      p.push_back(static_cast<std::uint8_t>(v >> 8));
-      p.push_back(static_cast<std::uint8_t>(v));
-    };
-    const std::uint8_t client[4] = {192, 168, 1, 23}, server[4] = {192, 168, 1, 1};
-    for (int k = 0; k < 12; ++k) p.push_back(static_cast<std::uint8_t>(k));  // MACs
-    u16(0x0800);
-    const std::size_t ip = p.size();
-    p.insert(p.end(), {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0});
-    p.insert(p.end(), response ? server : client, (response ? server : client) + 4);
-    p.insert(p.end(), response ? client : server, (response ? client : server) + 4);
-    const unsigned port = 20000 + static_cast<unsigned>(i % 40000);
-    u16(response ? 53 : port);
-    u16(response ? port : 53);
-    const std::size_t udp = p.size() - 4;
-    u16(0);
-    u16(0);
-    u16(static_cast<unsigned>(i & 0xFFFF));  // DNS id
-    u16(response ? 0x8180 : 0x0100);
-    u16(1);
-    u16(response ? 1 : 0);
-    u16(0);
-    u16(0);
-    const std::string label = "h" + std::to_string(i);
-    p.push_back(static_cast<std::uint8_t>(label.size()));
-    p.insert(p.end(), label.begin(), label.end());
-    p.insert(p.end(), {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0});
-    u16(1);
-    u16(1);
-    if (response) {
-      u16(0xC00C);
-      u16(1);
-      u16(1);
-      p.insert(p.end(), {0, 0, 0, 60});
-      u16(4);
-      p.insert(p.end(), {203, 0, 113, static_cast<std::uint8_t>(i % 250 + 1)});
-    }
-    const std::size_t ip_len = p.size() - ip;
-    p[ip + 2] = static_cast<std::uint8_t>(ip_len >> 8);
-    p[ip + 3] = static_cast<std::uint8_t>(ip_len);
-    const std::size_t udp_len = p.size() - udp;
-    p[udp + 4] = static_cast<std::uint8_t>(udp_len >> 8);
-    p[udp + 5] = static_cast<std::uint8_t>(udp_len);
-    std::uint32_t sum = 0;
-    for (std::size_t k = 0; k < 20; k += 2) sum += static_cast<std::uint32_t>(p[ip + k] << 8 | p[ip + k + 1]);
-    while (sum > 0xFFFF) sum = (sum & 0xFFFF) + (sum >> 16);
-    p[ip + 10] = static_cast<std::uint8_t>(~sum >> 8);
-    p[ip + 11] = static_cast<std::uint8_t>(~sum);
-    pcap_pkthdr h{};
-    h.ts.tv_sec = 1717236000 + i / 1000;
-    h.ts.tv_usec = (i % 1000) * 1000 + (response ? 500 : 0);
-    h.caplen = h.len = static_cast<bpf_u_int32>(p.size());
-    pcap_dump(reinterpret_cast<u_char*>(d), &h, p.data());
-  };
-  for (int i = 0; i < n; ++i) {
-    packet(false, i);
-    packet(true, i);
-  }
-  pcap_dump_close(d);
-  pcap_close(dead);
-}
-
 // Every flowaudit run of these tests is bounded: a publish that stalls must fail the test, not
 // hang the suite.
 RunResult run_bounded(const std::vector<std::string>& args) { return run_shell(binary_command(args, "timeout 300")); }
 
-bool have_nats_server() { return std::system("command -v nats-server >/dev/null 2>&1") == 0; }
+bool have_nats_server() { return have_program("nats-server"); }
 
 }  // namespace
 

@@ -1,0 +1,212 @@
+#include "session/clickhouse_client.h"
+
+#include <curl/curl.h>
+
+#include <charconv>
+#include <mutex>
+
+namespace flowaudit::session {
+
+namespace {
+
+constexpr std::size_t kMaxAnswer = std::size_t{64} << 20;
+
+struct Answer {
+  std::string* text = nullptr;
+  std::size_t bytes = 0;
+};
+
+std::size_t on_data(char* data, std::size_t size, std::size_t n, void* closure) {
+  auto* a = static_cast<Answer*>(closure);
+  const std::size_t len = size * n;
+  if (a->bytes + len > kMaxAnswer) return 0;  // curl fails the transfer: an answer past the bound
+  a->bytes += len;
+  a->text->append(data, len);
+  return len;
+}
+
+bool database_ok(std::string_view d) {
+  if (d.empty() || d.size() > 64) return false;
+  for (const char c : d) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// ClickHouse's message, one line: "Code: 60, e.displayText() = DB::Exception: Table ... doesn't exist".
+std::string first_line(std::string_view text) {
+  const auto nl = text.find('\n');
+  std::string out(text.substr(0, std::min<std::size_t>(nl, 400)));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ClickHouseTarget::base_url() const {
+  return std::string(https ? "https://" : "http://") + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+         ":" + std::to_string(port) + "/";
+}
+
+std::string ClickHouseTarget::text() const { return base_url() + database; }
+
+std::optional<ClickHouseTarget> parse_clickhouse_target(std::string_view url, std::string& error) {
+  ClickHouseTarget t;
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    t.https = true;
+    t.port = 8443;
+    rest = url.substr(8);
+  } else {
+    error = std::string(url) + ": not http://HOST:PORT/DATABASE or https://HOST:PORT/DATABASE";
+    return std::nullopt;
+  }
+  const auto slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      if (!database_ok(db)) {
+        error = std::string(url) + ": the database must be letters, digits and '_'";
+        return std::nullopt;
+      }
+      t.database = std::string(db);
+    }
+  }
+  if (hostport.find('@') != std::string_view::npos) {
+    error = std::string(url) +
+            ": no user or password in the URL (they would show in process lists); use --clickhouse-user and "
+            "--clickhouse-password-file";
+    return std::nullopt;
+  }
+  std::string_view port;
+  if (hostport.starts_with("[")) {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos || (close + 1 < hostport.size() && hostport[close + 1] != ':')) {
+      error = std::string(url) + ": bad [IPv6]:PORT";
+      return std::nullopt;
+    }
+    t.host = std::string(hostport.substr(1, close - 1));
+    if (close + 1 < hostport.size()) port = hostport.substr(close + 2);
+  } else {
+    const auto colon = hostport.find(':');
+    t.host = std::string(hostport.substr(0, colon));
+    if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
+  }
+  if (t.host.empty()) {
+    error = std::string(url) + ": no host";
+    return std::nullopt;
+  }
+  if (!port.empty()) {
+    int p = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+      error = std::string(url) + ": bad port";
+      return std::nullopt;
+    }
+    t.port = p;
+  }
+  return t;
+}
+
+ClickHouseClient::ClickHouseClient(ClickHouseTarget target, ClickHouseSettings settings)
+    : target_(std::move(target)), settings_(std::move(settings)) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  curl_ = curl_easy_init();
+}
+
+ClickHouseClient::~ClickHouseClient() {
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+std::string ClickHouseClient::execute(std::string_view sql, std::string_view body, std::string* answer,
+                                      bool in_database) {
+  auto* c = static_cast<CURL*>(curl_);
+  if (c == nullptr) return "ClickHouse: cannot create a libcurl handle";
+  curl_easy_reset(c);
+  // The statement goes in the URL when there is data, else as the body (schema statements are long).
+  std::string url = target_.base_url() + "?";
+  if (in_database) url += "database=" + target_.database + "&";
+  std::string post;
+  if (!body.empty()) {
+    char* q = curl_easy_escape(c, sql.data(), static_cast<int>(sql.size()));
+    if (q == nullptr) return "ClickHouse: cannot escape the statement";
+    url += "query=";
+    url += q;
+    curl_free(q);
+  } else {
+    post.assign(sql);
+    body = post;
+  }
+  std::string text;
+  Answer a{&text, 0};
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, "");  // never through a proxy from the environment
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_seconds);
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+  if (!settings_.user.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(c, CURLOPT_USERNAME, settings_.user.c_str());
+    curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
+  }
+  if (!settings_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, settings_.ca_file.c_str());
+  const CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    return "ClickHouse " + target_.base_url() + ": " +
+           (rc == CURLE_WRITE_ERROR ? std::string("answer larger than 64 MiB") : std::string(curl_easy_strerror(rc)));
+  }
+  long status = 0;
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) {
+    return "ClickHouse " + target_.base_url() + ": HTTP " + std::to_string(status) + ": " + first_line(text);
+  }
+  if (answer != nullptr) *answer = std::move(text);
+  return {};
+}
+
+std::string ClickHouseClient::insert(std::string_view table, std::string_view rows) {
+  if (rows.empty()) return {};
+  return execute("INSERT INTO " + std::string(table) + " FORMAT JSONEachRow", rows);
+}
+
+std::string ClickHouseClient::create_tables(bool distributed) {
+  if (auto err = execute("CREATE DATABASE IF NOT EXISTS " + target_.database, {}, nullptr, false); !err.empty()) {
+    return err;
+  }
+  const auto run_file = [&](std::string_view sql) -> std::string {
+    // Statements end with ';'; lines starting with "--" are comments.
+    std::string statement;
+    std::size_t pos = 0;
+    while (pos < sql.size()) {
+      const auto nl = sql.find('\n', pos);
+      const std::string_view line = sql.substr(pos, nl == std::string_view::npos ? sql.size() - pos : nl - pos);
+      pos = nl == std::string_view::npos ? sql.size() : nl + 1;
+      if (line.starts_with("--")) continue;
+      statement.append(line).push_back('\n');
+      if (line.ends_with(";")) {
+        statement.resize(statement.size() - 2);  // the ';' and '\n'
+        if (auto err = execute(statement); !err.empty()) return err;
+        statement.clear();
+      }
+    }
+    return {};
+  };
+  if (auto err = run_file(clickhouse_schema()); !err.empty()) return err;
+  if (distributed) return run_file(clickhouse_distributed_schema());
+  return {};
+}
+
+}  // namespace flowaudit::session
