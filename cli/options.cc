@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/escape.h"
 #include "core/format.h"
 #include "report/events/ocsf.h"
 
@@ -211,6 +212,22 @@ bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const s
   context.labels = args.labels;
   report::events::write_ocsf_events(run.report_input(), context,
                                     [&](std::string_view event) { return sink.write(event); });
+  // Events are made from the audit's records: what the memory caps dropped has none. Said here, as
+  // the report says it, so that a fleet knows its store lacks them.
+  const auto& caps = run.result().caps;
+  if (caps.flow_records_dropped > 0) {
+    fmt::print(stderr,
+               "flowaudit: warning: {} ({}): {} of {} flows have no Network Activity event: their records were "
+               "dropped to stay within --max-flow-records {} (their bytes are in the destinations and findings); "
+               "raise --max-flow-records for one event per flow\n",
+               core::escape_terminal(args.events), core::escape_terminal(context.source), caps.flow_records_dropped, run.result().total_flows(),
+               caps.max_flow_records);
+  }
+  if (caps.dns_records_dropped > 0) {
+    fmt::print(stderr,
+               "flowaudit: warning: {} ({}): {} DNS messages have no DNS Activity event: the DNS log was full\n",
+               core::escape_terminal(args.events), core::escape_terminal(context.source), caps.dns_records_dropped);
+  }
   return sink.error().empty();
 }
 

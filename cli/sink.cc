@@ -59,13 +59,19 @@ struct Counts {
   std::uint64_t batches = 0;
   std::uint64_t insert_failures = 0;
   std::uint64_t ack_failures = 0;
+  Clock::time_point first{};  // the first batch came
+  Clock::time_point last{};   // the last batch was stored
 };
 
 std::string counts_line(const Counts& c) {
+  const double seconds = c.stored > 0 ? std::chrono::duration<double>(c.last - c.first).count() : 0.0;
+  const std::string rate = seconds > 0 ? fmt::format(" over {:.2f} s ({:.0f} events/s)", seconds,
+                                                     static_cast<double>(c.stored) / seconds)
+                                       : "";
   return fmt::format(
-      "flowaudit sink: stored {} events (network {}, http {}, dns {}, findings {}) in {} batches; {} refused; {} "
+      "flowaudit sink: stored {} events (network {}, http {}, dns {}, findings {}) in {} batches{}; {} refused; {} "
       "inserts failed and were retried; {} acknowledgements not confirmed (delivered again, kept once)",
-      c.stored, c.per_table[0], c.per_table[1], c.per_table[2], c.per_table[3], c.batches, c.refused,
+      c.stored, c.per_table[0], c.per_table[1], c.per_table[2], c.per_table[3], c.batches, rate, c.refused,
       c.insert_failures, c.ack_failures);
 }
 
@@ -188,6 +194,7 @@ int run_sink(const SinkArgs& args) {
     ever_connected = true;
     if (got == session::NatsConsumer::Fetch::kNone) continue;
     last_activity = Clock::now();
+    if (counts.first == Clock::time_point{}) counts.first = last_activity;
     for (auto& r : rows) r.clear();
     std::array<std::uint64_t, kEventTables> batch_counts{};
     std::uint64_t batch_events = 0;
@@ -229,6 +236,7 @@ int run_sink(const SinkArgs& args) {
     last_activity = Clock::now();  // an acknowledgement can wait for a server that went away
     ++counts.batches;
     counts.stored += batch_events;
+    counts.last = Clock::now();
     for (std::size_t t = 0; t < kEventTables; ++t) counts.per_table[t] += batch_counts[t];
     if (!last_problem.empty()) {
       fmt::print(stderr, "flowaudit sink: storing again\n");

@@ -394,6 +394,29 @@ TEST_CASE("events: audit --each, one audit per capture into one stream") {
   CHECK(fs::exists(dir.path() / "2-dns-records.json"));
 }
 
+TEST_CASE("events: labels in every event's metadata, conforming; flows past the record cap are said to have none") {
+  const Audited a = audit_with_events({source_path("examples/deepseek-session.pcapng")},
+                                      {"--label", "app=deepseek", "--label", "app_version=1.2.3", "--max-flow-records",
+                                       "2"});
+  REQUIRE(!a.events.empty());
+  for (const auto& e : a.events) {
+    const auto& labels = e.at("metadata").at("labels").as_array();
+    REQUIRE(labels.size() == 2);
+    CHECK(labels[0] == "app=deepseek");
+    CHECK(labels[1] == "app_version=1.2.3");
+    CHECK(validator().check(e).empty());
+  }
+  // Two flow records kept: the other flows have no Network Activity event, and the run says so.
+  const auto dropped = at_int(a.report, {"summary", "caps", "flow_records_dropped"});
+  REQUIRE(dropped > 0);
+  CHECK(by_class(a.events)[4001] == 2);
+  CHECK(a.run.err.find(std::to_string(dropped) + " of ") != std::string::npos);
+  CHECK(a.run.err.find("have no Network Activity event") != std::string::npos);
+  const auto capture = source_path("examples/deepseek-session.pcapng");
+  CHECK(run({"audit", capture, "--events", "ocsf:/dev/null", "--label", "no-equals"}).exit_code == 2);
+  CHECK(run({"audit", capture, "--events", "ocsf:/dev/null", "--label", "app=\x1b[2J"}).exit_code == 2);
+}
+
 TEST_CASE("events: bad options are usage errors before any work") {
   const auto capture = source_path("examples/deepseek-session.pcapng");
   CHECK(run({"audit", capture, "--events", "json"}).exit_code == 2);
