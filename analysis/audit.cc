@@ -244,6 +244,19 @@ Relabel Auditor::proxy_relabel() {
   };
 }
 
+void Auditor::idle(core::TimestampNs wall_now_ns) noexcept {
+  if (packets_ == 0 || wall_now_ns <= last_ns_) return;
+  try {
+    // Each call sweeps a part of the table; the ticks of a quiet capture go round all of it.
+    table_.sweep_idle(clock_.now() + (wall_now_ns - last_ns_), 65536);
+    if (table_.finished().size() + groups_.size() > options_.max_flow_records + options_.max_flow_records / 4) {
+      drop_records();
+    }
+  } catch (const std::bad_alloc&) {
+    out_of_memory_ = true;
+  }
+}
+
 AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::TimestampNs settle_ns, bool only_attributed) {
   AuditResult r;
   r.strings = apps_.strings();
@@ -393,6 +406,7 @@ AuditPart Auditor::finish_part(std::span<FlowRow> rows, std::span<const std::siz
   std::vector<std::size_t>().swap(row_sources_);
   std::vector<GroupRecord>().swap(groups_);
   decltype(group_index_)().swap(group_index_);
+  decltype(streamed_ids_)().swap(streamed_ids_);
   r.dns = std::move(apps_.dns_records());
   if (options_.only_attributed) {
     std::erase_if(r.dns, [&](const app::DnsRecord& q) { return r.processes.find(q.flow_id) == r.processes.end(); });

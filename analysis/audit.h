@@ -322,6 +322,21 @@ class Auditor {
   // report has them all). `only_attributed`: only flows with a process (per-app capture).
   AuditResult take_settled_flows(core::TimestampNs now_ns, core::TimestampNs settle_ns, bool only_attributed);
 
+  // Live capture with --events (issue 19): each flow's record once it ended, for a long-running
+  // sensor that cannot wait for the end to tell. stream_ended(true) before the first packet; then
+  // take_ended() hands over the records of flows ended since the last call (at most `max`), as the
+  // report will show them (named, details copied, tunnel, process), their destinations, and the
+  // DNS messages logged since. A record that must be folded (--max-flow-records) before it was
+  // taken is taken at the fold, so every flow is handed over once: during the capture, or after
+  // finish() (the flows folded as the capture ended). At most 65,536 wait; beyond that a flow is
+  // counted in stream_overflow() instead.
+  void stream_ended(bool on) noexcept { stream_ended_ = on; }
+  // Live capture: the wall clock moved to `wall_now_ns` without a packet since the last one (its
+  // time is the capture's, taken from the kernel's clock): flows idle or closed long enough end now.
+  void idle(core::TimestampNs wall_now_ns) noexcept;
+  AuditResult take_ended(std::size_t max, bool only_attributed);
+  [[nodiscard]] std::uint64_t stream_overflow() const noexcept { return stream_overflow_; }
+
  private:
   void note_new_flow(const flow::Flow& f);
   [[nodiscard]] static std::string server_key(const flow::Flow& f);
@@ -392,6 +407,16 @@ class Auditor {
   Coverage dropped_coverage_;  // of the flows whose records were dropped
   CapStats caps_;
   std::size_t kept_dns_processes_ = 0;
+  // stream_ended(): finished()[0, streamed_records_) were handed over (their ids in streamed_ids_
+  // until folded); rows taken at a fold wait in stream_rows_.
+  [[nodiscard]] FlowRow ended_row(const flow::Flow& f);
+  void stream_at_fold(const flow::Flow& f);
+  bool stream_ended_ = false;
+  std::size_t streamed_records_ = 0;
+  std::size_t streamed_dns_ = 0;
+  std::unordered_set<std::uint64_t> streamed_ids_;
+  std::vector<FlowRow> stream_rows_;
+  std::uint64_t stream_overflow_ = 0;
   // --threads (options_.app.shard): the worker this is, and the ids of the flows it opened.
   app::ShardSync* shard_ = nullptr;
   std::vector<std::uint64_t> opened_;

@@ -135,8 +135,10 @@ void Auditor::forget(const flow::Flow& f) {
 void Auditor::fold(flow::Flow& f) {
   if (options_.only_attributed && !attributed(f.id)) {
     apps_.details().erase(f.id);  // left out of the audit, as finish() would
+    streamed_ids_.erase(f.id);
     return;
   }
+  stream_at_fold(f);
   app::FlowDetails* d = nullptr;
   if (const auto it = apps_.details().find(f.id); it != apps_.details().end()) {
     d = &it->second;
@@ -201,6 +203,62 @@ void Auditor::drop_records() {
   if (shard_ != nullptr) names = shard_->read_names(options_.app.shard_index, packets_);
   while (i < records.size() && over_record_cap(records.size() - i)) fold(records[i++]);
   records.erase(records.begin(), records.begin() + static_cast<std::ptrdiff_t>(i));
+  streamed_records_ = streamed_records_ > i ? streamed_records_ - i : 0;
+}
+
+FlowRow Auditor::ended_row(const flow::Flow& f) {
+  FlowRow row(f);
+  if (const auto it = apps_.details().find(f.id); it != apps_.details().end()) {
+    const app::FlowDetails& d = it->second;
+    app::FlowDetails& copy = row.details.emplace();
+    copy.app = d.app;
+    copy.blind_spot = d.blind_spot;
+    copy.limit = d.limit;
+    if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
+    if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
+    if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
+    if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
+    if (d.decryption) copy.decryption = std::make_unique<decrypt::DecryptFacts>(*d.decryption);
+    if (d.requests) copy.requests = std::make_unique<app::HttpExchanges>(*d.requests);
+    app::classify_blind_spot(row, copy);
+  }
+  if (const auto it = tunnels_.find(f.id); it != tunnels_.end()) row.tunnel = it->second;
+  row.name = name_of(row, row.app_details());
+  return row;
+}
+
+void Auditor::stream_at_fold(const flow::Flow& f) {
+  if (!stream_ended_ || streamed_ids_.erase(f.id) != 0) return;
+  if (stream_rows_.size() >= 65536) {
+    ++stream_overflow_;
+    return;
+  }
+  stream_rows_.push_back(ended_row(f));
+}
+
+AuditResult Auditor::take_ended(std::size_t max, bool only_attributed) {
+  AuditResult r;
+  r.strings = apps_.strings();
+  r.flows = std::move(stream_rows_);
+  stream_rows_.clear();
+  const std::vector<flow::Flow>& records = table_.finished();
+  for (; streamed_records_ < records.size() && r.flows.size() < max; ++streamed_records_) {
+    const flow::Flow& f = records[streamed_records_];
+    streamed_ids_.insert(f.id);
+    if (only_attributed && !attributed(f.id)) continue;
+    r.flows.push_back(ended_row(f));
+  }
+  for (const FlowRow& row : r.flows) {
+    if (const auto it = processes_.find(row.id); it != processes_.end()) r.processes.emplace(row.id, it->second);
+  }
+  const auto& dns = apps_.dns_records();
+  for (; streamed_dns_ < dns.size(); ++streamed_dns_) {
+    const app::DnsRecord& q = dns[streamed_dns_];
+    if (only_attributed && !attributed(q.flow_id)) continue;
+    r.dns.push_back(q);
+  }
+  r.destinations = destinations_of(r.flows, {}, proxy_relabel());
+  return r;
 }
 
 }  // namespace flowaudit::analysis

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/escape.h"
+#include "core/timestamp.h"
 #include "core/format.h"
 #include "rules/eval/records.h"
 #include "cli/live_printer.h"
@@ -32,8 +33,36 @@ int run_capture(const AuditArgs& args, const CaptureArgs& c) {
   if (!live.open()) return kExitUsage;
   // Again as the user the capture now runs as: root could write where that user cannot.
   if (!parse_outputs(args, {{"--write", c.write}})) return kExitUsage;
-  if (!live.run()) return kExitUsage;
-  return write_reports(args, *targets, run);
+  if (!targets->events) {
+    if (!live.run()) return kExitUsage;
+    return write_reports(args, *targets, run);
+  }
+  // --events: a capture may run for weeks, so each flow is told when it ends (or is folded past
+  // --max-flow-records), each DNS message soon after it is logged; the flows still open and the
+  // findings are told when the capture stops. The sink is opened as the user the capture runs as.
+  const auto sink = open_events_sink(*targets);
+  if (!sink) return kExitUsage;
+  EventStream stream;
+  stream.source = "interface:" + c.interface;
+  stream.audit_key = stream.source + '\0' + std::to_string(core::wall_clock_ns());
+  session::LiveHooks hooks;
+  bool sink_failed = false;
+  hooks.on_ended = [&](analysis::AuditResult& part) {
+    if (!sink_failed && !emit_ended_events(*sink, args, stream, part)) {
+      sink_failed = true;
+      error_line("--events: " + sink->error() + "; the capture goes on, its report is written at the end");
+    }
+  };
+  if (!live.run(hooks)) {
+    close_events_sink(*sink);
+    return kExitUsage;
+  }
+  Outputs reports_only = *targets;
+  reports_only.events.reset();
+  int status = write_reports(args, reports_only, run);
+  if (!sink_failed) emit_events(*sink, args, run, &stream);
+  if (!close_events_sink(*sink) || sink_failed) status = kExitUsage;
+  return status;
 }
 
 }  // namespace

@@ -204,24 +204,39 @@ bool close_events_sink(report::events::EventSink& sink) {
   return true;
 }
 
-bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run) {
+namespace {
+report::events::EventContext event_context(const AuditArgs& args) {
   report::events::EventContext context;
   context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
-  context.source = report::events::source_of(run.result());
   context.redact = !args.no_redact;
   context.labels = args.labels;
+  return context;
+}
+}  // namespace
+
+bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run,
+                 const EventStream* stream) {
+  report::events::EventContext context = event_context(args);
+  context.source = report::events::source_of(run.result());
+  if (stream != nullptr) {
+    // The flows that ended were told as they ended: the open ones and the DNS not told yet are left.
+    context.audit_key = stream->audit_key;
+    context.only_open_flows = true;
+    context.dns_from = stream->dns_told;
+  }
   report::events::write_ocsf_events(run.report_input(), context,
                                     [&](std::string_view event) { return sink.write(event); });
   // Events are made from the audit's records: what the memory caps dropped has none. Said here, as
-  // the report says it, so that a fleet knows its store lacks them.
+  // the report says it, so that a fleet knows its store lacks them. (A capture that tells as it
+  // goes tells each flow as it ends or is folded: nothing is dropped before it is told.)
   const auto& caps = run.result().caps;
-  if (caps.flow_records_dropped > 0) {
+  if (caps.flow_records_dropped > 0 && stream == nullptr) {
     fmt::print(stderr,
                "flowaudit: warning: {} ({}): {} of {} flows have no Network Activity event: their records were "
                "dropped to stay within --max-flow-records {} (their bytes are in the destinations and findings); "
                "raise --max-flow-records for one event per flow\n",
-               core::escape_terminal(args.events), core::escape_terminal(context.source), caps.flow_records_dropped, run.result().total_flows(),
-               caps.max_flow_records);
+               core::escape_terminal(args.events), core::escape_terminal(context.source), caps.flow_records_dropped,
+               run.result().total_flows(), caps.max_flow_records);
   }
   if (caps.dns_records_dropped > 0) {
     fmt::print(stderr,
@@ -229,6 +244,19 @@ bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const s
                core::escape_terminal(args.events), core::escape_terminal(context.source), caps.dns_records_dropped);
   }
   return sink.error().empty();
+}
+
+bool emit_ended_events(report::events::EventSink& sink, const AuditArgs& args, EventStream& stream,
+                       const analysis::AuditResult& part) {
+  report::events::EventContext context = event_context(args);
+  context.source = stream.source;
+  context.audit_key = stream.audit_key;
+  context.dns_index_base = stream.dns_told;
+  report::events::write_ocsf_events(report::ReportInput{part, nullptr}, context,
+                                    [&](std::string_view event) { return sink.write(event); });
+  stream.dns_told += part.dns.size();
+  stream.flows_told += part.flows.size();
+  return sink.flush();
 }
 
 int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {

@@ -115,7 +115,18 @@ int write_reports(const AuditArgs& args, const Outputs& outputs, const session::
 
 // The events of one audit into `sink` (audit --each shares one among its audits); false once the
 // sink has failed (sink.error() says why).
-bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run);
+// A capture that tells its events as it goes (issue 19): what its parts share and what was told.
+struct EventStream {
+  std::string source;      // "interface:<name>", as the final result names it
+  std::string audit_key;   // from the capture's start: the ids of its parts and of its end agree
+  std::size_t dns_told = 0;
+  std::uint64_t flows_told = 0;
+};
+bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run,
+                 const EventStream* stream = nullptr);
+// One part of a capture that tells as it goes (session::LiveHooks::on_ended).
+bool emit_ended_events(report::events::EventSink& sink, const AuditArgs& args, EventStream& stream,
+                       const analysis::AuditResult& part);
 
 // --events, --sensor-id and --events-rotate (audit, capture, run).
 void add_events_options(CLI::App* cmd, AuditArgs& audit);

@@ -1,5 +1,7 @@
 #include "session/live_session.h"
 
+#include <limits>
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -149,6 +151,15 @@ bool LiveSession::run(const LiveHooks& hooks) {
       sink_.flow_finding(name, d, *f.rule);
     }
   };
+  if (hooks.on_ended) auditor.stream_ended(true);
+  const auto tell_ended = [&](std::size_t max) {
+    if (!hooks.on_ended) return;
+    auditor.idle(core::wall_clock_ns());
+    analysis::AuditResult ended = auditor.take_ended(max, per_app);
+    if (ended.flows.empty() && ended.dns.empty()) return;
+    for (auto& d : ended.destinations) d.enrichment = enricher.enrich(d);
+    hooks.on_ended(ended);
+  };
   bool write_failed = false;
   capture::LoopCallbacks callbacks;
   callbacks.on_packet = [&](const capture::RawPacket& raw) {
@@ -170,6 +181,7 @@ bool LiveSession::run(const LiveHooks& hooks) {
   callbacks.on_tick = [&] {
     tell_new(kSettleNs);
     tell_flow_findings(kSettleNs);
+    tell_ended(20000);
   };
   callbacks.on_stats = [&] {
     const auto st = source_->stats();
@@ -186,6 +198,7 @@ bool LiveSession::run(const LiveHooks& hooks) {
   const auto stopped = capture::run_live_loop(*source_, loop, callbacks);
   tell_new(0);
   tell_flow_findings(0);
+  tell_ended(std::numeric_limits<std::size_t>::max());
   if (stopped.reason == capture::StopReason::kCaptureError) sink_.error(stopped.error + "; reporting what was seen");
 
   analysis::LiveCaptureInfo info;
@@ -230,6 +243,12 @@ bool LiveSession::run(const LiveHooks& hooks) {
   for (const auto& s : stale_) warnings.push_back("removed a stale " + s + " of a flowaudit run that is gone");
   audit_.complete(auditor, {source_info}, warnings, per_app);
   audit_.result().live = info;
+  tell_ended(std::numeric_limits<std::size_t>::max());
+  if (auditor.stream_overflow() > 0) {
+    audit_.result().warnings.push_back(fmt::format(
+        "{} flows ended faster than their events could be handed over: they have no Network Activity event",
+        auditor.stream_overflow()));
+  }
   return true;
 }
 

@@ -68,6 +68,11 @@ struct LiveHooks {
   std::function<bool()> on_started;
   // Before each read of the capture, with the --write file (null without): key log lines go first.
   std::function<void(capture::PcapngWriter*)> before_read;
+  // --events on a capture (issue 19): the flows that ended since the last call, as the report will
+  // show them, with their destinations enriched and the DNS messages logged since; every tick (at
+  // most 20,000 flows a tick), once more when the capture stops, and once after the audit completed
+  // (flows folded as it ended). A long-running sensor tells as it goes instead of at the end.
+  std::function<void(analysis::AuditResult&)> on_ended;
 };
 
 class LiveSession {

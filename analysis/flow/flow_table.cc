@@ -219,6 +219,11 @@ void FlowTable::advance(core::TimestampNs now_ns) {
   if (!slots_.empty()) sweep(now_, kSweepPerPacket);
 }
 
+void FlowTable::sweep_idle(core::TimestampNs now_ns, std::size_t slots) {
+  now_ = std::max(now_, now_ns);
+  if (!slots_.empty()) sweep(now_, std::min(slots, slots_.size()));
+}
+
 Flow& FlowTable::update(const packet::DecodedPacket& p, std::uint32_t input, std::uint8_t& sender,
                         core::TimestampNs now_ns, std::uint64_t new_id) {
   now_ = std::max(now_, now_ns);

@@ -46,6 +46,9 @@ class FlowTable {
   // A packet of a flow this table does not track (--threads: another worker's) still moves the
   // audit clock and the idle sweep, so that expiry is decided at the same moments as with one table.
   void advance(core::TimestampNs now_ns);
+  // Live capture with no packet for a while: time moves on (now_ns, never backwards) and up to
+  // `slots` slots are swept, so that idle and closed flows end without a packet to end them.
+  void sweep_idle(core::TimestampNs now_ns, std::size_t slots);
   // The key of a packet's flow as update() builds it, with the endpoint index of its sender.
   [[nodiscard]] static FlowKey key_of(const packet::DecodedPacket& p, std::uint8_t& sender) noexcept;
   // Without an audit clock (tests, fuzzers): the latest timestamp so far is "now", so a timestamp

@@ -45,8 +45,12 @@ class StdoutSink final : public EventSink {
     ++events_;
     return true;
   }
-  std::string close() override {
+  bool flush() override {
     if (std::fflush(stdout) != 0 && error_.empty()) error_ = std::string("standard output: ") + std::strerror(errno);
+    return error_.empty();
+  }
+  std::string close() override {
+    flush();
     return error_;
   }
 };
@@ -85,6 +89,13 @@ class FileSink final : public EventSink {
     size_ += need;
     ++events_;
     return true;
+  }
+
+  bool flush() override {
+    if (error_.empty() && file_.file() != nullptr && std::fflush(file_.file()) != 0) {
+      error_ = path_ + ": " + std::strerror(errno);
+    }
+    return error_.empty();
   }
 
   std::string close() override {

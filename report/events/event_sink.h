@@ -38,6 +38,9 @@ class EventSink {
   virtual bool write(std::string_view event) = 0;
   // Flushes and closes; "" or a one-line reason naming the destination.
   virtual std::string close() = 0;
+  // Hands what was written on (a capture that tells as it goes, after each part): a file's buffer
+  // to the kernel. False once the sink has failed.
+  virtual bool flush() { return error_.empty(); }
   [[nodiscard]] const std::string& error() const noexcept { return error_; }
   [[nodiscard]] std::uint64_t events() const noexcept { return events_; }
   [[nodiscard]] std::uint64_t files() const noexcept { return files_; }  // files written (rotation)

@@ -120,8 +120,10 @@ class Emitter {
  public:
   Emitter(const ReportInput& input, const EventContext& context, const EventEmit& emit)
       : r_(input.result), outcome_(input.outcome), ctx_(context), emit_(emit) {
-    audit_key_ = ctx_.source + '\0' + std::to_string(r_.first_ns) + '\0' + std::to_string(r_.packets) + '\0' +
-                 std::to_string(r_.bytes);
+    audit_key_ = !ctx_.audit_key.empty()
+                     ? ctx_.audit_key
+                     : ctx_.source + '\0' + std::to_string(r_.first_ns) + '\0' + std::to_string(r_.packets) + '\0' +
+                           std::to_string(r_.bytes);
     logged_ms_ = ctx_.logged_ns != 0
                      ? millis(ctx_.logged_ns)
                      : std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -133,6 +135,7 @@ class Emitter {
     const std::vector<std::size_t> destination_of = analysis::flow_destinations(r_);
     for (std::size_t i = 0; i < r_.flows.size() && !stopped_; ++i) {
       const FlowRow& f = r_.flows[i];
+      if (ctx_.only_open_flows && f.end != analysis::flow::FlowEnd::kActive) continue;
       const analysis::DestinationRow* d =
           i < destination_of.size() && destination_of[i] < r_.destinations.size() ? &r_.destinations[destination_of[i]]
                                                                                    : nullptr;
@@ -144,7 +147,9 @@ class Emitter {
         }
       }
     }
-    for (std::size_t i = 0; i < r_.dns.size() && !stopped_; ++i) dns_activity(r_.dns[i], i);
+    for (std::size_t i = ctx_.dns_from; i < r_.dns.size() && !stopped_; ++i) {
+      dns_activity(r_.dns[i], ctx_.dns_index_base + i);
+    }
     if (outcome_ != nullptr && outcome_->evaluation != nullptr) {
       const auto& findings = outcome_->evaluation->findings;
       for (std::size_t i = 0; i < findings.size() && !stopped_; ++i) detection_finding(findings[i], i);

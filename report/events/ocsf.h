@@ -38,6 +38,16 @@ struct EventContext {
   bool redact = true;
   core::TimestampNs logged_ns = 0;  // when the events were made (metadata.logged_time); 0: now
   std::vector<std::string> labels;  // --label KEY=VALUE: metadata.labels
+  // What makes ids unique to the audit; empty: the source, its first timestamp, packets and bytes
+  // (known only at the end). A capture that tells as it goes sets one known from its start.
+  std::string audit_key;
+  // A capture that told as it went (LiveHooks::on_ended), at the end: only the flows still open
+  // (the others were told when they ended), and the DNS messages from index dns_from on.
+  bool only_open_flows = false;
+  std::size_t dns_from = 0;
+  // The index of the result's first DNS message among all of the audit's (part of its id): a part
+  // handed over during a capture starts where the last one stopped.
+  std::size_t dns_index_base = 0;
 };
 
 // "" for a good --label (KEY=VALUE: a key of letters, digits, '_', '-' and '.', a value of 1 to 256

@@ -3,6 +3,10 @@
 // pcapng, and the replay of that pcapng giving the same report.
 #include <unistd.h>
 
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
 #include "e2e/e2e_util.h"
 
 namespace flowaudit::e2e {
@@ -226,6 +230,51 @@ TEST_CASE("live capture killed with SIGKILL leaves a pcapng that replays; an int
   const auto report = boost::json::parse(read_file(gone / "g.json")).as_object();
   CHECK(report.at("summary").as_object().at("live").as_object().at("stopped_by").as_string() == "error");
   CHECK(get_int(report.at("summary").as_object().at("flows")) == 2);
+}
+
+TEST_CASE("live capture with --events tells each flow when it ends, the open ones and the findings when it stops") {
+  const auto dir = temp_dir() / "live-events";
+  ::setenv("FA_SNAPSHOT", "live.ndjson", 1);
+  ::setenv("FA_SNAPSHOT_WAIT", "11", 1);  // a closed TCP flow ends 10 s after its FIN (late segments)
+  const bool ran = live_session(dir, {"--report", "json:" + (dir / "live.json").string(), "--events",
+                                      "ocsf:" + (dir / "live.ndjson").string(), "--sensor-id", "tap-1", "--label",
+                                      "site=lab"});
+  ::unsetenv("FA_SNAPSHOT");
+  ::unsetenv("FA_SNAPSHOT_WAIT");
+  if (!ran) return;
+  INFO(read_file(dir / "capture.stderr"));
+  const auto lines = [](const std::string& text) {
+    std::vector<boost::json::object> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty()) out.push_back(boost::json::parse(line).as_object());
+    }
+    return out;
+  };
+  const auto before = lines(read_file(dir / "live.ndjson.before-stop"));
+  const auto all = lines(read_file(dir / "live.ndjson"));
+  // The app's two HTTPS connections had ended before the stop: their events were already written.
+  std::size_t https_before = 0;
+  for (const auto& e : before) {
+    if (e.at("class_uid") == 4001 && e.at("dst_endpoint").at("port") == 443) ++https_before;
+    CHECK(e.at("class_uid") != 2004);  // findings come at the end, from the whole capture
+  }
+  CHECK(https_before == 2);
+  // In all, one Network Activity event per flow of the report, each id once, and the findings.
+  const auto report = boost::json::parse(read_file(dir / "live.json")).as_object();
+  std::set<std::string> ids, flows;
+  std::size_t findings = 0;
+  for (const auto& e : all) {
+    CHECK(ids.insert(std::string(e.at("metadata").at("uid").as_string())).second);
+    CHECK(e.at("metadata").at("log_name").as_string().starts_with("interface:"));
+    CHECK(e.at("metadata").at("labels").at(0) == "site=lab");
+    if (e.at("class_uid") == 4001) flows.insert(std::to_string(get_int(e.at("unmapped").at("flowaudit").at("flow_id"))));
+    if (e.at("class_uid") == 2004) ++findings;
+  }
+  CHECK(flows.size() == report.at("flows").as_array().size());
+  CHECK(findings == report.at("findings").as_array().size());
+  CHECK(findings > 0);
 }
 
 TEST_CASE("live capture errors: no such interface names the ones that exist; a bad filter") {
