@@ -277,6 +277,49 @@ TEST_CASE("live capture with --events tells each flow when it ends, the open one
   CHECK(findings > 0);
 }
 
+TEST_CASE("the systemd unit's command line runs: a sensor on lo, its events and report in its state directory") {
+  if (::geteuid() != 0) {
+    MESSAGE("skipped: needs root (or CAP_NET_RAW) to capture");
+    return;
+  }
+  std::string unit = read_file(source_path("scripts/systemd/flowaudit-capture@.service"));
+  std::string exec;
+  for (std::size_t pos = unit.find("\nExecStart="); pos != std::string::npos;) {
+    const auto nl = unit.find('\n', pos + 1);
+    std::string line = unit.substr(pos + 1, nl - pos - 1);
+    const bool more = !line.empty() && line.back() == '\\';
+    if (more) line.pop_back();
+    exec += line;
+    pos = more ? nl : std::string::npos;
+  }
+  REQUIRE(exec.starts_with("ExecStart=/usr/local/bin/flowaudit "));
+  const auto state = temp_dir() / "unit-state";
+  std::filesystem::create_directories(state / "flowaudit" / "lo");
+  // Run as root here, the capture drops to nobody (the unit runs as its own user from the start).
+  for (const auto& d : {temp_dir(), state, state / "flowaudit", state / "flowaudit" / "lo"}) {
+    std::filesystem::permissions(d, std::filesystem::perms::all, std::filesystem::perm_options::add);
+  }
+  const auto events = state / "events.ndjson";
+  const auto replace_all = [](std::string s, const std::string& from, const std::string& to) {
+    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) {
+      s.replace(at, from.size(), to);
+    }
+    return s;
+  };
+  std::string cmd = exec.substr(std::string("ExecStart=/usr/local/bin/flowaudit ").size());
+  cmd = replace_all(cmd, "%i", "lo");
+  cmd = replace_all(cmd, "%H", "host");
+  cmd = replace_all(cmd, "%S", state.string());
+  cmd = replace_all(cmd, "${FLOWAUDIT_EVENTS}", "ocsf:" + events.string());
+  cmd = replace_all(cmd, "$FLOWAUDIT_OPTIONS", "--duration 1 --label site=test");
+  const RunResult r = run_shell("XDG_STATE_HOME='" + (state / "flowaudit" / "lo").string() + "' timeout 60 '" +
+                                FLOWAUDIT_BINARY + "' " + cmd + " 2>&1");
+  INFO(cmd << "\n" << r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(std::filesystem::exists(state / "flowaudit" / "lo" / "last-report.json"));
+  CHECK(std::filesystem::exists(events));
+}
+
 TEST_CASE("live capture errors: no such interface names the ones that exist; a bad filter") {
   if (::geteuid() != 0) {
     MESSAGE("skipped: needs root");
