@@ -1,5 +1,7 @@
 #include "report/json_writer.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -84,12 +86,16 @@ void JsonWriter::value(std::string_view s) {
 
 void JsonWriter::value(std::uint64_t v) {
   before_value();
-  fmt::format_to(std::back_inserter(buf_), "{}", v);
+  char text[24];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  buf_.append(text, static_cast<std::size_t>(end - text));
 }
 
 void JsonWriter::value(std::int64_t v) {
   before_value();
-  fmt::format_to(std::back_inserter(buf_), "{}", v);
+  char text[24];
+  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
+  buf_.append(text, static_cast<std::size_t>(end - text));
 }
 
 void JsonWriter::value(double v) {
