@@ -269,23 +269,7 @@ AuditResult Auditor::take_settled_flows(core::TimestampNs now_ns, core::Timestam
     if (only_attributed && processes_.find(first.id) == processes_.end()) continue;
     // The flow as it is now; as at its first packet if it was retired meanwhile.
     const flow::Flow* now = table_.lookup(first.key);
-    FlowRow& row = r.flows.emplace_back(now != nullptr && now->id == first.id ? *now : first);
-    if (const auto it = apps_.details().find(first.id); it != apps_.details().end()) {
-      const app::FlowDetails& d = it->second;
-      app::FlowDetails& copy = row.details.emplace();
-      copy.app = d.app;
-      copy.blind_spot = d.blind_spot;
-      copy.limit = d.limit;
-      if (d.tls) copy.tls = std::make_unique<app::TlsDetails>(*d.tls);
-      if (d.http) copy.http = std::make_unique<app::HttpDetails>(*d.http);
-      if (d.quic) copy.quic = std::make_unique<app::QuicDetails>(*d.quic);
-      if (d.proxy) copy.proxy = std::make_unique<app::ProxyDetails>(*d.proxy);
-      if (d.decryption) copy.decryption = std::make_unique<decrypt::DecryptFacts>(*d.decryption);
-      if (d.requests) copy.requests = std::make_unique<app::HttpExchanges>(*d.requests);
-      app::classify_blind_spot(row, copy);
-    }
-    if (const auto it = tunnels_.find(first.id); it != tunnels_.end()) row.tunnel = it->second;
-    row.name = name_of(row, row.app_details());
+    r.flows.push_back(ended_row(now != nullptr && now->id == first.id ? *now : first));
   }
   pending_flows_ = std::move(keep);
   r.destinations = destinations_of(r.flows, {}, proxy_relabel());

@@ -206,6 +206,7 @@ void Auditor::drop_records() {
   streamed_records_ = streamed_records_ > i ? streamed_records_ - i : 0;
 }
 
+// A flow's row as the report will show it, its details copied (the audit keeps its own).
 FlowRow Auditor::ended_row(const flow::Flow& f) {
   FlowRow row(f);
   if (const auto it = apps_.details().find(f.id); it != apps_.details().end()) {

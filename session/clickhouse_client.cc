@@ -2,8 +2,9 @@
 
 #include <curl/curl.h>
 
-#include <charconv>
 #include <mutex>
+
+#include "core/host_port.h"
 
 namespace flowaudit::session {
 
@@ -77,38 +78,10 @@ std::optional<ClickHouseTarget> parse_clickhouse_target(std::string_view url, st
       t.database = std::string(db);
     }
   }
-  if (hostport.find('@') != std::string_view::npos) {
-    error = std::string(url) +
-            ": no user or password in the URL (they would show in process lists); use --clickhouse-user and "
-            "--clickhouse-password-file";
+  if (!core::parse_host_port(hostport, t.host, t.port, error)) {
+    error = std::string(url) + ": " + error +
+            (error.starts_with("no user") ? "; use --clickhouse-user and --clickhouse-password-file" : "");
     return std::nullopt;
-  }
-  std::string_view port;
-  if (hostport.starts_with("[")) {
-    const auto close = hostport.find(']');
-    if (close == std::string_view::npos || (close + 1 < hostport.size() && hostport[close + 1] != ':')) {
-      error = std::string(url) + ": bad [IPv6]:PORT";
-      return std::nullopt;
-    }
-    t.host = std::string(hostport.substr(1, close - 1));
-    if (close + 1 < hostport.size()) port = hostport.substr(close + 2);
-  } else {
-    const auto colon = hostport.find(':');
-    t.host = std::string(hostport.substr(0, colon));
-    if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
-  }
-  if (t.host.empty()) {
-    error = std::string(url) + ": no host";
-    return std::nullopt;
-  }
-  if (!port.empty()) {
-    int p = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
-      error = std::string(url) + ": bad port";
-      return std::nullopt;
-    }
-    t.port = p;
   }
   return t;
 }

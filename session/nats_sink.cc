@@ -4,13 +4,13 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <string>
 
+#include "core/host_port.h"
 #include "core/input_file.h"
 #include "core/output_file.h"
 #include "session/nats_common.h"
@@ -82,42 +82,9 @@ std::optional<NatsTarget> parse_nats_target(std::string_view url, std::string& e
     error = std::string(url) + ": the subject must be tokens of letters, digits, '-' and '_' separated by dots";
     return std::nullopt;
   }
-  if (hostport.find('@') != std::string_view::npos) {
-    error = std::string(url) + ": no user or password in the URL (they would show in process lists); use --nats-creds";
+  if (!core::parse_host_port(hostport, t.host, t.port, error)) {
+    error = std::string(url) + ": " + error + (error.starts_with("no user") ? "; use --nats-creds" : "");
     return std::nullopt;
-  }
-  std::string_view port;
-  if (hostport.starts_with("[")) {  // [IPv6]:port
-    const auto close = hostport.find(']');
-    if (close == std::string_view::npos) {
-      error = std::string(url) + ": unclosed [";
-      return std::nullopt;
-    }
-    t.host = std::string(hostport.substr(1, close - 1));
-    if (close + 1 < hostport.size()) {
-      if (hostport[close + 1] != ':') {
-        error = std::string(url) + ": expected :PORT after ]";
-        return std::nullopt;
-      }
-      port = hostport.substr(close + 2);
-    }
-  } else {
-    const auto colon = hostport.find(':');
-    t.host = std::string(hostport.substr(0, colon));
-    if (colon != std::string_view::npos) port = hostport.substr(colon + 1);
-  }
-  if (t.host.empty()) {
-    error = std::string(url) + ": no host";
-    return std::nullopt;
-  }
-  if (!port.empty()) {
-    int p = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
-      error = std::string(url) + ": bad port";
-      return std::nullopt;
-    }
-    t.port = p;
   }
   return t;
 }

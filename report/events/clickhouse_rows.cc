@@ -232,6 +232,17 @@ void endpoints(RowWriter& row) {
   row.num("dst_port", {"dst_endpoint", "port"}, kPortMax);
 }
 
+// What the catalog and the geo databases said about the destination.
+void service_columns(RowWriter& row) {
+  row.str("service_id", {"unmapped", "flowaudit", "service_id"});
+  row.str("operator", {"unmapped", "flowaudit", "operator"});
+  row.str("jurisdiction", {"unmapped", "flowaudit", "jurisdiction"});
+  row.str("parent_jurisdiction", {"unmapped", "flowaudit", "parent_jurisdiction"});
+  row.str("country", {"unmapped", "flowaudit", "country"});
+  row.num("asn", {"unmapped", "flowaudit", "asn"}, kU32);
+  row.str("as_org", {"unmapped", "flowaudit", "as_org"});
+}
+
 // The destination's name and what the catalog and the geo databases said about it.
 void destination(RowWriter& row, Reader& in, std::initializer_list<std::string_view> endpoint) {
   std::string_view name;
@@ -245,13 +256,7 @@ void destination(RowWriter& row, Reader& in, std::initializer_list<std::string_v
   name = get("hostname");
   if (name.empty()) name = get("name");
   row.text("dst_name", name);
-  row.str("service_id", {"unmapped", "flowaudit", "service_id"});
-  row.str("operator", {"unmapped", "flowaudit", "operator"});
-  row.str("jurisdiction", {"unmapped", "flowaudit", "jurisdiction"});
-  row.str("parent_jurisdiction", {"unmapped", "flowaudit", "parent_jurisdiction"});
-  row.str("country", {"unmapped", "flowaudit", "country"});
-  row.num("asn", {"unmapped", "flowaudit", "asn"}, kU32);
-  row.str("as_org", {"unmapped", "flowaudit", "as_org"});
+  service_columns(row);
 }
 
 void network(RowWriter& row, Reader& in) {
@@ -355,13 +360,7 @@ void finding(RowWriter& row, Reader& in) {
   std::string_view name = ev_str("hostname");
   if (name.empty()) name = ev_str("name");
   row.text("dst_name", name);
-  row.str("service_id", {"unmapped", "flowaudit", "service_id"});
-  row.str("operator", {"unmapped", "flowaudit", "operator"});
-  row.str("jurisdiction", {"unmapped", "flowaudit", "jurisdiction"});
-  row.str("parent_jurisdiction", {"unmapped", "flowaudit", "parent_jurisdiction"});
-  row.str("country", {"unmapped", "flowaudit", "country"});
-  row.num("asn", {"unmapped", "flowaudit", "asn"}, kU32);
-  row.str("as_org", {"unmapped", "flowaudit", "as_org"});
+  service_columns(row);
   std::string_view dns_query;
   if (evidence != nullptr) {
     if (const auto* q = evidence->if_contains("query"); q != nullptr && q->is_object()) {
