@@ -56,7 +56,17 @@ std::vector<DestinationRow> destinations_of(const std::vector<FlowRow>& flows, s
 std::vector<std::size_t> flow_destinations(const AuditResult& r) {
   // Keyed as the destinations were aggregated: a proxied flow belongs to the destination it asked
   // the proxy for, not to the proxy's (which also counts it, as a carrier).
-  std::map<flow::DestinationKey, std::size_t> index;
+  // Hashed, not ordered: the events of a million flows look up a million keys.
+  struct KeyHash {
+    std::size_t operator()(const flow::DestinationKey& k) const noexcept {
+      std::uint64_t h = k.ip.hash() ^ (std::uint64_t{k.port} << 8 | k.protocol) * 0x9E3779B97F4A7C15ULL;
+      if (!k.host.empty()) h ^= std::hash<std::string>{}(k.host) + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+      if (k.via_port != 0) h ^= k.via_ip.hash() * 31 + k.via_port;
+      return static_cast<std::size_t>(h);
+    }
+  };
+  std::unordered_map<flow::DestinationKey, std::size_t, KeyHash> index;
+  index.reserve(r.destinations.size());
   for (std::size_t i = 0; i < r.destinations.size(); ++i) index.emplace(flow::destination_key(r.destinations[i]), i);
   std::vector<std::size_t> out(r.flows.size(), kNoDestination);
   for (std::size_t i = 0; i < r.flows.size(); ++i) {
