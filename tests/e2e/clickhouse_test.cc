@@ -179,7 +179,9 @@ TEST_CASE("clickhouse: sensors -> NATS -> flowaudit sink -> ClickHouse; the docu
   const auto expected = ids_by_table(files);
   REQUIRE(expected.size() == 4);
   std::uint64_t run_events = 0;
-  for (const auto& [table, ids] : expected) {
+  for (const auto& entry : expected) {
+    const std::string& table = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const std::set<std::string>& ids = entry.second;
     CAPTURE(table);
     const auto stored = stored_ids(ch, table + " WHERE sensor != 'lab-run'");
     CHECK(stored == ids);
@@ -208,7 +210,9 @@ TEST_CASE("clickhouse: sensors -> NATS -> flowaudit sink -> ClickHouse; the docu
   const auto queries = documented_queries();
   REQUIRE(queries.size() >= 4);
   std::map<std::string, std::vector<std::string>> answers;
-  for (const auto& [name, sql] : queries) {
+  for (const auto& query_entry : queries) {
+    const std::string& name = query_entry.first;
+    const std::string& sql = query_entry.second;
     CAPTURE(name);
     answers[name] = query(ch, sql);
     CHECK(!answers[name].empty());
@@ -249,7 +253,9 @@ TEST_CASE("clickhouse: sensors -> NATS -> flowaudit sink -> ClickHouse; the docu
                                        "--to", clickhouse.url("fleet"), "--idle-exit", "1", "--durable", "again"});
   INFO(again.err);
   CHECK(again.exit_code == 0);
-  for (const auto& [table, ids] : expected) {
+  for (const auto& entry : expected) {
+    const std::string& table = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const std::set<std::string>& ids = entry.second;
     CAPTURE(table);
     CHECK(number(ch, "SELECT count() FROM " + table + " FINAL WHERE sensor != 'lab-run'") == ids.size());
     CHECK(number(ch, "SELECT uniqExact(event_id) FROM " + table + " WHERE sensor != 'lab-run'") == ids.size());
@@ -387,7 +393,9 @@ TEST_CASE("clickhouse: NATS killed mid-stream and ClickHouse down: every event s
   CHECK(second.err.find("tried again") != std::string::npos);
   CHECK(second.err.find("storing again") != std::string::npos);
   const auto late = ids_by_table({more});
-  for (const auto& [table, ids] : late) {
+  for (const auto& entry : late) {
+    const std::string& table = entry.first;
+    const std::set<std::string>& ids = entry.second;
     CAPTURE(table);
     CHECK(stored_ids(ch, table + " WHERE sensor = 'late'") == ids);
   }
