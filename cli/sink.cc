@@ -76,10 +76,11 @@ std::string counts_line(const Counts& c) {
 }
 
 // One refused event, for the operator to look at: {"reason": ..., "event": "<as received>"}.
+// False after saying once why the file cannot be written.
 bool write_refused(core::OutputFile& file, const std::string& path, std::string_view reason, std::string_view event) {
   if (file.file() == nullptr) {
     if (auto err = file.open(path, core::OutputFile::Mode::kAppend); !err.empty()) {
-      error_line("--refused " + path + ": " + err);
+      error_line("--refused " + path + ": " + err + "; refused events are counted only");
       return false;
     }
   }
@@ -92,7 +93,11 @@ bool write_refused(core::OutputFile& file, const std::string& path, std::string_
   w.end_object();
   w.flush();
   line.push_back('\n');
-  return std::fwrite(line.data(), 1, line.size(), file.file()) == line.size() && std::fflush(file.file()) == 0;
+  if (std::fwrite(line.data(), 1, line.size(), file.file()) != line.size() || std::fflush(file.file()) != 0) {
+    error_line("--refused " + path + ": cannot write; refused events are counted only");
+    return false;
+  }
+  return true;
 }
 
 int run_sink(const SinkArgs& args) {
@@ -168,6 +173,10 @@ int run_sink(const SinkArgs& args) {
   auto backoff = std::chrono::milliseconds(500);
   bool ever_connected = false;
   bool failing = false;  // the last insert failed: the events are not stored yet
+  bool refused_failed = false;  // --refused could not be written: said once
+  std::string reason;
+  std::string scratch;
+  constexpr std::uint64_t kRefusalsNamed = 20;
   const auto report_problem = [&](const std::string& problem) {
     if (problem != last_problem) error_line(problem);
     last_problem = problem;
@@ -200,15 +209,24 @@ int run_sink(const SinkArgs& args) {
     std::uint64_t batch_events = 0;
     for (std::size_t i = 0; i < consumer->size(); ++i) {
       const std::string_view event = consumer->data(i);
-      std::string reason;
-      std::string scratch;
+      reason.clear();
+      scratch.clear();
       // Rows are appended per table; the converter needs its table first, so it writes to scratch.
       const auto table = report::events::clickhouse_row(event, scratch, event_id, reason);
       if (!table) {
-        ++counts.refused;
-        report_problem("flowaudit sink: refused an event" + (event_id.empty() ? "" : " " + event_id) + ": " +
-                       reason + (args.refused_path.empty() ? " (--refused FILE keeps them)" : ""));
-        if (!args.refused_path.empty()) write_refused(refused_file, args.refused_path, reason, event);
+        // Named one by one up to a bound (a publisher gone wrong can send millions), then counted.
+        if (++counts.refused <= kRefusalsNamed) {
+          error_line("sink: refused an event" + (event_id.empty() ? "" : " " + event_id) + ": " + reason +
+                     (args.refused_path.empty() ? " (--refused FILE keeps them)" : ""));
+          if (counts.refused == kRefusalsNamed) {
+            error_line("sink: further refused events are counted, not named" +
+                       std::string(args.refused_path.empty() ? "" : " (all are in --refused)"));
+          }
+        }
+        if (!args.refused_path.empty() && !refused_failed &&
+            !write_refused(refused_file, args.refused_path, reason, event)) {
+          refused_failed = true;
+        }
         consumer->refuse(i);
         continue;
       }
@@ -224,7 +242,7 @@ int run_sink(const SinkArgs& args) {
     if (!insert_error.empty()) {
       ++counts.insert_failures;
       failing = true;
-      report_problem("flowaudit sink: " + insert_error + "; the batch goes back to NATS and is tried again");
+      report_problem("sink: " + insert_error + "; the batch goes back to NATS and is tried again");
       consumer->hand_back(backoff);
       for (int k = 0; k < 10 && !g_stop; ++k) std::this_thread::sleep_for(backoff / 10);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
