@@ -119,11 +119,7 @@ void Auditor::process(const capture::RawPacket& raw, std::uint32_t input) noexce
       if (track_new_) note_new_flow(f);
       if (on_new_flow_) on_new_flow_(f);
     }
-    // In batches of a quarter of the cap, so that removing from the front of the records costs
-    // O(1) per flow.
-    if (table_.finished().size() + groups_.size() > options_.max_flow_records + options_.max_flow_records / 4) {
-      drop_records();
-    }
+    drop_records_in_batches();
   } catch (const std::bad_alloc&) {
     // Growth failed: keep counting packets, say so in the report.
     out_of_memory_ = true;
@@ -259,9 +255,7 @@ void Auditor::idle(core::TimestampNs wall_now_ns) noexcept {
   try {
     // Each call sweeps a part of the table; the ticks of a quiet capture go round all of it.
     table_.sweep_idle(clock_.now() + (wall_now_ns - last_ns_), 65536);
-    if (table_.finished().size() + groups_.size() > options_.max_flow_records + options_.max_flow_records / 4) {
-      drop_records();
-    }
+    drop_records_in_batches();
   } catch (const std::bad_alloc&) {
     out_of_memory_ = true;
   }

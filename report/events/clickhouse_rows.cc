@@ -199,19 +199,39 @@ std::string_view label(const json::array* labels, std::string_view key) {
   return {};
 }
 
+// Members read leniently, "" or 0 when missing or of another type: the first items of arrays
+// (loggers, evidences), which Reader's paths do not index, and optional in flowaudit's events.
+std::string_view string_member(const json::value* object, std::string_view key) {
+  const auto* o = object != nullptr ? object->if_object() : nullptr;
+  const auto* v = o != nullptr ? o->if_contains(json::string_view(key.data(), key.size())) : nullptr;
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string().data(), v->get_string().size())
+                                        : std::string_view();
+}
+
+std::uint64_t port_member(const json::value* object, std::string_view key) {
+  const auto* o = object != nullptr ? object->if_object() : nullptr;
+  const auto* v = o != nullptr ? o->if_contains(json::string_view(key.data(), key.size())) : nullptr;
+  if (v != nullptr && v->is_uint64() && v->get_uint64() <= kPortMax) return v->get_uint64();
+  if (v != nullptr && v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= static_cast<std::int64_t>(kPortMax)) {
+    return static_cast<std::uint64_t>(v->get_int64());
+  }
+  return 0;
+}
+
+// An endpoint's name: its hostname, else the name that was not one.
+std::string_view endpoint_name(const json::value* endpoint) {
+  const std::string_view hostname = string_member(endpoint, "hostname");
+  return hostname.empty() ? string_member(endpoint, "name") : hostname;
+}
+
 void common(RowWriter& row, Reader& in, std::string_view uid) {
   row.text("event_id", uid);
   row.time("time", {"time"});
   row.time("logged", {"metadata", "logged_time"});
   // The sensor: the first logger's name.
-  std::string_view sensor_name;
-  if (const json::array* loggers = in.array({"metadata", "loggers"}); loggers != nullptr && !loggers->empty()) {
-    if (const auto* o = loggers->front().if_object()) {
-      if (const auto* n = o->if_contains("name"); n != nullptr && n->is_string()) {
-        sensor_name = std::string_view(n->get_string().data(), n->get_string().size());
-      }
-    }
-  }
+  const json::array* loggers = in.array({"metadata", "loggers"});
+  const std::string_view sensor_name =
+      string_member(loggers != nullptr && !loggers->empty() ? &loggers->front() : nullptr, "name");
   row.text("sensor", sensor_name);
   const json::array* labels = in.array({"metadata", "labels"});
   const std::string_view device = label(labels, "device");
@@ -244,24 +264,14 @@ void service_columns(RowWriter& row) {
 }
 
 // The destination's name and what the catalog and the geo databases said about it.
-void destination(RowWriter& row, Reader& in, std::initializer_list<std::string_view> endpoint) {
-  std::string_view name;
-  const auto get = [&](std::string_view leaf) {
-    const json::value* v = in.find(endpoint);
-    const auto* o = v != nullptr ? v->if_object() : nullptr;
-    const auto* x = o != nullptr ? o->if_contains(json::string_view(leaf.data(), leaf.size())) : nullptr;
-    return x != nullptr && x->is_string() ? std::string_view(x->get_string().data(), x->get_string().size())
-                                          : std::string_view();
-  };
-  name = get("hostname");
-  if (name.empty()) name = get("name");
-  row.text("dst_name", name);
+void destination(RowWriter& row, Reader& in) {
+  row.text("dst_name", endpoint_name(in.find({"dst_endpoint"})));
   service_columns(row);
 }
 
 void network(RowWriter& row, Reader& in) {
   endpoints(row);
-  destination(row, in, {"dst_endpoint"});
+  destination(row, in);
   row.time("start_time", {"start_time"});
   row.time("end_time", {"end_time"});
   row.str("end_reason", {"status_detail"});
@@ -297,7 +307,7 @@ void network(RowWriter& row, Reader& in) {
 
 void http(RowWriter& row, Reader& in) {
   endpoints(row);
-  destination(row, in, {"dst_endpoint"});
+  destination(row, in);
   row.num("flow_id", {"unmapped", "flowaudit", "flow_id"}, kU64);
   row.num("request", {"unmapped", "flowaudit", "request"}, kU32);
   row.str("method", {"unmapped", "flowaudit", "method"});
@@ -338,37 +348,15 @@ void dns(RowWriter& row, Reader& in) {
 void finding(RowWriter& row, Reader& in) {
   // The destination the finding is about: its first evidence.
   const json::array* evidences = in.array({"evidences"});
-  const json::object* evidence = evidences != nullptr && !evidences->empty() ? evidences->front().if_object() : nullptr;
-  const auto ev = [&](std::string_view leaf) {
-    const auto* ep = evidence != nullptr ? evidence->if_contains("dst_endpoint") : nullptr;
-    const auto* o = ep != nullptr ? ep->if_object() : nullptr;
-    const auto* v = o != nullptr ? o->if_contains(json::string_view(leaf.data(), leaf.size())) : nullptr;
-    return v;
-  };
-  const auto ev_str = [&](std::string_view leaf) {
-    const auto* v = ev(leaf);
-    return v != nullptr && v->is_string() ? std::string_view(v->get_string().data(), v->get_string().size())
-                                          : std::string_view();
-  };
-  row.text("dst_ip", ev_str("ip"));
-  const auto* port = ev("port");
-  row.value("dst_port", port != nullptr && port->is_uint64() && port->get_uint64() <= kPortMax ? port->get_uint64()
-                        : port != nullptr && port->is_int64() && port->get_int64() >= 0 &&
-                                  port->get_int64() <= static_cast<std::int64_t>(kPortMax)
-                            ? static_cast<std::uint64_t>(port->get_int64())
-                            : 0);
-  std::string_view name = ev_str("hostname");
-  if (name.empty()) name = ev_str("name");
-  row.text("dst_name", name);
+  const json::value* evidence = evidences != nullptr && !evidences->empty() ? &evidences->front() : nullptr;
+  const auto* evidence_object = evidence != nullptr ? evidence->if_object() : nullptr;
+  const json::value* endpoint = evidence_object != nullptr ? evidence_object->if_contains("dst_endpoint") : nullptr;
+  row.text("dst_ip", string_member(endpoint, "ip"));
+  row.value("dst_port", port_member(endpoint, "port"));
+  row.text("dst_name", endpoint_name(endpoint));
   service_columns(row);
-  std::string_view dns_query;
-  if (evidence != nullptr) {
-    if (const auto* q = evidence->if_contains("query"); q != nullptr && q->is_object()) {
-      if (const auto* h = q->get_object().if_contains("hostname"); h != nullptr && h->is_string()) {
-        dns_query = std::string_view(h->get_string().data(), h->get_string().size());
-      }
-    }
-  }
+  const std::string_view dns_query =
+      string_member(evidence_object != nullptr ? evidence_object->if_contains("query") : nullptr, "hostname");
   row.text("dns_query", dns_query);
   row.str("rule", {"unmapped", "flowaudit", "rule"});
   row.str("pack", {"unmapped", "flowaudit", "pack"});

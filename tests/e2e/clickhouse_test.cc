@@ -21,8 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-RunResult run_bounded(const std::vector<std::string>& args) { return run_shell(binary_command(args, "timeout 300")); }
-
 std::vector<std::string> lines_of(std::string_view text) {
   std::vector<std::string> out;
   std::size_t pos = 0;

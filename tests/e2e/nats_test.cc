@@ -99,10 +99,6 @@ std::vector<std::string> file_lines(const fs::path& p) {
   return out;
 }
 
-// Every flowaudit run of these tests is bounded: a publish that stalls must fail the test, not
-// hang the suite.
-RunResult run_bounded(const std::vector<std::string>& args) { return run_shell(binary_command(args, "timeout 300")); }
-
 bool have_nats_server() { return have_program("nats-server"); }
 
 }  // namespace

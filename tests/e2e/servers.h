@@ -47,6 +47,12 @@ inline bool port_open(int port) {
   return ok;
 }
 
+// Every flowaudit run of the fleet tests is bounded: a publish or a sink that stalls must fail the
+// test, not hang the suite.
+inline RunResult run_bounded(const std::vector<std::string>& args) {
+  return run_shell(binary_command(args, "timeout 300"));
+}
+
 inline bool have_program(const std::string& name) {
   return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
 }
