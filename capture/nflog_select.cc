@@ -45,6 +45,8 @@ std::string cgroup2_mount() {
 // are loaded from a child that sees the cgroup2 hierarchy there, in a mount namespace of its own.
 bool nft_with_cgroup2_at(const std::string& mount, const std::string& commands, std::string& error) {
   if (mount == "/sys/fs/cgroup") return run_nft(commands, error);
+  // Loaded here, before the fork: the child must not run the dynamic loader.
+  if (!load_nftables(error)) return false;
   int pipefd[2];
   if (::pipe(pipefd) != 0) {
     error = fmt::format("pipe: {}", std::strerror(errno));

@@ -24,6 +24,8 @@
 
 #include <fmt/format.h>
 
+#include "core/dynamic_library.h"
+
 namespace flowaudit::capture {
 
 namespace {
@@ -120,27 +122,68 @@ std::string read_small_file(const std::string& path) {
   return text;
 }
 
+// libnftables, loaded the first time a command needs it (core/dynamic_library.h: only `run` and
+// the capture's --uid/--cgroup selection use it; linked, its dependencies slowed every start).
+struct Nft {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd = nullptr;
+  decltype(&nft_ctx_get_error_buffer) error_buffer = nullptr;
+  decltype(&nft_ctx_get_output_buffer) output_buffer = nullptr;
+  std::string error;  // why it could not be loaded
+};
+
+const Nft& nft_api() {
+  static const Nft api = [] {
+    static core::DynamicLibrary lib;
+    Nft n;
+    if (lib.open("libnftables.so.1", "libnftables1")) {
+      lib.bind(n.ctx_new, "nft_ctx_new");
+      lib.bind(n.ctx_free, "nft_ctx_free");
+      lib.bind(n.buffer_output, "nft_ctx_buffer_output");
+      lib.bind(n.buffer_error, "nft_ctx_buffer_error");
+      lib.bind(n.run_cmd, "nft_run_cmd_from_buffer");
+      lib.bind(n.error_buffer, "nft_ctx_get_error_buffer");
+      lib.bind(n.output_buffer, "nft_ctx_get_output_buffer");
+    }
+    n.error = lib.error();
+    return n;
+  }();
+  return api;
+}
+
 struct NftDeleter {
-  void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+  void operator()(nft_ctx* c) const { nft_api().ctx_free(c); }
 };
 
 }  // namespace
 
+bool load_nftables(std::string& error) {
+  const Nft& api = nft_api();
+  if (api.error.empty()) return true;
+  error = "nftables: " + api.error;
+  return false;
+}
+
 bool run_nft(const std::string& commands, std::string& error, std::string* output) {
-  std::unique_ptr<nft_ctx, NftDeleter> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  if (!load_nftables(error)) return false;
+  const Nft& api = nft_api();
+  std::unique_ptr<nft_ctx, NftDeleter> ctx(api.ctx_new(NFT_CTX_DEFAULT));
   if (!ctx) {
     error = "nftables: cannot create a context";
     return false;
   }
-  nft_ctx_buffer_output(ctx.get());
-  nft_ctx_buffer_error(ctx.get());
-  if (nft_run_cmd_from_buffer(ctx.get(), commands.c_str()) != 0) {
-    std::string text = nft_ctx_get_error_buffer(ctx.get());
+  api.buffer_output(ctx.get());
+  api.buffer_error(ctx.get());
+  if (api.run_cmd(ctx.get(), commands.c_str()) != 0) {
+    std::string text = api.error_buffer(ctx.get());
     if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
     error = fmt::format("nftables: {}", text.empty() ? "command failed" : text);
     return false;
   }
-  if (output != nullptr) *output = nft_ctx_get_output_buffer(ctx.get());
+  if (output != nullptr) *output = api.output_buffer(ctx.get());
   return true;
 }
 

@@ -50,6 +50,9 @@ bool add_nat_table(pid_t run_pid, const SandboxAddresses& a, const std::string& 
 bool delete_nat_table(pid_t run_pid, std::string& error);
 // Runs nftables commands through libnftables; false and the first line of nft's error otherwise.
 bool run_nft(const std::string& commands, std::string& error, std::string* output = nullptr);
+// Loads libnftables now (run_nft does so when first called); false and the reason if it cannot be.
+// Call it before a fork whose child runs nft: the child must not run the dynamic loader.
+bool load_nftables(std::string& error);
 
 // Removes the tables and interfaces of runs whose process is gone; returns what was removed
 // ("table flowaudit_123", "link fa123h"), for a warning.

@@ -261,6 +261,10 @@ std::string OutputFile::open(const std::string& path, Mode mode) {
     abort();
     return errno_text(err);
   }
+  // Reports and event streams are written in many small pieces: a 256 KiB buffer instead of stdio's
+  // 4 KiB (the file system's block size) makes one write(2) of 64 (an events file of 170 MB took
+  // 42,000 of them).
+  std::setvbuf(file_, nullptr, _IOFBF, std::size_t{256} << 10);
   return {};
 }
 

@@ -2,8 +2,8 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
 
+#include "core/dynamic_library.h"
 #include "core/host_port.h"
 
 namespace flowaudit::session {
@@ -11,6 +11,46 @@ namespace flowaudit::session {
 namespace {
 
 constexpr std::size_t kMaxAnswer = std::size_t{64} << 20;
+
+// libcurl, loaded the first time a client is made (core/dynamic_library.h: only `flowaudit sink`
+// needs it, and linking it slowed every start by its 25 dependencies). Each function has the type
+// <curl/curl.h> declares.
+struct Curl {
+  decltype(&curl_global_init) global_init = nullptr;
+  decltype(&curl_easy_init) init = nullptr;
+  decltype(&curl_easy_cleanup) cleanup = nullptr;
+  decltype(&curl_easy_reset) reset = nullptr;
+  decltype(&curl_easy_escape) escape = nullptr;
+  decltype(&curl_free) free = nullptr;
+  decltype(&curl_easy_setopt) setopt = nullptr;
+  decltype(&curl_easy_perform) perform = nullptr;
+  decltype(&curl_easy_strerror) strerror = nullptr;
+  decltype(&curl_easy_getinfo) getinfo = nullptr;
+  std::string error;  // why it could not be loaded; "" when every function is there
+};
+
+const Curl& curl() {
+  static const Curl api = [] {
+    static core::DynamicLibrary lib;
+    Curl c;
+    if (lib.open("libcurl.so.4", "libcurl4")) {
+      lib.bind(c.global_init, "curl_global_init");
+      lib.bind(c.init, "curl_easy_init");
+      lib.bind(c.cleanup, "curl_easy_cleanup");
+      lib.bind(c.reset, "curl_easy_reset");
+      lib.bind(c.escape, "curl_easy_escape");
+      lib.bind(c.free, "curl_free");
+      lib.bind(c.setopt, "curl_easy_setopt");
+      lib.bind(c.perform, "curl_easy_perform");
+      lib.bind(c.strerror, "curl_easy_strerror");
+      lib.bind(c.getinfo, "curl_easy_getinfo");
+    }
+    c.error = lib.error();
+    if (c.error.empty()) c.global_init(CURL_GLOBAL_DEFAULT);
+    return c;
+  }();
+  return api;
+}
 
 struct Answer {
   std::string* text = nullptr;
@@ -88,61 +128,62 @@ std::optional<ClickHouseTarget> parse_clickhouse_target(std::string_view url, st
 
 ClickHouseClient::ClickHouseClient(ClickHouseTarget target, ClickHouseSettings settings)
     : target_(std::move(target)), settings_(std::move(settings)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  curl_ = curl_easy_init();
+  const Curl& api = curl();
+  if (api.error.empty()) curl_ = api.init();
 }
 
 ClickHouseClient::~ClickHouseClient() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  if (curl_ != nullptr) curl().cleanup(static_cast<CURL*>(curl_));
 }
 
 std::string ClickHouseClient::execute(std::string_view sql, std::string_view body, std::string* answer,
                                       bool in_database) {
+  const Curl& api = curl();
+  if (!api.error.empty()) return "ClickHouse: " + api.error;
   auto* c = static_cast<CURL*>(curl_);
   if (c == nullptr) return "ClickHouse: cannot create a libcurl handle";
-  curl_easy_reset(c);
+  api.reset(c);
   // The statement goes in the URL when there is data, else as the body (schema statements are long).
   std::string url = target_.base_url() + "?";
   if (in_database) url += "database=" + target_.database + "&";
   std::string post;
   if (!body.empty()) {
-    char* q = curl_easy_escape(c, sql.data(), static_cast<int>(sql.size()));
+    char* q = api.escape(c, sql.data(), static_cast<int>(sql.size()));
     if (q == nullptr) return "ClickHouse: cannot escape the statement";
     url += "query=";
     url += q;
-    curl_free(q);
+    api.free(q);
   } else {
     post.assign(sql);
     body = post;
   }
   std::string text;
   Answer a{&text, 0};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_PROXY, "");  // never through a proxy from the environment
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, settings_.timeout_seconds);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &on_data);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
+  api.setopt(c, CURLOPT_URL, url.c_str());
+  api.setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.setopt(c, CURLOPT_PROXY, "");  // never through a proxy from the environment
+  api.setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  api.setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+  api.setopt(c, CURLOPT_TIMEOUT, settings_.timeout_seconds);
+  api.setopt(c, CURLOPT_POST, 1L);
+  api.setopt(c, CURLOPT_POSTFIELDS, body.data());
+  api.setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  api.setopt(c, CURLOPT_WRITEFUNCTION, &on_data);
+  api.setopt(c, CURLOPT_WRITEDATA, &a);
   if (!settings_.user.empty()) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(c, CURLOPT_USERNAME, settings_.user.c_str());
-    curl_easy_setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
+    api.setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    api.setopt(c, CURLOPT_USERNAME, settings_.user.c_str());
+    api.setopt(c, CURLOPT_PASSWORD, settings_.password.c_str());
   }
-  if (!settings_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, settings_.ca_file.c_str());
-  const CURLcode rc = curl_easy_perform(c);
+  if (!settings_.ca_file.empty()) api.setopt(c, CURLOPT_CAINFO, settings_.ca_file.c_str());
+  const CURLcode rc = api.perform(c);
   if (rc != CURLE_OK) {
     return "ClickHouse " + target_.base_url() + ": " +
-           (rc == CURLE_WRITE_ERROR ? std::string("answer larger than 64 MiB") : std::string(curl_easy_strerror(rc)));
+           (rc == CURLE_WRITE_ERROR ? std::string("answer larger than 64 MiB") : std::string(api.strerror(rc)));
   }
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  api.getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200) {
     return "ClickHouse " + target_.base_url() + ": HTTP " + std::to_string(status) + ": " + first_line(text);
   }

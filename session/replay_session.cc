@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
+#include <fstream>
 #include <cstdlib>
 #include <thread>
 
@@ -24,6 +26,20 @@ void PhaseClock::lap(std::string_view phase) {
   last_ = now;
 }
 
+namespace {
+
+// Whether the file starts with a pcapng section header (its magic reads the same in both byte
+// orders). Standard input cannot be looked at twice: there, only secrets before a flow count.
+bool starts_as_pcapng(const std::string& path) {
+  if (path == "-") return false;
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 4> magic{};
+  in.read(magic.data(), magic.size());
+  return in.gcount() == 4 && magic == std::array<char, 4>{0x0A, 0x0D, 0x0D, 0x0A};
+}
+
+}  // namespace
+
 bool replay(AuditSession& session, const std::vector<std::string>& captures, ReplayProgress* progress) {
   Messages& messages = session.messages();
   analysis::AuditOptions options;
@@ -36,6 +52,8 @@ bool replay(AuditSession& session, const std::vector<std::string>& captures, Rep
   }
   if (!session.prepare()) return false;
   options.group_by_flow_bytes = session.group_by_flow_bytes();
+  // A pcapng can carry secrets blocks after the flows they open (app::AppConfig::keys_may_follow).
+  options.app.keys_may_follow = std::any_of(captures.begin(), captures.end(), starts_as_pcapng);
   const std::size_t threads = replay_threads(session.settings(), captures);
   std::vector<capture::SourceInfo> infos;
   std::size_t readable = 0;

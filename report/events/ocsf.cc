@@ -101,7 +101,11 @@ std::string event_uid(std::string_view sensor, std::string_view audit, int class
   text.append(audit).push_back('\0');
   text.append(std::to_string(class_uid)).push_back('\0');
   text.append(record);
-  EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr);
+  // Fetched once: with OpenSSL 3, EVP_sha256() makes every EVP_Digest look the algorithm up in
+  // the providers again (a lock and a search per event). Null if the default provider cannot give
+  // SHA-256, and then EVP_sha256() as before.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(text.data(), text.size(), md.data(), &len, sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
   md[6] = static_cast<unsigned char>((md[6] & 0x0F) | 0x80);
   md[8] = static_cast<unsigned char>((md[8] & 0x3F) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";

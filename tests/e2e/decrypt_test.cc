@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "capture/pcap_file_source.h"
+#include "capture/pcapng_writer.h"
 #include "e2e/e2e_util.h"
 
 namespace flowaudit::e2e {
@@ -158,6 +160,56 @@ TEST_CASE("e2e: TLS 1.3 0-RTT: the request sent as early data is decrypted with 
     CHECK(reqs[0].as_object().at("request_body_bytes") == 27);
   }
   CHECK(resumed == 1);  // the second connection; the first made the session
+}
+
+// `flowaudit run` writes the command's key log into its pcapng as the lines come, and the command
+// writes them a moment after its ClientHello: under load the secrets block lands after the flow's
+// first packets. The replay must decrypt such a flow as the live audit did (a CI run caught the
+// replay differing), and a pcapng without any secret must report as before.
+TEST_CASE("e2e: a pcapng whose secrets block comes after the flow's first packets still decrypts" *
+          doctest::test_suite("e2e")) {
+  const std::string keys = read_file(data("tls13-aes128.keys"));
+  REQUIRE(!keys.empty());
+  // The pcap's packets into a pcapng, the key log as a secrets block after packet `keys_after`
+  // (0: none at all).
+  const auto rewrite = [&](const std::filesystem::path& out, std::size_t keys_after) {
+    auto in = capture::open_capture_file(data("tls13-aes128.pcap"));
+    REQUIRE(in.source);
+    capture::PcapngWriter writer;
+    std::string error;
+    REQUIRE(writer.open(out.string(), in.source->info().link_types.front(), 262144, "test", error));
+    capture::RawPacket p;
+    std::size_t n = 0;
+    while (in.source->next(p) == capture::ReadStatus::kPacket) {
+      REQUIRE(writer.write(p.ts_ns, p.orig_len, p.data));
+      if (++n == keys_after) REQUIRE(writer.write_tls_keys(keys));
+    }
+    REQUIRE(n > 6);
+    writer.close();
+  };
+  const auto dir = temp_dir() / "late-secrets";
+  std::filesystem::create_directories(dir);
+  rewrite(dir / "late.pcapng", 5);  // after the handshake's first flights
+  rewrite(dir / "none.pcapng", 0);
+  const auto with_keylog = audit_json({data("tls13-aes128.pcap")}, {"--keylog", data("tls13-aes128.keys")});
+  const auto late = audit_json({(dir / "late.pcapng").string()});
+  const auto& f = first_flow(late, "tls");
+  REQUIRE(f.at("decryption").is_object());
+  CHECK(f.at("decryption").at("keys") == true);
+  CHECK(f.at("decryption").at("client_stopped").is_null());
+  CHECK(f.at("decryption").at("server_stopped").is_null());
+  CHECK(f.at("blind_spot").is_null());
+  CHECK(f.at("requests") == first_flow(with_keylog, "tls").at("requests"));
+  // Each worker of --threads reads the secrets block where it lies, and decides the same way.
+  CHECK(audit_json({(dir / "late.pcapng").string()}, {"--threads", "2"}).at("flows") == late.at("flows"));
+
+  // No secret anywhere: no decryption block, no blind spot, the pcap's report.
+  const auto none = audit_json({(dir / "none.pcapng").string()});
+  const auto plain = audit_json({data("tls13-aes128.pcap")});
+  const auto& g = first_flow(none, "tls");
+  CHECK(g.find("decryption") == g.end());
+  CHECK(g.at("blind_spot") == first_flow(plain, "tls").at("blind_spot"));
+  CHECK(none.at("flows").as_array().size() == plain.at("flows").as_array().size());
 }
 
 }  // namespace flowaudit::e2e

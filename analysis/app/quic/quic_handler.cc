@@ -91,7 +91,7 @@ QuicHandler& QuicHandler::operator=(QuicHandler&&) noexcept = default;
 // so far), the rest of the connection is followed; otherwise it ends with its hellos, as before.
 void QuicHandler::start_decryption(app::AppContext& ctx, flow::Flow& f) {
   if (decryption_ || decryption_over_) return;
-  const bool want = ctx.config.keys && (ctx.config.decryption_asked || !ctx.config.keys->empty());
+  const bool want = ctx.config.follow_for_decryption();
   const auto hello = assembler_ ? assembler_->client_hello() : std::span<const std::uint8_t>();
   if (!want || hello.size() < 34) {  // legacy_version (2), random (32)
     decryption_over_ = true;
@@ -129,6 +129,10 @@ void QuicHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t send
 void QuicHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   if (decryption_over_ || !decryption_) return;
   decryption_over_ = true;
+  if (!ctx.config.decryption_counts()) {  // followed in case keys came; none did
+    decryption_.reset();
+    return;
+  }
   decryption_->decryptor.finish(*decryption_);
   const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
   app::FlowDetails& d = ctx.details_for(f);

@@ -97,7 +97,8 @@ TlsHandler::TlsHandler(TlsHandler&&) noexcept = default;
 TlsHandler& TlsHandler::operator=(TlsHandler&&) noexcept = default;
 
 std::uint64_t TlsHandler::stream_budget(const app::AppContext& ctx) const noexcept {
-  return decryption_ && !decryption_over_ ? ctx.config.tcp_decrypt_bytes : ctx.config.tcp_inspect_bytes;
+  return decryption_ && !decryption_over_ && ctx.config.decryption_counts() ? ctx.config.tcp_decrypt_bytes
+                                                                            : ctx.config.tcp_inspect_bytes;
 }
 
 void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sender, std::span<const std::uint8_t> bytes) {
@@ -113,6 +114,10 @@ void TlsHandler::decrypt(app::AppContext& ctx, flow::Flow& f, std::uint8_t sende
 void TlsHandler::finish_decryption(app::AppContext& ctx, const flow::Flow& f) {
   if (decryption_over_ || !decryption_) return;
   decryption_over_ = true;
+  if (!ctx.config.decryption_counts()) {  // followed in case keys came; none did
+    decryption_.reset();
+    return;
+  }
   decryption_->decryptor.finish();
   const decrypt::DecryptFacts& facts = decryption_->decryptor.facts();
   app::FlowDetails& d = ctx.details_for(f);
@@ -172,8 +177,7 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
   if (!decryption_ && !decryption_over_) {
     // Decided on the flow's first bytes: with a key log (or secrets read from the capture so far),
     // the whole flow is followed; otherwise only its handshake, as without decryption.
-    const bool want = ctx.config.keys && (ctx.config.decryption_asked || !ctx.config.keys->empty());
-    if (!want) decryption_over_ = true;
+    if (!ctx.config.follow_for_decryption()) decryption_over_ = true;
   }
   if (!decryption_over_) {
     decrypt(ctx, f, sender, bytes);
@@ -191,10 +195,13 @@ void TlsHandler::on_stream(app::AppContext& ctx, flow::Flow& f, std::uint8_t sen
 void TlsHandler::on_stream_stopped(app::AppContext& ctx, const flow::Flow& f, std::uint8_t sender,
                                    app::InspectionLimit which) {
   if (decryption_ && !decryption_over_) {
-    // The rest of a flow being decrypted is not read: what it sent after this may be hidden.
-    ctx.inspection_limit(f, which);
-    finish_decryption(ctx, f);
-    return;
+    if (ctx.config.decryption_counts()) {
+      // The rest of a flow being decrypted is not read: what it sent after this may be hidden.
+      ctx.inspection_limit(f, which);
+      finish_decryption(ctx, f);
+      return;
+    }
+    finish_decryption(ctx, f);  // followed in case keys came (none did): as without decryption
   }
   const auto it = ctx.details.find(f.id);
   const app::TlsDetails* t = it != ctx.details.end() ? it->second.tls.get() : nullptr;

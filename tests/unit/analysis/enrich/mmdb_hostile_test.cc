@@ -81,7 +81,7 @@ TEST_SUITE("analysis.enrich.mmdb_hostile") {
 
   // FLOWAUDIT_WRITE_FIXTURES=1 rewrites the committed file; otherwise it must be what the code builds.
   TEST_CASE("committed tests/data/bad/mmdb-node-count-overflow.mmdb") {
-    const std::string path = std::string(FLOWAUDIT_SOURCE_DIR) + "/tests/data/bad/mmdb-node-count-overflow.mmdb";
+    const std::string path = std::string(FLOWAUDIT_SOURCE_DIR "/tests/data/bad/mmdb-node-count-overflow.mmdb");
     const Bytes want = node_count_overflow(6);
     const char* env = std::getenv("FLOWAUDIT_WRITE_FIXTURES");
     if (env != nullptr && std::string(env) == "1") {
