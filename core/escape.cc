@@ -244,6 +244,10 @@ void append_json_string(std::string& out, std::string_view s) {
     ++plain;
   }
   out.append(s.substr(0, plain));
+  if (plain == s.size()) {  // the usual case (keys, names, numbers as text): nothing to walk
+    out.push_back('"');
+    return;
+  }
   walk(out, s.substr(plain), Style::kJson, [&](char c, std::size_t) {
     switch (c) {
       case '"': out.append("\\\""); return true;
