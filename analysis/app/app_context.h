@@ -41,13 +41,12 @@ struct AppConfig {
   // log's lines as the command writes them, a moment after its first ClientHello). Such flows are
   // followed from their first bytes, waiting for keys within the decryptor's bounds.
   bool keys_may_follow = false;
-  // Whether a new TLS or QUIC flow is followed for decryption.
-  [[nodiscard]] bool follow_for_decryption() const noexcept {
-    return keys && (decryption_asked || keys_may_follow || !keys->empty());
-  }
-  // Whether what that found counts: decryption was asked for, or some key came. A pcapng that
+  // Whether what decryption found counts: decryption was asked for, or some key came. A pcapng that
   // carried no secret at all reports its flows as without decryption, as before.
   [[nodiscard]] bool decryption_counts() const noexcept { return keys && (decryption_asked || !keys->empty()); }
+  // Whether a new TLS or QUIC flow is followed for decryption: when it would count, or when keys
+  // may still come.
+  [[nodiscard]] bool follow_for_decryption() const noexcept { return decryption_counts() || (keys && keys_may_follow); }
   // Per direction of a TLS flow being decrypted: past it the rest is not read, and the flow is an
   // inspection-limit blind spot (tcp-budget).
   std::uint64_t tcp_decrypt_bytes = 64ULL << 20;

@@ -201,16 +201,19 @@ std::string_view label(const json::array* labels, std::string_view key) {
 
 // Members read leniently, "" or 0 when missing or of another type: the first items of arrays
 // (loggers, evidences), which Reader's paths do not index, and optional in flowaudit's events.
-std::string_view string_member(const json::value* object, std::string_view key) {
+const json::value* member(const json::value* object, std::string_view key) {
   const auto* o = object != nullptr ? object->if_object() : nullptr;
-  const auto* v = o != nullptr ? o->if_contains(json::string_view(key.data(), key.size())) : nullptr;
+  return o != nullptr ? o->if_contains(json::string_view(key.data(), key.size())) : nullptr;
+}
+
+std::string_view string_member(const json::value* object, std::string_view key) {
+  const auto* v = member(object, key);
   return v != nullptr && v->is_string() ? std::string_view(v->get_string().data(), v->get_string().size())
                                         : std::string_view();
 }
 
 std::uint64_t port_member(const json::value* object, std::string_view key) {
-  const auto* o = object != nullptr ? object->if_object() : nullptr;
-  const auto* v = o != nullptr ? o->if_contains(json::string_view(key.data(), key.size())) : nullptr;
+  const auto* v = member(object, key);
   if (v != nullptr && v->is_uint64() && v->get_uint64() <= kPortMax) return v->get_uint64();
   if (v != nullptr && v->is_int64() && v->get_int64() >= 0 && v->get_int64() <= static_cast<std::int64_t>(kPortMax)) {
     return static_cast<std::uint64_t>(v->get_int64());
@@ -349,15 +352,12 @@ void finding(RowWriter& row, Reader& in) {
   // The destination the finding is about: its first evidence.
   const json::array* evidences = in.array({"evidences"});
   const json::value* evidence = evidences != nullptr && !evidences->empty() ? &evidences->front() : nullptr;
-  const auto* evidence_object = evidence != nullptr ? evidence->if_object() : nullptr;
-  const json::value* endpoint = evidence_object != nullptr ? evidence_object->if_contains("dst_endpoint") : nullptr;
+  const json::value* endpoint = member(evidence, "dst_endpoint");
   row.text("dst_ip", string_member(endpoint, "ip"));
   row.value("dst_port", port_member(endpoint, "port"));
   row.text("dst_name", endpoint_name(endpoint));
   service_columns(row);
-  const std::string_view dns_query =
-      string_member(evidence_object != nullptr ? evidence_object->if_contains("query") : nullptr, "hostname");
-  row.text("dns_query", dns_query);
+  row.text("dns_query", string_member(member(evidence, "query"), "hostname"));
   row.str("rule", {"unmapped", "flowaudit", "rule"});
   row.str("pack", {"unmapped", "flowaudit", "pack"});
   row.str("title", {"finding_info", "title"});
