@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "core/escape.h"
 #include "core/format.h"
@@ -210,13 +212,20 @@ report::events::EventContext event_context(const AuditArgs& args) {
   context.sensor_id = args.sensor_id.empty() ? host_name() : args.sensor_id;
   context.redact = !args.no_redact;
   context.labels = args.labels;
+  context.threads = event_threads(args);
   return context;
 }
 }  // namespace
 
+std::size_t event_threads(const AuditArgs& args) {
+  // As many as --threads (0: one per core, up to 8, as for reading); the events are the same.
+  return args.threads != 0 ? args.threads : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8);
+}
+
 bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run,
-                 const EventStream* stream) {
+                 const EventStream* stream, std::size_t threads) {
   report::events::EventContext context = event_context(args);
+  if (threads != 0) context.threads = threads;
   context.source = report::events::source_of(run.result());
   if (stream != nullptr) {
     // The flows that ended were told as they ended: the open ones and the DNS not told yet are left.
@@ -260,13 +269,25 @@ bool emit_ended_events(report::events::EventSink& sink, const AuditArgs& args, E
 }
 
 int write_reports(const AuditArgs& args, const Outputs& outputs, const session::AuditSession& run) {
-  int status = write_reports(args, outputs.reports, run);
-  if (outputs.events) {
-    const auto sink = open_events_sink(outputs);
-    if (!sink) return kExitUsage;
-    emit_events(*sink, args, run);
-    if (!close_events_sink(*sink)) status = kExitUsage;
+  if (!outputs.events) return write_reports(args, outputs.reports, run);
+  const auto sink = open_events_sink(outputs);
+  if (!sink) {
+    write_reports(args, outputs.reports, run);
+    return kExitUsage;
   }
+  // With more than one thread, the events are made while the reports are written (both only read
+  // the audit): on the bench capture the events took as long again as the JSON report, one after
+  // the other. The reports keep one thread, the events the rest.
+  int status = kExitOk;
+  if (const std::size_t threads = event_threads(args); threads > 1) {
+    std::thread events([&] { emit_events(*sink, args, run, nullptr, threads - 1); });
+    status = write_reports(args, outputs.reports, run);
+    events.join();
+  } else {
+    status = write_reports(args, outputs.reports, run);
+    emit_events(*sink, args, run);
+  }
+  if (!close_events_sink(*sink)) status = kExitUsage;
   return status;
 }
 

@@ -122,8 +122,11 @@ struct EventStream {
   std::size_t dns_told = 0;
   std::uint64_t flows_told = 0;
 };
+// Threads that render events for these options (--threads; 0: one per core, up to 8).
+[[nodiscard]] std::size_t event_threads(const AuditArgs& args);
+// `threads`: how many render the events (0: as --threads says, one per core by default).
 bool emit_events(report::events::EventSink& sink, const AuditArgs& args, const session::AuditSession& run,
-                 const EventStream* stream = nullptr);
+                 const EventStream* stream = nullptr, std::size_t threads = 0);
 // One part of a capture that tells as it goes (session::LiveHooks::on_ended).
 bool emit_ended_events(report::events::EventSink& sink, const AuditArgs& args, EventStream& stream,
                        const analysis::AuditResult& part);

@@ -219,35 +219,14 @@ std::string escape_sarif_text(std::string_view s) {
 
 void append_json_string(std::string& out, std::string_view s) {
   out.push_back('"');
-  // Fast path: printable ASCII without quotes or backslashes goes out as it is. Eight bytes at a
-  // time (written by hand: a SWAR test of each byte of a 64-bit word for < 0x20, >= 0x7F, '"' and
-  // '\\'; the bit tricks are the classic "has a zero byte" ones), then byte by byte.
-  std::size_t plain = 0;
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
-  while (plain + 8 <= s.size()) {
-    std::uint64_t x = 0;
-    std::memcpy(&x, s.data() + plain, 8);
-    const std::uint64_t quote = x ^ (kOnes * '"');
-    const std::uint64_t backslash = x ^ (kOnes * '\\');
-    const std::uint64_t del = x ^ (kOnes * 0x7F);
-    const std::uint64_t special = ((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | (del - kOnes) | x) & kHigh;
-    // A byte below 0x20 borrows in x - 0x20 (its high bit set), a byte equal to '"', '\\' or DEL is
-    // zero after the XOR and borrows in - 1, and a byte >= 0x80 has its high bit set in x. Borrows
-    // may mark a later byte too: any mark sends the word to the exact loop below.
-    if (special != 0) break;
-    plain += 8;
-  }
-  while (plain < s.size()) {
-    const auto c = static_cast<unsigned char>(s[plain]);
-    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
-    ++plain;
-  }
+  append_json_chars(out, s);
+  out.push_back('"');
+}
+
+void append_json_chars(std::string& out, std::string_view s) {
+  const std::size_t plain = json_plain_prefix(s);
   out.append(s.substr(0, plain));
-  if (plain == s.size()) {  // the usual case (keys, names, numbers as text): nothing to walk
-    out.push_back('"');
-    return;
-  }
+  if (plain == s.size()) return;  // the usual case (keys, names, numbers as text): nothing to walk
   walk(out, s.substr(plain), Style::kJson, [&](char c, std::size_t) {
     switch (c) {
       case '"': out.append("\\\""); return true;
@@ -261,7 +240,6 @@ void append_json_string(std::string& out, std::string_view s) {
         return true;
     }
   });
-  out.push_back('"');
 }
 
 }  // namespace flowaudit::core

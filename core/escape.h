@@ -12,6 +12,8 @@
 // bytes as U+FFFD.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -48,5 +50,37 @@ void append_xml(std::string& out, std::string_view s, bool attribute = true);
 
 // A JSON string literal, quotes included (RFC 8259); always valid UTF-8 and free of raw controls.
 void append_json_string(std::string& out, std::string_view s);
+// The same without the quotes: a part of a JSON string made of several.
+void append_json_chars(std::string& out, std::string_view s);
+// How many bytes at the start of `s` a JSON string carries as they are (printable ASCII other than
+// '"' and '\\'); s.size() when nothing needs escaping. Inline: the event writer asks it of every
+// string.
+[[nodiscard]] inline std::size_t json_plain_prefix(std::string_view s) noexcept {
+  // Printable ASCII without quotes or backslashes goes out as it is. Eight bytes at a time (written
+  // by hand: a SWAR test of each byte of a 64-bit word for < 0x20, >= 0x7F, '"' and '\\'; the bit
+  // tricks are the classic "has a zero byte" ones), then byte by byte.
+  std::size_t plain = 0;
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  while (plain + 8 <= s.size()) {
+    std::uint64_t x = 0;
+    std::memcpy(&x, s.data() + plain, 8);
+    const std::uint64_t quote = x ^ (kOnes * '"');
+    const std::uint64_t backslash = x ^ (kOnes * '\\');
+    const std::uint64_t del = x ^ (kOnes * 0x7F);
+    const std::uint64_t special = ((x - kOnes * 0x20) | (quote - kOnes) | (backslash - kOnes) | (del - kOnes) | x) & kHigh;
+    // A byte below 0x20 borrows in x - 0x20 (its high bit set), a byte equal to '"', '\\' or DEL is
+    // zero after the XOR and borrows in - 1, and a byte >= 0x80 has its high bit set in x. Borrows
+    // may mark a later byte too: any mark sends the word to the exact loop below.
+    if (special != 0) break;
+    plain += 8;
+  }
+  while (plain < s.size()) {
+    const auto c = static_cast<unsigned char>(s[plain]);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') break;
+    ++plain;
+  }
+  return plain;
+}
 
 }  // namespace flowaudit::core

@@ -7,6 +7,8 @@
 
 namespace flowaudit::core {
 
+static_assert(IpAddress::kTextMax == INET6_ADDRSTRLEN);
+
 IpAddress IpAddress::v4(std::span<const std::uint8_t, 4> b) noexcept {
   IpAddress a;
   a.family_ = Family::kV4;
@@ -43,11 +45,10 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   return std::nullopt;
 }
 
-std::string IpAddress::to_string() const {
-  char buf[INET6_ADDRSTRLEN] = {};
+std::size_t IpAddress::format(std::array<char, kTextMax>& buf) const noexcept {
   if (is_v4()) {
     // Dotted decimal without leading zeros, as inet_ntop writes it, without its sprintf: this
-    // runs for every address a report or a DNS answer names.
+    // runs for every address a report, an event or a DNS answer names.
     std::size_t n = 0;
     for (std::size_t i = 0; i < 4; ++i) {
       const unsigned v = bytes_[i];
@@ -56,14 +57,18 @@ std::string IpAddress::to_string() const {
       if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10 % 10);
       buf[n++] = static_cast<char>('0' + v % 10);
     }
-    return std::string(buf, n);
+    return n;
   }
-  if (is_v6()) {
-    inet_ntop(AF_INET6, bytes_.data(), buf, sizeof buf);
-  } else {
-    return "-";
+  if (is_v6() && inet_ntop(AF_INET6, bytes_.data(), buf.data(), static_cast<socklen_t>(buf.size())) != nullptr) {
+    return std::strlen(buf.data());
   }
-  return buf;
+  buf[0] = '-';
+  return 1;
+}
+
+std::string IpAddress::to_string() const {
+  std::array<char, kTextMax> buf{};
+  return std::string(buf.data(), format(buf));
 }
 
 std::uint64_t IpAddress::hash() const noexcept {

@@ -28,6 +28,9 @@ class IpAddress {
   [[nodiscard]] const std::array<std::uint8_t, 16>& bytes() const noexcept { return bytes_; }
   [[nodiscard]] std::size_t size() const noexcept { return is_v4() ? 4 : is_v6() ? 16 : 0; }
   [[nodiscard]] std::string to_string() const;
+  // The same text into `buf` (no allocation); returns its length. kTextMax is INET6_ADDRSTRLEN.
+  static constexpr std::size_t kTextMax = 46;
+  std::size_t format(std::array<char, kTextMax>& buf) const noexcept;
   [[nodiscard]] std::uint64_t hash() const noexcept;
 
   // Compared as two 64-bit words: these run several times per packet in the flow table, where the

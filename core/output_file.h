@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include <cstdio>
+#include <memory>
 #include <string>
 
 namespace flowaudit::core {
@@ -68,6 +69,9 @@ class OutputFile {
 
  private:
   std::FILE* file_ = nullptr;
+  // stdio's buffer, ours: glibc's setvbuf ignores the size it is given unless it is given the
+  // buffer too, and its own is the file system's block size (4 KiB).
+  std::unique_ptr<char[]> buffer_;
   bool is_stdout_ = false;
   bool sync_ = false;  // a file on disk: fsync before it counts as written
   std::string path_;

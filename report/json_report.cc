@@ -456,7 +456,8 @@ void write_flows(JsonWriter& w, const analysis::AuditResult& r, const ReportOpti
         // What left in the request (issue 17): values masked unless --no-redact; never a body.
         w.string_or_null("chat_service", e.chat_service);
         w.field("prompt_bytes", e.prompt_bytes);
-        write_inspect_findings(w, "findings", e.findings);
+        w.key("findings");
+        write_inspect_findings(w, e.findings);
         w.field("findings_dropped", static_cast<std::uint64_t>(e.findings_dropped));
         w.end_object();
       }
@@ -646,7 +647,8 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
     w.begin_object();
     w.field("place", n.place);
     w.field("name", n.name);
-    write_inspect_findings(w, "findings", n.findings);
+    w.key("findings");
+    write_inspect_findings(w, n.findings);
     w.end_object();
   }
   w.end_array();
@@ -658,21 +660,6 @@ void write_json(const ReportInput& input, const ReportOptions& options, Output& 
   for (const auto& warning : r.warnings) w.value(warning);
   w.end_array();
   w.end_object();
-}
-
-void write_inspect_findings(JsonWriter& w, std::string_view key, const std::vector<analysis::inspect::Finding>& findings) {
-  w.key(key);
-  w.begin_array();
-  for (const auto& x : findings) {
-    w.begin_object();
-    w.field("type", x.type);
-    w.field("field", x.field);
-    w.field("value", x.value);
-    w.string_or_null("encoding", x.encoding);
-    w.field("detector", x.detector);
-    w.end_object();
-  }
-  w.end_array();
 }
 
 boost::json::value to_json(const ReportInput& input, const ReportOptions& options) {

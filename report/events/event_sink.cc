@@ -65,6 +65,7 @@ class FileSink final : public EventSink {
     struct stat st {};
     size_ = ::fstat(::fileno(file_.file()), &st) == 0 && S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
     regular_ = S_ISREG(st.st_mode);
+    written_behind_ = size_;
     opened_ = std::chrono::steady_clock::now();
     ++files_;
     return {};
@@ -88,6 +89,7 @@ class FileSink final : public EventSink {
     }
     size_ += need;
     ++events_;
+    if (regular_ && size_ - written_behind_ >= kWriteBehind) write_behind();
     return true;
   }
 
@@ -123,10 +125,24 @@ class FileSink final : public EventSink {
     return path_ + ": cannot rotate: 1000 files named " + base + ".N exist already";
   }
 
+  // Write-behind: every 8 MiB, what was written is handed to the kernel and its writing to disk
+  // started (sync_file_range SYNC_FILE_RANGE_WRITE starts it and does not wait), so that the
+  // fsync when the file is closed waits for the last few MiB, not for the whole file (an audit's
+  // 184 MB of events waited 0.16 s there). The fsync still decides that the events are written.
+  static constexpr std::uint64_t kWriteBehind = std::uint64_t{8} << 20;
+  void write_behind() {
+    std::FILE* f = file_.file();
+    if (f == nullptr || std::fflush(f) != 0) return;  // a failed flush is seen by the next write or close
+    const auto from = static_cast<off64_t>(written_behind_);
+    ::sync_file_range(::fileno(f), from, static_cast<off64_t>(size_ - written_behind_), SYNC_FILE_RANGE_WRITE);
+    written_behind_ = size_;
+  }
+
   std::string path_;
   Rotation rotation_;
   core::OutputFile file_;
   std::uint64_t size_ = 0;
+  std::uint64_t written_behind_ = 0;  // the file's size when write_behind last ran
   bool regular_ = true;
   std::chrono::steady_clock::time_point opened_;
 };

@@ -2,15 +2,21 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "analysis/app/naming.h"
 #include "analysis/app/tls/client_hello.h"
 #include "core/redact.h"
+#include "report/events/event_writer.h"
 #include "report/json_report.h"
-#include "report/json_writer.h"
 #include "rules/eval/records.h"
 #include "rules/lang/fields.h"
 
@@ -83,7 +89,7 @@ std::string hostname_for_ocsf(std::string_view name) {
 
 // Events leave out what is unknown rather than write null: a fleet's store fills its defaults, and a
 // million events are that much smaller.
-void optional_string(JsonWriter& w, std::string_view key, std::string_view value) {
+void optional_string(EventWriter& w, Key key, std::string_view value) {
   if (!value.empty()) w.field(key, value);
 }
 
@@ -91,80 +97,210 @@ void optional_string(JsonWriter& w, std::string_view key, std::string_view value
 constexpr std::uint64_t kMaxInteger = 0x7FFFFFFF;
 
 // A deterministic event id: SHA-256 of the sensor, the audit and the record, as a UUID (version 8,
-// RFC 9562's custom layout). The same record of the same audit on the same sensor gets the same id.
-std::string event_uid(std::string_view sensor, std::string_view audit, int class_uid, std::string_view record) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  std::string text;
-  text.reserve(sensor.size() + audit.size() + record.size() + 16);
-  text.append(sensor).push_back('\0');
-  text.append(audit).push_back('\0');
-  text.append(std::to_string(class_uid)).push_back('\0');
-  text.append(record);
-  // Fetched once: with OpenSSL 3, EVP_sha256() makes every EVP_Digest look the algorithm up in
-  // the providers again (a lock and a search per event). Null if the default provider cannot give
-  // SHA-256, and then EVP_sha256() as before.
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_Digest(text.data(), text.size(), md.data(), &len, sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
-  md[6] = static_cast<unsigned char>((md[6] & 0x0F) | 0x80);
-  md[8] = static_cast<unsigned char>((md[8] & 0x3F) | 0x80);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[md[static_cast<std::size_t>(i)] >> 4]);
-    out.push_back(kHex[md[static_cast<std::size_t>(i)] & 0x0F]);
-  }
-  return out;
-}
-
-// What every event of one audit shares.
-class Emitter {
+// RFC 9562's custom layout). The same record of the same audit on the same sensor gets the same id:
+// SHA-256("<sensor>\0<audit>\0<class_uid>\0<record>").
+//
+// The part before the record is the same for every event of a class: it is hashed once per class
+// and the state copied for each event, so an event hashes only its record (usually one block
+// instead of two or three). Each rendering thread has its own (OpenSSL's contexts are not shared).
+class EventIds {
  public:
-  Emitter(const ReportInput& input, const EventContext& context, const EventEmit& emit)
-      : r_(input.result), outcome_(input.outcome), ctx_(context), emit_(emit) {
-    audit_key_ = !ctx_.audit_key.empty()
-                     ? ctx_.audit_key
-                     : ctx_.source + '\0' + std::to_string(r_.first_ns) + '\0' + std::to_string(r_.packets) + '\0' +
-                           std::to_string(r_.bytes);
-    logged_ms_ = ctx_.logged_ns != 0
-                     ? millis(ctx_.logged_ns)
-                     : std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  EventIds(std::string_view sensor, std::string_view audit) : sensor_(sensor), audit_(audit) {}
+  ~EventIds() {
+    for (auto& c : prefix_) EVP_MD_CTX_free(c.ctx);
+    EVP_MD_CTX_free(work_);
   }
+  EventIds(const EventIds&) = delete;
+  EventIds& operator=(const EventIds&) = delete;
 
-  EventCounts run() {
-    const std::vector<std::size_t> destination_of = analysis::flow_destinations(r_);
-    for (std::size_t i = 0; i < r_.flows.size() && !stopped_; ++i) {
-      const FlowRow& f = r_.flows[i];
-      if (ctx_.only_open_flows && f.end != analysis::flow::FlowEnd::kActive) continue;
-      const analysis::DestinationRow* d =
-          i < destination_of.size() && destination_of[i] < r_.destinations.size() ? &r_.destinations[destination_of[i]]
-                                                                                   : nullptr;
-      network_activity(f, d);
-      const analysis::app::FlowDetails* details = f.app_details();
-      if (details != nullptr && details->requests) {
-        for (std::size_t k = 0; k < details->requests->list.size() && !stopped_; ++k) {
-          http_activity(f, d, *details->requests, k);
-        }
-      }
+  // The id, written as 36 characters into `out`.
+  void uid(int class_uid, std::string_view record, std::array<char, 36>& out) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    EVP_MD_CTX* prefix = prefix_of(class_uid);
+    if (prefix == nullptr || work_ == nullptr || EVP_MD_CTX_copy_ex(work_, prefix) != 1 ||
+        EVP_DigestUpdate(work_, record.data(), record.size()) != 1 || EVP_DigestFinal_ex(work_, md.data(), &len) != 1) {
+      // The provider failed (no memory): the one-shot digest of the whole text, as it always was.
+      std::string text = prefix_text(class_uid);
+      text.append(record);
+      EVP_Digest(text.data(), text.size(), md.data(), &len, EVP_sha256(), nullptr);
     }
-    for (std::size_t i = ctx_.dns_from; i < r_.dns.size() && !stopped_; ++i) {
-      dns_activity(r_.dns[i], ctx_.dns_index_base + i);
+    md[6] = static_cast<unsigned char>((md[6] & 0x0F) | 0x80);
+    md[8] = static_cast<unsigned char>((md[8] & 0x3F) | 0x80);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::size_t n = 0;
+    for (int i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) out[n++] = '-';
+      out[n++] = kHex[md[static_cast<std::size_t>(i)] >> 4];
+      out[n++] = kHex[md[static_cast<std::size_t>(i)] & 0x0F];
     }
-    if (outcome_ != nullptr && outcome_->evaluation != nullptr) {
-      const auto& findings = outcome_->evaluation->findings;
-      for (std::size_t i = 0; i < findings.size() && !stopped_; ++i) detection_finding(findings[i], i);
-    }
-    return counts_;
   }
 
  private:
+  std::string prefix_text(int class_uid) const {
+    std::string text;
+    text.reserve(sensor_.size() + audit_.size() + 8);
+    text.append(sensor_).push_back('\0');
+    text.append(audit_).push_back('\0');
+    text.append(std::to_string(class_uid)).push_back('\0');
+    return text;
+  }
+  EVP_MD_CTX* prefix_of(int class_uid) {
+    for (auto& c : prefix_) {
+      if (c.class_uid == class_uid) return c.ctx;
+    }
+    // Fetched once: with OpenSSL 3, EVP_sha256() makes a digest look the algorithm up in the
+    // providers again (a lock and a search each time).
+    static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (work_ == nullptr) work_ = EVP_MD_CTX_new();
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    const std::string text = prefix_text(class_uid);
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, sha256 != nullptr ? sha256 : EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, text.data(), text.size()) != 1) {
+      EVP_MD_CTX_free(ctx);
+      return nullptr;
+    }
+    prefix_.push_back({class_uid, ctx});
+    return ctx;
+  }
+
+  struct Prefix {
+    int class_uid;
+    EVP_MD_CTX* ctx;
+  };
+  std::string_view sensor_;
+  std::string_view audit_;
+  std::vector<Prefix> prefix_;  // one per class seen: four at most
+  EVP_MD_CTX* work_ = nullptr;
+};
+
+// What every event of one audit shares, computed once and read by every rendering thread.
+struct Shared {
+  Shared(const ReportInput& input, const EventContext& context)
+      : r(input.result), outcome(input.outcome), ctx(context), destination_of(analysis::flow_destinations(r)) {
+    audit_key = !ctx.audit_key.empty()
+                    ? ctx.audit_key
+                    : ctx.source + '\0' + std::to_string(r.first_ns) + '\0' + std::to_string(r.packets) + '\0' +
+                          std::to_string(r.bytes);
+    const std::int64_t logged_ms = ctx.logged_ns != 0 ? millis(ctx.logged_ns)
+                                                      : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                            std::chrono::system_clock::now().time_since_epoch())
+                                                            .count();
+    // metadata after its uid: the same in every event, rendered once.
+    TextBuffer tail;
+    EventWriter w(tail);
+    w.field("log_name", ctx.source);
+    w.field("logged_time", logged_ms);
+    if (!ctx.labels.empty()) {
+      w.key("labels");
+      w.begin_array();
+      for (const auto& l : ctx.labels) w.value(l);
+      w.end_array();
+    }
+    w.key("product");
+    w.begin_object();
+    w.field("name", "flowaudit");
+    w.field("vendor_name", "flowaudit");
+    w.field("version", FLOWAUDIT_VERSION);
+    w.end_object();
+    // The sensor that saw it: fleets ask "which sensor", and OCSF names the devices an event went
+    // through in metadata.loggers.
+    w.key("loggers");
+    w.begin_array();
+    w.begin_object();
+    w.field("name", ctx.sensor_id);
+    w.end_object();
+    w.end_array();
+    metadata_tail = tail.view();
+    flows = r.flows.size();
+    dns = ctx.dns_from < r.dns.size() ? r.dns.size() - ctx.dns_from : 0;
+    findings = outcome != nullptr && outcome->evaluation != nullptr ? outcome->evaluation->findings.size() : 0;
+    batch_records = std::max<std::size_t>(ctx.batch_records, 1);
+  }
+
+  // The records events are made of, in order: flows (each with its requests), DNS messages, findings.
+  [[nodiscard]] std::size_t records() const noexcept { return flows + dns + findings; }
+
+  const AuditResult& r;
+  const PolicyOutcome* outcome;
+  const EventContext& ctx;
+  const std::vector<std::size_t> destination_of;
+  std::string audit_key;
+  std::string metadata_tail;  // "log_name":...,"loggers":[...]
+  std::size_t flows = 0;
+  std::size_t dns = 0;
+  std::size_t findings = 0;
+  std::size_t batch_records = 1;
+};
+
+// Events rendered, one after another in `text`; ends[i] is where event i ends, kinds[i] its class.
+struct Batch {
+  enum Kind : std::uint8_t { kNetwork, kDns, kHttp, kFinding };
+  TextBuffer text;
+  std::vector<std::size_t> ends;
+  std::vector<Kind> kinds;
+  void clear() {
+    text.clear();
+    ends.clear();
+    kinds.clear();
+  }
+};
+
+// Renders records into a batch; one per thread.
+class Renderer {
+ public:
+  explicit Renderer(const Shared& shared)
+      : s_(shared), r_(shared.r), ctx_(shared.ctx), ids_(shared.ctx.sensor_id, shared.audit_key) {}
+
+  // Records [first, last) of Shared::records() order.
+  void render(Batch& batch, std::size_t first, std::size_t last) {
+    batch_ = &batch;
+    for (std::size_t i = first; i < last; ++i) {
+      if (i < s_.flows) {
+        flow(i);
+      } else if (i < s_.flows + s_.dns) {
+        const std::size_t k = ctx_.dns_from + (i - s_.flows);
+        dns_activity(r_.dns[k], ctx_.dns_index_base + k);
+      } else {
+        const std::size_t k = i - s_.flows - s_.dns;
+        detection_finding(s_.outcome->evaluation->findings[k], k);
+      }
+    }
+    batch_ = nullptr;
+  }
+
+ private:
+  void flow(std::size_t i) {
+    const FlowRow& f = r_.flows[i];
+    if (ctx_.only_open_flows && f.end != analysis::flow::FlowEnd::kActive) return;
+    const analysis::DestinationRow* d = i < s_.destination_of.size() && s_.destination_of[i] < r_.destinations.size()
+                                            ? &r_.destinations[s_.destination_of[i]]
+                                            : nullptr;
+    network_activity(f, d);
+    const analysis::app::FlowDetails* details = f.app_details();
+    if (details != nullptr && details->requests) {
+      for (std::size_t k = 0; k < details->requests->list.size(); ++k) http_activity(f, d, *details->requests, k);
+    }
+  }
+
   // ---- shared parts ----
 
-  void begin(JsonWriter& w, int class_uid, int category_uid, int activity_id, std::string_view activity_name,
+  // The record's name in the event id: "<a><number>[<b><number>]".
+  std::string_view record_name(std::string_view a, std::uint64_t n, std::string_view b = {}, std::uint64_t m = 0) {
+    record_.assign(a);
+    append_number(record_, n);
+    if (!b.empty()) {
+      record_.append(b);
+      append_number(record_, m);
+    }
+    return record_;
+  }
+  static void append_number(std::string& out, std::uint64_t n) {
+    char text[24];
+    out.append(text, static_cast<std::size_t>(std::to_chars(text, text + sizeof text, n).ptr - text));
+  }
+
+  void begin(EventWriter& w, int class_uid, int category_uid, int activity_id, std::string_view activity_name,
              std::string_view record, core::TimestampNs time_ns) {
     w.begin_object();
     w.field("class_uid", class_uid);
@@ -176,64 +312,36 @@ class Emitter {
     w.key("metadata");
     w.begin_object();
     w.field("version", kOcsfVersion);
-    w.field("uid", event_uid(ctx_.sensor_id, audit_key_, class_uid, record));
-    w.field("log_name", ctx_.source);
-    w.field("logged_time", logged_ms_);
-    if (!ctx_.labels.empty()) {
-      w.key("labels");
-      w.begin_array();
-      for (const auto& l : ctx_.labels) w.value(l);
-      w.end_array();
-    }
-    product(w);
-    // The sensor that saw it: fleets ask "which sensor", and OCSF names the devices an event went
-    // through in metadata.loggers.
-    w.key("loggers");
-    w.begin_array();
-    w.begin_object();
-    w.field("name", ctx_.sensor_id);
-    w.end_object();
-    w.end_array();
+    std::array<char, 36> uid{};
+    ids_.uid(class_uid, record, uid);
+    w.field("uid", std::string_view(uid.data(), uid.size()));
+    w.raw_members(s_.metadata_tail);
     w.end_object();
   }
 
+  void end(EventWriter& w, Batch::Kind kind) {
+    w.end_object();
+    batch_->ends.push_back(batch_->text.size());
+    batch_->kinds.push_back(kind);
+  }
+
   // unmapped.flowaudit: what OCSF 1.1 has no attribute for.
-  static void begin_unmapped(JsonWriter& w) {
+  static void begin_unmapped(EventWriter& w) {
     w.key("unmapped");
     w.begin_object();
     w.key("flowaudit");
     w.begin_object();
   }
-  static void end_unmapped(JsonWriter& w) {
+  static void end_unmapped(EventWriter& w) {
     w.end_object();
     w.end_object();
   }
 
-  static void product(JsonWriter& w) {
-    w.key("product");
-    w.begin_object();
-    w.field("name", "flowaudit");
-    w.field("vendor_name", "flowaudit");
-    w.field("version", FLOWAUDIT_VERSION);
-    w.end_object();
-  }
-
-  void end(JsonWriter& w, std::uint64_t& count) {
-    w.end_object();
-    w.flush();
-    if (!stopped_ && emit_(line_)) {
-      ++count;
-    } else {
-      stopped_ = true;
-    }
-    line_.clear();
-  }
-
-  static void endpoint(JsonWriter& w, std::string_view key, const core::IpAddress* ip, std::uint16_t port,
+  static void endpoint(EventWriter& w, Key key, const core::IpAddress* ip, std::uint16_t port,
                        std::string_view hostname, const analysis::enrich::DestinationEnrichment* e) {
     w.key(key);
     w.begin_object();
-    if (ip != nullptr) w.field("ip", ip->to_string());
+    if (ip != nullptr) w.field("ip", *ip);
     if (port != 0 || ip != nullptr) w.field("port", port);
     if (hostname_ok(hostname)) {
       w.field("hostname", hostname);
@@ -253,14 +361,18 @@ class Emitter {
 
   // The service, its operator and their jurisdictions: as an OCSF enrichment of the destination's
   // name, which readers of OCSF know, and flat in unmapped.flowaudit for simple queries.
-  static void service_enrichment(JsonWriter& w, const analysis::DestinationRow* d, std::string_view field) {
+  static void service_enrichment(EventWriter& w, const analysis::DestinationRow* d, std::string_view field) {
     if (d == nullptr || !d->enrichment || d->enrichment->service == nullptr) return;
     const auto& s = *d->enrichment->service;
     w.key("enrichments");
     w.begin_array();
     w.begin_object();
     w.field("name", field);
-    w.field("value", d->hostname.empty() ? d->ip.to_string() : std::string(d->hostname));
+    if (d->hostname.empty()) {
+      w.field("value", d->ip);
+    } else {
+      w.field("value", std::string_view(d->hostname));
+    }
     w.field("type", "service");
     w.field("provider", "flowaudit service catalog");
     w.key("data");
@@ -278,13 +390,13 @@ class Emitter {
     w.end_array();
   }
 
-  static void service_fields(JsonWriter& w, const analysis::DestinationRow* d) {
+  static void service_fields(EventWriter& w, const analysis::DestinationRow* d) {
     const auto* s = d != nullptr && d->enrichment ? d->enrichment->service.get() : nullptr;
     optional_string(w, "service_id", s != nullptr ? std::string_view(s->id) : std::string_view());
     optional_string(w, "operator", s != nullptr ? std::string_view(s->operator_name) : std::string_view());
     optional_string(w, "jurisdiction", s != nullptr ? std::string_view(s->jurisdiction) : std::string_view());
     optional_string(w, "parent_jurisdiction",
-                     s != nullptr ? std::string_view(s->parent_jurisdiction) : std::string_view());
+                    s != nullptr ? std::string_view(s->parent_jurisdiction) : std::string_view());
     const auto* geo = d != nullptr && d->enrichment ? &d->enrichment->geo : nullptr;
     optional_string(w, "country", geo != nullptr ? std::string_view(geo->country) : std::string_view());
     // OCSF 1.1's network_endpoint has no autonomous system.
@@ -294,7 +406,7 @@ class Emitter {
 
   // The flow's two ends: the client as the source, the server (or, through a proxy, the server
   // asked for) as the destination, and the proxy itself as `proxy`.
-  void flow_endpoints(JsonWriter& w, const FlowRow& f, const analysis::DestinationRow* d) {
+  static void flow_endpoints(EventWriter& w, const FlowRow& f, const analysis::DestinationRow* d) {
     const analysis::app::FlowDetails* details = f.app_details();
     const auto* e = d != nullptr && d->enrichment ? &*d->enrichment : nullptr;
     endpoint(w, "src_endpoint", &f.key.addr[f.client], f.key.port[f.client], {}, nullptr);
@@ -306,7 +418,7 @@ class Emitter {
     }
   }
 
-  void connection_info(JsonWriter& w, const FlowRow& f) {
+  static void connection_info(EventWriter& w, const FlowRow& f) {
     w.key("connection_info");
     w.begin_object();
     w.field("protocol_num", static_cast<int>(f.key.protocol));
@@ -334,8 +446,8 @@ class Emitter {
       activity = 2;
       activity_name = "Close";
     }
-    JsonWriter& w = writer_;
-    begin(w, kNetworkActivity, kNetworkCategory, activity, activity_name, "flow:" + std::to_string(f.id), f.last_seen);
+    EventWriter w(batch_->text);
+    begin(w, kNetworkActivity, kNetworkCategory, activity, activity_name, record_name("flow:", f.id), f.last_seen);
     w.field("severity_id", kSeverityInformational);
     w.field("start_time", millis(f.first_seen()));
     w.field("end_time", millis(f.last_seen));
@@ -382,10 +494,10 @@ class Emitter {
     }
     service_fields(w, d);
     end_unmapped(w);
-    end(w, counts_.network);
+    end(w, Batch::kNetwork);
   }
 
-  static void tls(JsonWriter& w, const analysis::app::TlsDetails& t) {
+  static void tls(EventWriter& w, const analysis::app::TlsDetails& t) {
     w.key("tls");
     w.begin_object();
     const std::uint16_t version = t.server_hello ? t.version : t.client_version;
@@ -429,9 +541,9 @@ class Emitter {
     for (const auto& [name, id] : kMethods) {
       if (e.method == name) activity = id;
     }
-    JsonWriter& w = writer_;
+    EventWriter w(batch_->text);
     begin(w, kHttpActivity, kNetworkCategory, activity, e.method.empty() ? "Other" : std::string_view(e.method),
-          "flow:" + std::to_string(f.id) + ":request:" + std::to_string(index), f.first_seen());
+          record_name("flow:", f.id, ":request:", index), f.first_seen());
     w.field("severity_id", kSeverityInformational);
     flow_endpoints(w, f, d);
     connection_info(w, f);
@@ -444,7 +556,8 @@ class Emitter {
     if (hostname_ok(e.authority)) w.field("hostname", e.authority);
     w.field("path", path);
     w.field("scheme", list.scheme);
-    w.field("url_string", std::string(list.scheme) + "://" + e.authority + path);
+    w.key("url_string");
+    w.concat(list.scheme, "://", e.authority, path);
     w.end_object();
     if (e.request_body_bytes <= kMaxInteger) w.field("length", e.request_body_bytes);
     w.end_object();
@@ -468,10 +581,11 @@ class Emitter {
     optional_string(w, "chat_service", e.chat_service);
     w.field("prompt_bytes", e.prompt_bytes);
     // What left in the request: values masked unless --no-redact, as in the report.
-    write_inspect_findings(w, "data_found", e.findings);
+    w.key("data_found");
+    write_inspect_findings(w, e.findings);
     service_fields(w, d);
     end_unmapped(w);
-    end(w, counts_.http);
+    end(w, Batch::kHttp);
   }
 
   // ---- DNS Activity (4003) ----
@@ -479,23 +593,27 @@ class Emitter {
   void dns_activity(const analysis::app::DnsRecord& q, std::size_t index) {
     // Query (1) when no response was seen, Response (2) when one was.
     const bool answered = q.rcode.has_value();
-    JsonWriter& w = writer_;
+    EventWriter w(batch_->text);
     begin(w, kDnsActivity, kNetworkCategory, answered ? 2 : 1, answered ? "Response" : "Query",
-          "dns:" + std::to_string(index), q.ts_ns);
+          record_name("dns:", index), q.ts_ns);
     w.field("severity_id", kSeverityInformational);
     w.key("src_endpoint");
     w.begin_object();
-    w.field("ip", q.client.to_string());
+    w.field("ip", q.client);
     w.field("port", q.client_port);
     w.end_object();
     w.key("dst_endpoint");
     w.begin_object();
-    w.field("ip", q.server.to_string());
+    w.field("ip", q.server);
     w.field("port", q.server_port);
     w.end_object();
     w.key("query");
     w.begin_object();
-    w.field("hostname", hostname_for_ocsf(q.query.empty() ? std::string_view("_") : std::string_view(q.query)));
+    if (hostname_ok(q.query)) {
+      w.field("hostname", std::string_view(q.query));  // the usual case, without a copy
+    } else {
+      w.field("hostname", hostname_for_ocsf(q.query.empty() ? std::string_view("_") : std::string_view(q.query)));
+    }
     if (!q.qtype.empty()) w.field("type", q.qtype);
     w.field("class", "IN");
     w.end_object();
@@ -524,7 +642,7 @@ class Emitter {
     if (!q.name_error.empty()) w.field("name_error", q.name_error);
     w.field("ech", q.ech);
     end_unmapped(w);
-    end(w, counts_.dns);
+    end(w, Batch::kDns);
   }
 
   // ---- Detection Finding (2004) ----
@@ -534,12 +652,12 @@ class Emitter {
     // OCSF severity_id: 1 Informational, 2 Low, 3 Medium, 4 High, 5 Critical.
     const int severity = static_cast<int>(rule.severity) + 1;
     const core::TimestampNs when = f.evidence.last_seen != 0 ? f.evidence.last_seen : r_.last_ns;
-    JsonWriter& w = writer_;
     const analysis::DestinationRow* d =
         f.destination && *f.destination < r_.destinations.size() ? &r_.destinations[*f.destination] : nullptr;
     const std::string record = "finding:" + rule.id + ":" + std::to_string(index) + ":" +
                                (d != nullptr ? d->ip.to_string() + ":" + std::string(d->hostname) : "") + ":" +
                                f.evidence.dns_query;
+    EventWriter w(batch_->text);
     begin(w, kDetectionFinding, kFindingsCategory, 1, "Create", record, when);
     w.field("severity_id", severity);
     w.field("severity", rules::severity_name(rule.severity));
@@ -547,7 +665,9 @@ class Emitter {
     w.field("status_id", f.waiver != nullptr ? 3 : 1);  // New, or Suppressed by a waiver
     w.key("finding_info");
     w.begin_object();
-    w.field("uid", event_uid(ctx_.sensor_id, audit_key_, kDetectionFinding, "info:" + record));
+    std::array<char, 36> info_uid{};
+    ids_.uid(kDetectionFinding, "info:" + record, info_uid);
+    w.field("uid", std::string_view(info_uid.data(), info_uid.size()));
     w.field("title", rule.title);
     if (!rule.description.empty()) w.field("desc", rule.description);
     w.key("types");
@@ -598,22 +718,120 @@ class Emitter {
     if (f.waiver != nullptr) w.field("waiver", f.waiver->reason);
     service_fields(w, d);
     end_unmapped(w);
-    end(w, counts_.findings);
+    end(w, Batch::kFinding);
   }
 
+
+  const Shared& s_;
   const AuditResult& r_;
-  const PolicyOutcome* outcome_;
   const EventContext& ctx_;
-  const EventEmit& emit_;
-  std::string audit_key_;
-  std::int64_t logged_ms_ = 0;
-  EventCounts counts_;
-  bool stopped_ = false;
-  // One writer and one line for every event: their buffers are allocated once, not per event.
-  std::string line_;
-  Output out_{line_};
-  JsonWriter writer_{out_, false};
+  EventIds ids_;
+  Batch* batch_ = nullptr;
+  std::string record_;  // the record's name, reused
 };
+
+// Hands a batch's events to `emit` in order and counts them; false when `emit` said stop.
+bool deliver(const Batch& batch, const EventEmit& emit, EventCounts& counts) {
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < batch.ends.size(); ++i) {
+    if (!emit(batch.text.view().substr(start, batch.ends[i] - start))) return false;
+    start = batch.ends[i];
+    switch (batch.kinds[i]) {
+      case Batch::kNetwork: ++counts.network; break;
+      case Batch::kDns: ++counts.dns; break;
+      case Batch::kHttp: ++counts.http; break;
+      case Batch::kFinding: ++counts.findings; break;
+    }
+  }
+  return true;
+}
+
+EventCounts render_serial(const Shared& shared, const EventEmit& emit) {
+  EventCounts counts;
+  Renderer renderer(shared);
+  Batch batch;
+  const std::size_t records = shared.records();
+  const std::size_t per = shared.batch_records;
+  for (std::size_t first = 0; first < records; first += per) {
+    batch.clear();
+    renderer.render(batch, first, std::min(records, first + per));
+    if (!deliver(batch, emit, counts)) break;
+  }
+  return counts;
+}
+
+// Batches rendered by `threads` threads (the caller one of them), handed to `emit` in order by the
+// caller: the same events in the same order as one thread makes. At most 2 x threads batches are
+// rendered and not yet handed on, so memory stays a few MiB however many events there are.
+EventCounts render_parallel(const Shared& shared, const EventEmit& emit, std::size_t threads) {
+  const std::size_t records = shared.records();
+  const std::size_t per = shared.batch_records;
+  const std::size_t batches = (records + per - 1) / per;
+  const std::size_t window = 2 * threads;
+  constexpr std::size_t kEmpty = SIZE_MAX;
+  std::vector<Batch> slots(window);
+  std::vector<std::size_t> holds(window, kEmpty);  // which batch a slot holds, once rendered
+  std::mutex lock;
+  std::condition_variable changed;
+  std::size_t next = 0;       // the next batch to render
+  std::size_t delivered = 0;  // batches handed on
+  bool stop = false;
+
+  // Claims the next batch if its slot is free; the lock is held on entry and on return.
+  const auto render_one = [&](Renderer& renderer, std::unique_lock<std::mutex>& held) {
+    const std::size_t b = next++;
+    Batch& slot = slots[b % window];
+    held.unlock();
+    slot.clear();
+    renderer.render(slot, b * per, std::min(records, (b + 1) * per));
+    held.lock();
+    holds[b % window] = b;
+    changed.notify_all();
+  };
+  const auto can_claim = [&] { return !stop && next < batches && next < delivered + window; };
+
+  std::vector<std::thread> helpers;
+  helpers.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) {
+    helpers.emplace_back([&] {
+      Renderer renderer(shared);
+      std::unique_lock<std::mutex> held(lock);
+      for (;;) {
+        changed.wait(held, [&] { return stop || next >= batches || can_claim(); });
+        if (stop || next >= batches) return;
+        render_one(renderer, held);
+      }
+    });
+  }
+
+  EventCounts counts;
+  Renderer renderer(shared);
+  for (std::size_t b = 0; b < batches; ++b) {
+    std::unique_lock<std::mutex> held(lock);
+    while (holds[b % window] != b) {
+      if (can_claim()) {
+        render_one(renderer, held);  // rather than wait, the caller renders too
+      } else {
+        changed.wait(held);
+      }
+    }
+    held.unlock();
+    const bool more = deliver(slots[b % window], emit, counts);
+    held.lock();
+    holds[b % window] = kEmpty;
+    delivered = b + 1;
+    if (!more) stop = true;
+    changed.notify_all();
+    if (!more) break;
+  }
+  {
+    const std::lock_guard<std::mutex> held(lock);
+    stop = true;
+  }
+  changed.notify_all();
+  for (auto& t : helpers) t.join();
+  return counts;
+}
 
 }  // namespace
 
@@ -646,7 +864,11 @@ std::string source_of(const AuditResult& r) {
 }
 
 EventCounts write_ocsf_events(const ReportInput& input, const EventContext& context, const EventEmit& emit) {
-  return Emitter(input, context, emit).run();
+  const Shared shared(input, context);
+  const std::size_t batches = (shared.records() + shared.batch_records - 1) / shared.batch_records;
+  // Threads only pay when each has a few batches.
+  const std::size_t threads = std::min(context.threads, batches / 4);
+  return threads > 1 ? render_parallel(shared, emit, threads) : render_serial(shared, emit);
 }
 
 }  // namespace flowaudit::report::events

@@ -48,6 +48,12 @@ struct EventContext {
   // The index of the result's first DNS message among all of the audit's (part of its id): a part
   // handed over during a capture starts where the last one stopped.
   std::size_t dns_index_base = 0;
+  // Threads that render events (the caller one of them); the events and their order are the same
+  // for any number. --threads of the audit.
+  std::size_t threads = 1;
+  // Records (flows, DNS messages, findings) rendered per batch: each thread renders whole batches.
+  // About 300 KiB of events at the default; tests make it small to exercise the hand-over.
+  std::size_t batch_records = 256;
 };
 
 // "" for a good --label (KEY=VALUE: a key of letters, digits, '_', '-' and '.', a value of 1 to 256
@@ -70,6 +76,7 @@ using EventEmit = std::function<bool(std::string_view event)>;
 
 // Every event of the audit, flows first (in id order, each followed by its requests), then DNS,
 // then findings. Stops early, and says so in the counts it returns, when `emit` returns false.
+// `emit` is called on the calling thread only, in that order, whatever context.threads is.
 EventCounts write_ocsf_events(const ReportInput& input, const EventContext& context, const EventEmit& emit);
 
 }  // namespace flowaudit::report::events

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -168,6 +169,26 @@ TEST_SUITE("core.output_file") {
     ::close(fds[0]);
     CHECK(std::string(buf, static_cast<std::size_t>(n > 0 ? n : 0)) == "through the pipe");
     CHECK(write_report(ReportTarget{Format::kJson, "/dev/fd/987"}, "x").find("not open") != std::string::npos);
+  }
+
+  TEST_CASE("small writes are gathered in a 256 KiB buffer, not stdio's 4 KiB") {
+    // glibc's setvbuf ignores the size unless it is also given the buffer: the events file was
+    // written 4 KiB at a time (46,000 write(2) calls for 184 MB). Through a pipe, nothing may
+    // arrive before the buffer is flushed (60,000 bytes: less than a pipe holds, 64 KiB).
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    OutputFile out;
+    REQUIRE(out.open("/dev/fd/" + std::to_string(fds[1]), OutputFile::Mode::kReplace).empty());
+    const std::string piece(100, 'e');
+    for (int i = 0; i < 600; ++i) REQUIRE(std::fwrite(piece.data(), 1, piece.size(), out.file()) == piece.size());
+    int pending = -1;
+    REQUIRE(::ioctl(fds[0], FIONREAD, &pending) == 0);
+    CHECK(pending == 0);  // 60,000 bytes written, all still in the buffer
+    CHECK(out.commit().empty());
+    REQUIRE(::ioctl(fds[0], FIONREAD, &pending) == 0);
+    CHECK(pending == 60000);
+    ::close(fds[0]);
+    ::close(fds[1]);
   }
 
   TEST_CASE("/dev/stdout redirected to a regular file is the descriptor, not a symlink to refuse") {

@@ -1,0 +1,202 @@
+// The JSON writer of the event stream: compact JSON appended to a buffer the caller owns (a batch
+// of events, report/events/ocsf.cc). Written by hand, as report/json_writer.h is (Boost.JSON 1.81
+// serializes only a document built in memory first), and smaller than that one: no indentation, so
+// the one piece of state is whether the next member needs a comma. Keys are string literals
+// checked when the program is compiled (they are written without escaping); values are escaped as
+// every JSON output is (core::append_json_string: invalid UTF-8 becomes U+FFFD).
+//
+// Why a second writer: an audit of a large capture emits hundreds of thousands of events, about
+// 1 KiB each, and JsonWriter's per-member bookkeeping (a stack of containers for the indentation,
+// each key escaped, a copy through its own buffer) was most of the events' cost (issue 19).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/escape.h"
+#include "core/ip_address.h"
+
+namespace flowaudit::report::events {
+
+// A member name: a string literal of letters, digits, '_' and '.', checked at compile time (a key
+// that would need escaping does not compile).
+class Key {
+ public:
+  template <std::size_t N>
+  consteval Key(const char (&text)[N]) : text_(text, N - 1) {  // NOLINT(google-explicit-constructor)
+    for (const char c : text_) {
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
+        throw "a JSON key of the events is letters, digits, '_' and '.'";
+      }
+    }
+  }
+  [[nodiscard]] constexpr std::string_view text() const noexcept { return text_; }
+
+ private:
+  std::string_view text_;
+};
+
+// A growable run of bytes that is written through a cursor: std::string checks its capacity and
+// calls out of line for every character pushed, which the events' profile showed. Grown by
+// doubling, never zero-filled, kept across batches.
+class TextBuffer {
+ public:
+  // Room for `n` more bytes; write them at the pointer returned, then commit() how many were.
+  [[gnu::always_inline]] char* room(std::size_t n) {
+    if (capacity_ - size_ < n) grow(n);
+    return data_.get() + size_;
+  }
+  void commit(std::size_t n) noexcept { size_ += n; }
+  void commit_to(const char* end) noexcept { size_ = static_cast<std::size_t>(end - data_.get()); }
+  void append(std::string_view s) {
+    std::memcpy(room(s.size()), s.data(), s.size());
+    size_ += s.size();
+  }
+  [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  void clear() noexcept { size_ = 0; }
+
+ private:
+  [[gnu::noinline]] void grow(std::size_t n) {
+    const std::size_t want = std::max(size_ + n, std::max<std::size_t>(2 * capacity_, 64 * 1024));
+    auto bigger = std::make_unique_for_overwrite<char[]>(want);
+    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
+    data_ = std::move(bigger);
+    capacity_ = want;
+  }
+  std::unique_ptr<char[]> data_;
+  std::size_t size_ = 0;
+  std::size_t capacity_ = 0;
+};
+
+class EventWriter {
+ public:
+  explicit EventWriter(TextBuffer& out) noexcept : out_(out) {}
+
+  void begin_object() { punct('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { punct('['); }
+  void end_array() { close(']'); }
+  [[gnu::always_inline]] void key(Key k) {
+    const std::string_view t = k.text();
+    char* p = out_.room(t.size() + 4);
+    if (comma_) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
+    *p++ = '"';
+    *p++ = ':';
+    out_.commit_to(p);
+    comma_ = false;
+  }
+
+  [[gnu::always_inline]] void value(std::string_view s) {
+    if (core::json_plain_prefix(s) != s.size()) {
+      escaped(s);
+      return;
+    }
+    char* p = out_.room(s.size() + 3);
+    if (comma_) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    out_.commit_to(p);
+    comma_ = true;
+  }
+  void value(const char* s) { value(std::string_view(s)); }
+  void value(const std::string& s) { value(std::string_view(s)); }
+  void value(bool v) { raw_value(v ? std::string_view("true") : std::string_view("false")); }
+  void value(std::uint64_t v) { integer(v); }
+  void value(std::int64_t v) { integer(v); }
+  void value(std::uint32_t v) { integer(v); }
+  void value(std::uint16_t v) { integer(v); }
+  void value(int v) { integer(v); }
+  // An address as a JSON string, written in place.
+  void value(const core::IpAddress& ip) {
+    std::array<char, core::IpAddress::kTextMax> text;
+    value(std::string_view(text.data(), ip.format(text)));
+  }
+  void null() { raw_value("null"); }
+
+  template <typename T>
+  void field(Key k, const T& v) {
+    key(k);
+    value(v);
+  }
+  // The string, or null when it is empty.
+  void string_or_null(Key k, std::string_view v) {
+    key(k);
+    if (v.empty()) {
+      null();
+    } else {
+      value(v);
+    }
+  }
+
+  // JSON made elsewhere (a part rendered once and reused), written as it is: one value, or members
+  // of the object being written (the next member then needs a comma).
+  [[gnu::always_inline]] void raw_value(std::string_view json) {
+    char* p = out_.room(json.size() + 1);
+    if (comma_) *p++ = ',';
+    std::memcpy(p, json.data(), json.size());
+    out_.commit_to(p + json.size());
+    comma_ = true;
+  }
+  void raw_members(std::string_view json) {
+    if (!json.empty()) raw_value(json);
+  }
+
+  // A JSON string made of parts, each escaped: "<a><b><c><d>" without building the whole first.
+  void concat(std::string_view a, std::string_view b, std::string_view c, std::string_view d) {
+    std::string& text = scratch();
+    text.push_back('"');
+    for (const std::string_view part : {a, b, c, d}) core::append_json_chars(text, part);
+    text.push_back('"');
+    raw_value(text);
+  }
+
+ private:
+  [[gnu::always_inline]] void punct(char c) {
+    char* p = out_.room(2);
+    if (comma_) *p++ = ',';
+    *p++ = c;
+    out_.commit_to(p);
+    comma_ = false;
+  }
+  [[gnu::always_inline]] void close(char c) {
+    *out_.room(1) = c;
+    out_.commit(1);
+    comma_ = true;
+  }
+  template <typename T>
+  [[gnu::always_inline]] void integer(T v) {
+    char* p = out_.room(24);
+    if (comma_) *p++ = ',';
+    out_.commit_to(std::to_chars(p, p + 22, v).ptr);
+    comma_ = true;
+  }
+  // A string that needs escaping (rare: names from the wire with odd bytes), through a scratch
+  // string and core::append_json_string, the one JSON escaper.
+  [[gnu::noinline]] void escaped(std::string_view s) {
+    std::string& text = scratch();
+    core::append_json_string(text, s);
+    raw_value(text);
+  }
+  static std::string& scratch() {
+    thread_local std::string text;
+    text.clear();
+    return text;
+  }
+
+  TextBuffer& out_;
+  bool comma_ = false;
+};
+
+}  // namespace flowaudit::report::events
