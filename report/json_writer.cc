@@ -18,53 +18,44 @@ void timestamp_field(JsonWriter& w, std::string_view key, core::TimestampNs ns, 
 }
 
 void JsonWriter::flush() {
-  out_.write(buf_);
+  out_.write(buf_.view());
   buf_.clear();
 }
 
 void JsonWriter::newline() {
   if (!pretty_) return;
-  buf_.push_back('\n');
-  buf_.append(has_member_.size() * 2, ' ');
-}
-
-void JsonWriter::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (!has_member_.empty()) {
-    if (has_member_.back()) buf_.push_back(',');
-    has_member_.back() = true;
-    newline();
-  }
+  const std::size_t indent = 2 * open_.size();
+  char* p = buf_.room(indent + 1);
+  *p++ = '\n';
+  std::memset(p, ' ', indent);
+  buf_.commit_to(p + indent);
 }
 
 void JsonWriter::begin_object() {
   before_value();
-  buf_.push_back('{');
-  has_member_.push_back(false);
+  raw("{");
+  open_.push_back(0);
 }
 
 void JsonWriter::end_object() {
-  const bool had = has_member_.back();
-  has_member_.pop_back();
+  const bool had = open_.back() != 0;
+  open_.pop_back();
   if (had) newline();
-  buf_.push_back('}');
-  if (has_member_.empty() && pretty_) buf_.push_back('\n');
+  raw("}");
+  if (open_.empty() && pretty_) raw("\n");
 }
 
 void JsonWriter::begin_array() {
   before_value();
-  buf_.push_back('[');
-  has_member_.push_back(false);
+  raw("[");
+  open_.push_back(0);
 }
 
 void JsonWriter::end_array() {
-  const bool had = has_member_.back();
-  has_member_.pop_back();
+  const bool had = open_.back() != 0;
+  open_.pop_back();
   if (had) newline();
-  buf_.push_back(']');
+  raw("]");
 }
 
 void JsonWriter::key(std::string_view k) {
@@ -75,7 +66,18 @@ void JsonWriter::key(std::string_view k) {
 }
 
 void JsonWriter::string(std::string_view s) {
-  append_json_string(buf_, s);
+  if (core::json_plain_prefix(s) == s.size()) {
+    char* p = buf_.room(s.size() + 2);
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    buf_.commit_to(p);
+  } else {
+    scratch_.clear();
+    append_json_string(scratch_, s);
+    buf_.append(scratch_);
+  }
   if (buf_.size() >= kFlushAt) flush();
 }
 
@@ -86,16 +88,14 @@ void JsonWriter::value(std::string_view s) {
 
 void JsonWriter::value(std::uint64_t v) {
   before_value();
-  char text[24];
-  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
-  buf_.append(text, static_cast<std::size_t>(end - text));
+  char* p = buf_.room(24);
+  buf_.commit_to(std::to_chars(p, p + 24, v).ptr);
 }
 
 void JsonWriter::value(std::int64_t v) {
   before_value();
-  char text[24];
-  const auto end = std::to_chars(text, text + sizeof text, v).ptr;
-  buf_.append(text, static_cast<std::size_t>(end - text));
+  char* p = buf_.room(24);
+  buf_.commit_to(std::to_chars(p, p + 24, v).ptr);
 }
 
 void JsonWriter::value(double v) {
@@ -104,7 +104,9 @@ void JsonWriter::value(double v) {
     raw("null");
     return;
   }
-  fmt::format_to(std::back_inserter(buf_), "{}", v);
+  fmt::memory_buffer text;
+  fmt::format_to(std::back_inserter(text), "{}", v);
+  raw(std::string_view(text.data(), text.size()));
 }
 
 void JsonWriter::value(bool v) {

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/escape.h"
+#include "core/text_buffer.h"
 #include "core/timestamp.h"
 #include "report/output.h"
 
@@ -18,7 +20,7 @@ namespace flowaudit::report {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(Output& out, bool pretty = true) : out_(out), pretty_(pretty) { buf_.reserve(kFlushAt + 4096); }
+  explicit JsonWriter(Output& out, bool pretty = true) : out_(out), pretty_(pretty) { open_.reserve(32); }
   ~JsonWriter() { flush(); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
@@ -63,21 +65,40 @@ class JsonWriter {
   }
 
  private:
-  void before_value();
+  // Before a key or a value: the comma and, pretty, the newline and indentation it needs.
+  [[gnu::always_inline]] void before_value() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (open_.empty()) return;
+    const std::size_t indent = pretty_ ? 2 * open_.size() : 0;
+    char* p = buf_.room(indent + 2);
+    if (open_.back() != 0) *p++ = ',';
+    open_.back() = 1;
+    if (pretty_) {
+      *p++ = '\n';
+      std::memset(p, ' ', indent);
+      p += indent;
+    }
+    buf_.commit_to(p);
+  }
   void newline();
   void raw(std::string_view s) {
     buf_.append(s);
     if (buf_.size() >= kFlushAt) flush();
   }
+  // A JSON string: printable ASCII is copied, anything else goes through core::append_json_string.
   void string(std::string_view s);
 
   static constexpr std::size_t kFlushAt = 64 * 1024;
   Output& out_;
-  std::string buf_;  // written out in large blocks: stdio per-call overhead dominated otherwise
+  core::TextBuffer buf_;  // written out in large blocks: stdio per-call overhead dominated otherwise
   bool pretty_;
-  // One entry per open container: true once it has a member (a comma is then needed).
-  std::vector<bool> has_member_;
+  // One entry per open container: 1 once it has a member (a comma is then needed).
+  std::vector<std::uint8_t> open_;
   bool after_key_ = false;
+  std::string scratch_;  // strings that need escaping
 };
 
 // Appends `s` to `out` as a JSON string literal (with quotes); the one JSON escaper, in core.

@@ -21,6 +21,7 @@
 
 #include "core/escape.h"
 #include "core/ip_address.h"
+#include "core/text_buffer.h"
 
 namespace flowaudit::report::events {
 
@@ -42,42 +43,9 @@ class Key {
   std::string_view text_;
 };
 
-// A growable run of bytes that is written through a cursor: std::string checks its capacity and
-// calls out of line for every character pushed, which the events' profile showed. Grown by
-// doubling, never zero-filled, kept across batches.
-class TextBuffer {
- public:
-  // Room for `n` more bytes; write them at the pointer returned, then commit() how many were.
-  [[gnu::always_inline]] char* room(std::size_t n) {
-    if (capacity_ - size_ < n) grow(n);
-    return data_.get() + size_;
-  }
-  void commit(std::size_t n) noexcept { size_ += n; }
-  void commit_to(const char* end) noexcept { size_ = static_cast<std::size_t>(end - data_.get()); }
-  void append(std::string_view s) {
-    std::memcpy(room(s.size()), s.data(), s.size());
-    size_ += s.size();
-  }
-  [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-  void clear() noexcept { size_ = 0; }
-
- private:
-  [[gnu::noinline]] void grow(std::size_t n) {
-    const std::size_t want = std::max(size_ + n, std::max<std::size_t>(2 * capacity_, 64 * 1024));
-    auto bigger = std::make_unique_for_overwrite<char[]>(want);
-    if (size_ != 0) std::memcpy(bigger.get(), data_.get(), size_);
-    data_ = std::move(bigger);
-    capacity_ = want;
-  }
-  std::unique_ptr<char[]> data_;
-  std::size_t size_ = 0;
-  std::size_t capacity_ = 0;
-};
-
 class EventWriter {
  public:
-  explicit EventWriter(TextBuffer& out) noexcept : out_(out) {}
+  explicit EventWriter(core::TextBuffer& out) noexcept : out_(out) {}
 
   void begin_object() { punct('{'); }
   void end_object() { close('}'); }
@@ -195,7 +163,7 @@ class EventWriter {
     return text;
   }
 
-  TextBuffer& out_;
+  core::TextBuffer& out_;
   bool comma_ = false;
 };
 

@@ -187,7 +187,7 @@ struct Shared {
                                                             std::chrono::system_clock::now().time_since_epoch())
                                                             .count();
     // metadata after its uid: the same in every event, rendered once.
-    TextBuffer tail;
+    core::TextBuffer tail;
     EventWriter w(tail);
     w.field("log_name", ctx.source);
     w.field("logged_time", logged_ms);
@@ -236,7 +236,7 @@ struct Shared {
 // Events rendered, one after another in `text`; ends[i] is where event i ends, kinds[i] its class.
 struct Batch {
   enum Kind : std::uint8_t { kNetwork, kDns, kHttp, kFinding };
-  TextBuffer text;
+  core::TextBuffer text;
   std::vector<std::size_t> ends;
   std::vector<Kind> kinds;
   void clear() {
