@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "analysis/enrich/data_dir.h"
 #include "rules/load/loader.h"
@@ -192,8 +193,20 @@ bool AuditSession::make_inspector(analysis::AuditOptions& options) {
 }
 
 bool AuditSession::prepare() {
+  // The catalog and the geolocation databases are opened on a second thread while the policies
+  // are parsed: each reads its own files into its own objects, and the two were most of the start
+  // of a short audit (yaml-cpp for the policies, the catalog's name table). Their messages are
+  // given in the order they always were: the policies', then the enricher's.
+  enricher_ = std::make_unique<analysis::enrich::Enricher>();
+  std::vector<std::string> enrich_errors;
+  std::vector<std::string> enrich_warnings;
+  bool enrich_ok = false;
+  std::thread opener([&] {
+    enrich_ok = enricher_->open(settings_.geoip_dbs, settings_.catalogs, enrich_errors, enrich_warnings);
+  });
   bool policy_failed = false;
   auto loaded = load_policies(settings_.policies, warnings_, policy_failed, *messages_);
+  opener.join();
   if (policy_failed) return false;
   if (loaded) policy_ = std::make_shared<const rules::Policy>(std::move(*loaded));
   const auto& app = settings_.app;
@@ -206,8 +219,12 @@ bool AuditSession::prepare() {
                                  apps.empty() ? std::string(" (it has none)") : " (it has: " + apps + ")"));
     return false;
   }
-  enricher_ = std::make_unique<analysis::enrich::Enricher>();
-  return open_enricher(*enricher_, settings_.geoip_dbs, settings_.catalogs, warnings_, *messages_);
+  warnings_.insert(warnings_.end(), enrich_warnings.begin(), enrich_warnings.end());
+  if (!enrich_ok) {
+    for (const auto& e : enrich_errors) messages_->error(e);
+    return false;
+  }
+  return true;
 }
 
 bool AuditSession::group_by_flow_bytes() const {
