@@ -52,15 +52,7 @@ class EventWriter {
   void begin_array() { punct('['); }
   void end_array() { close(']'); }
   [[gnu::always_inline]] void key(Key k) {
-    const std::string_view t = k.text();
-    char* p = out_.room(t.size() + 4);
-    if (comma_) *p++ = ',';
-    *p++ = '"';
-    std::memcpy(p, t.data(), t.size());
-    p += t.size();
-    *p++ = '"';
-    *p++ = ':';
-    out_.commit_to(p);
+    quoted(k.text(), true);
     comma_ = false;
   }
 
@@ -69,13 +61,7 @@ class EventWriter {
       escaped(s);
       return;
     }
-    char* p = out_.room(s.size() + 3);
-    if (comma_) *p++ = ',';
-    *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-    *p++ = '"';
-    out_.commit_to(p);
+    quoted(s, false);
     comma_ = true;
   }
   void value(const char* s) { value(std::string_view(s)); }
@@ -131,6 +117,17 @@ class EventWriter {
   }
 
  private:
+  // [,]"<s>"[:], `s` plain (a key, or a value json_plain_prefix passed whole).
+  [[gnu::always_inline]] void quoted(std::string_view s, bool colon) {
+    char* p = out_.room(s.size() + 4);
+    if (comma_) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    if (colon) *p++ = ':';
+    out_.commit_to(p);
+  }
   [[gnu::always_inline]] void punct(char c) {
     char* p = out_.room(2);
     if (comma_) *p++ = ',';
