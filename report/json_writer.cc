@@ -69,7 +69,7 @@ void JsonWriter::string(std::string_view s) {
   if (core::json_plain_prefix(s) == s.size()) {
     char* p = buf_.room(s.size() + 2);
     *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data at all
     p += s.size();
     *p++ = '"';
     buf_.commit_to(p);

@@ -99,7 +99,7 @@ class EventWriter {
   [[gnu::always_inline]] void raw_value(std::string_view json) {
     char* p = out_.room(json.size() + 1);
     if (comma_) *p++ = ',';
-    std::memcpy(p, json.data(), json.size());
+    if (!json.empty()) std::memcpy(p, json.data(), json.size());
     out_.commit_to(p + json.size());
     comma_ = true;
   }
@@ -122,7 +122,7 @@ class EventWriter {
     char* p = out_.room(s.size() + 4);
     if (comma_) *p++ = ',';
     *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data at all
     p += s.size();
     *p++ = '"';
     if (colon) *p++ = ':';
