@@ -827,8 +827,8 @@ EventCounts render_parallel(const Shared& shared, const EventEmit& emit, std::si
   {
     const std::lock_guard<std::mutex> held(lock);
     stop = true;
+    changed.notify_all();  // under the lock, as everywhere here (helgrind flags it otherwise)
   }
-  changed.notify_all();
   for (auto& t : helpers) t.join();
   return counts;
 }
