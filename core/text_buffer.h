@@ -7,7 +7,10 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
+
+#include "core/escape.h"
 
 namespace flowaudit::core {
 
@@ -26,11 +29,31 @@ class TextBuffer {
     std::memcpy(room(s.size()), s.data(), s.size());
     size_ += s.size();
   }
+  // `s` as a JSON string literal: printable ASCII copied as it is, anything else through
+  // core::append_json_string, the one JSON escaper. The one string writer of both JSON writers.
+  [[gnu::always_inline]] void append_json_string(std::string_view s) {
+    if (json_plain_prefix(s) != s.size()) {
+      escaped(s);
+      return;
+    }
+    char* p = room(s.size() + 2);
+    *p++ = '"';
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data at all
+    p += s.size();
+    *p++ = '"';
+    commit_to(p);
+  }
   [[nodiscard]] std::string_view view() const noexcept { return {data_.get(), size_}; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   void clear() noexcept { size_ = 0; }
 
  private:
+  [[gnu::noinline]] void escaped(std::string_view s) {
+    thread_local std::string text;
+    text.clear();
+    core::append_json_string(text, s);
+    append(text);
+  }
   [[gnu::noinline]] void grow(std::size_t n) {
     const std::size_t want = std::max(size_ + n, std::max<std::size_t>(2 * capacity_, 64 * 1024));
     auto bigger = std::make_unique_for_overwrite<char[]>(want);

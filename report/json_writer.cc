@@ -66,18 +66,7 @@ void JsonWriter::key(std::string_view k) {
 }
 
 void JsonWriter::string(std::string_view s) {
-  if (core::json_plain_prefix(s) == s.size()) {
-    char* p = buf_.room(s.size() + 2);
-    *p++ = '"';
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data at all
-    p += s.size();
-    *p++ = '"';
-    buf_.commit_to(p);
-  } else {
-    scratch_.clear();
-    append_json_string(scratch_, s);
-    buf_.append(scratch_);
-  }
+  buf_.append_json_string(s);
   if (buf_.size() >= kFlushAt) flush();
 }
 

@@ -88,7 +88,6 @@ class JsonWriter {
     buf_.append(s);
     if (buf_.size() >= kFlushAt) flush();
   }
-  // A JSON string: printable ASCII is copied, anything else goes through core::append_json_string.
   void string(std::string_view s);
 
   static constexpr std::size_t kFlushAt = 64 * 1024;
@@ -98,7 +97,6 @@ class JsonWriter {
   // One entry per open container: 1 once it has a member (a comma is then needed).
   std::vector<std::uint8_t> open_;
   bool after_key_ = false;
-  std::string scratch_;  // strings that need escaping
 };
 
 // Appends `s` to `out` as a JSON string literal (with quotes); the one JSON escaper, in core.

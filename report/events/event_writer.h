@@ -52,16 +52,21 @@ class EventWriter {
   void begin_array() { punct('['); }
   void end_array() { close(']'); }
   [[gnu::always_inline]] void key(Key k) {
-    quoted(k.text(), true);
+    const std::string_view t = k.text();  // a literal that needs no escaping: checked at compile time
+    char* p = out_.room(t.size() + 4);
+    if (comma_) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, t.data(), t.size());
+    p += t.size();
+    *p++ = '"';
+    *p++ = ':';
+    out_.commit_to(p);
     comma_ = false;
   }
 
   [[gnu::always_inline]] void value(std::string_view s) {
-    if (core::json_plain_prefix(s) != s.size()) {
-      escaped(s);
-      return;
-    }
-    quoted(s, false);
+    separate();
+    out_.append_json_string(s);
     comma_ = true;
   }
   void value(const char* s) { value(std::string_view(s)); }
@@ -117,16 +122,11 @@ class EventWriter {
   }
 
  private:
-  // [,]"<s>"[:], `s` plain (a key, or a value json_plain_prefix passed whole).
-  [[gnu::always_inline]] void quoted(std::string_view s, bool colon) {
-    char* p = out_.room(s.size() + 4);
-    if (comma_) *p++ = ',';
-    *p++ = '"';
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data at all
-    p += s.size();
-    *p++ = '"';
-    if (colon) *p++ = ':';
-    out_.commit_to(p);
+  [[gnu::always_inline]] void separate() {
+    if (comma_) {
+      *out_.room(1) = ',';
+      out_.commit(1);
+    }
   }
   [[gnu::always_inline]] void punct(char c) {
     char* p = out_.room(2);
@@ -146,13 +146,6 @@ class EventWriter {
     if (comma_) *p++ = ',';
     out_.commit_to(std::to_chars(p, p + 22, v).ptr);
     comma_ = true;
-  }
-  // A string that needs escaping (rare: names from the wire with odd bytes), through a scratch
-  // string and core::append_json_string, the one JSON escaper.
-  [[gnu::noinline]] void escaped(std::string_view s) {
-    std::string& text = scratch();
-    core::append_json_string(text, s);
-    raw_value(text);
   }
   static std::string& scratch() {
     thread_local std::string text;
